@@ -1,0 +1,43 @@
+"""JSON round-trip of the neutral types, for the inbound_events and outbox tables."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from adapters.models import BotAddedToChat, Card, ChatRef, InboundEvent, InboundMessage, Reply, Text, UserRef
+
+
+def event_to_json(event: InboundEvent) -> dict[str, Any]:
+    data = asdict(event)
+    for key in ("sent_at", "occurred_at"):
+        if key in data:
+            data[key] = data[key].isoformat()
+    data["kind"] = "message" if isinstance(event, InboundMessage) else "bot_added"
+    return data
+
+
+def event_from_json(data: dict[str, Any]) -> InboundEvent:
+    fields = {key: value for key, value in data.items() if key != "kind"}
+    fields["chat"] = ChatRef(**fields["chat"])
+    if data["kind"] == "message":
+        fields["sender"] = UserRef(**fields["sender"])
+        fields["mentions"] = tuple(UserRef(**user) for user in fields["mentions"])
+        fields["sent_at"] = datetime.fromisoformat(fields["sent_at"])
+        return InboundMessage(**fields)
+    fields["operator"] = UserRef(**fields["operator"]) if fields["operator"] else None
+    fields["occurred_at"] = datetime.fromisoformat(fields["occurred_at"])
+    return BotAddedToChat(**fields)
+
+
+def reply_to_json(reply: Reply) -> dict[str, Any]:
+    return {"kind": "text" if isinstance(reply, Text) else "card", **asdict(reply)}
+
+
+def reply_from_json(data: dict[str, Any]) -> Reply:
+    fields = {key: value for key, value in data.items() if key != "kind"}
+    if data["kind"] == "text":
+        fields["mentions"] = tuple(UserRef(**user) for user in fields.get("mentions", ()))
+        return Text(**fields)
+    return Card(**fields)

@@ -1,0 +1,56 @@
+"""POST /webhooks/feishu/events: verify, answer challenges at once, hand events on, ack with 200."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from adapters.base import WebhookRejected
+from adapters.feishu.client import FeishuClient
+from adapters.feishu.events import parse_webhook
+from adapters.models import InboundEvent
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Accept = Callable[[Sequence[InboundEvent]], Awaitable[None]]
+
+NOT_CONFIGURED = (
+    "Feishu is not configured on this crosstrack instance: set CROSSTRACK_FEISHU_APP_ID, "
+    "CROSSTRACK_FEISHU_APP_SECRET and CROSSTRACK_FEISHU_VERIFICATION_TOKEN."
+)
+
+
+def build_router(
+    settings: Settings, client: FeishuClient | None, accept: Accept, clock: Callable[[], datetime]
+) -> APIRouter:
+    router = APIRouter(tags=["webhooks"])
+
+    @router.post("/webhooks/feishu/events", summary="Feishu event subscription endpoint")
+    async def feishu_events(request: Request) -> JSONResponse:
+        if client is None or not settings.feishu_verification_token:
+            return JSONResponse({"error": NOT_CONFIGURED}, status_code=503)
+        raw = await request.body()
+        try:
+            result = parse_webhook(
+                request.headers,
+                raw,
+                verification_token=settings.feishu_verification_token,
+                encrypt_key=settings.feishu_encrypt_key,
+                # Cached after the first success (warmed at start-up), so challenges stay fast.
+                bot_open_id=await client.bot_open_id(),
+                now=clock(),
+                replay_window_seconds=settings.feishu_replay_window_seconds,
+            )
+        except WebhookRejected as rejected:
+            log.warning("rejected Feishu webhook: %s", rejected.reason)
+            return JSONResponse({"error": "unauthorized"}, status_code=rejected.status_code)
+        if result.events:
+            await accept(result.events)
+        return JSONResponse(result.response)
+
+    return router

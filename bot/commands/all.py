@@ -1,0 +1,10 @@
+"""The one place where command routers are composed (explicitly, in /help's order)."""
+
+from __future__ import annotations
+
+from bot.commands import help, project
+from bot.commands.registry import Registry
+
+
+def build_registry() -> Registry:
+    return Registry().include_routers(help.router, project.router)

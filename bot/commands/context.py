@@ -1,0 +1,44 @@
+"""What a command handler receives: the message, its project, the acting member and the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.models import InboundMessage
+from bot.commands.registry import CommandSpec, Registry
+from bot.render.i18n import t
+from storage.models import Member, Project
+
+
+@dataclass
+class CommandContext:
+    session: AsyncSession
+    message: InboundMessage
+    now: datetime  # UTC, from the dispatcher's clock
+    registry: Registry
+    spec: CommandSpec
+    invoked_as: str
+    project: Project | None
+    actor: Member | None  # the sender's membership in `project`, if any
+    locale: str
+    default_timezone: str
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.project.timezone if self.project else self.default_timezone)
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.tz).date()
+
+    def t(self, key: str, **params: object) -> str:
+        return t(self.locale, key, **params)
+
+    def require_project(self) -> Project:
+        if self.project is None:
+            raise AssertionError("handler registered with needs_project=True ran without a project")
+        return self.project

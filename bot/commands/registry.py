@@ -1,0 +1,108 @@
+"""Command registry: one Router per feature, composed explicitly, matched by name or alias."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from adapters.models import Reply
+    from bot.commands.context import CommandContext
+
+Handler = Callable[["CommandContext", str], Awaitable[list["Reply"]]]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str  # canonical English form without the slash, e.g. "project new"
+    aliases: tuple[str, ...]
+    handler: Handler
+    usage_key: str  # catalog key of the one-line usage
+    summary_key: str
+    who: str  # catalog key (`who.*`) of who may run it, for help and refusals
+    needs_project: bool = True
+    listed: bool = True  # shown in /help's overview
+
+
+@dataclass(frozen=True)
+class Match:
+    spec: CommandSpec
+    invoked_as: str
+    args: str
+
+
+class Router:
+    def __init__(self, name: str, *, title: str) -> None:
+        self.name = name
+        self.title = title  # catalog key of this group's heading in /help
+        self.commands: list[CommandSpec] = []
+
+    def command(
+        self,
+        name: str,
+        *aliases: str,
+        usage: str,
+        summary: str,
+        who: str,
+        needs_project: bool = True,
+        listed: bool = True,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.commands.append(
+                CommandSpec(name, aliases, handler, usage, summary, who, needs_project, listed)
+            )
+            return handler
+
+        return register
+
+
+def _is_word_char(char: str) -> bool:
+    return unicodedata.category(char).startswith("L")
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._routers: list[Router] = []
+        # (form, spec) pairs, longest form first so "risk add" wins over "risk" and "risks" over "risk".
+        self._forms: list[tuple[str, CommandSpec]] = []
+
+    def include_routers(self, *routers: Router) -> Registry:
+        for router in routers:
+            self._routers.append(router)
+            for spec in router.commands:
+                for form in (spec.name, *spec.aliases):
+                    self._forms.append((form.lower(), spec))
+                    compact = form.replace(" ", "")
+                    # Chinese users often type "/项目新建" without the space.
+                    if compact != form and not compact.isascii():
+                        self._forms.append((compact.lower(), spec))
+        names = [form for form, _ in self._forms]
+        if len(names) != len(set(names)):
+            raise RuntimeError("two commands share a name or alias")
+        self._forms.sort(key=lambda pair: len(pair[0]), reverse=True)
+        return self
+
+    @property
+    def routers(self) -> tuple[Router, ...]:
+        return tuple(self._routers)
+
+    def find(self, name: str) -> CommandSpec | None:
+        """The command called `name` (any of its forms), for /help <command>."""
+        match = self.match(name)
+        return match.spec if match and not match.args else None
+
+    def match(self, text: str) -> Match | None:
+        """Match normalised text (leading slash optional) against every command form."""
+        body = text.lstrip().removeprefix("/").lstrip()
+        lowered = body.lower()
+        for form, spec in self._forms:
+            if not lowered.startswith(form):
+                continue
+            rest = body[len(form) :]
+            # A form must end at a word boundary: "/risks" is not "/risk" + "s".
+            if rest and _is_word_char(rest[0]) and (form[-1].isascii() or not rest[0].isascii()):
+                continue
+            return Match(spec, body[: len(form)], rest.strip())
+        return None

@@ -1,0 +1,108 @@
+"""Inbound event -> command -> replies. Pure of transport: the caller owns the transaction and sending."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.models import BotAddedToChat, Card, InboundEvent, InboundMessage, Reply, Text
+from bot.commands.context import CommandContext
+from bot.commands.parsing import ArgError, normalize
+from bot.commands.registry import CommandSpec, Registry
+from bot.errors import PermissionDenied, UsageError, UserFacingError
+from bot.render.i18n import t
+from bot.services import members, projects
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Instance-wide fallbacks for chats that have no project yet."""
+
+    timezone: str
+    locale: str
+
+
+def usage_line(locale: str, spec: CommandSpec) -> str:
+    return t(locale, spec.usage_key)
+
+
+def refusal(locale: str, spec: CommandSpec, error: Exception) -> str:
+    """The polite answer to a refused command, in the project's language."""
+    if isinstance(error, PermissionDenied):
+        return t(locale, "error.permission", who=t(locale, error.who))
+    if isinstance(error, ArgError | UsageError) and error.key:
+        detail = t(locale, error.key, **error.params)
+        return t(locale, "error.usage_detail", detail=detail, usage=usage_line(locale, spec))
+    if isinstance(error, UsageError):
+        return t(locale, "error.usage", usage=usage_line(locale, spec))
+    assert isinstance(error, UserFacingError)
+    return t(locale, error.key, **error.params)
+
+
+async def dispatch(
+    session: AsyncSession, event: InboundEvent, *, registry: Registry, defaults: Defaults, now: datetime
+) -> list[Reply]:
+    if isinstance(event, BotAddedToChat):
+        return await _welcome(session, event, defaults)
+    return await _handle_message(session, event, registry=registry, defaults=defaults, now=now)
+
+
+async def _welcome(session: AsyncSession, event: BotAddedToChat, defaults: Defaults) -> list[Reply]:
+    binding = await projects.binding_for_chat(session, event.platform, event.chat.chat_id)
+    if binding is not None:
+        project = await projects.find(session, str(binding.project_id))
+        if project is not None:
+            return [Text(t(project.locale, "welcome.bound", name=project.name))]
+    locale = defaults.locale
+    return [Card(t(locale, "welcome.title"), t(locale, "welcome.body"), color="blue")]
+
+
+async def _handle_message(
+    session: AsyncSession, message: InboundMessage, *, registry: Registry, defaults: Defaults, now: datetime
+) -> list[Reply]:
+    if message.sender_is_bot or not message.to_bot:
+        return []
+    project = await projects.for_message(session, message)
+    locale = project.locale if project else defaults.locale
+    if message.message_type != "text":
+        return [Text(t(locale, "error.not_text"))]
+    text = normalize(message.text)
+    if not text or text == "/":
+        return [Text(t(locale, "error.empty"))]
+    match = registry.match(text)
+    if match is None:
+        command = text.split(" ", 1)[0]
+        return [Text(t(locale, "error.unknown_command", command=command))]
+    spec = match.spec
+    if spec.needs_project and project is None:
+        key = "error.no_project_p2p" if message.chat.chat_type == "p2p" else "error.no_project"
+        return [Text(t(locale, key))]
+    actor = (
+        await members.by_user(session, project.id, message.platform, message.sender.user_id)
+        if project
+        else None
+    )
+    ctx = CommandContext(
+        session=session,
+        message=message,
+        now=now,
+        registry=registry,
+        spec=spec,
+        invoked_as=match.invoked_as,
+        project=project,
+        actor=actor,
+        locale=locale,
+        default_timezone=defaults.timezone,
+    )
+    try:
+        # A refused command changes nothing: its writes live and die in this savepoint.
+        async with session.begin_nested():
+            return await spec.handler(ctx, match.args)
+    except (UserFacingError, ArgError) as error:
+        # The handler may have switched language (e.g. a new project); refuse in the context's.
+        return [Text(refusal(ctx.locale, spec, error))]

@@ -1,0 +1,58 @@
+"""Who may change what. Each check raises PermissionDenied naming who may, so the refusal is useful."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.commands.context import CommandContext
+from bot.errors import PermissionDenied
+from storage.models import Department, Member, RaciAssignment, Task
+
+
+def is_pm(actor: Member | None) -> bool:
+    return actor is not None and actor.role == "pm"
+
+
+def require_pm(ctx: CommandContext) -> Member:
+    if ctx.actor is None or not is_pm(ctx.actor):
+        raise PermissionDenied("who.pm")
+    return ctx.actor
+
+
+def require_member(ctx: CommandContext) -> Member:
+    if ctx.actor is None:
+        raise PermissionDenied("who.member")
+    return ctx.actor
+
+
+async def heads_department(ctx: CommandContext, department_id: int | None) -> bool:
+    if ctx.actor is None or department_id is None:
+        return False
+    department = await ctx.session.get(Department, department_id)
+    return department is not None and department.head_member_id == ctx.actor.id
+
+
+async def require_pm_or_head(ctx: CommandContext, department_id: int | None) -> Member:
+    if ctx.actor is None or not (is_pm(ctx.actor) or await heads_department(ctx, department_id)):
+        raise PermissionDenied("who.pm_or_head")
+    return ctx.actor
+
+
+async def require_task_updater(ctx: CommandContext, task: Task) -> Member:
+    """The task's owner, its R or A, the head of its department, or a PM."""
+    actor = ctx.actor
+    if actor is not None and (
+        is_pm(actor) or task.owner_member_id == actor.id or await heads_department(ctx, task.department_id)
+    ):
+        return actor
+    if actor is not None:
+        role = await ctx.session.scalar(
+            select(RaciAssignment.role).where(
+                RaciAssignment.task_id == task.id,
+                RaciAssignment.member_id == actor.id,
+                RaciAssignment.role.in_(("R", "A")),
+            )
+        )
+        if role is not None:
+            return actor
+    raise PermissionDenied("who.updater")

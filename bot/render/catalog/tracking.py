@@ -1,0 +1,1 @@
+STRINGS: dict[str, dict[str, str]] = {"zh": {}, "en": {}}

@@ -1,0 +1,37 @@
+"""Message catalogs (zh, en) composed from one module per feature, and the lookup function."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from typing import Literal
+
+from bot.render.catalog import core, plan, tracking
+
+Locale = Literal["zh", "en"]
+LOCALES: tuple[Locale, ...] = ("zh", "en")
+
+
+def _merge(*parts: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    merged: dict[str, dict[str, str]] = {locale: {} for locale in LOCALES}
+    for part in parts:
+        for locale in LOCALES:
+            clash = merged[locale].keys() & part[locale].keys()
+            if clash:
+                raise RuntimeError(f"message keys defined twice: {sorted(clash)}")
+            merged[locale].update(part[locale])
+    return merged
+
+
+CATALOG = _merge(core.STRINGS, plan.STRINGS, tracking.STRINGS)
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def t(locale: str, key: str, **params: object) -> str:
+    """The message `key` in `locale` (falling back to zh), with `params` filled in."""
+    table = CATALOG.get(locale) or CATALOG["zh"]
+    template = table.get(key) or CATALOG["zh"][key]
+    return template.format(**params) if params else template

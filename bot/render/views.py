@@ -1,0 +1,53 @@
+"""Read-only views shared by several commands, rendered as short markdown for a phone screen."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.render.i18n import t
+from bot.services import members, projects
+from storage.models import Department, Member, Project, Task
+
+
+def format_date(value: date | None, locale: str) -> str:
+    if value is None:
+        return t(locale, "value.none")
+    return value.isoformat()
+
+
+async def _count(session: AsyncSession, model: type, project_id: int) -> int:
+    return int(
+        await session.scalar(select(func.count()).select_from(model).where(model.project_id == project_id))
+        or 0
+    )
+
+
+async def project_summary(session: AsyncSession, project: Project, *, locale: str, today: date) -> str:
+    pms = await members.pms(session, project.id)
+    chats = await projects.chats(session, project.id)
+    lines = [
+        t(
+            locale,
+            "project.line_dates",
+            start=format_date(project.start_date, locale),
+            end=format_date(project.end_date, locale),
+        ),
+        t(locale, "project.line_goal", goal=project.goal or t(locale, "value.unset")),
+        t(
+            locale,
+            "project.line_pms",
+            pms="、".join(members.mention(pm) for pm in pms) or t(locale, "value.none"),
+        ),
+        t(
+            locale,
+            "project.line_counts",
+            departments=await _count(session, Department, project.id),
+            members=await _count(session, Member, project.id),
+            tasks=await _count(session, Task, project.id),
+            chats=len(chats),
+        ),
+    ]
+    return "\n".join(lines)

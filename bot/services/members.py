@@ -1,0 +1,73 @@
+"""Project membership: lookups by platform identity and creating members on first contact."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.models import UserRef
+from bot.services import audit
+from bot.services.audit import Actor
+from storage.models import Member, Project
+
+
+async def by_user(session: AsyncSession, project_id: int, platform: str, user_id: str) -> Member | None:
+    return await session.scalar(
+        select(Member).where(
+            Member.project_id == project_id,
+            Member.platform == platform,
+            Member.platform_user_id == user_id,
+        )
+    )
+
+
+async def ensure(
+    *,
+    session: AsyncSession,
+    project: Project,
+    user: UserRef,
+    actor: Actor,
+    now: datetime,
+    role: str = "member",
+) -> Member:
+    """The member for `user`, created (and audited) if they are new to the project."""
+    member = await by_user(session, project.id, user.platform, user.user_id)
+    if member is not None:
+        if user.name and member.display_name != user.name:
+            member.display_name = user.name  # the platform's latest name wins
+        return member
+    member = Member(
+        project_id=project.id,
+        platform=user.platform,
+        platform_user_id=user.user_id,
+        display_name=user.name,
+        role=role,
+        created_at=now,
+    )
+    session.add(member)
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project.id,
+        action="member.add",
+        entity="member",
+        entity_id=member.id,
+        after=audit.snapshot(member, "platform_user_id", "display_name", "role"),
+    )
+    return member
+
+
+async def pms(session: AsyncSession, project_id: int) -> list[Member]:
+    result = await session.scalars(
+        select(Member).where(Member.project_id == project_id, Member.role == "pm").order_by(Member.id)
+    )
+    return list(result)
+
+
+def mention(member: Member) -> str:
+    """How a reply refers to a member: a platform mention the adapter renders with their real name."""
+    return f"<at:{member.platform_user_id}>"

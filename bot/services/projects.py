@@ -1,0 +1,148 @@
+"""Projects and the chats they live in."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.models import ChatRef, InboundMessage, UserRef
+from bot.errors import UserFacingError
+from bot.services import audit, members
+from bot.services.audit import Actor
+from storage.models import ChatBinding, Member, Project, UserContext
+
+
+async def binding_for_chat(session: AsyncSession, platform: str, chat_id: str) -> ChatBinding | None:
+    return await session.scalar(
+        select(ChatBinding).where(ChatBinding.platform == platform, ChatBinding.chat_id == chat_id)
+    )
+
+
+async def for_message(session: AsyncSession, message: InboundMessage) -> Project | None:
+    """The project a message is about: its chat's, or in a 1:1 chat the sender's current project."""
+    binding = await binding_for_chat(session, message.platform, message.chat.chat_id)
+    if binding is not None:
+        return await session.get(Project, binding.project_id)
+    if message.chat.chat_type != "p2p":
+        return None
+    chosen = await session.get(UserContext, (message.platform, message.sender.user_id))
+    if chosen is not None:
+        return await session.get(Project, chosen.project_id)
+    # Without an explicit choice, the most recently joined active project.
+    return await session.scalar(
+        select(Project)
+        .join(Member, Member.project_id == Project.id)
+        .where(
+            Member.platform == message.platform,
+            Member.platform_user_id == message.sender.user_id,
+            Project.status == "active",
+        )
+        .order_by(Member.created_at.desc(), Project.id.desc())
+        .limit(1)
+    )
+
+
+async def find(session: AsyncSession, ref: str) -> Project | None:
+    """A project by numeric id or exact name (the newest when names repeat)."""
+    if ref.isdigit():
+        return await session.get(Project, int(ref))
+    return await session.scalar(
+        select(Project).where(Project.name == ref).order_by(Project.id.desc()).limit(1)
+    )
+
+
+async def use(session: AsyncSession, user: UserRef, project: Project) -> None:
+    """Make `project` the one the user's 1:1 chat with the bot talks about."""
+    chosen = await session.get(UserContext, (user.platform, user.user_id))
+    if chosen is None:
+        session.add(UserContext(platform=user.platform, user_id=user.user_id, project_id=project.id))
+    else:
+        chosen.project_id = project.id
+
+
+async def create(
+    *,
+    session: AsyncSession,
+    name: str,
+    start: date | None,
+    end: date | None,
+    chat: ChatRef,
+    creator: UserRef,
+    actor: Actor,
+    timezone: str,
+    locale: str,
+    now: datetime,
+) -> Project:
+    if await binding_for_chat(session, chat.platform, chat.chat_id) is not None:
+        raise UserFacingError("project.chat_taken")
+    if start and end and end < start:
+        raise UserFacingError("project.end_before_start")
+    project = Project(
+        name=name,
+        start_date=start,
+        end_date=end,
+        timezone=timezone,
+        locale=locale,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(project)
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project.id,
+        action="project.create",
+        entity="project",
+        entity_id=project.id,
+        after=audit.snapshot(project, "name", "start_date", "end_date", "timezone", "locale"),
+    )
+    await bind_chat(session=session, project=project, chat=chat, actor=actor, now=now)
+    await members.ensure(session=session, project=project, user=creator, actor=actor, now=now, role="pm")
+    await use(session, creator, project)
+    return project
+
+
+async def bind_chat(
+    *, session: AsyncSession, project: Project, chat: ChatRef, actor: Actor, now: datetime
+) -> ChatBinding:
+    existing = await binding_for_chat(session, chat.platform, chat.chat_id)
+    if existing is not None:
+        raise UserFacingError(
+            "project.already_bound" if existing.project_id == project.id else "project.chat_taken"
+        )
+    bound = await session.scalar(
+        select(func.count()).select_from(ChatBinding).where(ChatBinding.project_id == project.id)
+    )
+    binding = ChatBinding(
+        project_id=project.id,
+        platform=chat.platform,
+        chat_id=chat.chat_id,
+        chat_type=chat.chat_type,
+        name=chat.name,
+        is_default=not bound,
+        created_at=now,
+    )
+    session.add(binding)
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project.id,
+        action="chat.bind",
+        entity="chat",
+        entity_id=binding.id,
+        after=audit.snapshot(binding, "platform", "chat_id", "is_default"),
+    )
+    return binding
+
+
+async def chats(session: AsyncSession, project_id: int) -> list[ChatBinding]:
+    result = await session.scalars(
+        select(ChatBinding).where(ChatBinding.project_id == project_id).order_by(ChatBinding.id)
+    )
+    return list(result)

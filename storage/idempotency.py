@@ -1,0 +1,73 @@
+"""Claims that make redelivered events and re-enqueued messages no-ops (INSERT ... ON CONFLICT DO NOTHING)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import InboundEventRecord, OutboxMessage
+
+
+def _insert_ignoring_conflicts(session: AsyncSession, table: Any) -> Insert:
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing()
+
+
+async def claim_event(
+    session: AsyncSession,
+    *,
+    platform: str,
+    event_id: str,
+    message_id: str | None,
+    payload: dict[str, Any],
+    now: datetime,
+) -> int | None:
+    """Store a new inbound event and return its row id; None when the event or message was seen before."""
+    statement = (
+        _insert_ignoring_conflicts(session, InboundEventRecord)
+        .values(
+            platform=platform,
+            event_id=event_id,
+            message_id=message_id,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            received_at=now,
+        )
+        .returning(InboundEventRecord.id)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    idempotency_key: str,
+    platform: str,
+    chat_id: str,
+    payload: dict[str, Any],
+    now: datetime,
+    reply_to: str | None = None,
+) -> bool:
+    """Queue one outbound message; False when a message with this key is already queued or sent."""
+    statement = (
+        _insert_ignoring_conflicts(session, OutboxMessage)
+        .values(
+            idempotency_key=idempotency_key,
+            platform=platform,
+            chat_id=chat_id,
+            reply_to=reply_to,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .returning(OutboxMessage.id)
+    )
+    return (await session.execute(statement)).scalar_one_or_none() is not None

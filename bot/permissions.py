@@ -6,6 +6,8 @@ from sqlalchemy import select
 
 from bot.commands.context import CommandContext
 from bot.errors import PermissionDenied
+from bot.services import members, projects
+from bot.services.audit import Actor
 from storage.models import Department, Member, RaciAssignment, Task
 
 
@@ -19,9 +21,23 @@ def require_pm(ctx: CommandContext) -> Member:
     return ctx.actor
 
 
-def require_member(ctx: CommandContext) -> Member:
-    if ctx.actor is None:
+async def require_member(ctx: CommandContext) -> Member:
+    """The acting member. Someone writing in a group chat bound to the project is a participant,
+    so they join as a plain member on their first change rather than being refused."""
+    if ctx.actor is not None:
+        return ctx.actor
+    project = ctx.require_project()
+    binding = await projects.binding_for_chat(ctx.session, ctx.message.platform, ctx.message.chat.chat_id)
+    if binding is None or binding.project_id != project.id or ctx.message.chat.chat_type != "group":
         raise PermissionDenied("who.member")
+    sender = ctx.message.sender
+    ctx.actor = await members.ensure(
+        session=ctx.session,
+        project=project,
+        user=sender,
+        actor=Actor(sender.platform, sender.user_id, sender.name, ctx.message.event_id),
+        now=ctx.now,
+    )
     return ctx.actor
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from bot.commands import help, project
+from bot.commands import charter, help, overview, plan, project, tracking
 from bot.commands.registry import Registry
 
 
 def build_registry() -> Registry:
-    return Registry().include_routers(help.router, project.router)
+    return Registry().include_routers(
+        help.router, project.router, charter.router, plan.router, tracking.router, overview.router
+    )

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.base import SendError, Sender
+from adapters.base import Sender, SendError
 from adapters.codec import reply_from_json
 from adapters.models import OutboundMessage
 from storage.db import unit_of_work

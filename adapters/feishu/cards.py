@@ -1,0 +1,117 @@
+"""Neutral replies -> Feishu message content (pure), split to fit the platform's size limit."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from adapters.models import MENTION_TOKEN, Reply, Text
+
+# Feishu caps card/post request bodies at 30 KB; stay under it for text too, leaving room for
+# receive_id, uuid and the JSON around `content`.
+MAX_CONTENT_BYTES = 28_000
+# The most one character can take once escaped twice (a control character: \\u0001).
+_MAX_CHAR_SIZE = 7
+
+
+def render(reply: Reply) -> tuple[str, dict[str, Any]]:
+    """The Feishu `msg_type` and content object for one reply."""
+    if isinstance(reply, Text):
+        ats = "".join(f'<at user_id="{user.user_id}">{user.name}</at> ' for user in reply.mentions)
+        return "text", {"text": ats + reply.text}
+    return "interactive", {
+        "schema": "2.0",
+        "header": {"title": {"tag": "plain_text", "content": reply.title}, "template": reply.color},
+        "body": {"elements": [{"tag": "markdown", "content": reply.body}]},
+    }
+
+
+def with_feishu_mentions(reply: Reply) -> Reply:
+    """Neutral `<at:ID>` mentions in Feishu's own syntax, which shows the person's current name."""
+    if isinstance(reply, Text):
+        return replace(
+            reply, text=MENTION_TOKEN.sub(lambda m: f'<at user_id="{m.group(1)}"></at>', reply.text)
+        )
+    return replace(reply, body=MENTION_TOKEN.sub(lambda m: f"<at id={m.group(1)}></at>", reply.body))
+
+
+def serialize(content: dict[str, Any]) -> str:
+    """The `content` field: a JSON string (UTF-8 kept as is; \\u escapes would more than double CJK sizes)."""
+    return json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+
+
+def content_size(content: str) -> int:
+    """Bytes a serialized `content` occupies in the request body, where it is itself a JSON string."""
+    return len(_escape(content).encode())
+
+
+def _text_size(text: str) -> int:
+    # Body text is escaped twice (into the content JSON, then into the request JSON); escaping works
+    # character by character, so the sizes of pieces add up.
+    return content_size(_escape(text))
+
+
+def _escape(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+def render_parts(reply: Reply, limit: int = MAX_CONTENT_BYTES) -> tuple[str, list[str]]:
+    """`msg_type` and one or more serialized contents, each at most `limit` bytes in the request body.
+
+    An oversized reply is split on line boundaries (a single overlong line is cut); a card keeps its
+    title on every part and a text's @mentions go on the first part only.
+    """
+    reply = with_feishu_mentions(reply)  # before measuring: the Feishu form is longer
+    msg_type, content = render(reply)
+    serialized = serialize(content)
+    if content_size(serialized) <= limit:
+        return msg_type, [serialized]
+    # Everything but the body; the body sits verbatim in one JSON string, so sizes simply add up.
+    overhead = content_size(serialize(render(_part(reply, "", first=True))[1]))
+    body = reply.text if isinstance(reply, Text) else reply.body
+    chunks = _chunks(body, limit - overhead)
+    parts = [_part(reply, chunk, first=index == 0) for index, chunk in enumerate(chunks)]
+    return msg_type, [serialize(render(part)[1]) for part in parts]
+
+
+def _part(reply: Reply, body: str, *, first: bool) -> Reply:
+    if isinstance(reply, Text):
+        return replace(reply, text=body, mentions=reply.mentions if first else ())
+    return replace(reply, body=body)
+
+
+def _chunks(body: str, budget: int) -> list[str]:
+    """Greedily pack whole lines into chunks of at most `budget` request-body bytes."""
+    if budget < _MAX_CHAR_SIZE:
+        raise ValueError(f"the title or mentions leave no room for content (budget {budget} bytes)")
+    newline = _text_size("\n")
+    chunks: list[str] = []
+    lines: list[str] = []
+    size = 0
+    for line in _fitting_lines(body, budget):
+        cost = _text_size(line)
+        if lines and size + newline + cost > budget:
+            chunks.append("\n".join(lines))
+            lines, size = [], 0
+        size += cost + (newline if lines else 0)
+        lines.append(line)
+    chunks.append("\n".join(lines))
+    return chunks
+
+
+def _fitting_lines(body: str, budget: int) -> list[str]:
+    """The body's lines, with any line larger than `budget` cut into pieces that fit."""
+    lines: list[str] = []
+    for line in body.split("\n"):
+        piece: list[str] = []
+        size = 0
+        for char in line:
+            cost = _text_size(char)
+            if size + cost > budget:
+                lines.append("".join(piece))
+                piece, size = [], 0
+            piece.append(char)
+            size += cost
+        lines.append("".join(piece))
+    return lines

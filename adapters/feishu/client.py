@@ -1,0 +1,222 @@
+"""Outbound Feishu API: tenant token, bot identity and message sending, mapped to SendError."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+import lark_oapi as lark
+from lark_oapi.api.im.v1 import (
+    CreateMessageRequest,
+    CreateMessageRequestBody,
+    ReplyMessageRequest,
+    ReplyMessageRequestBody,
+)
+
+from adapters.base import SendError
+from adapters.feishu.cards import render_parts
+from adapters.models import OutboundMessage
+
+log = logging.getLogger(__name__)
+
+_TIMEOUT_SECONDS = 10.0
+# Refresh the tenant token this long before Feishu says it expires.
+_TOKEN_REFRESH_MARGIN_SECONDS = 300
+_RATE_LIMITED = 99991400  # app-wide frequency limit (HTTP 429)
+_CHAT_RATE_LIMITED = 230020  # 5 QPS per chat / per user
+_TOKEN_REJECTED = frozenset({99991661, 99991663, 99991664, 99991668})
+# After a failed bot-info fetch, wait this long before asking again: callers ask on every webhook.
+_BOT_INFO_RETRY_SECONDS = 60.0
+# uuid5 namespace for Feishu's `uuid` dedupe field (≤ 50 chars; a uuid5 string is 36).
+_UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "crosstrack:feishu:message")
+
+
+def message_uuid(idempotency_key: str, part: int = 0) -> str:
+    """Feishu's per-send `uuid`: stable for a key and part, so a retried send is deduplicated."""
+    return str(uuid.uuid5(_UUID_NAMESPACE, f"{idempotency_key}\x00{part}"))
+
+
+class FeishuClient:
+    """Sends messages with lark-oapi's async calls, feeding them a tenant token we fetch ourselves.
+
+    lark-oapi's own token fetch uses blocking `requests` even inside its async calls, so the token
+    comes from our httpx client (cached, refreshed early, fetched once under a lock) and reaches
+    lark-oapi through `enable_set_token` + `RequestOption`.
+    """
+
+    platform = "feishu"
+
+    def __init__(
+        self, domain: str, app_id: str, app_secret: str, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        domain = domain.rstrip("/")
+        self._app_id = app_id
+        self._app_secret = app_secret
+        self._clock = clock
+        self._http = httpx.AsyncClient(base_url=domain, timeout=_TIMEOUT_SECONDS)
+        self._lark = (
+            lark.Client.builder()
+            .app_id(app_id)
+            .app_secret(app_secret)
+            .domain(domain)
+            .enable_set_token(True)
+            .timeout(_TIMEOUT_SECONDS)
+            .build()
+        )
+        self._token: str | None = None
+        self._token_refresh_at = 0.0
+        self._token_lock = asyncio.Lock()
+        self._bot_open_id: str | None = None
+        self._bot_info_retry_at = 0.0
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def bot_open_id(self) -> str | None:
+        """The bot's own open_id (to recognise its @mention), or None if it cannot be fetched now."""
+        if self._bot_open_id is not None or self._clock() < self._bot_info_retry_at:
+            return self._bot_open_id
+        try:
+            body = await self._get("/open-apis/bot/v3/info", what="bot info")
+            bot = body.get("bot")
+            open_id = bot.get("open_id") if isinstance(bot, dict) else None
+            if not isinstance(open_id, str) or not open_id:
+                raise SendError(f"bot info: no open_id in {body}", retryable=False)
+        except SendError as exc:
+            self._bot_info_retry_at = self._clock() + _BOT_INFO_RETRY_SECONDS
+            log.warning(
+                "cannot fetch the Feishu bot open_id (retry in %.0fs): %s", _BOT_INFO_RETRY_SECONDS, exc
+            )
+            return None
+        self._bot_open_id = open_id
+        return open_id
+
+    async def send(self, message: OutboundMessage) -> str:
+        """Send one message (several if it is too large, in order); returns the last message id."""
+        try:
+            msg_type, contents = render_parts(message.content)
+        except ValueError as exc:
+            raise SendError(f"cannot render message: {exc}", retryable=False) from exc
+        message_id = ""
+        for part, content in enumerate(contents):
+            dedupe = message_uuid(message.idempotency_key, part)
+            message_id = await self._send_part(message, msg_type, content, dedupe)
+        return message_id
+
+    async def _send_part(self, message: OutboundMessage, msg_type: str, content: str, dedupe: str) -> str:
+        token = await self._tenant_token()
+        option = lark.RequestOption.builder().tenant_access_token(token).build()
+        try:
+            if message.reply_to:
+                reply = (
+                    ReplyMessageRequest.builder()
+                    .message_id(message.reply_to)
+                    .request_body(
+                        ReplyMessageRequestBody.builder()
+                        .content(content)
+                        .msg_type(msg_type)
+                        .uuid(dedupe)
+                        .build()
+                    )
+                    .build()
+                )
+                raw = (await self._lark.im.v1.message.areply(reply, option)).raw
+            else:
+                create = (
+                    CreateMessageRequest.builder()
+                    .receive_id_type(message.extra.get("receive_id_type", "chat_id"))
+                    .request_body(
+                        CreateMessageRequestBody.builder()
+                        .receive_id(message.chat_id)
+                        .msg_type(msg_type)
+                        .content(content)
+                        .uuid(dedupe)
+                        .build()
+                    )
+                    .build()
+                )
+                raw = (await self._lark.im.v1.message.acreate(create, option)).raw
+        except httpx.TransportError as exc:
+            raise SendError(f"send message: {exc!r}", retryable=True) from exc
+        except ValueError as exc:  # lark-oapi parses every body as JSON; a gateway error page is not
+            raise SendError("send message: non-JSON response", retryable=True) from exc
+        body = self._check("send message", raw.status_code, raw.headers, raw.content, token)
+        message_id = (body.get("data") or {}).get("message_id")
+        if not isinstance(message_id, str) or not message_id:
+            raise SendError("send message: response without message_id", retryable=False)
+        return message_id
+
+    async def _tenant_token(self) -> str:
+        async with self._token_lock:  # concurrent senders wait for one fetch instead of each fetching
+            if self._token is not None and self._clock() < self._token_refresh_at:
+                return self._token
+            body = await self._request(
+                "POST",
+                "/open-apis/auth/v3/tenant_access_token/internal",
+                what="tenant token",
+                payload={"app_id": self._app_id, "app_secret": self._app_secret},
+            )
+            token, expire = body.get("tenant_access_token"), body.get("expire")
+            if not isinstance(token, str) or not token or not isinstance(expire, int):
+                raise SendError("tenant token: response without token or expire", retryable=False)
+            self._token = token
+            self._token_refresh_at = self._clock() + expire - _TOKEN_REFRESH_MARGIN_SECONDS
+            return token
+
+    async def _get(self, path: str, *, what: str) -> dict[str, Any]:
+        token = await self._tenant_token()
+        return await self._request(
+            "GET", path, what=what, headers={"Authorization": f"Bearer {token}"}, token=token
+        )
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        payload: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        try:
+            response = await self._http.request(method, path, json=payload, headers=headers)
+        except httpx.TransportError as exc:
+            raise SendError(f"{what}: {exc!r}", retryable=True) from exc
+        return self._check(what, response.status_code, response.headers, response.content, token)
+
+    def _check(
+        self, what: str, status: int, headers: Mapping[str, str], content: bytes, token: str | None
+    ) -> dict[str, Any]:
+        """The JSON body of a successful call; otherwise a SendError saying whether to retry."""
+        try:
+            body = json.loads(content)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            body = {}  # e.g. a gateway's HTML error page: the status alone decides
+        code, msg = body.get("code"), body.get("msg")
+        if code == 0 and 200 <= status < 300:
+            return body
+        detail = f"{what}: HTTP {status}, code {code}: {msg}"
+        if status == 429 or code == _RATE_LIMITED:
+            raise SendError(detail, retryable=True, retry_after=_retry_after(headers))
+        if code in _TOKEN_REJECTED:
+            if token is not None and token == self._token:  # keep a token another task already renewed
+                self._token = None
+            raise SendError(detail, retryable=True)
+        raise SendError(detail, retryable=code == _CHAT_RATE_LIMITED or status >= 500)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = httpx.Headers(headers).get("x-ogw-ratelimit-reset")  # case-insensitive lookup
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

@@ -47,6 +47,9 @@ class OutboxWorker:
         self._idle_seconds = idle_seconds
         self._rng = rng or random.Random()
         self._wakeup = asyncio.Event()
+        # One pass at a time per process: SQLite has no SKIP LOCKED, so overlapping passes could
+        # both pick the same row.
+        self._pass_lock = asyncio.Lock()
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -70,6 +73,10 @@ class OutboxWorker:
 
     async def send_due(self) -> int:
         """One pass over the messages due now; returns how many were attempted."""
+        async with self._pass_lock:
+            return await self._send_due()
+
+    async def _send_due(self) -> int:
         async with self._factory() as session:
             ids = list(
                 await session.scalars(

@@ -1,0 +1,202 @@
+"""A Feishu tenant for scenario tests: builds really signed and encrypted webhook deliveries from the
+platform samples, posts them into the running app, and fakes the Feishu Open API with respx."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import respx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.feishu.crypto import encrypt, signature
+from bot.main import create_app
+from bot.runtime import Runtime
+from bot.settings import Settings
+from tests.samples import load
+
+DOMAIN = "https://feishu.test"
+VERIFICATION_TOKEN = "vt-scenario-0123456789"
+ENCRYPT_KEY = "ek-scenario-0123456789"
+BOT_OPEN_ID = "ou_bot_crosstrack"
+TENANT_TOKEN = "t-scenario-token"
+
+
+@dataclass
+class FeishuApi:
+    """The fake Feishu Open API: records every message the bot sent."""
+
+    router: respx.MockRouter
+    sent: list[dict[str, Any]] = field(default_factory=list)
+
+    def texts(self) -> list[str]:
+        """What each sent message says: text content, or a card's title and markdown."""
+        shown = []
+        for body in self.sent:
+            content = json.loads(body["content"])
+            if body["msg_type"] == "text":
+                shown.append(content["text"])
+            else:
+                elements = content["body"]["elements"]
+                shown.append(content["header"]["title"]["content"] + "\n" + elements[0]["content"])
+        return shown
+
+    def take(self) -> list[str]:
+        texts = self.texts()
+        self.sent.clear()
+        return texts
+
+
+def _record(api: FeishuApi, request: httpx.Request, target: str | None) -> httpx.Response:
+    body = json.loads(request.content)
+    body["_target"] = target or body.get("receive_id")
+    body["_path"] = request.url.path
+    body["_auth"] = request.headers.get("authorization")
+    api.sent.append(body)
+    return httpx.Response(
+        200, json={"code": 0, "msg": "success", "data": {"message_id": f"om_bot_{len(api.sent)}"}}
+    )
+
+
+@asynccontextmanager
+async def feishu_api() -> AsyncIterator[FeishuApi]:
+    with respx.mock(base_url=DOMAIN, assert_all_called=False) as router:
+        api = FeishuApi(router)
+        router.post("/open-apis/auth/v3/tenant_access_token/internal").respond(
+            json={
+                **load("feishu", "tenant_access_token_internal_response"),
+                "tenant_access_token": TENANT_TOKEN,
+            }
+        )
+        router.get("/open-apis/bot/v3/info").respond(
+            json={"code": 0, "msg": "ok", "bot": {"open_id": BOT_OPEN_ID, "app_name": "crosstrack"}}
+        )
+        router.post(path__regex=r"/open-apis/im/v1/messages/(?P<mid>[^/]+)/reply").mock(
+            side_effect=lambda request, mid: _record(api, request, mid)
+        )
+        router.post("/open-apis/im/v1/messages").mock(side_effect=lambda request: _record(api, request, None))
+        yield api
+
+
+@dataclass
+class Tenant:
+    """Sends signed, encrypted deliveries to the app as Feishu would."""
+
+    client: httpx.AsyncClient
+    runtime: Runtime
+    api: FeishuApi
+    encrypt_key: str | None = ENCRYPT_KEY
+
+    def message_event(
+        self,
+        sender: str,
+        text: str,
+        *,
+        chat: str = "oc_team",
+        chat_type: str = "group",
+        mentions: dict[str, str] | None = None,
+        event_id: str | None = None,
+        message_id: str | None = None,
+        sender_type: str = "user",
+    ) -> dict[str, Any]:
+        """An im.message.receive_v1 event built on the documented sample. In `text`, `@name` of a key in
+        `mentions` (name -> open_id) becomes a Feishu mention; group messages start with the bot's."""
+        event = copy.deepcopy(load("feishu", "im_message_receive_v1_group_mention"))
+        event["header"].update(
+            event_id=event_id or uuid.uuid4().hex,
+            token=VERIFICATION_TOKEN,
+            create_time=str(int(time.time() * 1000)),
+        )
+        message = event["event"]["message"]
+        event["event"]["sender"] = {
+            "sender_id": {"open_id": sender},
+            "sender_type": sender_type,
+            "tenant_key": "t1",
+        }
+        feishu_mentions: list[dict[str, Any]] = []
+        if chat_type == "group":
+            feishu_mentions.append({"key": "@_user_1", "id": {"open_id": BOT_OPEN_ID}, "name": "crosstrack"})
+            text = f"@_user_1 {text}"
+        for name, open_id in (mentions or {}).items():
+            key = f"@_user_{len(feishu_mentions) + 1}"
+            feishu_mentions.append({"key": key, "id": {"open_id": open_id}, "name": name})
+            text = text.replace(f"@{name}", key)
+        message.update(
+            message_id=message_id or f"om_{uuid.uuid4().hex}",
+            chat_id=chat,
+            chat_type=chat_type,
+            content=json.dumps({"text": text}, ensure_ascii=False),
+            mentions=feishu_mentions,
+        )
+        for key in ("root_id", "parent_id", "thread_id"):
+            message.pop(key, None)
+        return event
+
+    def signed(
+        self, payload: dict[str, Any], *, timestamp: int | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """The raw body and headers Feishu would send: encrypted and signed when a key is set."""
+        if self.encrypt_key is None:
+            return json.dumps(payload).encode(), {"content-type": "application/json"}
+        raw = json.dumps(
+            {"encrypt": encrypt(self.encrypt_key, json.dumps(payload, ensure_ascii=False))}
+        ).encode()
+        stamp = str(timestamp if timestamp is not None else int(time.time()))
+        nonce = uuid.uuid4().hex
+        return raw, {
+            "content-type": "application/json",
+            "X-Lark-Request-Timestamp": stamp,
+            "X-Lark-Request-Nonce": nonce,
+            "X-Lark-Signature": signature(stamp, nonce, self.encrypt_key, raw),
+        }
+
+    async def deliver(self, payload: dict[str, Any], **sign: Any) -> httpx.Response:
+        raw, headers = self.signed(payload, **sign)
+        return await self.client.post("/webhooks/feishu/events", content=raw, headers=headers)
+
+    async def say(self, sender: str, text: str, **options: Any) -> list[str]:
+        """Deliver one message, let the app process it, and return what the bot sent back."""
+        response = await self.deliver(self.message_event(sender, text, **options))
+        assert response.status_code == 200, response.text
+        await self.runtime.settle()
+        return self.api.take()
+
+
+def feishu_settings(
+    engine: AsyncEngine, *, encrypt_key: str | None = ENCRYPT_KEY, locale: str = "zh"
+) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=engine.url.render_as_string(hide_password=False),
+        locale=locale,
+        feishu_app_id="cli_scenario",
+        feishu_app_secret="scenario-app-secret",
+        feishu_verification_token=VERIFICATION_TOKEN,
+        feishu_encrypt_key=encrypt_key,
+        feishu_domain=DOMAIN,
+    )
+
+
+@asynccontextmanager
+async def feishu_tenant(
+    engine: AsyncEngine, *, encrypt_key: str | None = ENCRYPT_KEY, locale: str = "zh"
+) -> AsyncIterator[Tenant]:
+    """The whole app (lifespan included) wired to a fake Feishu, with a client that posts webhooks."""
+    async with feishu_api() as api:
+        app = create_app(feishu_settings(engine, encrypt_key=encrypt_key, locale=locale))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://crosstrack.test") as client:
+                yield Tenant(client, app.state.runtime, api, encrypt_key)
+
+
+def now_ms() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000)

@@ -42,6 +42,7 @@ class Runtime:
         senders: Mapping[str, Sender],
         *,
         clock: Callable[[], datetime] = utcnow,
+        retry_delay_seconds: float = 2.0,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -49,6 +50,7 @@ class Runtime:
         self.registry = registry
         self.senders = dict(senders)
         self.clock = clock
+        self.retry_delay_seconds = retry_delay_seconds
         self.defaults = Defaults(timezone=settings.timezone, locale=settings.locale)
         self.outbox = OutboxWorker(self.factory, self.senders, clock)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -154,7 +156,7 @@ class Runtime:
             record.error = repr(error)[:2000]
             if record.attempts < MAX_EVENT_ATTEMPTS:
                 # Stays pending (recover() picks it up after a restart) and is retried shortly.
-                self.spawn(self._retry_later(record_id, delay=2.0**record.attempts))
+                self.spawn(self._retry_later(record_id, delay=self.retry_delay_seconds * 2**record.attempts))
                 return
             record.status = "failed"
             event = event_from_json(record.payload)

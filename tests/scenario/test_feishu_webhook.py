@@ -136,3 +136,27 @@ async def test_not_configured_platform_answers_503(engine: AsyncEngine) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         response = await client.post("/webhooks/feishu/events", json={"challenge": "x"})
     assert response.status_code == 503 and "CROSSTRACK_FEISHU_APP_ID" in response.json()["error"]
+
+
+async def test_rate_limited_reply_is_retried_with_the_same_uuid(engine: AsyncEngine) -> None:
+    import httpx
+
+    async with feishu_tenant(engine) as tenant:
+        limited = load("feishu", "rate_limit_error_99991400_http")
+        attempts: list[dict[str, str]] = []
+
+        def reply(request: httpx.Request, mid: str) -> httpx.Response:
+            attempts.append(json.loads(request.content))
+            if len(attempts) == 1:  # Feishu says: wait until the window resets (0 s here)
+                return httpx.Response(429, json=limited["body"], headers={"x-ogw-ratelimit-reset": "0"})
+            return httpx.Response(200, json={"code": 0, "data": {"message_id": "om_ok"}})
+
+        tenant.api.router.post(path__regex=r"/open-apis/im/v1/messages/(?P<mid>[^/]+)/reply").mock(
+            side_effect=reply
+        )
+        await tenant.deliver(tenant.message_event("ou_alice", "/项目 新建 Retry"))
+        await tenant.runtime.settle()
+        assert len(attempts) == 2 and attempts[0]["uuid"] == attempts[1]["uuid"]
+        async with tenant.runtime.factory() as session:
+            row = await session.scalar(select(OutboxMessage))
+            assert row is not None and row.status == "sent" and row.attempts == 2

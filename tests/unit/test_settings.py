@@ -1,0 +1,62 @@
+import pytest
+from pydantic import ValidationError
+
+from bot.settings import Settings
+from storage.db import async_url
+
+
+def make(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def test_defaults_run_without_any_platform() -> None:
+    settings = make()
+    assert settings.database_url == "sqlite:///./crosstrack.db"
+    assert (settings.locale, settings.timezone, settings.feishu_enabled) == ("zh", "Asia/Shanghai", False)
+    assert settings.feishu_domain == "https://open.feishu.cn"
+
+
+def test_reads_crosstrack_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CROSSTRACK_LOCALE", "en")
+    monkeypatch.setenv("CROSSTRACK_FEISHU_DOMAIN", "https://open.larksuite.com/")
+    settings = make()
+    assert settings.locale == "en" and settings.feishu_domain == "https://open.larksuite.com"
+
+
+@pytest.mark.parametrize(
+    "secrets",
+    [
+        {"feishu_app_secret": "", "feishu_verification_token": "real-token-1"},
+        {"feishu_app_secret": "changeme", "feishu_verification_token": "real-token-1"},
+        {"feishu_app_secret": "real-secret-1", "feishu_verification_token": None},
+        {"feishu_app_secret": "real-secret-1", "feishu_verification_token": "t", "feishu_encrypt_key": "xxx"},
+    ],
+)
+def test_enabled_platform_with_placeholder_secret_refuses_to_start(secrets: dict[str, object]) -> None:
+    with pytest.raises(ValidationError, match="placeholders"):
+        make(feishu_app_id="cli_1", **secrets)
+
+
+def test_unknown_timezone_and_placeholder_api_token_are_refused() -> None:
+    with pytest.raises(ValidationError, match="timezone"):
+        make(timezone="Mars/Olympus")
+    with pytest.raises(ValidationError, match="API_TOKEN"):
+        make(api_token="changeme")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///./crosstrack.db", "sqlite+aiosqlite:///./crosstrack.db"),
+        ("postgresql://u:p@db:5432/x", "postgresql+asyncpg://u:p@db:5432/x"),
+        ("postgresql+psycopg2://u@db/x", "postgresql+asyncpg://u@db/x"),
+        ("postgresql+asyncpg://u@db/x", "postgresql+asyncpg://u@db/x"),
+    ],
+)
+def test_database_urls_map_to_async_drivers(url: str, expected: str) -> None:
+    assert async_url(url) == expected
+
+
+def test_unsupported_database_is_refused() -> None:
+    with pytest.raises(ValueError, match="unsupported"):
+        async_url("mysql://root@localhost/x")

@@ -100,7 +100,9 @@ def rollup(nodes: Iterable[Node]) -> dict[str, Rolled]:
     return result
 
 
-def find_cycle(depends_on: Mapping[str, Iterable[str]], task: str, new_deps: Iterable[str]) -> list[str] | None:
+def find_cycle(
+    depends_on: Mapping[str, Iterable[str]], task: str, new_deps: Iterable[str]
+) -> list[str] | None:
     """The dependency path that would loop back to `task` if it depended on `new_deps`, else None."""
     graph = {code: set(deps) for code, deps in depends_on.items()}
     graph[task] = set(new_deps)

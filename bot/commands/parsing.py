@@ -1,0 +1,515 @@
+"""Pure parsers that turn chat-command argument text into typed values.
+
+No I/O and no clock (`today` is always a parameter). Every function raises only `ArgError` for
+bad input; its `key` is an i18n catalog key and its `params` fill the message, so the caller can
+answer politely in zh or en.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from types import MappingProxyType
+from typing import Literal
+
+from adapters.models import MENTION_TOKEN
+
+BAD_DATE = "arg.bad_date"
+BAD_PERCENT = "arg.bad_percent"
+BAD_CODE = "arg.bad_code"
+UNKNOWN_OPTION = "arg.unknown_option"
+DUPLICATE_OPTION = "arg.duplicate_option"
+MISSING = "arg.missing"  # raised by handlers for an absent required argument; parsers here never do
+BAD_LEVEL = "arg.bad_level"
+BAD_STATUS = "arg.bad_status"
+UNKNOWN_MENTION = "arg.unknown_mention"
+UNBALANCED_QUOTE = "arg.unbalanced_quote"
+
+ARG_ERROR_KEYS: tuple[str, ...] = (
+    BAD_DATE,
+    BAD_PERCENT,
+    BAD_CODE,
+    UNKNOWN_OPTION,
+    DUPLICATE_OPTION,
+    MISSING,
+    BAD_LEVEL,
+    BAD_STATUS,
+    UNKNOWN_MENTION,
+    UNBALANCED_QUOTE,
+)
+
+RiskLevel = Literal["high", "medium", "low"]
+RiskStatus = Literal["open", "mitigated", "closed"]
+
+
+class ArgError(Exception):
+    """Bad argument text; `key` is one of ARG_ERROR_KEYS, `params` fill its message."""
+
+    def __init__(self, key: str, params: Mapping[str, str] | None = None) -> None:
+        self.key = key
+        self.params: dict[str, str] = dict(params or {})
+        super().__init__(key, self.params)
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.params}"
+
+
+# --- normalisation and tokens --------------------------------------------------------------------
+
+# Zero-width characters sneak in when text is pasted from documents; they act as separators.
+_INVISIBLE = str.maketrans({"\u200b": " ", "\ufeff": " ", "\u2060": " "})
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width `８０％，：＝` and U+3000 become ASCII), `、` -> `,`, whitespace runs -> one space.
+
+    Chinese characters and Chinese quotes are kept. Idempotent.
+    """
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).replace("、", ",")
+    return " ".join(text.split())
+
+
+# Opening quote -> its closing quote. A stray closing quote outside quotes is a literal character.
+_QUOTES: Mapping[str, str] = MappingProxyType({'"': '"', "“": "”", "「": "」", "『": "』"})
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str  # quotes removed
+    quoted_at: int | None  # offset in `text` where the first quoted part starts; None if none
+
+
+def _scan(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    parts: list[str] = []
+    length = 0
+    quoted_at: int | None = None
+    started = False
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char.isspace():
+            if started:
+                tokens.append(_Token("".join(parts), quoted_at))
+                parts, length, quoted_at, started = [], 0, None, False
+            i += 1
+            continue
+        started = True
+        # A mention is atomic: a quote character inside a user id must not open a quote.
+        mention = MENTION_TOKEN.match(text, i)
+        closing = _QUOTES.get(char)
+        if mention:
+            piece, i = mention.group(), mention.end()
+        elif closing is not None:
+            end = text.find(closing, i + 1)
+            if end < 0:
+                raise ArgError(UNBALANCED_QUOTE, {"quote": char})
+            if quoted_at is None:
+                quoted_at = length
+            piece, i = text[i + 1 : end], end + 1
+        else:
+            piece, i = char, i + 1
+        parts.append(piece)
+        length += len(piece)
+    if started:
+        tokens.append(_Token("".join(parts), quoted_at))
+    return tokens
+
+
+def tokenize(text: str) -> list[str]:
+    """Split on whitespace; `"..."`, `“...”`, `「...」` and `『...』` group words into one token.
+
+    Quotes may start mid-token (`title="a b"` -> `title=a b`) and are removed; `""` gives an empty
+    token. An unclosed opening quote raises ArgError("arg.unbalanced_quote", {"quote": q}).
+    Does not normalise: call `normalize` first (parse_args does) so full-width `＂` counts.
+    """
+    return [token.text for token in _scan(text)]
+
+
+# --- parse_args ------------------------------------------------------------------------------------
+
+_ALIAS_GROUPS: Mapping[str, tuple[str, ...]] = {
+    "start": ("start", "开始", "开始日期"),
+    "end": ("end", "结束", "结束日期"),
+    "due": ("due", "截止", "截止日期", "到期"),
+    "after": ("after", "依赖", "前置"),
+    "dept": ("dept", "部门"),
+    "title": ("title", "标题"),
+    "tasks": ("tasks", "任务"),
+    "mitigation": ("mitigation", "缓解", "措施", "应对"),
+    "owner": ("owner", "负责人"),
+    "meeting": ("meeting", "会议"),
+    "R": ("r",),
+    "A": ("a",),
+    "C": ("c",),
+    "I": ("i",),
+}
+OPTION_ALIASES: Mapping[str, str] = MappingProxyType(
+    {alias: key for key, aliases in _ALIAS_GROUPS.items() for alias in aliases}
+)
+"""Lower-cased alias -> canonical option key (R/A/C/I upper-case, the rest lower-case English)."""
+
+_ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+_OPTION_SYNTAX = re.compile(r"([^=:]+)([=:])(.*)", re.DOTALL)
+_MENTION_LIST = re.compile(rf"(?:{MENTION_TOKEN.pattern}[,\s]*)+")
+
+
+def _canonical_key(key: str) -> str:
+    lowered = key.lower()
+    return OPTION_ALIASES.get(lowered, lowered if key.isascii() else key)
+
+
+def _mention_ids(text: str) -> tuple[str, ...]:
+    """Ids of `text` if it is nothing but mention tokens (glued, or separated by commas/spaces)."""
+    if not _MENTION_LIST.fullmatch(text):
+        return ()
+    return tuple(match[1] for match in MENTION_TOKEN.finditer(text))
+
+
+@dataclass(frozen=True)
+class _Item:
+    index: int  # token position, to report mentions in text order
+    text: str
+    mention_ids: tuple[str, ...]  # non-empty iff the item is a standalone mention
+
+
+@dataclass
+class _Segment:
+    """The rest text or one option's value, with the tokens it has absorbed so far."""
+
+    items: list[_Item]
+    free_text: bool  # absorbs every following non-option token
+
+    def absorbs(self, item: _Item) -> bool:
+        if self.free_text:
+            return True
+        value = " ".join(part.text for part in self.items)
+        # `after=1.1, 1.2` and `C=<at:c> <at:d>`: a list value typed with spaces continues.
+        return value.endswith(",") or bool(item.mention_ids and _mention_ids(value))
+
+    def take_trailing_mentions(self) -> list[_Item]:
+        """Split off the standalone mentions that end a text segment (`desc <at:owner>`)."""
+        if self.items[0].mention_ids:
+            return []
+        cut = len(self.items)
+        while self.items[cut - 1].mention_ids:
+            cut -= 1
+        trailing, self.items = self.items[cut:], self.items[:cut]
+        return trailing
+
+    def text(self) -> str:
+        # Quoted pieces keep their inner spacing, but a value never starts or ends with a space.
+        return " ".join(item.text for item in self.items if item.text).strip()
+
+
+def _option(token: _Token, accepted: Collection[str]) -> tuple[str, str] | None:
+    """(canonical key, value) if the token is an accepted option, None if it is plain text."""
+    match = _OPTION_SYNTAX.fullmatch(token.text)
+    if match is None:
+        return None
+    key, separator, value = match.groups()
+    if token.quoted_at is not None and token.quoted_at <= len(key):
+        return None  # a quoted `"a=b"` is literal text
+    canonical = _canonical_key(key)
+    # `key:` only for this command's own keys so notes like "http://x" or "plan A:x" stay text;
+    # an empty `key:` is prose ("原因:") while an empty `key=` means "set to empty".
+    if canonical in accepted and (separator == "=" or value):
+        return canonical, value
+    if separator == "=" and (_ASCII_WORD.fullmatch(key) or key.lower() in OPTION_ALIASES):
+        raise ArgError(UNKNOWN_OPTION, {"option": key})
+    return None
+
+
+@dataclass(frozen=True)
+class Args:
+    positional: tuple[str, ...] = ()
+    options: dict[str, str] = field(default_factory=dict)
+    mentions: tuple[str, ...] = ()
+    rest: str = ""
+
+
+def parse_args(text: str, *, options: Collection[str], max_positional: int | None = None) -> Args:
+    """Split command arguments into positionals, options, standalone mentions and free text.
+
+    The text is normalised and tokenised (see `tokenize`), then every token is classified:
+
+    * Option: `key=value`, or `key:value` with a non-empty value. `key` is matched case-insensitively
+      through OPTION_ALIASES (`截止=` is `due`, `r=` is `R`) against `options` (canonicalised the
+      same way). An unaccepted `word=` (ASCII word or known alias) raises "arg.unknown_option"; any
+      other `=`/`:` token, and `key:` for a key this command does not accept, is plain text, as is
+      a token whose key part was quoted. The value is kept verbatim (may hold `=`, `:`, commas,
+      mention tokens). A key given twice raises "arg.duplicate_option".
+    * Mention: an unquoted token made only of `<at:ID>` tokens (glued or comma-separated).
+    * Word: anything else.
+
+    Words fill `positional` in order until `max_positional` are read (never, if None; so `rest` is
+    then ""). The first word after that starts the free text, `rest`: the tokens up to the next
+    option (or the end) joined by single spaces, quotes removed. Options are recognised wherever
+    they stand, with these value rules:
+
+    * An option after the free text has started opens a trailing options section: its value runs
+      up to the next option (`... mitigation=add nodes` -> "add nodes"), so free text must come
+      before trailing options and a note cannot resume after them.
+    * Any other option value is one token, continued by the next token while it ends with a comma
+      (`after=1.1, 1.2`) or, for a mention-only value, by further mention tokens
+      (`C=<at:c> <at:d>`). Words after such an option are positionals or free text as usual.
+
+    `mentions` holds, in text order and without repeats, the ids of mention tokens outside the
+    free text and option values, plus those ending the free text or a trailing text value
+    (`desc <at:owner> due=...` -> owner is a mention, not part of desc). A mention between two
+    words of free text belongs to the sentence and stays in `rest` only ("waiting on <at:bob> review").
+    """
+    accepted = {_canonical_key(key) for key in options}
+    positional: list[str] = []
+    mention_items: list[_Item] = []
+    values: dict[str, _Segment] = {}
+    rest: _Segment | None = None
+    current: _Segment | None = None  # the segment that may absorb the next token
+    for index, token in enumerate(_scan(normalize(text))):
+        option = _option(token, accepted)
+        if option is not None:
+            key, value = option
+            if key in values:
+                raise ArgError(DUPLICATE_OPTION, {"option": key})
+            first = _Item(index, value, _mention_ids(value))
+            current = values[key] = _Segment([first], free_text=rest is not None)
+            continue
+        ids = _mention_ids(token.text) if token.quoted_at is None else ()
+        item = _Item(index, token.text, ids)
+        if current is not None and current.absorbs(item):
+            current.items.append(item)
+            continue
+        current = None
+        if ids:
+            mention_items.append(item)
+        elif max_positional is not None and len(positional) >= max_positional:
+            current = rest = _Segment([item], free_text=True)
+        else:
+            positional.append(item.text)
+    for segment in (*values.values(), *((rest,) if rest else ())):
+        mention_items.extend(segment.take_trailing_mentions())
+    mention_items.sort(key=lambda item: item.index)
+    mentions = dict.fromkeys(user_id for item in mention_items for user_id in item.mention_ids)
+    return Args(
+        positional=tuple(positional),
+        options={key: segment.text() for key, segment in values.items()},
+        mentions=tuple(mentions),
+        rest=rest.text() if rest else "",
+    )
+
+
+# --- dates -----------------------------------------------------------------------------------------
+
+# A year-less month-day further back than this means next year's ("01-05" typed in late November).
+_PAST_WINDOW_DAYS = 183
+
+_FULL_DATES = (
+    re.compile(r"(?P<y>[0-9]{4})(?P<sep>[-/.])(?P<m>[0-9]{1,2})(?P=sep)(?P<d>[0-9]{1,2})"),
+    re.compile(r"(?P<y>[0-9]{4})年(?P<m>[0-9]{1,2})月(?P<d>[0-9]{1,2})[日号]?"),
+)
+_MONTH_DAYS = (
+    re.compile(r"(?P<m>[0-9]{1,2})[-/.](?P<d>[0-9]{1,2})"),
+    re.compile(r"(?P<m>[0-9]{1,2})月(?P<d>[0-9]{1,2})[日号]?"),
+)
+_OFFSET = re.compile(r"\+?([0-9]{1,4}) ?(d|w|天后|周后|个?星期后)")
+_EN_WEEKDAY = re.compile(r"(?:(next|this)[ _-]?)?([a-z]+)")
+_CN_WEEKDAY = re.compile(r"(下个?|本|这个?)?(?:周|星期|礼拜)([一二三四五六日天])")
+
+_RELATIVE_DAYS: Mapping[str, int] = MappingProxyType(
+    {"today": 0, "今天": 0, "今日": 0, "tomorrow": 1, "明天": 1, "明日": 1, "后天": 2, "大后天": 3}
+)
+_EN_WEEKDAYS: Mapping[str, int] = MappingProxyType(
+    {
+        name: number
+        for number, names in enumerate(
+            (
+                ("mon", "monday"),
+                ("tue", "tues", "tuesday"),
+                ("wed", "wednesday"),
+                ("thu", "thur", "thurs", "thursday"),
+                ("fri", "friday"),
+                ("sat", "saturday"),
+                ("sun", "sunday"),
+            )
+        )
+        for name in names
+    }
+)
+_CN_WEEKDAYS = "一二三四五六日"
+
+
+def _shifted(today: date, days: int, value: str) -> date:
+    try:
+        return today + timedelta(days=days)
+    except OverflowError:
+        raise ArgError(BAD_DATE, {"value": value}) from None
+
+
+def _weekday(today: date, weekday: int, weeks_ahead: int | None, value: str) -> date:
+    """`weeks_ahead` None: the next such day on or after today; 0/1: in this/next Monday-week."""
+    if weeks_ahead is None:
+        return _shifted(today, (weekday - today.weekday()) % 7, value)
+    return _shifted(today, 7 * weeks_ahead - today.weekday() + weekday, value)
+
+
+def _month_day(month: int, day: int, today: date, value: str) -> date:
+    for year in (today.year, today.year + 1):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue  # 02-29 outside a leap year, or year 10000
+        if (today - candidate).days <= _PAST_WINDOW_DAYS:
+            return candidate
+    raise ArgError(BAD_DATE, {"value": value})
+
+
+def parse_date(value: str, *, today: date) -> date:
+    """A calendar date from the forms people type in chat.
+
+    * `YYYY-MM-DD`, `YYYY/MM/DD`, `YYYY.MM.DD` (one separator throughout), `YYYY年M月D日` (日/号
+      optional); month and day may have one or two digits.
+    * Year-less `M月D日`/`M月D号`, `MM-DD`, `M/D`, `M.D`, `M月D`: this year, or next year when this
+      year's date is more than 183 days before `today` (on 2026-11-25, "01-05" is 2027-01-05 but
+      "06-01" is 2026-06-01). Feb 29 falls to the next year that has it within that window.
+    * `today/tomorrow`, `今天/今日`, `明天/明日`, `后天`, `大后天`.
+    * Weekdays `mon..sun`, `monday..sunday` (also tue(s), thu(r)(s)), `周一..周日`, `周天`,
+      `星期一..星期日/星期天`, `礼拜一..礼拜日/礼拜天`: the next such day on or after `today`
+      (today itself if it matches).
+    * `next mon`/`下周一`/`下个星期一`: that weekday in the next calendar week (weeks start on Monday,
+      so on a Sunday "下周一" is tomorrow); `this fri`/`本周五`/`这周五`: in the current week, even
+      if already past.
+    * Offsets `+3d`/`3d`, `+2w`, `3天后`, `2周后`/`2个星期后` (ASCII or full-width digits).
+
+    Chinese numerals in dates ("十二月一日") are not understood. Anything else, or a date that
+    does not exist (2026-02-30), raises ArgError("arg.bad_date", {"value": value}).
+    """
+    text = normalize(value).lower()
+    if text in _RELATIVE_DAYS:
+        return _shifted(today, _RELATIVE_DAYS[text], value)
+    for pattern in _FULL_DATES:
+        if match := pattern.fullmatch(text):
+            try:
+                return date(int(match["y"]), int(match["m"]), int(match["d"]))
+            except ValueError:
+                raise ArgError(BAD_DATE, {"value": value}) from None
+    for pattern in _MONTH_DAYS:
+        if match := pattern.fullmatch(text):
+            return _month_day(int(match["m"]), int(match["d"]), today, value)
+    if match := _OFFSET.fullmatch(text):
+        return _shifted(today, int(match[1]) * (1 if match[2] in ("d", "天后") else 7), value)
+    if (match := _EN_WEEKDAY.fullmatch(text)) and match[2] in _EN_WEEKDAYS:
+        weeks_ahead = None if match[1] is None else int(match[1] == "next")
+        return _weekday(today, _EN_WEEKDAYS[match[2]], weeks_ahead, value)
+    if match := _CN_WEEKDAY.fullmatch(text):
+        weeks_ahead = None if match[1] is None else int(match[1].startswith("下"))
+        return _weekday(today, _CN_WEEKDAYS.index(match[2].replace("天", "日")), weeks_ahead, value)
+    raise ArgError(BAD_DATE, {"value": value})
+
+
+# --- numbers, codes, mentions, enums ----------------------------------------------------------------
+
+_PERCENT = re.compile(r"([0-9]{1,3})(?:\.0+)?")
+
+
+def parse_percent(value: str) -> int:
+    """`80`, `80%`, `80 %`, `８０％`, `80.0` -> 80. Real fractions (`80.5`) are rejected rather
+    than rounded, since progress is whole percent. Outside 0..100 -> ArgError("arg.bad_percent")."""
+    match = _PERCENT.fullmatch(normalize(value).removesuffix("%").rstrip())
+    if match is None or int(match[1]) > 100:
+        raise ArgError(BAD_PERCENT, {"value": value})
+    return int(match[1])
+
+
+_WBS_CODE = re.compile(r"[1-9][0-9]*(?:\.[1-9][0-9]*){0,2}")
+
+
+def parse_wbs_code(value: str) -> str:
+    """`1`, `1.2`, `1.2.3` (1-3 levels of positive integers, no leading zeros) -> canonical code.
+
+    Full-width digits and the ideographic full stop (`１。２`, from a Chinese IME) are accepted.
+    Anything else (`0`, `01`, `1.`, `1.2.3.4`) -> ArgError("arg.bad_code", {"value": value}).
+    """
+    code = normalize(value).replace("。", ".")
+    if not _WBS_CODE.fullmatch(code):
+        raise ArgError(BAD_CODE, {"value": value})
+    return code
+
+
+def parent_code(code: str) -> str | None:
+    """`1.2.3` -> `1.2`; a top-level code has no parent."""
+    parent, _, _ = parse_wbs_code(code).rpartition(".")
+    return parent or None
+
+
+def code_level(code: str) -> int:
+    """`1` -> 1, `1.2` -> 2, `1.2.3` -> 3."""
+    return parse_wbs_code(code).count(".") + 1
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+def parse_code_list(value: str) -> tuple[str, ...]:
+    """`1.1,1.2`, `1.1、1.2`, `1.1, 1.2` or `1.1 1.2` -> codes in order without repeats.
+
+    Empty items are skipped, so an empty value is `()` (e.g. `after=` clears dependencies); an
+    invalid item raises ArgError("arg.bad_code", {"value": item}).
+    """
+    items = re.split(r"[,\s]+", normalize(value))
+    return _unique(parse_wbs_code(item) for item in items if item)
+
+
+def parse_mention(token: str) -> str | None:
+    """The user id of a token that is exactly one `<at:ID>`, else None."""
+    match = MENTION_TOKEN.fullmatch(token.strip())
+    return match[1] if match else None
+
+
+def parse_mention_list(value: str) -> tuple[str, ...]:
+    """`<at:a>,<at:b>`, `<at:a> <at:b>`, `<at:a>、<at:b>` or glued -> ids in order without repeats.
+
+    An empty value is `()`; any other text raises ArgError("arg.unknown_mention", {"value": text})
+    with the first offending piece, e.g. a name typed without the @ picker.
+    """
+    # split() with the id group alternates gap, id, gap, ...; every gap must be a separator.
+    pieces = MENTION_TOKEN.split(normalize(value))
+    for gap in pieces[::2]:
+        if stray := gap.strip(" ,"):
+            raise ArgError(UNKNOWN_MENTION, {"value": stray})
+    return _unique(pieces[1::2])
+
+
+_LEVELS: Mapping[str, RiskLevel] = MappingProxyType(
+    {
+        **dict.fromkeys(("high", "h", "高", "高风险", "高危"), "high"),
+        **dict.fromkeys(("medium", "med", "m", "中", "中等", "中风险"), "medium"),
+        **dict.fromkeys(("low", "l", "低", "低风险"), "low"),
+    }
+)
+_STATUSES: Mapping[str, RiskStatus] = MappingProxyType(
+    {
+        **dict.fromkeys(("open", "reopen", "未缓解", "打开", "开放", "重新打开"), "open"),
+        **dict.fromkeys(("mitigated", "mitigate", "已缓解", "缓解"), "mitigated"),
+        **dict.fromkeys(("closed", "close", "关闭", "已关闭"), "closed"),
+    }
+)
+
+
+def parse_level(value: str) -> RiskLevel:
+    """high/h/高/高风险/高危, medium/med/m/中/中等/中风险, low/l/低/低风险 (any case)."""
+    level = _LEVELS.get(normalize(value).lower())
+    if level is None:
+        raise ArgError(BAD_LEVEL, {"value": value})
+    return level
+
+
+def parse_risk_status(value: str) -> RiskStatus:
+    """open/reopen/未缓解/打开/开放/重新打开, mitigated/mitigate/已缓解/缓解, closed/close/关闭/已关闭."""
+    status = _STATUSES.get(normalize(value).lower())
+    if status is None:
+        raise ArgError(BAD_STATUS, {"value": value})
+    return status

@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.render.i18n import t
 from bot.services import members, projects
@@ -18,11 +19,9 @@ def format_date(value: date | None, locale: str) -> str:
     return value.isoformat()
 
 
-async def _count(session: AsyncSession, model: type, project_id: int) -> int:
-    return int(
-        await session.scalar(select(func.count()).select_from(model).where(model.project_id == project_id))
-        or 0
-    )
+async def _count(session: AsyncSession, project_column: InstrumentedAttribute[int], project_id: int) -> int:
+    """Rows of the table owning `project_column` that belong to the project."""
+    return int(await session.scalar(select(func.count()).where(project_column == project_id)) or 0)
 
 
 async def project_summary(session: AsyncSession, project: Project, *, locale: str, today: date) -> str:
@@ -44,9 +43,9 @@ async def project_summary(session: AsyncSession, project: Project, *, locale: st
         t(
             locale,
             "project.line_counts",
-            departments=await _count(session, Department, project.id),
-            members=await _count(session, Member, project.id),
-            tasks=await _count(session, Task, project.id),
+            departments=await _count(session, Department.project_id, project.id),
+            members=await _count(session, Member.project_id, project.id),
+            tasks=await _count(session, Task.project_id, project.id),
             chats=len(chats),
         ),
     ]

@@ -1,13 +1,359 @@
 """The read-only JSON API and the health check."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: FastAPI must evaluate the annotations that name
+# dependencies local to build_router (Session, the bearer scheme).
+import secrets
+from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.domain.wbs import code_key
 from bot.settings import Settings
+from storage.models import (
+    ActionItem,
+    AuditEntry,
+    ChatBinding,
+    Department,
+    Member,
+    Milestone,
+    MilestoneTask,
+    Project,
+    RaciAssignment,
+    Risk,
+    Task,
+    TaskDependency,
+)
+
+DISABLED = "JSON API disabled: set CROSSTRACK_API_TOKEN"
+RACI_ROLES = ("R", "A", "C", "I")
+
+# -- response models (they are also the OpenAPI schema at /docs) ------------------------------------
+
+
+class ErrorOut(BaseModel):
+    error: str
+
+
+class ProjectSummaryOut(BaseModel):
+    id: int
+    name: str
+    status: str
+    start: date | None
+    end: date | None
+
+
+class CharterOut(BaseModel):
+    background: str
+    goal: str
+    deliverables: str
+    scope_in: str
+    scope_out: str
+    start: date | None
+    end: date | None
+    timezone: str
+    locale: str
+    status: str
+
+
+class ChatOut(BaseModel):
+    platform: str
+    chat_id: str
+    name: str
+    is_default: bool
+
+
+class DepartmentOut(BaseModel):
+    id: int
+    name: str
+    head: str | None
+
+
+class MemberOut(BaseModel):
+    id: int
+    platform: str
+    user_id: str
+    name: str
+    department: str | None
+    role: str
+
+
+class TaskOut(BaseModel):
+    code: str
+    title: str
+    level: int  # 1 phase, 2 task, 3 subtask
+    parent: str | None
+    owner: str | None
+    department: str | None
+    start: date | None
+    due: date | None
+    progress: int
+    status: str
+    depends_on: list[str]
+
+
+class MilestoneOut(BaseModel):
+    number: int
+    title: str
+    due: date
+    status: str
+    tasks: list[str]
+
+
+class RaciOut(BaseModel):
+    R: list[str]
+    A: list[str]
+    C: list[str]
+    I: list[str]  # noqa: E741 - the RACI letter
+
+
+class RiskOut(BaseModel):
+    number: int
+    description: str
+    level: str
+    owner: str | None
+    mitigation: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ActionOut(BaseModel):
+    number: int
+    owner: str | None
+    text: str
+    due: date | None
+    status: str
+    source_meeting: str
+
+
+class ProjectOut(BaseModel):
+    id: int
+    name: str
+    charter: CharterOut
+    chats: list[ChatOut]
+    departments: list[DepartmentOut]
+    members: list[MemberOut]
+    tasks: list[TaskOut]
+    milestones: list[MilestoneOut]
+    raci: dict[str, RaciOut]
+    risks: list[RiskOut]
+    actions: list[ActionOut]
+
+
+class ActorOut(BaseModel):
+    platform: str
+    user_id: str
+    name: str
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: datetime
+    actor: ActorOut
+    action: str
+    entity: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+# -- errors as {"error": ...} --------------------------------------------------------------------
+
+
+class ApiError(Exception):
+    def __init__(self, status_code: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.headers = headers
+
+
+class _ApiRoute(APIRoute):
+    """Answers ApiError as {"error": ...}; a route class, because a router cannot own exception
+    handlers and HTTPException would answer {"detail": ...}."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except ApiError as error:
+                return JSONResponse(
+                    {"error": error.message}, status_code=error.status_code, headers=error.headers
+                )
+
+        return handle
+
+
+# -- reading a project -------------------------------------------------------------------------
+
+
+def _name(member: Member | None) -> str | None:
+    if member is None:
+        return None
+    return member.display_name or member.platform_user_id
+
+
+async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
+    pid = project.id
+    chats = await session.scalars(
+        select(ChatBinding).where(ChatBinding.project_id == pid).order_by(ChatBinding.id)
+    )
+    departments = {
+        d.id: d
+        for d in await session.scalars(
+            select(Department).where(Department.project_id == pid).order_by(Department.id)
+        )
+    }
+    members = {
+        m.id: m
+        for m in await session.scalars(select(Member).where(Member.project_id == pid).order_by(Member.id))
+    }
+    tasks = sorted(
+        await session.scalars(select(Task).where(Task.project_id == pid)),
+        key=lambda task: code_key(task.code),
+    )
+    codes = {task.id: task.code for task in tasks}
+
+    def department_name(department_id: int | None) -> str | None:
+        return departments[department_id].name if department_id in departments else None
+
+    def member_name(member_id: int | None) -> str | None:
+        return _name(members.get(member_id)) if member_id is not None else None
+
+    depends_on: dict[int, list[str]] = {}
+    for task_id, depends_on_id in await session.execute(
+        select(TaskDependency.task_id, TaskDependency.depends_on_id)
+        .join(Task, Task.id == TaskDependency.task_id)
+        .where(Task.project_id == pid)
+    ):
+        depends_on.setdefault(task_id, []).append(codes[depends_on_id])
+
+    milestone_tasks: dict[int, list[str]] = {}
+    for milestone_id, task_id in await session.execute(
+        select(MilestoneTask.milestone_id, MilestoneTask.task_id)
+        .join(Milestone, Milestone.id == MilestoneTask.milestone_id)
+        .where(Milestone.project_id == pid)
+    ):
+        milestone_tasks.setdefault(milestone_id, []).append(codes[task_id])
+
+    raci: dict[int, dict[str, list[str]]] = {}
+    for assignment in await session.scalars(
+        select(RaciAssignment)
+        .join(Task, Task.id == RaciAssignment.task_id)
+        .where(Task.project_id == pid)
+        .order_by(RaciAssignment.id)
+    ):
+        roles = raci.setdefault(assignment.task_id, {role: [] for role in RACI_ROLES})
+        roles[assignment.role].append(member_name(assignment.member_id) or "")
+
+    milestones = await session.scalars(
+        select(Milestone).where(Milestone.project_id == pid).order_by(Milestone.number)
+    )
+    risks = await session.scalars(select(Risk).where(Risk.project_id == pid).order_by(Risk.number))
+    actions = await session.scalars(
+        select(ActionItem).where(ActionItem.project_id == pid).order_by(ActionItem.number)
+    )
+    return ProjectOut(
+        id=pid,
+        name=project.name,
+        charter=CharterOut(
+            background=project.background,
+            goal=project.goal,
+            deliverables=project.deliverables,
+            scope_in=project.scope_in,
+            scope_out=project.scope_out,
+            start=project.start_date,
+            end=project.end_date,
+            timezone=project.timezone,
+            locale=project.locale,
+            status=project.status,
+        ),
+        chats=[
+            ChatOut(platform=c.platform, chat_id=c.chat_id, name=c.name, is_default=c.is_default)
+            for c in chats
+        ],
+        departments=[
+            DepartmentOut(id=d.id, name=d.name, head=member_name(d.head_member_id))
+            for d in departments.values()
+        ],
+        members=[
+            MemberOut(
+                id=m.id,
+                platform=m.platform,
+                user_id=m.platform_user_id,
+                name=m.display_name,
+                department=department_name(m.department_id),
+                role=m.role,
+            )
+            for m in members.values()
+        ],
+        # TODO(wbs): replace the stored start/due/progress/status below with the effective values
+        # from bot.domain.wbs.rollup(...), so parents span their children and roll up their progress.
+        tasks=[
+            TaskOut(
+                code=task.code,
+                title=task.title,
+                level=len(code_key(task.code)),
+                parent=codes.get(task.parent_id) if task.parent_id is not None else None,
+                owner=member_name(task.owner_member_id),
+                department=department_name(task.department_id),
+                start=task.start_date,
+                due=task.due_date,
+                progress=task.progress,
+                status=task.status,
+                depends_on=sorted(depends_on.get(task.id, []), key=code_key),
+            )
+            for task in tasks
+        ],
+        milestones=[
+            MilestoneOut(
+                number=m.number,
+                title=m.title,
+                due=m.due_date,
+                status=m.status,
+                tasks=sorted(milestone_tasks.get(m.id, []), key=code_key),
+            )
+            for m in milestones
+        ],
+        raci={task.code: RaciOut(**raci[task.id]) for task in tasks if task.id in raci},
+        risks=[
+            RiskOut(
+                number=r.number,
+                description=r.description,
+                level=r.level,
+                owner=member_name(r.owner_member_id),
+                mitigation=r.mitigation,
+                status=r.status,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+            )
+            for r in risks
+        ],
+        actions=[
+            ActionOut(
+                number=a.number,
+                owner=member_name(a.owner_member_id),
+                text=a.text,
+                due=a.due_date,
+                status=a.status,
+                source_meeting=a.source_meeting,
+            )
+            for a in actions
+        ],
+    )
+
+
+# -- routes ------------------------------------------------------------------------------------
 
 
 def build_router(settings: Settings, factory: async_sessionmaker[AsyncSession]) -> APIRouter:
@@ -22,4 +368,80 @@ def build_router(settings: Settings, factory: async_sessionmaker[AsyncSession]) 
             return JSONResponse({"status": "error", "database": repr(error)[:200]}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    bearer = HTTPBearer(auto_error=False, description="The value of CROSSTRACK_API_TOKEN.")
+
+    async def require_token(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> None:
+        if not settings.api_token:
+            raise ApiError(503, DISABLED)
+        given = credentials.credentials if credentials else ""
+        # Bytes, because compare_digest refuses non-ASCII str.
+        if not secrets.compare_digest(given.encode(), settings.api_token.encode()):
+            raise ApiError(401, "invalid or missing bearer token", {"WWW-Authenticate": "Bearer"})
+
+    async def open_session() -> AsyncIterator[AsyncSession]:
+        async with factory() as session:
+            yield session
+
+    Session = Annotated[AsyncSession, Depends(open_session)]
+
+    async def get_project(session: AsyncSession, project_id: int) -> Project:
+        project = await session.get(Project, project_id)
+        if project is None:
+            raise ApiError(404, f"project {project_id} not found")
+        return project
+
+    api = APIRouter(
+        prefix="/api",
+        tags=["api"],
+        route_class=_ApiRoute,
+        dependencies=[Depends(require_token)],
+        responses={
+            401: {"model": ErrorOut, "description": "Missing or wrong bearer token"},
+            503: {"model": ErrorOut, "description": DISABLED},
+        },
+    )
+    not_found: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "No such project"}}
+
+    @api.get("/projects")
+    async def list_projects(session: Session) -> list[ProjectSummaryOut]:
+        projects = await session.scalars(select(Project).order_by(Project.id))
+        return [
+            ProjectSummaryOut(id=p.id, name=p.name, status=p.status, start=p.start_date, end=p.end_date)
+            for p in projects
+        ]
+
+    @api.get("/projects/{project_id}", responses=not_found)
+    async def project_detail(session: Session, project_id: int) -> ProjectOut:
+        return await _project_out(session, await get_project(session, project_id))
+
+    @api.get("/projects/{project_id}/audit", responses=not_found)
+    async def project_audit(
+        session: Session,
+        project_id: int,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        before_id: Annotated[int | None, Query(description="Only entries older than this id.")] = None,
+    ) -> list[AuditEntryOut]:
+        """The project's audit log, newest first; page with `before_id` = the last id seen."""
+        await get_project(session, project_id)
+        query = select(AuditEntry).where(AuditEntry.project_id == project_id)
+        if before_id is not None:
+            query = query.where(AuditEntry.id < before_id)
+        entries = await session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit))
+        return [
+            AuditEntryOut(
+                id=e.id,
+                at=e.created_at,
+                actor=ActorOut(platform=e.actor_platform, user_id=e.actor_user_id, name=e.actor_name),
+                action=e.action,
+                entity=e.entity,
+                entity_id=e.entity_id,
+                before=e.before,
+                after=e.after,
+            )
+            for e in entries
+        ]
+
+    router.include_router(api)
     return router

@@ -1,7 +1,234 @@
-"""Read-only views: /status, /mytasks, /risks, /actions."""
+"""Read-only views: /status, /mytasks, /risks, /actions. Short cards for a phone screen."""
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Literal
+
+from adapters.models import Card, Reply, Text
+from bot.commands.context import CommandContext
+from bot.commands.parsing import normalize
 from bot.commands.registry import Router
+from bot.domain.workdays import is_china_workday
+from bot.errors import UsageError
+from bot.services import members, tracking
+from storage.models import ActionItem, Member
 
 router = Router("overview", title="help.section.overview")
+
+MAX_PHASES = 5
+MAX_LATE = 3
+MAX_LIST = 15
+_STATE_MARK = {"on_track": "🟢", "at_risk": "🟡", "late": "🔴"}
+_LEVEL_MARK = {"high": "🔴", "medium": "🟠", "low": "🟡"}
+_ALL = ("all", "全部", "所有")
+
+
+def _day(value: date, today: date) -> str:
+    """`11-20` within the current year, the full date otherwise."""
+    return value.strftime("%m-%d") if value.year == today.year else value.isoformat()
+
+
+def _who(ctx: CommandContext, people: tuple[Member, ...] | list[Member]) -> str:
+    return " ".join(members.mention(member) for member in people) or ctx.t("value.none")
+
+
+def _more(ctx: CommandContext, lines: list[str], hidden: int) -> None:
+    if hidden > 0:
+        lines.append(ctx.t("overview.more", count=hidden))
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _wants_all(args: str) -> bool:
+    text = normalize(args).lower()
+    if text and text not in _ALL:
+        raise UsageError()
+    return bool(text)
+
+
+@router.command("status", "状态", usage="usage.status", summary="summary.status", who="who.anyone")
+async def status(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    if normalize(args):
+        raise UsageError()
+    today = ctx.today
+    view = await tracking.overview(
+        session=ctx.session, project_id=project.id, today=today, is_workday=is_china_workday
+    )
+    title = ctx.t("overview.title", name=project.name, date=_day(today, today))
+    if view.task_count == 0:
+        return [Card(title, ctx.t("overview.no_tasks"), color="grey")]
+    mark = "✅" if view.done else _STATE_MARK[view.state]
+    state = ctx.t("overview.state.done" if view.done else f"overview.state.{view.state}")
+    lines = [ctx.t("overview.overall", mark=mark, actual=view.actual, expected=view.expected, state=state)]
+
+    # Unfinished phases win the limited rows; shown rows stay in WBS order.
+    shown = sorted(sorted(view.phases, key=lambda p: p.done)[:MAX_PHASES], key=lambda p: view.phases.index(p))
+    for phase in shown:
+        phase_mark = "✅" if phase.done else _STATE_MARK[phase.state]
+        lines.append(
+            ctx.t(
+                "overview.phase",
+                mark=phase_mark,
+                code=phase.code,
+                title=_shorten(phase.title, 20),
+                actual=phase.actual,
+                expected=phase.expected,
+            )
+        )
+    _more(ctx, lines, len(view.phases) - len(shown))
+
+    if view.late:
+        lines.append(ctx.t("overview.late_header", count=len(view.late)))
+        for task in view.late[:MAX_LATE]:
+            lines.append(
+                ctx.t(
+                    "overview.late_item",
+                    code=task.code,
+                    title=_shorten(task.title, 20),
+                    due=_day(task.due, today),
+                    days=(today - task.due).days,
+                    owners=_who(ctx, task.owners),
+                )
+            )
+        _more(ctx, lines, len(view.late) - MAX_LATE)
+    if view.open_blockers:
+        codes = ctx.t("track.list_sep").join(view.blocked_codes[:5])
+        codes += " …" if len(view.blocked_codes) > 5 else ""
+        lines.append(ctx.t("overview.blockers", count=view.open_blockers, codes=codes))
+    if view.open_risks:
+        levels = " · ".join(
+            ctx.t("overview.risk_level", level=ctx.t(f"track.level.{level}"), count=count)
+            for level, count in view.open_risks.items()
+        )
+        lines.append(ctx.t("overview.risks", count=sum(view.open_risks.values()), levels=levels))
+    if not view.open_blockers and not view.open_risks:
+        lines.append(ctx.t("overview.all_clear"))
+    if (milestone := view.next_milestone) is not None:
+        days = (milestone.due_date - today).days
+        key = (
+            "overview.milestone"
+            if days > 0
+            else "overview.milestone_today"
+            if days == 0
+            else "overview.milestone_overdue"
+        )
+        lines.append(
+            ctx.t(
+                key,
+                number=milestone.number,
+                title=_shorten(milestone.title, 20),
+                due=_day(milestone.due_date, today),
+                days=abs(days),
+            )
+        )
+    colors: dict[str, Literal["green", "orange", "red"]] = {
+        "on_track": "green",
+        "at_risk": "orange",
+        "late": "red",
+    }
+    return [Card(title, "\n".join(lines), color="green" if view.done else colors[view.state])]
+
+
+@router.command("mytasks", "我的任务", usage="usage.mytasks", summary="summary.mytasks", who="who.anyone")
+async def my_tasks(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    if normalize(args):
+        raise UsageError()
+    if ctx.actor is None:
+        return [Text(ctx.t("overview.mine_empty"))]
+    work = await tracking.my_work(session=ctx.session, project_id=project.id, member_id=ctx.actor.id)
+    if not work.tasks and not work.actions:
+        return [Text(ctx.t("overview.mine_empty"))]
+    today = ctx.today
+    lines: list[str] = []
+    for task in work.tasks[:MAX_LIST]:
+        if task.due_date is not None and task.due_date < today:
+            key, mark = "overview.mine_task_late", "🔴"
+        else:
+            key, mark = "overview.mine_task", "⛔" if task.status == "blocked" else "•"
+        due = _day(task.due_date, today) if task.due_date else ctx.t("overview.no_due")
+        days = (today - task.due_date).days if task.due_date else 0
+        lines.append(
+            ctx.t(
+                key, mark=mark, code=task.code, title=task.title, progress=task.progress, due=due, days=days
+            )
+        )
+    _more(ctx, lines, len(work.tasks) - MAX_LIST)
+    if work.actions:
+        lines.append(ctx.t("overview.mine_actions"))
+        lines += [_action_line(ctx, item, None, today) for item in work.actions[:MAX_LIST]]
+        _more(ctx, lines, len(work.actions) - MAX_LIST)
+    if work.tasks:
+        lines.append(ctx.t("overview.mine_next"))
+    title = ctx.t("overview.mine_title", tasks=len(work.tasks), actions=len(work.actions))
+    return [Card(title, "\n".join(lines))]
+
+
+@router.command("risks", "风险列表", usage="usage.risks", summary="summary.risks", who="who.anyone")
+async def risks(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    include_closed = _wants_all(args)
+    found = await tracking.risk_list(
+        session=ctx.session, project_id=project.id, include_closed=include_closed
+    )
+    open_count = sum(risk.status != "closed" for risk in found)
+    if not found:
+        return [Text(ctx.t("overview.risks_empty"))]
+    people = await tracking.members_by_id(ctx.session, (risk.owner_member_id for risk in found))
+    lines = []
+    for risk in found[:MAX_LIST]:
+        owner = people.get(risk.owner_member_id) if risk.owner_member_id else None
+        lines.append(
+            ctx.t(
+                "overview.risk_line",
+                mark="⚪" if risk.status == "closed" else _LEVEL_MARK.get(risk.level, "•"),
+                number=risk.number,
+                level=ctx.t(f"track.level.{risk.level}"),
+                status=ctx.t(f"track.risk_status.{risk.status}"),
+                description=_shorten(risk.description),
+                owner=members.mention(owner) if owner else ctx.t("value.none"),
+            )
+        )
+    _more(ctx, lines, len(found) - MAX_LIST)
+    if open_count and not include_closed:
+        lines.append(ctx.t("overview.risks_next"))
+    return [Card(ctx.t("overview.risks_title", count=open_count), "\n".join(lines), color="orange")]
+
+
+def _action_line(ctx: CommandContext, item: ActionItem, owner: Member | None, today: date) -> str:
+    who = f" · {members.mention(owner)}" if owner else ""
+    if item.status == "done":
+        return ctx.t("overview.action_done_line", number=item.number, text=_shorten(item.text), who=who)
+    if item.due_date is not None and item.due_date < today:
+        return ctx.t(
+            "overview.action_late_line",
+            number=item.number,
+            text=_shorten(item.text),
+            who=who,
+            due=_day(item.due_date, today),
+            days=(today - item.due_date).days,
+        )
+    due = _day(item.due_date, today) if item.due_date else ctx.t("overview.no_due")
+    return ctx.t("overview.action_line", number=item.number, text=_shorten(item.text), who=who, due=due)
+
+
+@router.command("actions", "行动项", usage="usage.actions", summary="summary.actions", who="who.anyone")
+async def actions(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    include_done = _wants_all(args)
+    found = await tracking.action_list(session=ctx.session, project_id=project.id, include_done=include_done)
+    if not found:
+        return [Text(ctx.t("overview.actions_empty"))]
+    people = await tracking.members_by_id(ctx.session, (item.owner_member_id for item in found))
+    today = ctx.today
+    lines = [
+        _action_line(ctx, item, people.get(item.owner_member_id) if item.owner_member_id else None, today)
+        for item in found[:MAX_LIST]
+    ]
+    _more(ctx, lines, len(found) - MAX_LIST)
+    open_count = sum(item.status == "open" for item in found)
+    return [Card(ctx.t("overview.actions_title", count=open_count), "\n".join(lines))]

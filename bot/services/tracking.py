@@ -1,0 +1,589 @@
+"""Use cases for day-to-day tracking: progress, blockers, risks, action items and the overviews.
+
+Every function takes the session keyword-only and the clock as a parameter; none commits. Writes
+are audited with before/after snapshots. Permission checks stay with the handlers (they need the
+command context); validation that is about the data (a phase has no own progress, a risk is
+already closed) lives here and raises UserFacingError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import schedule, wbs
+from bot.domain.workdays import IsWorkday
+from bot.errors import UserFacingError
+from bot.services import audit, members, tasks
+from bot.services.audit import Actor
+from storage.models import (
+    ActionItem,
+    Blocker,
+    Department,
+    Member,
+    Milestone,
+    ProgressUpdate,
+    RaciAssignment,
+    Risk,
+    RiskEvent,
+    Task,
+)
+
+LEVEL_ORDER = {"high": 0, "medium": 1, "low": 2}
+OPEN_RISK = ("new", "open", "mitigated")
+
+
+# --- tasks: progress and blockers ----------------------------------------------------------------
+
+
+async def task_by_code(session: AsyncSession, project_id: int, code: str) -> Task:
+    task = await tasks.by_code(session, project_id, code)
+    if task is None:
+        raise UserFacingError("track.task_not_found", code=code)
+    return task
+
+
+async def child_codes(session: AsyncSession, project_id: int, code: str) -> list[str]:
+    """The codes of the task's direct subtasks in WBS order (codes, not parent_id, define the tree
+    here, as in the roll-up)."""
+    codes = await session.scalars(
+        select(Task.code).where(Task.project_id == project_id, Task.code.like(f"{code}.%"))
+    )
+    return sorted((c for c in codes if wbs.parent_of(c) == code), key=wbs.code_key)
+
+
+def _examples(codes: list[str]) -> str:
+    shown = ", ".join(codes[:3])
+    return shown + (" …" if len(codes) > 3 else "")
+
+
+async def _require_leaf(session: AsyncSession, task: Task, key: str) -> None:
+    children = await child_codes(session, task.project_id, task.code)
+    if children:
+        raise UserFacingError(key, code=task.code, children=_examples(children))
+
+
+async def open_blocker_count(session: AsyncSession, task_id: int) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(Blocker).where(Blocker.task_id == task_id, Blocker.status == "open")
+    )
+    return int(count or 0)
+
+
+@dataclass(frozen=True)
+class Ancestor:
+    code: str
+    title: str
+    progress: int
+    is_phase: bool
+
+
+@dataclass(frozen=True)
+class ProgressChange:
+    task: Task
+    previous: int
+    progress: int
+    ancestors: tuple[Ancestor, ...]  # nearest parent first, the phase last
+    open_blockers: int
+
+
+async def _ancestors(session: AsyncSession, task: Task) -> tuple[Ancestor, ...]:
+    found: list[Ancestor] = []
+    code = wbs.parent_of(task.code)
+    while code is not None:
+        parent = await tasks.by_code(session, task.project_id, code)
+        if parent is not None:
+            found.append(Ancestor(parent.code, parent.title, parent.progress, "." not in parent.code))
+        code = wbs.parent_of(code)
+    return tuple(found)
+
+
+async def set_progress(
+    *,
+    session: AsyncSession,
+    task: Task,
+    progress: int,
+    note: str,
+    author: Member,
+    actor: Actor,
+    now: datetime,
+    source: str = "command",
+) -> ProgressChange:
+    """Record a leaf task's new % (backwards allowed); 100 marks it done. An open blocker keeps
+    it blocked below 100. Parents' roll-ups are refreshed."""
+    await _require_leaf(session, task, "track.not_leaf")
+    blockers = await open_blocker_count(session, task.id)
+    before = audit.snapshot(task, "progress", "status")
+    previous = task.progress
+    task.progress = progress
+    task.status = wbs.leaf_status(progress, blocked=blockers > 0)
+    task.updated_at = now
+    session.add(
+        ProgressUpdate(
+            task_id=task.id,
+            previous_progress=previous,
+            progress=progress,
+            note=note,
+            author_member_id=author.id,
+            source=source,
+            created_at=now,
+        )
+    )
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=task.project_id,
+        action="task.progress",
+        entity="task",
+        entity_id=task.id,
+        before=before,
+        after={**audit.snapshot(task, "progress", "status"), "note": note},
+    )
+    await tasks.refresh_rollups(session=session, project_id=task.project_id)
+    return ProgressChange(task, previous, progress, await _ancestors(session, task), blockers)
+
+
+@dataclass(frozen=True)
+class BlockerOpened:
+    blocker: Blocker
+    helpers: tuple[Member, ...]  # the PMs and the task's department head, not the reporter
+
+
+async def open_blocker(
+    *, session: AsyncSession, task: Task, text: str, author: Member, actor: Actor, now: datetime
+) -> BlockerOpened:
+    await _require_leaf(session, task, "track.blocker_not_leaf")
+    if task.progress >= 100:
+        raise UserFacingError("track.blocker_on_done", code=task.code)
+    blocker = Blocker(
+        task_id=task.id, text=text, status="open", raised_by_member_id=author.id, created_at=now
+    )
+    session.add(blocker)
+    before = audit.snapshot(task, "status")
+    task.status = wbs.leaf_status(task.progress, blocked=True)
+    task.updated_at = now
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=task.project_id,
+        action="blocker.open",
+        entity="blocker",
+        entity_id=blocker.id,
+        before={"task": task.code, **before},
+        after={"task": task.code, "text": text, "status": task.status},
+    )
+    await tasks.refresh_rollups(session=session, project_id=task.project_id)
+    helpers = list(await members.pms(session, task.project_id))
+    if task.department_id is not None:
+        department = await session.get(Department, task.department_id)
+        if department is not None and department.head_member_id is not None:
+            head = await session.get(Member, department.head_member_id)
+            if head is not None:
+                helpers.append(head)
+    unique = {member.id: member for member in helpers if member.id != author.id}
+    return BlockerOpened(blocker, tuple(unique.values()))
+
+
+async def clear_blockers(
+    *, session: AsyncSession, task: Task, author: Member, actor: Actor, now: datetime
+) -> int:
+    """Close every open blocker of the task; its status follows its progress again."""
+    open_blockers = list(
+        await session.scalars(
+            select(Blocker).where(Blocker.task_id == task.id, Blocker.status == "open").order_by(Blocker.id)
+        )
+    )
+    if not open_blockers:
+        raise UserFacingError("track.no_open_blockers", code=task.code)
+    for blocker in open_blockers:
+        blocker.status = "cleared"
+        blocker.cleared_by_member_id = author.id
+        blocker.cleared_at = now
+    before = audit.snapshot(task, "status")
+    # Should the task have gained subtasks since, the roll-up below overrides this.
+    task.status = wbs.leaf_status(task.progress, blocked=False)
+    task.updated_at = now
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=task.project_id,
+        action="blocker.clear",
+        entity="task",
+        entity_id=task.id,
+        before={"blockers": [b.id for b in open_blockers], "status": before["status"], "open": True},
+        after={"blockers": [b.id for b in open_blockers], "status": task.status, "open": False},
+    )
+    await tasks.refresh_rollups(session=session, project_id=task.project_id)
+    return len(open_blockers)
+
+
+# --- risks -----------------------------------------------------------------------------------------
+
+
+async def _next_number(session: AsyncSession, model: type[Risk] | type[ActionItem], project_id: int) -> int:
+    highest = await session.scalar(select(func.max(model.number)).where(model.project_id == project_id))
+    return int(highest or 0) + 1
+
+
+async def add_risk(
+    *,
+    session: AsyncSession,
+    project_id: int,
+    level: str,
+    description: str,
+    owner: Member,
+    mitigation: str,
+    author: Member,
+    actor: Actor,
+    now: datetime,
+) -> Risk:
+    risk = Risk(
+        project_id=project_id,
+        number=await _next_number(session, Risk, project_id),
+        description=description,
+        level=level,
+        owner_member_id=owner.id,
+        mitigation=mitigation,
+        status="new",
+        created_by_member_id=author.id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(risk)
+    await session.flush()
+    session.add(
+        RiskEvent(
+            risk_id=risk.id, from_status=None, to_status="new", author_member_id=author.id, created_at=now
+        )
+    )
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project_id,
+        action="risk.add",
+        entity="risk",
+        entity_id=risk.id,
+        after=audit.snapshot(
+            risk, "number", "level", "description", "owner_member_id", "mitigation", "status"
+        ),
+    )
+    return risk
+
+
+async def risk_by_number(session: AsyncSession, project_id: int, number: int) -> Risk:
+    risk = await session.scalar(select(Risk).where(Risk.project_id == project_id, Risk.number == number))
+    if risk is None:
+        raise UserFacingError("track.risk_not_found", number=number)
+    return risk
+
+
+async def set_risk_status(
+    *, session: AsyncSession, risk: Risk, status: str, note: str, author: Member, actor: Actor, now: datetime
+) -> str:
+    """Move the risk to `status` (closed risks may be reopened); returns the previous status."""
+    if risk.status == status:
+        raise UserFacingError(f"track.risk_already_{status}", number=risk.number)
+    previous = risk.status
+    before = audit.snapshot(risk, "status")
+    risk.status = status
+    risk.updated_at = now
+    session.add(
+        RiskEvent(
+            risk_id=risk.id,
+            from_status=previous,
+            to_status=status,
+            note=note,
+            author_member_id=author.id,
+            created_at=now,
+        )
+    )
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=risk.project_id,
+        action="risk.status",
+        entity="risk",
+        entity_id=risk.id,
+        before=before,
+        after={**audit.snapshot(risk, "status"), "note": note},
+    )
+    return previous
+
+
+async def risk_list(*, session: AsyncSession, project_id: int, include_closed: bool) -> list[Risk]:
+    """Open risks by level (high first) then number; closed ones after them when asked for."""
+    query = select(Risk).where(Risk.project_id == project_id)
+    if not include_closed:
+        query = query.where(Risk.status != "closed")
+    risks = list(await session.scalars(query))
+    return sorted(risks, key=lambda r: (r.status == "closed", LEVEL_ORDER.get(r.level, 9), r.number))
+
+
+# --- action items ------------------------------------------------------------------------------------
+
+
+async def add_action(
+    *,
+    session: AsyncSession,
+    project_id: int,
+    owner: Member,
+    due: date,
+    text: str,
+    meeting: str,
+    author: Member,
+    actor: Actor,
+    now: datetime,
+) -> ActionItem:
+    item = ActionItem(
+        project_id=project_id,
+        number=await _next_number(session, ActionItem, project_id),
+        owner_member_id=owner.id,
+        text=text,
+        due_date=due,
+        status="open",
+        source_meeting=meeting,
+        created_by_member_id=author.id,
+        created_at=now,
+    )
+    session.add(item)
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project_id,
+        action="action.add",
+        entity="action_item",
+        entity_id=item.id,
+        after=audit.snapshot(
+            item, "number", "owner_member_id", "text", "due_date", "source_meeting", "status"
+        ),
+    )
+    return item
+
+
+async def action_by_number(session: AsyncSession, project_id: int, number: int) -> ActionItem:
+    item = await session.scalar(
+        select(ActionItem).where(ActionItem.project_id == project_id, ActionItem.number == number)
+    )
+    if item is None:
+        raise UserFacingError("track.action_not_found", number=number)
+    return item
+
+
+async def complete_action(*, session: AsyncSession, item: ActionItem, actor: Actor, now: datetime) -> None:
+    if item.status == "done":
+        raise UserFacingError("track.action_already_done", number=item.number)
+    before = audit.snapshot(item, "status", "done_at")
+    item.status = "done"
+    item.done_at = now
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=item.project_id,
+        action="action.done",
+        entity="action_item",
+        entity_id=item.id,
+        before=before,
+        after=audit.snapshot(item, "status", "done_at"),
+    )
+
+
+def _due_key(due: date | None) -> tuple[bool, date]:
+    return (due is None, due or date.max)
+
+
+async def action_list(*, session: AsyncSession, project_id: int, include_done: bool) -> list[ActionItem]:
+    """Open items by due date (undated last); done ones after them, newest number first, when asked."""
+    query = select(ActionItem).where(ActionItem.project_id == project_id)
+    if not include_done:
+        query = query.where(ActionItem.status == "open")
+    items = list(await session.scalars(query))
+    open_items = sorted(
+        (i for i in items if i.status == "open"), key=lambda i: (*_due_key(i.due_date), i.number)
+    )
+    done = sorted((i for i in items if i.status != "open"), key=lambda i: -i.number)
+    return [*open_items, *done]
+
+
+# --- read models ---------------------------------------------------------------------------------------
+
+
+async def members_by_id(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, Member]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {m.id: m for m in await session.scalars(select(Member).where(Member.id.in_(wanted)))}
+
+
+async def _responsible(session: AsyncSession, task_list: list[Task]) -> dict[int, tuple[Member, ...]]:
+    """Task id -> who answers for it: the owner, else the R assignees."""
+    ids = [task.id for task in task_list]
+    r_rows = (
+        list(
+            await session.execute(
+                select(RaciAssignment.task_id, RaciAssignment.member_id).where(
+                    RaciAssignment.task_id.in_(ids), RaciAssignment.role == "R"
+                )
+            )
+        )
+        if ids
+        else []
+    )
+    people = await members_by_id(
+        session, [*(t.owner_member_id for t in task_list), *(member_id for _, member_id in r_rows)]
+    )
+    result: dict[int, tuple[Member, ...]] = {}
+    for task in task_list:
+        if task.owner_member_id in people:
+            result[task.id] = (people[task.owner_member_id],)
+        else:
+            result[task.id] = tuple(people[m] for t, m in r_rows if t == task.id and m in people)
+    return result
+
+
+@dataclass(frozen=True)
+class PhaseHealth:
+    code: str
+    title: str
+    actual: int
+    expected: int
+    state: schedule.State
+    done: bool
+
+
+@dataclass(frozen=True)
+class LateTask:
+    code: str
+    title: str
+    due: date
+    owners: tuple[Member, ...]
+
+
+@dataclass(frozen=True)
+class Overview:
+    task_count: int
+    actual: int
+    expected: int
+    state: schedule.State
+    done: bool
+    phases: tuple[PhaseHealth, ...]
+    late: tuple[LateTask, ...]  # most overdue first
+    open_blockers: int
+    blocked_codes: tuple[str, ...]
+    open_risks: dict[str, int]  # level -> count, high first, levels with none left out
+    next_milestone: Milestone | None
+
+
+async def overview(*, session: AsyncSession, project_id: int, today: date, is_workday: IsWorkday) -> Overview:
+    task_list = await tasks.ordered(session, project_id)
+    nodes = [wbs.Node(t.code, t.start_date, t.due_date, t.progress, t.status) for t in task_list]
+    rolled = wbs.rollup(nodes)
+    planned = schedule.planned_progress(nodes, today, is_workday)
+    parents = {wbs.parent_of(t.code) for t in task_list}
+    phases: list[PhaseHealth] = []
+    top: list[wbs.Rolled] = []  # each phase's effective values, and the same with planned progress
+    top_planned: list[wbs.Rolled] = []
+    for task in task_list:
+        if "." in task.code:
+            continue
+        eff, expected_here = rolled[task.code], planned[task.code]
+        done = eff.status == "done"
+        phase_state = schedule.schedule_state(eff.progress, expected_here, eff.due, today, done)
+        phases.append(PhaseHealth(task.code, task.title, eff.progress, expected_here, phase_state, done))
+        top.append(eff)
+        top_planned.append(wbs.Rolled(eff.start, eff.due, expected_here, eff.status))
+    actual = schedule.overall(top)
+    expected = schedule.overall(top_planned)
+    all_done = bool(top) and all(r.status == "done" for r in top)
+    dues = [r.due for r in top if r.due is not None]
+    state = schedule.schedule_state(actual, expected, max(dues) if dues else None, today, all_done)
+    late_tasks = sorted(
+        (
+            t
+            for t in task_list
+            if t.code not in parents and t.due_date is not None and t.due_date < today and t.status != "done"
+        ),
+        key=lambda t: (t.due_date, wbs.code_key(t.code)),
+    )
+    owners = await _responsible(session, late_tasks)
+    late = tuple(LateTask(t.code, t.title, t.due_date, owners[t.id]) for t in late_tasks if t.due_date)
+    if state == "on_track" and late:
+        state = "at_risk"  # the project is not on track while some of its work is overdue
+
+    blocked_rows = list(
+        await session.execute(
+            select(Task.code)
+            .join(Blocker, Blocker.task_id == Task.id)
+            .where(Task.project_id == project_id, Blocker.status == "open")
+        )
+    )
+    blocked_codes = tuple(sorted({code for (code,) in blocked_rows}, key=wbs.code_key))
+
+    risk_rows = await session.execute(
+        select(Risk.level, func.count())
+        .where(Risk.project_id == project_id, Risk.status != "closed")
+        .group_by(Risk.level)
+    )
+    counts = {level: int(count) for level, count in risk_rows}
+    open_risks = {level: counts[level] for level in LEVEL_ORDER if counts.get(level)}
+
+    milestone = await session.scalar(
+        select(Milestone)
+        .where(Milestone.project_id == project_id, Milestone.status == "open")
+        .order_by(Milestone.due_date, Milestone.number)
+        .limit(1)
+    )
+    return Overview(
+        task_count=len(task_list),
+        actual=actual,
+        expected=expected,
+        state=state,
+        done=all_done,
+        phases=tuple(phases),
+        late=late,
+        open_blockers=len(blocked_rows),
+        blocked_codes=blocked_codes,
+        open_risks=open_risks,
+        next_milestone=milestone,
+    )
+
+
+@dataclass(frozen=True)
+class MyWork:
+    tasks: tuple[Task, ...]  # open tasks the member owns or is R on, by due date
+    actions: tuple[ActionItem, ...]  # their open action items, by due date
+
+
+async def my_work(*, session: AsyncSession, project_id: int, member_id: int) -> MyWork:
+    r_task_ids = select(RaciAssignment.task_id).where(
+        RaciAssignment.member_id == member_id, RaciAssignment.role == "R"
+    )
+    mine = await session.scalars(
+        select(Task).where(
+            Task.project_id == project_id,
+            Task.status != "done",
+            (Task.owner_member_id == member_id) | Task.id.in_(r_task_ids),
+        )
+    )
+    task_list = sorted(mine, key=lambda t: (*_due_key(t.due_date), wbs.code_key(t.code)))
+    actions = await session.scalars(
+        select(ActionItem).where(
+            ActionItem.project_id == project_id,
+            ActionItem.owner_member_id == member_id,
+            ActionItem.status == "open",
+        )
+    )
+    action_list_ = sorted(actions, key=lambda i: (*_due_key(i.due_date), i.number))
+    return MyWork(tuple(task_list), tuple(action_list_))

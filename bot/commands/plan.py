@@ -1,7 +1,708 @@
-"""Departments, members, phases, tasks, RACI and milestones."""
+"""Departments, members, phases, tasks, RACI and milestones.
+
+Handlers parse, check who may act, call `bot.services.plan` and render short replies; the rules and
+the writes live in the service.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import date
+
+from adapters.models import Card, Reply, Text
+from bot.commands.common import actor_of, date_option, mentioned_user
+from bot.commands.context import CommandContext
+from bot.commands.parsing import (
+    DUPLICATE_OPTION,
+    ArgError,
+    Args,
+    normalize,
+    parse_args,
+    parse_code_list,
+    parse_date,
+    parse_mention_list,
+    parse_wbs_code,
+    tokenize,
+)
 from bot.commands.registry import Router
+from bot.domain import wbs
+from bot.errors import UsageError, UserFacingError
+from bot.permissions import is_pm, require_pm, require_pm_or_head
+from bot.services import members, plan, tasks
+from bot.services.plan import KEEP, Keep
+from storage.models import Department, Member, Task
 
 router = Router("plan", title="help.section.plan")
+
+CLEAR_WORDS = frozenset({"-", "无", "none", "清空", "clear"})
+LIST_WORDS = frozenset({"", "list", "ls", "列表", "查看"})
+STATUS_ICONS = {"not_started": "⚪", "in_progress": "🔵", "blocked": "🔴", "done": "✅"}
+OVERDUE_ICON = "⚠️"
+INDENT = "\u3000"  # a full-width space survives card markdown where leading spaces do not
+
+
+# --- small helpers ---------------------------------------------------------------------------------
+
+
+def _short(value: date, today: date) -> str:
+    """12-10 this year, 2027-01-05 otherwise: short enough for one phone line."""
+    return value.strftime("%m-%d") if value.year == today.year else value.isoformat()
+
+
+def _date_or_none(ctx: CommandContext, value: date | None) -> str:
+    return _short(value, ctx.today) if value else ctx.t("value.none")
+
+
+def _is_clear(value: str) -> bool:
+    return value.strip().lower() in CLEAR_WORDS
+
+
+def _codes(value: str) -> tuple[str, ...]:
+    return () if _is_clear(value) else parse_code_list(value)
+
+
+def _code(ctx: CommandContext, parsed: Args) -> str:
+    if not parsed.positional:
+        raise UsageError("arg.missing", name=ctx.t("plan.field.code"))
+    return parse_wbs_code(parsed.positional[0])
+
+
+def _one_person(parsed: Args, option: str, error_key: str) -> str | None:
+    """The one user id given as a standalone mention or as `option=@x`; several -> UsageError."""
+    ids = list(dict.fromkeys((*parsed.mentions, *parse_mention_list(parsed.options.get(option, "")))))
+    if len(ids) > 1:
+        raise UsageError(error_key)
+    return ids[0] if ids else None
+
+
+def _mention(member: Member | None, ctx: CommandContext) -> str:
+    return members.mention(member) if member else ctx.t("value.none")
+
+
+def _icon(rolled: wbs.Rolled, today: date) -> str:
+    if rolled.status != "done" and rolled.due is not None and rolled.due < today:
+        return OVERDUE_ICON
+    return STATUS_ICONS.get(rolled.status, "⚪")
+
+
+# --- group fallbacks: `/部门` alone lists, an unknown sub-command gets the usage line ----------------
+
+
+@router.command("dept", "部门", usage="usage.dept", summary="summary.dept", who="who.anyone", listed=False)
+async def dept_group(ctx: CommandContext, args: str) -> list[Reply]:
+    if args.lower() in LIST_WORDS:
+        return await depts(ctx, "")
+    raise UsageError()
+
+
+@router.command(
+    "member", "成员", usage="usage.member", summary="summary.member", who="who.anyone", listed=False
+)
+async def member_group(ctx: CommandContext, args: str) -> list[Reply]:
+    if args.lower() in LIST_WORDS:
+        return await members_list(ctx, "")
+    raise UsageError()
+
+
+@router.command(
+    "phase", "阶段", usage="usage.phase_add", summary="summary.phase_add", who="who.anyone", listed=False
+)
+async def phase_group(ctx: CommandContext, args: str) -> list[Reply]:
+    if args.lower() in LIST_WORDS:
+        return await tasks_list(ctx, "")
+    raise UsageError()
+
+
+@router.command("task", "任务", usage="usage.task", summary="summary.task", who="who.anyone", listed=False)
+async def task_group(ctx: CommandContext, args: str) -> list[Reply]:
+    if args.lower() in LIST_WORDS:
+        return await tasks_list(ctx, "")
+    raise UsageError()
+
+
+@router.command(
+    "milestone",
+    "里程碑",
+    usage="usage.milestone",
+    summary="summary.milestone",
+    who="who.anyone",
+    listed=False,
+)
+async def milestone_group(ctx: CommandContext, args: str) -> list[Reply]:
+    if args.lower() in LIST_WORDS:
+        return await milestones_list(ctx, "")
+    raise UsageError()
+
+
+# --- departments -----------------------------------------------------------------------------------
+
+
+@router.command(
+    "dept add",
+    "部门 添加",
+    "部门 新建",
+    "department add",
+    usage="usage.dept_add",
+    summary="summary.dept_add",
+    who="who.pm",
+)
+async def dept_add(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    require_pm(ctx)
+    parsed = parse_args(args, options={"owner"}, max_positional=0)
+    if not parsed.rest:
+        raise UsageError("arg.missing", name=ctx.t("plan.field.dept_name"))
+    head_id = _one_person(parsed, "owner", "plan.one_head")  # `@bob` or `负责人=@bob`
+    head = mentioned_user(ctx, head_id) if head_id else None
+    department, result = await plan.add_department(
+        session=ctx.session, project=project, name=parsed.rest, head=head, actor=actor_of(ctx), now=ctx.now
+    )
+    lines = [
+        ctx.t("plan.dept_added_head", name=department.name, head=members.mention(result.member))
+        if result
+        else ctx.t("plan.dept_added", name=department.name)
+    ]
+    if result and result.joined:
+        lines.append(ctx.t("plan.joined_project", who=members.mention(result.member)))
+    lines.append(ctx.t("plan.dept_next", name=department.name))
+    return [Text("\n".join(lines))]
+
+
+@router.command(
+    "dept head",
+    "部门 负责人",
+    "department head",
+    usage="usage.dept_head",
+    summary="summary.dept_head",
+    who="who.pm",
+)
+async def dept_head(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    require_pm(ctx)
+    parsed = parse_args(args, options={"owner"}, max_positional=0)
+    head_id = _one_person(parsed, "owner", "plan.one_head")
+    if not parsed.rest or head_id is None:
+        raise UsageError()
+    department = await plan.resolve_department(ctx.session, project.id, parsed.rest)
+    result = await plan.set_department_head(
+        session=ctx.session,
+        project=project,
+        department=department,
+        head=mentioned_user(ctx, head_id),
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    who = members.mention(result.member)
+    key = "plan.dept_head_set" if result.changed else "plan.dept_head_same"
+    lines = [ctx.t(key, head=who, name=department.name)]
+    if result.joined:
+        lines.append(ctx.t("plan.joined_project", who=who))
+    return [Text("\n".join(lines))]
+
+
+@router.command(
+    "depts", "部门列表", "departments", usage="usage.depts", summary="summary.depts", who="who.anyone"
+)
+async def depts(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    departments = await plan.departments(ctx.session, project.id)
+    people = await plan.project_members(ctx.session, project.id)
+    if not departments:
+        return [Text(ctx.t("plan.depts_empty"))]
+    by_id = {member.id: member for member in people}
+    counts = Counter(member.department_id for member in people)
+    lines = [
+        ctx.t(
+            "plan.depts_line",
+            name=dept.name,
+            head=_mention(by_id.get(dept.head_member_id) if dept.head_member_id else None, ctx),
+            count=counts[dept.id],
+        )
+        for dept in departments
+    ]
+    if counts[None]:
+        lines.append(ctx.t("plan.depts_unassigned", count=counts[None]))
+    return [Card(ctx.t("plan.depts_title", count=len(departments)), "\n".join(lines))]
+
+
+# --- members ---------------------------------------------------------------------------------------
+
+
+@router.command(
+    "member add",
+    "成员 添加",
+    "成员 加入",
+    usage="usage.member_add",
+    summary="summary.member_add",
+    who="who.pm_or_head",
+)
+async def member_add(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    parsed = parse_args(args, options={"dept"}, max_positional=0)
+    if not parsed.mentions:
+        raise UsageError("arg.missing", name=ctx.t("plan.field.people"))
+    if "dept" in parsed.options and parsed.rest:
+        raise UsageError()
+    name = parsed.options.get("dept") or parsed.rest
+    department = await plan.resolve_department(ctx.session, project.id, name) if name else None
+    await require_pm_or_head(ctx, department.id if department else None)
+    changes = await plan.add_members(
+        session=ctx.session,
+        project=project,
+        users=[mentioned_user(ctx, user_id) for user_id in parsed.mentions],
+        department=department,
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    dept = department.name if department else ""
+    lines = [
+        ctx.t(
+            f"plan.member_{change.outcome}",
+            who=members.mention(change.member),
+            dept=dept,
+            old=change.old_department or "",
+        )
+        for change in changes
+    ]
+    return [Text("\n".join(lines))]
+
+
+@router.command("members", "成员列表", usage="usage.members", summary="summary.members", who="who.anyone")
+async def members_list(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    departments = await plan.departments(ctx.session, project.id)
+    people = await plan.project_members(ctx.session, project.id)
+    heads = {dept.head_member_id for dept in departments if dept.head_member_id}
+
+    def line(member: Member) -> str:
+        roles = [ctx.t("plan.role.pm")] if member.role == "pm" else []
+        if member.id in heads:
+            roles.append(ctx.t("plan.role.head"))
+        suffix = " · " + ctx.t("plan.sep").join(roles) if roles else ""
+        return ctx.t("plan.members_line", who=members.mention(member), roles=suffix)
+
+    lines: list[str] = []
+    for dept in departments:
+        group = [m for m in people if m.department_id == dept.id]
+        # The head first, then in order of joining.
+        group.sort(key=lambda m: (m.id != dept.head_member_id, m.id))
+        if group:
+            lines += [ctx.t("plan.members_group", dept=dept.name), *map(line, group)]
+    unassigned = [m for m in people if m.department_id is None]
+    if unassigned:
+        lines += [ctx.t("plan.members_unassigned"), *map(line, unassigned)]
+    if is_pm(ctx.actor):
+        lines += ["", ctx.t("plan.members_hint")]
+    return [Card(ctx.t("plan.members_title", count=len(people)), "\n".join(lines))]
+
+
+# --- phases and tasks ------------------------------------------------------------------------------
+
+
+def _details(
+    ctx: CommandContext, task: Task, owner: Member | None, dept: Department | None, after: list[str]
+) -> str:
+    parts = []
+    if owner is not None:
+        parts.append(ctx.t("plan.detail_owner", who=members.mention(owner)))
+    if dept is not None:
+        parts.append(ctx.t("plan.detail_dept", dept=dept.name))
+    if task.start_date:
+        parts.append(ctx.t("plan.detail_start", date=_short(task.start_date, ctx.today)))
+    if task.due_date:
+        parts.append(ctx.t("plan.detail_due", date=_short(task.due_date, ctx.today)))
+    if after:
+        parts.append(ctx.t("plan.detail_after", codes=", ".join(after)))
+    return " · ".join(parts)
+
+
+@router.command(
+    "phase add", "阶段 添加", "阶段 新建", usage="usage.phase_add", summary="summary.phase_add", who="who.pm"
+)
+async def phase_add(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    require_pm(ctx)
+    parsed = parse_args(args, options={"start", "end", "due"}, max_positional=1)
+    code = _code(ctx, parsed)
+    if not parsed.rest:
+        raise UsageError("arg.missing", name=ctx.t("plan.field.title"))
+    if "end" in parsed.options and "due" in parsed.options:
+        raise UsageError()
+    start = date_option(ctx, parsed, "start")
+    end = date_option(ctx, parsed, "end") or date_option(ctx, parsed, "due")
+    phase = await plan.add_phase(
+        session=ctx.session,
+        project=project,
+        code=code,
+        title=parsed.rest,
+        start=start,
+        end=end,
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    lines = [ctx.t("plan.phase_added", code=phase.code, title=phase.title)]
+    if details := _details(ctx, phase, None, None, []):
+        lines.append(details)
+    lines.append(ctx.t("plan.phase_next", code=phase.code))
+    return [Text("\n".join(lines))]
+
+
+@router.command(
+    "task add",
+    "任务 添加",
+    "任务 新建",
+    usage="usage.task_add",
+    summary="summary.task_add",
+    who="who.pm_or_head",
+)
+async def task_add(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    parsed = parse_args(args, options={"dept", "start", "due", "after", "owner"}, max_positional=1)
+    code = _code(ctx, parsed)
+    if not parsed.rest:
+        raise UsageError("arg.missing", name=ctx.t("plan.field.title"))
+    owner_id = _one_person(parsed, "owner", "plan.one_owner")
+    owner = mentioned_user(ctx, owner_id) if owner_id else None
+    start = date_option(ctx, parsed, "start")
+    due = date_option(ctx, parsed, "due")
+    after = _codes(parsed.options.get("after", ""))
+    department = await plan.department_for(ctx.session, project, name=parsed.options.get("dept"), owner=owner)
+    await require_pm_or_head(ctx, department.id if department else None)
+    added = await plan.add_task(
+        session=ctx.session,
+        project=project,
+        code=code,
+        title=parsed.rest,
+        owner=owner,
+        department=department,
+        start=start,
+        due=due,
+        after=after,
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    task = added.task
+    lines = [ctx.t("plan.task_added", code=task.code, title=task.title)]
+    if details := _details(ctx, task, added.owner, added.department, added.after):
+        lines.append(details)
+    if added.owner is not None and added.owner_joined:
+        lines.append(ctx.t("plan.joined_project", who=members.mention(added.owner)))
+    if (parent := added.outside_parent) is not None:
+        lines.append(
+            ctx.t(
+                "plan.outside_parent",
+                parent=parent.code,
+                start=_date_or_none(ctx, parent.start_date),
+                due=_date_or_none(ctx, parent.due_date),
+            )
+        )
+    if added.owner is None:
+        lines.append(ctx.t("plan.task_next", code=task.code))
+    return [Text("\n".join(lines))]
+
+
+def _change_value(ctx: CommandContext, change: plan.Change, value: object) -> str:
+    if value is None:
+        return ctx.t("value.none")
+    if change.field == "owner":
+        assert isinstance(value, Member)
+        return members.mention(value)
+    if change.field == "dept":
+        assert isinstance(value, Department)
+        return value.name
+    if isinstance(value, date):
+        return _short(value, ctx.today)
+    if isinstance(value, list):
+        return ", ".join(value) or ctx.t("value.none")
+    return str(value)
+
+
+@router.command(
+    "task edit",
+    "任务 修改",
+    "任务 编辑",
+    "task update",
+    usage="usage.task_edit",
+    summary="summary.task_edit",
+    who="who.pm_or_head",
+)
+async def task_edit(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    parsed = parse_args(args, options={"title", "owner", "dept", "start", "due", "after"}, max_positional=1)
+    code = _code(ctx, parsed)
+    title = parsed.options.get("title")
+    if parsed.rest:
+        if title is not None:
+            raise UsageError()
+        title = parsed.rest  # `/任务 修改 2.1 新标题`
+    if title is not None and not title:
+        raise UsageError("arg.missing", name=ctx.t("plan.field.title"))
+    owner_id = _one_person(parsed, "owner", "plan.one_owner")
+    dates: dict[str, date | Keep | None] = {}
+    for key in ("start", "due"):
+        raw = parsed.options.get(key)
+        dates[key] = KEEP if raw is None else None if _is_clear(raw) else parse_date(raw, today=ctx.today)
+    after = _codes(parsed.options["after"]) if "after" in parsed.options else None
+    if (
+        title is None
+        and owner_id is None
+        and after is None
+        and not {"dept", "start", "due"} & parsed.options.keys()
+    ):
+        raise UsageError("plan.nothing_to_change")
+
+    task = await plan.get_task(ctx.session, project.id, code)
+    department: Department | Keep | None = KEEP
+    raw_dept = parsed.options.get("dept")
+    if raw_dept is not None:
+        department = (
+            None if _is_clear(raw_dept) else await plan.resolve_department(ctx.session, project.id, raw_dept)
+        )
+    await require_pm_or_head(ctx, task.department_id)
+    if not isinstance(department, Keep) and (department.id if department else None) != task.department_id:
+        await require_pm_or_head(ctx, department.id if department else None)  # the receiving side agrees too
+    edited = await plan.edit_task(
+        session=ctx.session,
+        project=project,
+        task=task,
+        title=title,
+        owner=mentioned_user(ctx, owner_id) if owner_id else None,
+        department=department,
+        start=dates["start"],
+        due=dates["due"],
+        after=after,
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    if not edited.changes:
+        return [Text(ctx.t("plan.no_changes", code=task.code))]
+    lines = [ctx.t("plan.task_edited", code=task.code, title=task.title)]
+    lines += [
+        ctx.t(
+            "plan.change_line",
+            field=ctx.t(f"plan.label.{change.field}"),
+            old=_change_value(ctx, change, change.old),
+            new=_change_value(ctx, change, change.new),
+        )
+        for change in edited.changes
+    ]
+    if edited.owner_joined is not None:
+        lines.append(ctx.t("plan.joined_project", who=members.mention(edited.owner_joined)))
+    return [Text("\n".join(lines))]
+
+
+@router.command(
+    "task delete",
+    "任务 删除",
+    "task remove",
+    usage="usage.task_delete",
+    summary="summary.task_delete",
+    who="who.pm_or_head",
+)
+async def task_delete(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    parsed = parse_args(args, options=(), max_positional=1)
+    if parsed.rest or parsed.mentions:
+        raise UsageError()
+    task = await plan.get_task(ctx.session, project.id, _code(ctx, parsed))
+    await require_pm_or_head(ctx, task.department_id)
+    deleted = await plan.delete_task(
+        session=ctx.session, project=project, task=task, actor=actor_of(ctx), now=ctx.now
+    )
+    lines = [ctx.t("plan.task_deleted", code=deleted.code, title=deleted.title)]
+    if deleted.dependents:
+        lines.append(ctx.t("plan.task_deleted_dependents", codes=", ".join(deleted.dependents)))
+    if deleted.milestones:
+        lines.append(
+            ctx.t("plan.task_deleted_milestones", numbers=", ".join(f"#{n}" for n in deleted.milestones))
+        )
+    return [Text("\n".join(lines))]
+
+
+@router.command(
+    "tasks", "任务列表", "task list", "wbs", usage="usage.tasks", summary="summary.tasks", who="who.anyone"
+)
+async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    ordered = await tasks.ordered(ctx.session, project.id)
+    if not ordered:
+        return [Text(ctx.t("plan.tasks_empty"))]
+    rolled = tasks.effective(ordered)
+    people = {member.id: member for member in await plan.project_members(ctx.session, project.id)}
+    graph = await tasks.dependencies(ctx.session, project.id)
+    lines = []
+    for task in ordered:
+        values = rolled[task.code]
+        depth = plan.level(task.code)
+        name = f"{task.code} {task.title}"
+        parts = [f"{INDENT * (depth - 1)}{_icon(values, ctx.today)} {f'**{name}**' if depth == 1 else name}"]
+        if task.owner_member_id in people:
+            parts.append(members.mention(people[task.owner_member_id]))
+        if values.due is not None:
+            parts.append(_short(values.due, ctx.today))
+        parts.append(f"{values.progress}%")
+        if upstream := graph.get(task.code):
+            parts.append(ctx.t("plan.tasks_after", codes=", ".join(sorted(upstream, key=wbs.code_key))))
+        lines.append(" · ".join(parts))
+    lines += ["", ctx.t("plan.tasks_legend")]
+    return [Card(ctx.t("plan.tasks_title", name=project.name), "\n".join(lines))]
+
+
+# --- RACI ------------------------------------------------------------------------------------------
+
+
+def _raci_lines(ctx: CommandContext, roles: dict[str, list[Member]]) -> list[str]:
+    return [
+        ctx.t(
+            "plan.raci_line",
+            role=ctx.t(f"plan.raci_role.{role}"),
+            who=ctx.t("plan.sep").join(members.mention(m) for m in people),
+        )
+        for role, people in roles.items()
+        if people
+    ]
+
+
+@router.command(
+    "raci", "责任", "分工", usage="usage.raci", summary="summary.raci", who="who.view_anyone_edit_pm"
+)
+async def raci(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    try:
+        parsed = parse_args(args, options=plan.RACI_ROLES, max_positional=1)
+    except ArgError as error:
+        if error.key == DUPLICATE_OPTION and error.params.get("option") == "A":
+            require_pm(ctx)
+            given = sum(1 for token in tokenize(normalize(args)) if token[:2].lower() in ("a=", "a:"))
+            raise UserFacingError("plan.raci_one_a", count=given) from None
+        raise
+    code = _code(ctx, parsed)
+    task = await plan.get_task(ctx.session, project.id, code)
+    if not (parsed.options or parsed.mentions or parsed.rest):
+        current = await plan.raci(ctx.session, task.id)
+        if not any(current.values()):
+            return [Text(ctx.t("plan.raci_empty", code=task.code, title=task.title))]
+        return [
+            Text(
+                "\n".join(
+                    [ctx.t("plan.raci_title", code=task.code, title=task.title), *_raci_lines(ctx, current)]
+                )
+            )
+        ]
+    require_pm(ctx)
+    if parsed.mentions or parsed.rest:
+        raise UsageError("plan.raci_roles_needed")
+    roles = {
+        role: tuple(
+            mentioned_user(ctx, user_id) for user_id in parse_mention_list(parsed.options.get(role, ""))
+        )
+        for role in plan.RACI_ROLES
+    }
+    result = await plan.set_raci(
+        session=ctx.session, project=project, task=task, roles=roles, actor=actor_of(ctx), now=ctx.now
+    )
+    lines = [ctx.t("plan.raci_saved", code=task.code, title=task.title), *_raci_lines(ctx, result.roles)]
+    if result.owner_changed:
+        lines.append(ctx.t("plan.raci_owner", who=members.mention(result.owner)))
+    lines += [ctx.t("plan.joined_project", who=members.mention(member)) for member in result.joined]
+    return [Text("\n".join(lines))]
+
+
+# --- milestones ------------------------------------------------------------------------------------
+
+
+@router.command(
+    "milestone add",
+    "里程碑 添加",
+    "里程碑 新建",
+    usage="usage.milestone_add",
+    summary="summary.milestone_add",
+    who="who.pm",
+)
+async def milestone_add(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    require_pm(ctx)
+    parsed = parse_args(args, options={"due", "tasks"}, max_positional=0)
+    if not parsed.rest:
+        raise UsageError("arg.missing", name=ctx.t("plan.field.title"))
+    due = date_option(ctx, parsed, "due")
+    if due is None:
+        raise UsageError("arg.missing", name=ctx.t("plan.field.due"))
+    codes = parse_code_list(parsed.options.get("tasks", ""))
+    milestone = await plan.add_milestone(
+        session=ctx.session,
+        project=project,
+        title=parsed.rest,
+        due=due,
+        codes=codes,
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    lines = [
+        ctx.t(
+            "plan.milestone_added",
+            number=milestone.number,
+            title=milestone.title,
+            due=_short(milestone.due_date, ctx.today),
+        )
+    ]
+    if codes:
+        lines.append(ctx.t("plan.milestone_tasks", codes=", ".join(codes)))
+    return [Text("\n".join(lines))]
+
+
+@router.command(
+    "milestone done",
+    "里程碑 完成",
+    usage="usage.milestone_done",
+    summary="summary.milestone_done",
+    who="who.pm",
+)
+async def milestone_done(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    require_pm(ctx)
+    value = args.strip()
+    if not value:
+        raise UsageError("arg.missing", name=ctx.t("plan.field.milestone"))
+    number = value.removeprefix("#")
+    if not number.isdigit() or not number.isascii():
+        raise UsageError("plan.milestone_bad_number", value=value)
+    milestone, unfinished = await plan.complete_milestone(
+        session=ctx.session, project=project, number=int(number), actor=actor_of(ctx), now=ctx.now
+    )
+    lines = [ctx.t("plan.milestone_done", number=milestone.number, title=milestone.title)]
+    if unfinished:
+        items = ctx.t("plan.sep").join(f"{code} {progress}%" for code, progress in unfinished)
+        lines.append(ctx.t("plan.milestone_open_tasks", items=items))
+    return [Text("\n".join(lines))]
+
+
+@router.command(
+    "milestones", "里程碑列表", usage="usage.milestones", summary="summary.milestones", who="who.anyone"
+)
+async def milestones_list(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    found = await plan.milestones(ctx.session, project.id)
+    if not found:
+        return [Text(ctx.t("plan.milestones_empty"))]
+    rolled = tasks.effective(await tasks.ordered(ctx.session, project.id))
+    linked = await plan.milestone_codes(ctx.session, project.id)
+    lines = []
+    for milestone in found:
+        due = _short(milestone.due_date, ctx.today)
+        if milestone.status == "done":
+            done = milestone.done_at.astimezone(ctx.tz).date() if milestone.done_at else milestone.due_date
+            icon, status = "✅", ctx.t("plan.milestone_status.done", done=_short(done, ctx.today))
+        elif milestone.due_date < ctx.today:
+            icon, status = OVERDUE_ICON, ctx.t("plan.milestone_status.overdue", due=due)
+        else:
+            icon, status = "🏁", ctx.t("plan.milestone_status.open", due=due)
+        line = ctx.t(
+            "plan.milestone_line", icon=icon, number=milestone.number, title=milestone.title, status=status
+        )
+        codes = linked.get(milestone.id, [])
+        if codes:
+            items = ctx.t("plan.sep").join(f"{code} {rolled[code].progress}%" for code in codes)
+            line += " · " + ctx.t("plan.milestone_progress", items=items)
+        lines.append(line)
+    return [Card(ctx.t("plan.milestones_title", count=len(found)), "\n".join(lines))]

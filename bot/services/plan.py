@@ -1,0 +1,881 @@
+"""Plan use cases: the charter, departments, members, phases, tasks, RACI and milestones.
+
+Every writing function validates first and writes afterwards, audits each change with before/after
+snapshots, and (for tasks) refreshes the parents' roll-ups. Refusals are `UserFacingError`s whose
+params are plain text (codes, ISO dates, names), so the handler's locale renders them. Services never
+commit and never read the clock.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Final, Literal
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.models import UserRef
+from bot.domain import wbs
+from bot.errors import UsageError, UserFacingError
+from bot.services import audit, members, tasks
+from bot.services.audit import Actor
+from storage.models import (
+    Department,
+    Member,
+    Milestone,
+    MilestoneTask,
+    Project,
+    RaciAssignment,
+    Task,
+    TaskDependency,
+)
+
+TEXT_LIMIT = 1000  # one charter field
+NAME_LIMIT = 100  # Department.name
+TITLE_LIMIT = 300  # Task.title, Milestone.title
+
+CHARTER_TEXT_FIELDS: Final = ("background", "goal", "deliverables", "scope_in", "scope_out")
+CHARTER_DATE_FIELDS: Final = ("start", "end")
+CHARTER_FIELDS: Final = (*CHARTER_TEXT_FIELDS, *CHARTER_DATE_FIELDS)
+RACI_ROLES: Final = ("R", "A", "C", "I")
+
+CODE_SEPARATOR = ", "
+NAME_SEPARATOR = " / "
+
+
+class Keep(enum.Enum):
+    """Marks an edit argument that was not given (None means "clear it")."""
+
+    KEEP = "keep"
+
+
+KEEP: Final = Keep.KEEP
+
+
+# --- pure rules ------------------------------------------------------------------------------------
+
+
+def is_family(code: str, other: str) -> bool:
+    """True when one code is the other's ancestor (`1` and `1.2.3`)."""
+    return code.startswith(other + ".") or other.startswith(code + ".")
+
+
+def level(code: str) -> int:
+    return code.count(".") + 1
+
+
+def check_length(text: str, limit: int) -> None:
+    if len(text) > limit:
+        raise UserFacingError("plan.too_long", max=limit, length=len(text))
+
+
+def check_dates(start: date | None, due: date | None) -> None:
+    if start is not None and due is not None and due < start:
+        raise UserFacingError("plan.start_after_due", start=start.isoformat(), due=due.isoformat())
+
+
+def outside(parent: Task, start: date | None, due: date | None) -> bool:
+    """Whether a child's planned dates leave the window its parent was given explicitly."""
+    early = parent.start_date is not None and start is not None and start < parent.start_date
+    late = parent.due_date is not None and due is not None and due > parent.due_date
+    return early or late
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def _ensure_member(
+    session: AsyncSession, project: Project, user: UserRef, actor: Actor, now: datetime
+) -> tuple[Member, bool]:
+    """The member for `user` and whether they were new to the project."""
+    existing = await members.by_user(session, project.id, user.platform, user.user_id)
+    member = await members.ensure(session=session, project=project, user=user, actor=actor, now=now)
+    return member, existing is None
+
+
+# --- charter ---------------------------------------------------------------------------------------
+
+
+async def update_charter(
+    *,
+    session: AsyncSession,
+    project: Project,
+    field: str,
+    value: str | date | None,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """Set one charter field: a text field (`""` clears it) or the project's start/end date."""
+    if field in CHARTER_TEXT_FIELDS:
+        text = value if isinstance(value, str) else ""
+        check_length(text, TEXT_LIMIT)
+        attribute = field
+        new: str | date | None = text
+    elif field in CHARTER_DATE_FIELDS:
+        if isinstance(value, str):
+            raise TypeError("a project date must be a date or None")
+        start = value if field == "start" else project.start_date
+        end = value if field == "end" else project.end_date
+        if start is not None and end is not None and end < start:
+            raise UserFacingError("charter.end_before_start", start=start.isoformat(), end=end.isoformat())
+        attribute = "start_date" if field == "start" else "end_date"
+        new = value
+    else:
+        raise ValueError(f"unknown charter field {field!r}")
+    if getattr(project, attribute) == new:
+        return
+    before = audit.snapshot(project, attribute)
+    setattr(project, attribute, new)
+    project.updated_at = now
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project.id,
+        action="charter.update",
+        entity="project",
+        entity_id=project.id,
+        before=before,
+        after=audit.snapshot(project, attribute),
+    )
+
+
+# --- departments and members -----------------------------------------------------------------------
+
+
+async def departments(session: AsyncSession, project_id: int) -> list[Department]:
+    result = await session.scalars(
+        select(Department).where(Department.project_id == project_id).order_by(Department.id)
+    )
+    return list(result)
+
+
+async def project_members(session: AsyncSession, project_id: int) -> list[Member]:
+    result = await session.scalars(select(Member).where(Member.project_id == project_id).order_by(Member.id))
+    return list(result)
+
+
+async def find_department(session: AsyncSession, project_id: int, name: str) -> Department | None:
+    """A department by exact name, else case-insensitively."""
+    known = await departments(session, project_id)
+    exact = next((dept for dept in known if dept.name == name), None)
+    return exact or next((dept for dept in known if dept.name.casefold() == name.casefold()), None)
+
+
+async def resolve_department(session: AsyncSession, project_id: int, name: str) -> Department:
+    """The named department, or a refusal that lists the existing ones."""
+    found = await find_department(session, project_id, name)
+    if found is not None:
+        return found
+    known = await departments(session, project_id)
+    if not known:
+        raise UserFacingError("plan.dept_unknown_none", name=name)
+    raise UserFacingError("plan.dept_unknown", name=name, known=NAME_SEPARATOR.join(d.name for d in known))
+
+
+async def _join_if_unassigned(
+    session: AsyncSession,
+    project: Project,
+    member: Member,
+    department: Department,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """A department head with no department yet belongs to the one they head."""
+    if member.department_id is not None:
+        return
+    before = audit.snapshot(member, "department_id")
+    member.department_id = department.id
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project.id,
+        action="member.department",
+        entity="member",
+        entity_id=member.id,
+        before=before,
+        after=audit.snapshot(member, "department_id"),
+    )
+
+
+@dataclass(frozen=True)
+class HeadResult:
+    member: Member
+    joined: bool  # was not a project member before
+    changed: bool = True
+
+
+async def add_department(
+    *,
+    session: AsyncSession,
+    project: Project,
+    name: str,
+    head: UserRef | None,
+    actor: Actor,
+    now: datetime,
+) -> tuple[Department, HeadResult | None]:
+    check_length(name, NAME_LIMIT)
+    if await find_department(session, project.id, name) is not None:
+        raise UserFacingError("plan.dept_exists", name=name)
+    head_result = None
+    if head is not None:
+        member, joined = await _ensure_member(session, project, head, actor, now)
+        head_result = HeadResult(member, joined)
+    department = Department(
+        project_id=project.id, name=name, head_member_id=head_result.member.id if head_result else None
+    )
+    session.add(department)
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project.id,
+        action="department.add",
+        entity="department",
+        entity_id=department.id,
+        after=audit.snapshot(department, "name", "head_member_id"),
+    )
+    if head_result is not None:
+        await _join_if_unassigned(session, project, head_result.member, department, actor, now)
+    return department, head_result
+
+
+async def set_department_head(
+    *,
+    session: AsyncSession,
+    project: Project,
+    department: Department,
+    head: UserRef,
+    actor: Actor,
+    now: datetime,
+) -> HeadResult:
+    member, joined = await _ensure_member(session, project, head, actor, now)
+    if department.head_member_id == member.id:
+        return HeadResult(member, joined, changed=False)
+    before = audit.snapshot(department, "head_member_id")
+    department.head_member_id = member.id
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project.id,
+        action="department.head",
+        entity="department",
+        entity_id=department.id,
+        before=before,
+        after=audit.snapshot(department, "head_member_id"),
+    )
+    await _join_if_unassigned(session, project, member, department, actor, now)
+    return HeadResult(member, joined)
+
+
+MemberOutcome = Literal["joined", "joined_dept", "moved", "same_dept", "exists"]
+
+
+@dataclass(frozen=True)
+class MemberChange:
+    member: Member
+    outcome: MemberOutcome
+    old_department: str | None = None  # the department's name before a move
+
+
+async def add_members(
+    *,
+    session: AsyncSession,
+    project: Project,
+    users: Sequence[UserRef],
+    department: Department | None,
+    actor: Actor,
+    now: datetime,
+) -> list[MemberChange]:
+    """Add people to the project; with a department, (re)assign them to it."""
+    names = {dept.id: dept.name for dept in await departments(session, project.id)}
+    changes: list[MemberChange] = []
+    for user in users:
+        member, joined = await _ensure_member(session, project, user, actor, now)
+        if department is None:
+            changes.append(MemberChange(member, "joined" if joined else "exists"))
+            continue
+        old_id = member.department_id
+        if old_id == department.id:
+            changes.append(MemberChange(member, "same_dept"))
+            continue
+        before = audit.snapshot(member, "department_id")
+        member.department_id = department.id
+        await audit.record(
+            session=session,
+            actor=actor,
+            now=now,
+            project_id=project.id,
+            action="member.department",
+            entity="member",
+            entity_id=member.id,
+            before=before,
+            after=audit.snapshot(member, "department_id"),
+        )
+        if old_id is None:
+            changes.append(MemberChange(member, "joined_dept"))
+        else:
+            changes.append(MemberChange(member, "moved", names.get(old_id)))
+    return changes
+
+
+# --- tasks -----------------------------------------------------------------------------------------
+
+
+async def get_task(session: AsyncSession, project_id: int, code: str) -> Task:
+    task = await tasks.by_code(session, project_id, code)
+    if task is None:
+        raise UserFacingError("plan.unknown_task", code=code)
+    return task
+
+
+async def _tasks_by_codes(session: AsyncSession, project_id: int, codes: Sequence[str]) -> list[Task]:
+    """The tasks with `codes`, in that order; a refusal naming every unknown code."""
+    if not codes:
+        return []
+    found = {
+        task.code: task
+        for task in await session.scalars(
+            select(Task).where(Task.project_id == project_id, Task.code.in_(codes))
+        )
+    }
+    unknown = [code for code in codes if code not in found]
+    if unknown:
+        raise UserFacingError("plan.unknown_codes", codes=CODE_SEPARATOR.join(unknown))
+    return [found[code] for code in codes]
+
+
+async def _check_code_free(session: AsyncSession, project_id: int, code: str) -> None:
+    existing = await tasks.by_code(session, project_id, code)
+    if existing is not None:
+        raise UserFacingError("plan.code_exists", code=code, title=existing.title)
+
+
+async def _checked_dependencies(
+    session: AsyncSession, project_id: int, code: str, after: Sequence[str]
+) -> list[Task]:
+    """The tasks `code` may depend on: existing, not itself or its family, and loop-free."""
+    if code in after:
+        raise UserFacingError("plan.self_dependency", code=code)
+    for other in after:
+        if is_family(code, other):
+            raise UserFacingError("plan.family_dependency", code=code, other=other)
+    upstream = await _tasks_by_codes(session, project_id, after)
+    path = wbs.find_cycle(await tasks.dependencies(session, project_id), code, after)
+    if path is not None:
+        raise UserFacingError("plan.dependency_cycle", path=" → ".join(path))
+    return upstream
+
+
+async def _dependency_codes(session: AsyncSession, task_id: int) -> list[str]:
+    result = await session.scalars(
+        select(Task.code)
+        .join(TaskDependency, TaskDependency.depends_on_id == Task.id)
+        .where(TaskDependency.task_id == task_id)
+    )
+    return sorted(result, key=wbs.code_key)
+
+
+def _task_picture(task: Task) -> dict[str, Any]:
+    return audit.snapshot(
+        task, "code", "title", "parent_id", "owner_member_id", "department_id", "start_date", "due_date"
+    )
+
+
+async def add_phase(
+    *,
+    session: AsyncSession,
+    project: Project,
+    code: str,
+    title: str,
+    start: date | None,
+    end: date | None,
+    actor: Actor,
+    now: datetime,
+) -> Task:
+    if level(code) != 1:
+        raise UsageError("plan.phase_level", code=code)
+    check_length(title, TITLE_LIMIT)
+    check_dates(start, end)
+    await _check_code_free(session, project.id, code)
+    phase = Task(
+        project_id=project.id,
+        code=code,
+        title=title,
+        start_date=start,
+        due_date=end,
+        progress=0,
+        status="not_started",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(phase)
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project.id,
+        action="phase.add",
+        entity="task",
+        entity_id=phase.id,
+        after=_task_picture(phase),
+    )
+    await tasks.refresh_rollups(session=session, project_id=project.id)
+    return phase
+
+
+async def department_for(
+    session: AsyncSession, project: Project, *, name: str | None, owner: UserRef | None
+) -> Department | None:
+    """A new task's department: the one named, else its owner's (when the owner is a member)."""
+    if name is not None:
+        return await resolve_department(session, project.id, name)
+    if owner is None:
+        return None
+    member = await members.by_user(session, project.id, owner.platform, owner.user_id)
+    if member is None or member.department_id is None:
+        return None
+    return await session.get(Department, member.department_id)
+
+
+@dataclass(frozen=True)
+class TaskAdded:
+    task: Task
+    owner: Member | None
+    owner_joined: bool
+    department: Department | None
+    after: list[str]
+    outside_parent: Task | None  # the parent whose explicit dates the task leaves
+
+
+async def add_task(
+    *,
+    session: AsyncSession,
+    project: Project,
+    code: str,
+    title: str,
+    owner: UserRef | None,
+    department: Department | None,
+    start: date | None,
+    due: date | None,
+    after: Sequence[str],
+    actor: Actor,
+    now: datetime,
+) -> TaskAdded:
+    if level(code) == 1:
+        raise UsageError("plan.task_level", code=code)
+    check_length(title, TITLE_LIMIT)
+    check_dates(start, due)
+    await _check_code_free(session, project.id, code)
+    parent_code = wbs.parent_of(code)
+    assert parent_code is not None
+    parent = await tasks.by_code(session, project.id, parent_code)
+    if parent is None:
+        key = "plan.parent_phase_missing" if level(parent_code) == 1 else "plan.parent_task_missing"
+        raise UserFacingError(key, parent=parent_code)
+    upstream = await _checked_dependencies(session, project.id, code, after)
+
+    owner_member, joined = (None, False)
+    if owner is not None:
+        owner_member, joined = await _ensure_member(session, project, owner, actor, now)
+    task = Task(
+        project_id=project.id,
+        code=code,
+        parent_id=parent.id,
+        title=title,
+        owner_member_id=owner_member.id if owner_member else None,
+        department_id=department.id if department else None,
+        start_date=start,
+        due_date=due,
+        progress=0,
+        status="not_started",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(task)
+    await session.flush()
+    session.add_all(TaskDependency(task_id=task.id, depends_on_id=dep.id) for dep in upstream)
+    if owner_member is not None:
+        session.add(RaciAssignment(task_id=task.id, member_id=owner_member.id, role="R"))
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project.id,
+        action="task.add",
+        entity="task",
+        entity_id=task.id,
+        after={**_task_picture(task), "after": list(after)},
+    )
+    await tasks.refresh_rollups(session=session, project_id=project.id)
+    return TaskAdded(
+        task=task,
+        owner=owner_member,
+        owner_joined=joined,
+        department=department,
+        after=list(after),
+        outside_parent=parent if outside(parent, start, due) else None,
+    )
+
+
+ChangeField = Literal["title", "owner", "dept", "start", "due", "after"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One changed field; values are raw (str, Member, Department, date, list of codes, or None)."""
+
+    field: ChangeField
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class TaskEdited:
+    task: Task
+    changes: list[Change]
+    owner_joined: Member | None = None
+
+
+async def edit_task(
+    *,
+    session: AsyncSession,
+    project: Project,
+    task: Task,
+    title: str | None = None,
+    owner: UserRef | None = None,
+    department: Department | Keep | None = KEEP,
+    start: date | Keep | None = KEEP,
+    due: date | Keep | None = KEEP,
+    after: Sequence[str] | None = None,
+    actor: Actor,
+    now: datetime,
+) -> TaskEdited:
+    """Change what is given; `after` replaces the dependency list (empty clears it)."""
+    if title is not None:
+        check_length(title, TITLE_LIMIT)
+    new_start = task.start_date if isinstance(start, Keep) else start
+    new_due = task.due_date if isinstance(due, Keep) else due
+    check_dates(new_start, new_due)
+    upstream = await _checked_dependencies(session, project.id, task.code, after) if after is not None else []
+
+    changes: list[Change] = []
+    before: dict[str, Any] = {}  # task attributes as they were
+    extra_before: dict[str, Any] = {}  # related rows: dependencies, the R
+    extra_after: dict[str, Any] = {}
+    owner_joined = None
+    if title is not None and title != task.title:
+        changes.append(Change("title", task.title, title))
+        before["title"] = task.title
+        task.title = title
+    if owner is not None:
+        member, joined = await _ensure_member(session, project, owner, actor, now)
+        owner_joined = member if joined else None
+        if member.id != task.owner_member_id:
+            old = await session.get(Member, task.owner_member_id) if task.owner_member_id else None
+            changes.append(Change("owner", old, member))
+            before["owner_member_id"] = task.owner_member_id
+            task.owner_member_id = member.id
+            responsible = list(
+                await session.scalars(
+                    select(RaciAssignment).where(
+                        RaciAssignment.task_id == task.id, RaciAssignment.role == "R"
+                    )
+                )
+            )
+            # The R follows the owner while it only mirrors the old owner; a real RACI stays as set.
+            if not responsible or [r.member_id for r in responsible] == [before["owner_member_id"]]:
+                extra_before["raci_R"] = [r.member_id for r in responsible]
+                extra_after["raci_R"] = [member.id]
+                for assignment in responsible:
+                    await session.delete(assignment)
+                await session.flush()
+                session.add(RaciAssignment(task_id=task.id, member_id=member.id, role="R"))
+    if not isinstance(department, Keep) and (department.id if department else None) != task.department_id:
+        old_dept = await session.get(Department, task.department_id) if task.department_id else None
+        changes.append(Change("dept", old_dept, department))
+        before["department_id"] = task.department_id
+        task.department_id = department.id if department else None
+    if new_start != task.start_date:
+        changes.append(Change("start", task.start_date, new_start))
+        before["start_date"] = _iso(task.start_date)
+        task.start_date = new_start
+    if new_due != task.due_date:
+        changes.append(Change("due", task.due_date, new_due))
+        before["due_date"] = _iso(task.due_date)
+        task.due_date = new_due
+    if after is not None:
+        old_after = await _dependency_codes(session, task.id)
+        new_after = sorted(after, key=wbs.code_key)
+        if old_after != new_after:
+            changes.append(Change("after", old_after, list(after)))
+            extra_before["after"] = old_after
+            extra_after["after"] = list(after)
+            await session.execute(delete(TaskDependency).where(TaskDependency.task_id == task.id))
+            session.add_all(TaskDependency(task_id=task.id, depends_on_id=dep.id) for dep in upstream)
+    if not changes:
+        return TaskEdited(task, [], owner_joined)
+    task.updated_at = now
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project.id,
+        action="task.edit",
+        entity="task",
+        entity_id=task.id,
+        before={"code": task.code, **before, **extra_before},
+        after={"code": task.code, **audit.snapshot(task, *before), **extra_after},
+    )
+    await tasks.refresh_rollups(session=session, project_id=project.id)
+    return TaskEdited(task, changes, owner_joined)
+
+
+@dataclass(frozen=True)
+class TaskDeleted:
+    code: str
+    title: str
+    dependents: list[str] = field(default_factory=list)  # codes that depended on it
+    milestones: list[int] = field(default_factory=list)  # numbers it was linked to
+
+
+async def delete_task(
+    *, session: AsyncSession, project: Project, task: Task, actor: Actor, now: datetime
+) -> TaskDeleted:
+    children = await session.scalar(select(func.count()).select_from(Task).where(Task.parent_id == task.id))
+    if children:
+        raise UserFacingError("plan.task_has_children", code=task.code, count=children)
+    dependents = sorted(
+        await session.scalars(
+            select(Task.code)
+            .join(TaskDependency, TaskDependency.task_id == Task.id)
+            .where(TaskDependency.depends_on_id == task.id)
+        ),
+        key=wbs.code_key,
+    )
+    numbers = sorted(
+        await session.scalars(
+            select(Milestone.number)
+            .join(MilestoneTask, MilestoneTask.milestone_id == Milestone.id)
+            .where(MilestoneTask.task_id == task.id)
+        )
+    )
+    raci_rows = await session.execute(
+        select(RaciAssignment.role, RaciAssignment.member_id)
+        .where(RaciAssignment.task_id == task.id)
+        .order_by(RaciAssignment.id)
+    )
+    before = {
+        **_task_picture(task),
+        **audit.snapshot(task, "progress", "status"),
+        "after": await _dependency_codes(session, task.id),
+        "dependents": dependents,
+        "raci": [[role, member_id] for role, member_id in raci_rows],
+        "milestones": numbers,
+    }
+    task_id, code, title = task.id, task.code, task.title
+    await session.execute(
+        delete(TaskDependency).where(
+            (TaskDependency.task_id == task_id) | (TaskDependency.depends_on_id == task_id)
+        )
+    )
+    await session.execute(delete(RaciAssignment).where(RaciAssignment.task_id == task_id))
+    await session.execute(delete(MilestoneTask).where(MilestoneTask.task_id == task_id))
+    await session.delete(task)
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project.id,
+        action="task.delete",
+        entity="task",
+        entity_id=task_id,
+        before=before,
+    )
+    await tasks.refresh_rollups(session=session, project_id=project.id)
+    return TaskDeleted(code, title, dependents, numbers)
+
+
+# --- RACI ------------------------------------------------------------------------------------------
+
+
+async def raci(session: AsyncSession, task_id: int) -> dict[str, list[Member]]:
+    """Role -> members in the order they were given; every role present (maybe empty)."""
+    rows = await session.execute(
+        select(RaciAssignment.role, Member)
+        .join(Member, Member.id == RaciAssignment.member_id)
+        .where(RaciAssignment.task_id == task_id)
+        .order_by(RaciAssignment.id)
+    )
+    result: dict[str, list[Member]] = {role: [] for role in RACI_ROLES}
+    for role, member in rows:
+        result[role].append(member)
+    return result
+
+
+@dataclass(frozen=True)
+class RaciSet:
+    roles: dict[str, list[Member]]
+    joined: list[Member]  # people added to the project on the way
+    owner: Member
+    owner_changed: bool
+
+
+async def set_raci(
+    *,
+    session: AsyncSession,
+    project: Project,
+    task: Task,
+    roles: Mapping[str, Sequence[UserRef]],
+    actor: Actor,
+    now: datetime,
+) -> RaciSet:
+    """Replace the task's RACI with `roles`: exactly one A, at least one R; the first R owns the task."""
+    accountable = roles.get("A", ())
+    if len(accountable) != 1:
+        raise UserFacingError("plan.raci_one_a", count=len(accountable))
+    if not roles.get("R"):
+        raise UserFacingError("plan.raci_need_r")
+    old = await raci(session, task.id)
+    before: dict[str, Any] = {role: [m.id for m in people] for role, people in old.items()}
+    before["owner_member_id"] = task.owner_member_id
+
+    assigned: dict[str, list[Member]] = {role: [] for role in RACI_ROLES}
+    joined: list[Member] = []
+    for role in RACI_ROLES:
+        for user in roles.get(role, ()):
+            member, is_new = await _ensure_member(session, project, user, actor, now)
+            if is_new:
+                joined.append(member)
+            assigned[role].append(member)
+    await session.execute(delete(RaciAssignment).where(RaciAssignment.task_id == task.id))
+    session.add_all(
+        RaciAssignment(task_id=task.id, member_id=member.id, role=role)
+        for role in RACI_ROLES
+        for member in assigned[role]
+    )
+    owner = assigned["R"][0]
+    owner_changed = task.owner_member_id != owner.id
+    task.owner_member_id = owner.id
+    task.updated_at = now
+    after: dict[str, Any] = {role: [m.id for m in people] for role, people in assigned.items()}
+    after["owner_member_id"] = owner.id
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project.id,
+        action="raci.set",
+        entity="task",
+        entity_id=task.id,
+        before={"code": task.code, **before},
+        after={"code": task.code, **after},
+    )
+    return RaciSet(assigned, joined, owner, owner_changed)
+
+
+# --- milestones ------------------------------------------------------------------------------------
+
+
+async def milestones(session: AsyncSession, project_id: int) -> list[Milestone]:
+    result = await session.scalars(
+        select(Milestone).where(Milestone.project_id == project_id).order_by(Milestone.number)
+    )
+    return list(result)
+
+
+async def milestone_codes(session: AsyncSession, project_id: int) -> dict[int, list[str]]:
+    """Milestone id -> codes of its linked tasks in WBS order."""
+    rows = await session.execute(
+        select(MilestoneTask.milestone_id, Task.code)
+        .join(Task, Task.id == MilestoneTask.task_id)
+        .where(Task.project_id == project_id)
+    )
+    linked: dict[int, list[str]] = {}
+    for milestone_id, code in rows:
+        linked.setdefault(milestone_id, []).append(code)
+    return {key: sorted(codes, key=wbs.code_key) for key, codes in linked.items()}
+
+
+async def add_milestone(
+    *,
+    session: AsyncSession,
+    project: Project,
+    title: str,
+    due: date,
+    codes: Sequence[str],
+    actor: Actor,
+    now: datetime,
+) -> Milestone:
+    check_length(title, TITLE_LIMIT)
+    linked = await _tasks_by_codes(session, project.id, codes)
+    highest = await session.scalar(
+        select(func.max(Milestone.number)).where(Milestone.project_id == project.id)
+    )
+    milestone = Milestone(
+        project_id=project.id,
+        number=(highest or 0) + 1,
+        title=title,
+        due_date=due,
+        status="open",
+        created_at=now,
+    )
+    session.add(milestone)
+    await session.flush()
+    session.add_all(MilestoneTask(milestone_id=milestone.id, task_id=task.id) for task in linked)
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project.id,
+        action="milestone.add",
+        entity="milestone",
+        entity_id=milestone.id,
+        after={**audit.snapshot(milestone, "number", "title", "due_date", "status"), "tasks": list(codes)},
+    )
+    return milestone
+
+
+async def milestone_by_number(session: AsyncSession, project_id: int, number: int) -> Milestone:
+    milestone = await session.scalar(
+        select(Milestone).where(Milestone.project_id == project_id, Milestone.number == number)
+    )
+    if milestone is None:
+        raise UserFacingError("plan.milestone_unknown", number=number)
+    return milestone
+
+
+async def complete_milestone(
+    *, session: AsyncSession, project: Project, number: int, actor: Actor, now: datetime
+) -> tuple[Milestone, list[tuple[str, int]]]:
+    """Mark it done; returns it with its linked tasks that are not finished (code, effective %)."""
+    milestone = await milestone_by_number(session, project.id, number)
+    if milestone.status == "done":
+        raise UserFacingError("plan.milestone_already_done", number=number, title=milestone.title)
+    before = audit.snapshot(milestone, "status", "done_at")
+    milestone.status = "done"
+    milestone.done_at = now
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project.id,
+        action="milestone.done",
+        entity="milestone",
+        entity_id=milestone.id,
+        before=before,
+        after=audit.snapshot(milestone, "status", "done_at"),
+    )
+    rolled = tasks.effective(await tasks.ordered(session, project.id))
+    codes = (await milestone_codes(session, project.id)).get(milestone.id, [])
+    unfinished = [(code, rolled[code].progress) for code in codes if rolled[code].status != "done"]
+    return milestone, unfinished

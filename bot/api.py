@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.wbs import code_key
+from bot.services import tasks as task_service
 from bot.settings import Settings
 from storage.models import (
     ActionItem,
@@ -218,10 +219,8 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
         m.id: m
         for m in await session.scalars(select(Member).where(Member.project_id == pid).order_by(Member.id))
     }
-    tasks = sorted(
-        await session.scalars(select(Task).where(Task.project_id == pid)),
-        key=lambda task: code_key(task.code),
-    )
+    tasks = await task_service.ordered(session, pid)
+    rolled = task_service.effective(tasks)
     codes = {task.id: task.code for task in tasks}
 
     def department_name(department_id: int | None) -> str | None:
@@ -297,8 +296,6 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
             )
             for m in members.values()
         ],
-        # TODO(wbs): replace the stored start/due/progress/status below with the effective values
-        # from bot.domain.wbs.rollup(...), so parents span their children and roll up their progress.
         tasks=[
             TaskOut(
                 code=task.code,
@@ -307,10 +304,11 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
                 parent=codes.get(task.parent_id) if task.parent_id is not None else None,
                 owner=member_name(task.owner_member_id),
                 department=department_name(task.department_id),
-                start=task.start_date,
-                due=task.due_date,
-                progress=task.progress,
-                status=task.status,
+                # Effective values: a parent spans its children and rolls up their progress.
+                start=rolled[task.code].start,
+                due=rolled[task.code].due,
+                progress=rolled[task.code].progress,
+                status=rolled[task.code].status,
                 depends_on=sorted(depends_on.get(task.id, []), key=code_key),
             )
             for task in tasks

@@ -310,3 +310,20 @@ async def test_openapi_documents_the_models(engine: AsyncEngine, database_url: s
     assert {"401", "404", "503"} <= set(detail["responses"])
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert set(schema["components"]["schemas"]["TaskOut"]["properties"]) >= {"code", "level", "parent"}
+
+
+async def test_parent_tasks_show_effective_dates_and_rolled_up_progress(engine: AsyncEngine) -> None:
+    async with chat_runtime(engine) as chat:
+        for line in (
+            "/项目 新建 Rollup",
+            "/阶段 添加 1 设计",
+            "/任务 添加 1.1 原型 @alice 开始=2026-12-01 截止=2026-12-03",
+            "/任务 添加 1.2 评审 @alice 开始=2026-12-04 截止=2026-12-12",
+            "/进度 1.1 100",
+        ):
+            await chat.say("alice", line)
+    async with api_client(engine.url.render_as_string(hide_password=False)) as client:
+        body = (await client.get("/api/projects/1", headers=AUTH)).json()
+    phase = next(task for task in body["tasks"] if task["code"] == "1")
+    assert (phase["start"], phase["due"], phase["progress"]) == ("2026-12-01", "2026-12-12", 25)
+    assert phase["status"] == "in_progress"

@@ -1,4 +1,5 @@
-"""Real platform payloads kept in `shared/platform-samples`, beside the repository checkout."""
+"""Real platform payloads, copied from the team's `shared/platform-samples` (sources in each SOURCES.md)
+so that a clone of this repository tests on its own."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-# tests/samples.py -> repository root (parents[1]) -> the folder holding it and shared/ (parents[2]).
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "platform-samples"
+SAMPLES = Path(__file__).resolve().parent / "platform_samples"
+# The team's master copy, beside the checkout when there is one (CI and developers' machines).
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "platform-samples"
 
 
 def load(platform: str, name: str) -> Any:
-    """The parsed JSON of `shared/platform-samples/<platform>/<name>.json`."""
+    """The parsed JSON of `platform_samples/<platform>/<name>.json`."""
     return json.loads((SAMPLES / platform / f"{name}.json").read_text(encoding="utf-8"))

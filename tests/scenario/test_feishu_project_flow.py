@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import time_machine
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -12,6 +16,7 @@ ALICE, BOB, CAROL, DAVE = "ou_alice", "ou_bob", "ou_carol", "ou_dave"
 PEOPLE = {"Bob": BOB, "Carol": CAROL, "Dave": DAVE}
 
 
+@time_machine.travel(datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=True)
 async def test_team_plans_tracks_and_is_refused_where_it_should_be(engine: AsyncEngine) -> None:
     async with feishu_tenant(engine) as feishu:
 
@@ -39,7 +44,7 @@ async def test_team_plans_tracks_and_is_refused_where_it_should_be(engine: Async
         risk = await say(DAVE, "/风险 添加 高 服务器容量不足 mitigation=提前扩容")
         assert "R1" in risk
         status = await say(ALICE, "/状态")
-        assert "新品发布" in status
+        assert "新品发布 · 11-25" in status and "高 1" in status
 
         async with feishu.runtime.factory() as session:
             task = await session.scalar(select(Task).where(Task.code == "1.1"))

@@ -102,18 +102,15 @@ async def project_pm(ctx: CommandContext, args: str) -> list[Reply]:
     )
     if member.role == "pm":
         return [Text(ctx.t("project.already_pm", who=members.mention(member)))]
-    before = audit.snapshot(member, "role")
-    member.role = "pm"
-    await audit.record(
+    await audit.update(
+        member,
+        {"role": "pm"},
         session=ctx.session,
         actor=actor_of(ctx),
         now=ctx.now,
         project_id=project.id,
         action="member.role",
         entity="member",
-        entity_id=member.id,
-        before=before,
-        after=audit.snapshot(member, "role"),
     )
     return [Text(ctx.t("project.pm_added", who=members.mention(member)))]
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,13 @@ class Actor:
     user_id: str
     name: str = ""
     event_id: str | None = None
+
+
+class Row(Protocol):
+    """A mapped row; its id is the audit entry's entity id."""
+
+    @property
+    def id(self) -> int: ...
 
 
 def snapshot(obj: object, *fields: str) -> dict[str, Any]:
@@ -56,4 +64,58 @@ async def record(
             source_event_id=actor.event_id,
             created_at=now,
         )
+    )
+
+
+async def add(
+    row: Row,
+    fields: Sequence[str],
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    now: datetime,
+    project_id: int | None,
+    action: str,
+    entity: str,
+) -> None:
+    """Add the new `row` to the session, flush it for its id, and record its creation (`fields` as after)."""
+    session.add(row)
+    await session.flush()
+    await record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project_id,
+        action=action,
+        entity=entity,
+        entity_id=row.id,
+        after=snapshot(row, *fields),
+    )
+
+
+async def update(
+    row: Row,
+    changes: Mapping[str, Any],
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    now: datetime,
+    project_id: int | None,
+    action: str,
+    entity: str,
+) -> None:
+    """Set `changes` on `row` and record the changed fields, before and after."""
+    before = snapshot(row, *changes)
+    for field, value in changes.items():
+        setattr(row, field, value)
+    await record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project_id,
+        action=action,
+        entity=entity,
+        entity_id=row.id,
+        before=before,
+        after=snapshot(row, *changes),
     )

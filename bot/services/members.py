@@ -23,6 +23,42 @@ async def by_user(session: AsyncSession, project_id: int, platform: str, user_id
     )
 
 
+async def find_or_add(
+    *,
+    session: AsyncSession,
+    project: Project,
+    user: UserRef,
+    actor: Actor,
+    now: datetime,
+    role: str = "member",
+) -> tuple[Member, bool]:
+    """The member for `user` and whether they are new to the project (then created and audited)."""
+    member = await by_user(session, project.id, user.platform, user.user_id)
+    if member is not None:
+        if user.name and member.display_name != user.name:
+            member.display_name = user.name  # the platform's latest name wins
+        return member, False
+    member = Member(
+        project_id=project.id,
+        platform=user.platform,
+        platform_user_id=user.user_id,
+        display_name=user.name,
+        role=role,
+        created_at=now,
+    )
+    await audit.add(
+        member,
+        ("platform_user_id", "display_name", "role"),
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project.id,
+        action="member.add",
+        entity="member",
+    )
+    return member, True
+
+
 async def ensure(
     *,
     session: AsyncSession,
@@ -33,30 +69,8 @@ async def ensure(
     role: str = "member",
 ) -> Member:
     """The member for `user`, created (and audited) if they are new to the project."""
-    member = await by_user(session, project.id, user.platform, user.user_id)
-    if member is not None:
-        if user.name and member.display_name != user.name:
-            member.display_name = user.name  # the platform's latest name wins
-        return member
-    member = Member(
-        project_id=project.id,
-        platform=user.platform,
-        platform_user_id=user.user_id,
-        display_name=user.name,
-        role=role,
-        created_at=now,
-    )
-    session.add(member)
-    await session.flush()
-    await audit.record(
-        session=session,
-        actor=actor,
-        now=now,
-        project_id=project.id,
-        action="member.add",
-        entity="member",
-        entity_id=member.id,
-        after=audit.snapshot(member, "platform_user_id", "display_name", "role"),
+    member, _ = await find_or_add(
+        session=session, project=project, user=user, actor=actor, now=now, role=role
     )
     return member
 

@@ -88,15 +88,6 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-async def _ensure_member(
-    session: AsyncSession, project: Project, user: UserRef, actor: Actor, now: datetime
-) -> tuple[Member, bool]:
-    """The member for `user` and whether they were new to the project."""
-    existing = await members.by_user(session, project.id, user.platform, user.user_id)
-    member = await members.ensure(session=session, project=project, user=user, actor=actor, now=now)
-    return member, existing is None
-
-
 # --- charter ---------------------------------------------------------------------------------------
 
 
@@ -128,19 +119,16 @@ async def update_charter(
         raise ValueError(f"unknown charter field {field!r}")
     if getattr(project, attribute) == new:
         return
-    before = audit.snapshot(project, attribute)
-    setattr(project, attribute, new)
     project.updated_at = now
-    await audit.record(
+    await audit.update(
+        project,
+        {attribute: new},
         session=session,
         actor=actor,
         now=now,
         project_id=project.id,
         action="charter.update",
         entity="project",
-        entity_id=project.id,
-        before=before,
-        after=audit.snapshot(project, attribute),
     )
 
 
@@ -177,6 +165,27 @@ async def resolve_department(session: AsyncSession, project_id: int, name: str) 
     raise UserFacingError("plan.dept_unknown", name=name, known=NAME_SEPARATOR.join(d.name for d in known))
 
 
+async def _assign_department(
+    session: AsyncSession,
+    project: Project,
+    member: Member,
+    department: Department,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """Put `member` in `department` (audited)."""
+    await audit.update(
+        member,
+        {"department_id": department.id},
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project.id,
+        action="member.department",
+        entity="member",
+    )
+
+
 async def _join_if_unassigned(
     session: AsyncSession,
     project: Project,
@@ -186,21 +195,8 @@ async def _join_if_unassigned(
     now: datetime,
 ) -> None:
     """A department head with no department yet belongs to the one they head."""
-    if member.department_id is not None:
-        return
-    before = audit.snapshot(member, "department_id")
-    member.department_id = department.id
-    await audit.record(
-        session=session,
-        actor=actor,
-        now=now,
-        project_id=project.id,
-        action="member.department",
-        entity="member",
-        entity_id=member.id,
-        before=before,
-        after=audit.snapshot(member, "department_id"),
-    )
+    if member.department_id is None:
+        await _assign_department(session, project, member, department, actor, now)
 
 
 @dataclass(frozen=True)
@@ -224,22 +220,22 @@ async def add_department(
         raise UserFacingError("plan.dept_exists", name=name)
     head_result = None
     if head is not None:
-        member, joined = await _ensure_member(session, project, head, actor, now)
+        member, joined = await members.find_or_add(
+            session=session, project=project, user=head, actor=actor, now=now
+        )
         head_result = HeadResult(member, joined)
     department = Department(
         project_id=project.id, name=name, head_member_id=head_result.member.id if head_result else None
     )
-    session.add(department)
-    await session.flush()
-    await audit.record(
+    await audit.add(
+        department,
+        ("name", "head_member_id"),
         session=session,
         actor=actor,
         now=now,
         project_id=project.id,
         action="department.add",
         entity="department",
-        entity_id=department.id,
-        after=audit.snapshot(department, "name", "head_member_id"),
     )
     if head_result is not None:
         await _join_if_unassigned(session, project, head_result.member, department, actor, now)
@@ -255,21 +251,20 @@ async def set_department_head(
     actor: Actor,
     now: datetime,
 ) -> HeadResult:
-    member, joined = await _ensure_member(session, project, head, actor, now)
+    member, joined = await members.find_or_add(
+        session=session, project=project, user=head, actor=actor, now=now
+    )
     if department.head_member_id == member.id:
         return HeadResult(member, joined, changed=False)
-    before = audit.snapshot(department, "head_member_id")
-    department.head_member_id = member.id
-    await audit.record(
+    await audit.update(
+        department,
+        {"head_member_id": member.id},
         session=session,
         actor=actor,
         now=now,
         project_id=project.id,
         action="department.head",
         entity="department",
-        entity_id=department.id,
-        before=before,
-        after=audit.snapshot(department, "head_member_id"),
     )
     await _join_if_unassigned(session, project, member, department, actor, now)
     return HeadResult(member, joined)
@@ -298,7 +293,9 @@ async def add_members(
     names = {dept.id: dept.name for dept in await departments(session, project.id)}
     changes: list[MemberChange] = []
     for user in users:
-        member, joined = await _ensure_member(session, project, user, actor, now)
+        member, joined = await members.find_or_add(
+            session=session, project=project, user=user, actor=actor, now=now
+        )
         if department is None:
             changes.append(MemberChange(member, "joined" if joined else "exists"))
             continue
@@ -306,19 +303,7 @@ async def add_members(
         if old_id == department.id:
             changes.append(MemberChange(member, "same_dept"))
             continue
-        before = audit.snapshot(member, "department_id")
-        member.department_id = department.id
-        await audit.record(
-            session=session,
-            actor=actor,
-            now=now,
-            project_id=project.id,
-            action="member.department",
-            entity="member",
-            entity_id=member.id,
-            before=before,
-            after=audit.snapshot(member, "department_id"),
-        )
+        await _assign_department(session, project, member, department, actor, now)
         if old_id is None:
             changes.append(MemberChange(member, "joined_dept"))
         else:
@@ -383,10 +368,11 @@ async def _dependency_codes(session: AsyncSession, task_id: int) -> list[str]:
     return sorted(result, key=wbs.code_key)
 
 
+_TASK_PICTURE = ("code", "title", "parent_id", "owner_member_id", "department_id", "start_date", "due_date")
+
+
 def _task_picture(task: Task) -> dict[str, Any]:
-    return audit.snapshot(
-        task, "code", "title", "parent_id", "owner_member_id", "department_id", "start_date", "due_date"
-    )
+    return audit.snapshot(task, *_TASK_PICTURE)
 
 
 async def add_phase(
@@ -416,17 +402,15 @@ async def add_phase(
         created_at=now,
         updated_at=now,
     )
-    session.add(phase)
-    await session.flush()
-    await audit.record(
+    await audit.add(
+        phase,
+        _TASK_PICTURE,
         session=session,
         actor=actor,
         now=now,
         project_id=project.id,
         action="phase.add",
         entity="task",
-        entity_id=phase.id,
-        after=_task_picture(phase),
     )
     await tasks.refresh_rollups(session=session, project_id=project.id)
     return phase
@@ -485,7 +469,9 @@ async def add_task(
 
     owner_member, joined = (None, False)
     if owner is not None:
-        owner_member, joined = await _ensure_member(session, project, owner, actor, now)
+        owner_member, joined = await members.find_or_add(
+            session=session, project=project, user=owner, actor=actor, now=now
+        )
     task = Task(
         project_id=project.id,
         code=code,
@@ -577,7 +563,9 @@ async def edit_task(
         before["title"] = task.title
         task.title = title
     if owner is not None:
-        member, joined = await _ensure_member(session, project, owner, actor, now)
+        member, joined = await members.find_or_add(
+            session=session, project=project, user=owner, actor=actor, now=now
+        )
         owner_joined = member if joined else None
         if member.id != task.owner_member_id:
             old = await session.get(Member, task.owner_member_id) if task.owner_member_id else None
@@ -753,7 +741,9 @@ async def set_raci(
     joined: list[Member] = []
     for role in RACI_ROLES:
         for user in roles.get(role, ()):
-            member, is_new = await _ensure_member(session, project, user, actor, now)
+            member, is_new = await members.find_or_add(
+                session=session, project=project, user=user, actor=actor, now=now
+            )
             if is_new:
                 joined.append(member)
             assigned[role].append(member)
@@ -861,19 +851,15 @@ async def complete_milestone(
     milestone = await milestone_by_number(session, project.id, number)
     if milestone.status == "done":
         raise UserFacingError("plan.milestone_already_done", number=number, title=milestone.title)
-    before = audit.snapshot(milestone, "status", "done_at")
-    milestone.status = "done"
-    milestone.done_at = now
-    await audit.record(
+    await audit.update(
+        milestone,
+        {"status": "done", "done_at": now},
         session=session,
         actor=actor,
         now=now,
         project_id=project.id,
         action="milestone.done",
         entity="milestone",
-        entity_id=milestone.id,
-        before=before,
-        after=audit.snapshot(milestone, "status", "done_at"),
     )
     rolled = tasks.effective(await tasks.ordered(session, project.id))
     codes = (await milestone_codes(session, project.id)).get(milestone.id, [])

@@ -90,6 +90,7 @@ async def create(
     )
     session.add(project)
     await session.flush()
+    # Not `audit.add`: the entry's project_id is this project's own id, known only after the flush.
     await audit.record(
         session=session,
         actor=actor,
@@ -126,17 +127,15 @@ async def bind_chat(
         is_default=not bound,
         created_at=now,
     )
-    session.add(binding)
-    await session.flush()
-    await audit.record(
+    await audit.add(
+        binding,
+        ("platform", "chat_id", "is_default"),
         session=session,
         actor=actor,
         now=now,
         project_id=project.id,
         action="chat.bind",
         entity="chat",
-        entity_id=binding.id,
-        after=audit.snapshot(binding, "platform", "chat_id", "is_default"),
     )
     return binding
 

@@ -257,24 +257,20 @@ async def add_risk(
         created_at=now,
         updated_at=now,
     )
-    session.add(risk)
-    await session.flush()
-    session.add(
-        RiskEvent(
-            risk_id=risk.id, from_status=None, to_status="new", author_member_id=author.id, created_at=now
-        )
-    )
-    await audit.record(
+    await audit.add(
+        risk,
+        ("number", "level", "description", "owner_member_id", "mitigation", "status"),
         session=session,
         actor=actor,
         now=now,
         project_id=project_id,
         action="risk.add",
         entity="risk",
-        entity_id=risk.id,
-        after=audit.snapshot(
-            risk, "number", "level", "description", "owner_member_id", "mitigation", "status"
-        ),
+    )
+    session.add(
+        RiskEvent(
+            risk_id=risk.id, from_status=None, to_status="new", author_member_id=author.id, created_at=now
+        )
     )
     return risk
 
@@ -355,19 +351,15 @@ async def add_action(
         created_by_member_id=author.id,
         created_at=now,
     )
-    session.add(item)
-    await session.flush()
-    await audit.record(
+    await audit.add(
+        item,
+        ("number", "owner_member_id", "text", "due_date", "source_meeting", "status"),
         session=session,
         actor=actor,
         now=now,
         project_id=project_id,
         action="action.add",
         entity="action_item",
-        entity_id=item.id,
-        after=audit.snapshot(
-            item, "number", "owner_member_id", "text", "due_date", "source_meeting", "status"
-        ),
     )
     return item
 
@@ -384,19 +376,15 @@ async def action_by_number(session: AsyncSession, project_id: int, number: int) 
 async def complete_action(*, session: AsyncSession, item: ActionItem, actor: Actor, now: datetime) -> None:
     if item.status == "done":
         raise UserFacingError("track.action_already_done", number=item.number)
-    before = audit.snapshot(item, "status", "done_at")
-    item.status = "done"
-    item.done_at = now
-    await audit.record(
+    await audit.update(
+        item,
+        {"status": "done", "done_at": now},
         session=session,
         actor=actor,
         now=now,
         project_id=item.project_id,
         action="action.done",
         entity="action_item",
-        entity_id=item.id,
-        before=before,
-        after=audit.snapshot(item, "status", "done_at"),
     )
 
 

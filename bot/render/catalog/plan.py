@@ -318,7 +318,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "plan.label.start": "start",
         "plan.label.due": "due",
         "plan.label.after": "after",
-        "plan.task_has_children": "{code} still has {count} subtasks; delete or move them first.",
+        "plan.task_has_children": "{code} still has subtasks ({count}); delete or move them first.",
         "plan.task_deleted": '🗑️ {code} "{title}" deleted.',
         "plan.task_deleted_dependents": "ℹ️ These tasks no longer depend on it: {codes}",
         "plan.task_deleted_milestones": "ℹ️ Removed from milestones {numbers}.",

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from adapters.models import BotAddedToChat, Card, InboundEvent, InboundMessage, Reply, Text
 from bot.commands.context import CommandContext
 from bot.commands.parsing import ArgError, normalize
-from bot.commands.registry import CommandSpec, Registry
-from bot.errors import PermissionDenied, UsageError, UserFacingError
+from bot.commands.registry import CommandSpec, Match, Registry
+from bot.errors import NotHandled, PermissionDenied, UsageError, UserFacingError
 from bot.render.i18n import t
 from bot.services import members, projects
 
@@ -75,9 +75,10 @@ async def _handle_message(
     if not text or text == "/":
         return [Text(t(locale, "error.empty"))]
     match = registry.match(text)
+    if match is None and registry.fallback is not None:
+        match = Match(registry.fallback, "", text)
     if match is None:
-        command = text.split(" ", 1)[0]
-        return [Text(t(locale, "error.unknown_command", command=command))]
+        return [Text(t(locale, "error.unknown_command", command=text.split(" ", 1)[0]))]
     spec = match.spec
     if spec.needs_project and project is None:
         key = "error.no_project_p2p" if message.chat.chat_type == "p2p" else "error.no_project"
@@ -103,6 +104,8 @@ async def _handle_message(
         # A refused command changes nothing: its writes live and die in this savepoint.
         async with session.begin_nested():
             return await spec.handler(ctx, match.args)
+    except NotHandled:
+        return [Text(t(locale, "error.unknown_command", command=text.split(" ", 1)[0]))]
     except (UserFacingError, ArgError) as error:
         # The handler may have switched language (e.g. a new project); refuse in the context's.
         return [Text(refusal(ctx.locale, spec, error))]

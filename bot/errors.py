@@ -25,3 +25,7 @@ class PermissionDenied(UserFacingError):
     def __init__(self, who: str) -> None:
         super().__init__("error.permission")
         self.who = who
+
+
+class NotHandled(Exception):
+    """Raised by the registry's fallback handler when free text is not for it (an unknown command)."""

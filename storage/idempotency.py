@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Insert
+from sqlalchemy import Insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import InboundEventRecord, OutboxMessage
+from storage.models import InboundEventRecord, JobRun, OutboxMessage
 
 
 def _insert_ignoring_conflicts(session: AsyncSession, table: Any) -> Insert:
@@ -71,3 +71,25 @@ async def enqueue(
         .returning(OutboxMessage.id)
     )
     return (await session.execute(statement)).scalar_one_or_none() is not None
+
+
+async def claim_job(
+    session: AsyncSession, *, job: str, project_id: int, business_date: date, now: datetime
+) -> bool:
+    """Claim (job, project, business day); False when it is already claimed (or done, or failed)."""
+    statement = (
+        _insert_ignoring_conflicts(session, JobRun)
+        .values(job=job, project_id=project_id, business_date=business_date, status="running", started_at=now)
+        .returning(JobRun.id)
+    )
+    return (await session.execute(statement)).scalar_one_or_none() is not None
+
+
+async def finish_job(
+    session: AsyncSession, *, job: str, project_id: int, business_date: date, now: datetime
+) -> None:
+    await session.execute(
+        update(JobRun)
+        .where(JobRun.job == job, JobRun.project_id == project_id, JobRun.business_date == business_date)
+        .values(status="done", finished_at=now, error=None)
+    )

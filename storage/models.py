@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -70,10 +71,23 @@ class Project(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16), default="active")
+    # The rhythm, set with /config; times are HH:MM in the project's timezone.
+    standup_time: Mapped[str] = mapped_column(String(5), default="09:30", server_default="09:30")
+    standup_cutoff: Mapped[str] = mapped_column(String(5), default="11:00", server_default="11:00")
+    standup_mode: Mapped[str] = mapped_column(String(8), default="dm", server_default="dm")
+    report_weekday: Mapped[int] = mapped_column(default=4, server_default="4")  # Monday is 0
+    report_time: Mapped[str] = mapped_column(String(5), default="17:00", server_default="17:00")
+    alerts_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
+    bitable_app_token: Mapped[str | None] = mapped_column(String(128))
+    bitable_table_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    __table_args__ = (CheckConstraint("status IN ('active', 'closed')", name="status"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'closed')", name="status"),
+        CheckConstraint("standup_mode IN ('dm', 'group')", name="standup_mode"),
+        CheckConstraint("report_weekday BETWEEN 0 AND 6", name="report_weekday"),
+    )
 
 
 class ChatBinding(Base):
@@ -303,6 +317,127 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any] | None]
     source_event_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime]
+
+
+class CalendarOverride(Base):
+    """A project's own holiday or make-up workday, in front of the official China calendar."""
+
+    __tablename__ = "calendar_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "day"),
+        CheckConstraint("kind IN ('holiday', 'workday')", name="kind"),
+    )
+
+
+class Leave(Base):
+    """A member away from `start_date` to `end_date` inclusive: not prompted, reminded or counted missing."""
+
+    __tablename__ = "leaves"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    created_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (CheckConstraint("end_date >= start_date", name="dates"),)
+
+
+class StandupReport(Base):
+    """One member's standup for one business day; a later reply the same day amends it."""
+
+    __tablename__ = "standup_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    business_date: Mapped[date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+    parsed: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("project_id", "member_id", "business_date"),)
+
+
+class JobRun(Base):
+    """A scheduled job claimed for one project and business day, so it runs once across schedulers."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(32))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("job", "project_id", "business_date"),
+        CheckConstraint("status IN ('running', 'done', 'failed')", name="status"),
+    )
+
+
+class AlertState(Base):
+    """What was last said about one alert subject, for escalation and "repeat only when worse"."""
+
+    __tablename__ = "alert_states"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    rule: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))  # e.g. "task:12", "member:3"
+    first_seen: Mapped[date] = mapped_column(Date)
+    last_seen: Mapped[date] = mapped_column(Date)
+    last_sent: Mapped[date | None] = mapped_column(Date)
+    severity: Mapped[int] = mapped_column(default=0)
+    stage: Mapped[int] = mapped_column(default=0)  # 0 owner, 1 + A and dept head, 2 + PM
+    resolved_on: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (UniqueConstraint("project_id", "rule", "subject"),)
+
+
+class ReportSnapshot(Base):
+    """A weekly report as posted, kept so that past reports stay readable."""
+
+    __tablename__ = "report_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    week_start: Mapped[date] = mapped_column(Date)
+    generated_at: Mapped[datetime]
+    content: Mapped[dict[str, Any]]
+    markdown: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("project_id", "week_start"),)
+
+
+class TableSyncRecord(Base):
+    """A row written to a shared table (Feishu Bitable), so re-runs update it instead of adding another."""
+
+    __tablename__ = "table_sync_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    week_start: Mapped[date] = mapped_column(Date)
+    row_key: Mapped[str] = mapped_column(String(64))  # a task code, or "summary"
+    record_id: Mapped[str] = mapped_column(String(128))
+    synced_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("project_id", "platform", "week_start", "row_key"),)
 
 
 class UserContext(Base):

@@ -130,7 +130,7 @@ class FeishuClient:
             else:
                 create = (
                     CreateMessageRequest.builder()
-                    .receive_id_type(message.extra.get("receive_id_type", "chat_id"))
+                    .receive_id_type("open_id" if message.extra.get("to") == "user" else "chat_id")
                     .request_body(
                         CreateMessageRequestBody.builder()
                         .receive_id(message.chat_id)

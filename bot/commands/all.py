@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from bot.commands import charter, help, overview, plan, project, tracking
+from bot.commands import charter, help, overview, plan, project, report, rhythm, standup, tracking
 from bot.commands.registry import Registry
 
 
 def build_registry() -> Registry:
     return Registry().include_routers(
-        help.router, project.router, charter.router, plan.router, tracking.router, overview.router
+        help.router,
+        project.router,
+        charter.router,
+        plan.router,
+        tracking.router,
+        standup.router,
+        overview.router,
+        report.router,
+        rhythm.router,
     )

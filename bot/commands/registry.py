@@ -65,6 +65,8 @@ def _is_word_char(char: str) -> bool:
 class Registry:
     def __init__(self) -> None:
         self._routers: list[Router] = []
+        # Handles text that matches no command (e.g. a free-text standup reply); may raise NotHandled.
+        self.fallback: CommandSpec | None = None
         # (form, spec) pairs, longest form first so "risk add" wins over "risk" and "risks" over "risk".
         self._forms: list[tuple[str, CommandSpec]] = []
 
@@ -82,6 +84,10 @@ class Registry:
         if len(names) != len(set(names)):
             raise RuntimeError("two commands share a name or alias")
         self._forms.sort(key=lambda pair: len(pair[0]), reverse=True)
+        return self
+
+    def with_fallback(self, spec: CommandSpec) -> Registry:
+        self.fallback = spec
         return self
 
     @property

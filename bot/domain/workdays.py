@@ -41,3 +41,37 @@ def workdays_between(start: date, end: date, is_workday: IsWorkday) -> int:
         count += is_workday(day)
         day += timedelta(days=1)
     return count
+
+
+class WorkCalendar:
+    """A project's working days: its own overrides first, then the official China calendar."""
+
+    def __init__(self, overrides: dict[date, bool] | None = None) -> None:
+        self._overrides = dict(overrides or {})  # day -> is a workday
+
+    def is_workday(self, day: date) -> bool:
+        override = self._overrides.get(day)
+        return is_china_workday(day) if override is None else override
+
+    def __call__(self, day: date) -> bool:
+        return self.is_workday(day)
+
+    def covers(self, year: int) -> bool:
+        """Whether `year`'s holidays are known (officially); otherwise it is a Monday-to-Friday guess."""
+        return china_calendar_covers(year)
+
+    def workdays_between(self, start: date, end: date) -> int:
+        return workdays_between(start, end, self.is_workday)
+
+    def add_workdays(self, day: date, count: int) -> date:
+        """The `count`-th working day after `day` (count >= 1)."""
+        while count > 0:
+            day += timedelta(days=1)
+            count -= self.is_workday(day)
+        return day
+
+    def previous_workday(self, day: date) -> date:
+        day -= timedelta(days=1)
+        while not self.is_workday(day):
+            day -= timedelta(days=1)
+        return day

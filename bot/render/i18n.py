@@ -6,7 +6,7 @@ import string
 from collections.abc import Mapping
 from typing import Literal
 
-from bot.render.catalog import core, plan, tracking
+from bot.render.catalog import alerts, core, plan, report, rhythm, standup, tracking
 
 Locale = Literal["zh", "en"]
 LOCALES: tuple[Locale, ...] = ("zh", "en")
@@ -23,7 +23,15 @@ def _merge(*parts: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]
     return merged
 
 
-CATALOG = _merge(core.STRINGS, plan.STRINGS, tracking.STRINGS)
+CATALOG = _merge(
+    core.STRINGS,
+    plan.STRINGS,
+    tracking.STRINGS,
+    rhythm.STRINGS,
+    standup.STRINGS,
+    alerts.STRINGS,
+    report.STRINGS,
+)
 
 
 def placeholders(template: str) -> set[str]:

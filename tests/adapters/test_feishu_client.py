@@ -130,8 +130,8 @@ async def test_create_sends_the_documented_body(client: FeishuClient, api: respx
     assert body["uuid"] == message_uuid("reply:evt_1:0")
 
 
-async def test_receive_id_type_comes_from_extra(client: FeishuClient, api: respx.MockRouter) -> None:
-    await client.send(outbound(chat_id="ou_user", extra={"receive_id_type": "open_id"}))
+async def test_a_message_to_a_user_goes_to_their_open_id(client: FeishuClient, api: respx.MockRouter) -> None:
+    await client.send(outbound(chat_id="ou_user", extra={"to": "user"}))
     request = api["create"].calls.last.request
     assert request.url.params["receive_id_type"] == "open_id"
     assert json.loads(request.content)["receive_id"] == "ou_user"

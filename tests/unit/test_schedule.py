@@ -139,3 +139,15 @@ def test_overall_is_duration_weighted_like_wbs() -> None:
     assert overall([wbs.Rolled(None, None, 50, "in_progress"), wbs.Rolled(None, None, 100, "done")]) == 75
     assert overall([]) == 0
     assert overall([wbs.Rolled(None, None, 100, "done")]) == 100
+
+
+def test_project_overrides_come_before_the_official_calendar() -> None:
+    from bot.domain.workdays import WorkCalendar
+
+    calendar = WorkCalendar({date(2026, 11, 27): False, date(2026, 11, 28): True})
+    assert not calendar.is_workday(date(2026, 11, 27))  # a Friday the team took off
+    assert calendar.is_workday(date(2026, 11, 28))  # a Saturday the team works
+    assert calendar.is_workday(date(2026, 11, 26))
+    assert calendar.add_workdays(date(2026, 11, 26), 2) == date(2026, 11, 30)
+    assert calendar.previous_workday(date(2026, 11, 30)) == date(2026, 11, 28)
+    assert calendar.workdays_between(date(2026, 11, 23), date(2026, 11, 29)) == 5

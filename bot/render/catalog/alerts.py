@@ -1,0 +1,3 @@
+"""Strings for alerts."""
+
+STRINGS: dict[str, dict[str, str]] = {"zh": {}, "en": {}}

@@ -1,9 +1,157 @@
-"""Daily risk scan: alert rules and escalation by the RACI."""
+"""Daily risk scan: alert rules and escalation by the RACI.
+
+Runs on workdays after the standup cutoff (scheduler/jobs.py). Noise budget: each person gets at
+most one private digest a day, listing only what is new for them or got worse (or was escalated);
+each bound chat gets at most one risk digest a day summing up those findings, and none when there
+is nothing new. With alerts switched off nothing is sent and every open alert ends, so each starts
+again from its owner once they are back on.
+"""
 
 from __future__ import annotations
 
-from bot.jobs.context import JobContext
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import date
+
+from adapters.models import Card
+from bot.domain import alerts as rules
+from bot.jobs.context import JobContext, Recipient
+from bot.services import alerts as alert_service
+from bot.services import members
+from bot.services.alerts import Tracked
+from storage.models import Member
+
+MAX_ITEMS = 8  # findings listed in one private digest
+MAX_GROUP_ITEMS = 5  # findings listed in the group digest (all are counted)
+MAX_TEXT = 40  # characters of a title, a blocker or a risk shown in a line
 
 
 async def scan(ctx: JobContext) -> None:
-    raise NotImplementedError("risk scan: being written")
+    today = ctx.business_date
+    if not ctx.calendar.is_workday(today):
+        return  # nobody is chased on a rest day: a run forced on one changes nothing
+    if not ctx.project.alerts_enabled:
+        await alert_service.resolve_all(ctx.session, ctx.project.id, today)
+        return
+    loaded = await alert_service.load(ctx.session, ctx.project, today, ctx.calendar)
+    findings = rules.assess(loaded.snapshot, today, ctx.calendar)
+    tracked = await alert_service.track(ctx.session, ctx.project.id, findings, today, ctx.calendar)
+    told = await _send_digests(ctx, [item for item in tracked if item.tell], loaded.people)
+    for item in told:
+        alert_service.mark_told(item, today)
+    if told:
+        card = _group_digest(ctx, told, loaded.people)
+        for chat in loaded.chats:
+            await ctx.send(Recipient(chat.platform, chat.chat_id, "chat"), card)
+
+
+def _order(item: Tracked) -> tuple[int, int]:
+    """Rule by rule (overdue tasks first), the worst first; ties keep the rules' order (WBS order)."""
+    return rules.RULES.index(item.finding.rule), -item.finding.severity
+
+
+async def _send_digests(ctx: JobContext, news: list[Tracked], people: Mapping[int, Member]) -> list[Tracked]:
+    """One private digest per person; returns the findings at least one digest carried. A finding
+    whose every reader already had today's digest (a forced re-run) stays untold for tomorrow."""
+    by_person: dict[int, list[Tracked]] = {}
+    for item in news:
+        for member_id in item.finding.audience(item.stage):
+            by_person.setdefault(member_id, []).append(item)
+    told: set[Tracked] = set()
+    for member_id, items in sorted(by_person.items()):
+        member = people[member_id]
+        items.sort(key=_order)
+        recipient = Recipient(member.platform, member.platform_user_id, "user")
+        if await ctx.send(recipient, _digest(ctx, member_id, items, people)):
+            told.update(items)
+    return [item for item in news if item in told]
+
+
+def _digest(ctx: JobContext, reader: int, items: list[Tracked], people: Mapping[int, Member]) -> Card:
+    lines = [_line(ctx, item, reader, people) for item in items[:MAX_ITEMS]]
+    if len(items) > MAX_ITEMS:
+        lines.append(ctx.t("alerts.more", count=len(items) - MAX_ITEMS))
+    return Card(
+        ctx.t("alerts.dm_title", project=ctx.project.name, count=len(items)),
+        "\n\n".join(lines),
+        "red" if any(item.stage > 0 for item in items) else "orange",
+    )
+
+
+def _line(ctx: JobContext, item: Tracked, reader: int, people: Mapping[int, Member]) -> str:
+    """The reason, then the one thing this reader should do: the owner acts, the others follow up."""
+    finding = item.finding
+    params = _params(ctx, finding, people)
+    if reader in finding.owners:
+        action = ctx.t(f"alerts.do.{finding.rule}", **params)
+    elif finding.owners:
+        action = ctx.t("alerts.do.follow_up", owners=_mentions(finding.owners, people))
+    else:
+        action = ctx.t("alerts.do.assign")
+    return f"{_reason(ctx, item, people)}\n{action}"
+
+
+def _reason(ctx: JobContext, item: Tracked, people: Mapping[int, Member]) -> str:
+    """Why it alerts, and for how long it has gone unresolved once that escalates it."""
+    reason = ctx.t(f"alerts.reason.{item.finding.rule}", **_params(ctx, item.finding, people))
+    if item.unresolved >= rules.ESCALATE_AFTER[0]:
+        reason += ctx.t("alerts.unresolved", days=item.unresolved)
+    return reason
+
+
+def _group_digest(ctx: JobContext, told: list[Tracked], people: Mapping[int, Member]) -> Card:
+    counts = Counter(item.finding.rule for item in told)
+    parts = " · ".join(
+        ctx.t("alerts.group_part", rule=ctx.t(f"alerts.rule.{rule}"), count=counts[rule])
+        for rule in rules.RULES
+        if counts[rule]
+    )
+    lines = [ctx.t("alerts.group_counts", count=len(told), parts=parts)]
+    # Findings about a person (missed standups) are counted, not named, in front of the group.
+    listed = [
+        item
+        for item in sorted(told, key=_order)
+        if not any(isinstance(value, rules.Person) for value in item.finding.params.values())
+    ]
+    lines += [_reason(ctx, item, people) for item in listed[:MAX_GROUP_ITEMS]]
+    if len(listed) > MAX_GROUP_ITEMS:
+        lines.append(ctx.t("alerts.more", count=len(listed) - MAX_GROUP_ITEMS))
+    lines.append(ctx.t("alerts.group_next"))
+    today = ctx.business_date
+    return Card(
+        ctx.t("alerts.group_title", project=ctx.project.name, date=_day(today, today)),
+        "\n".join(lines),
+        "red" if any(item.stage > 0 for item in told) else "orange",
+    )
+
+
+def _params(ctx: JobContext, finding: rules.Finding, people: Mapping[int, Member]) -> dict[str, object]:
+    """A finding's reason parameters as the reader sees them: mentions, short dates, short texts."""
+    shown: dict[str, object] = {}
+    for name, value in finding.params.items():
+        if isinstance(value, rules.Person):
+            shown[name] = members.mention(people[value.member_id])
+        elif isinstance(value, date):
+            shown[name] = _day(value, ctx.business_date)
+        elif isinstance(value, tuple):
+            shown[name] = ctx.t("alerts.list_sep").join(value)
+        elif isinstance(value, str):
+            shown[name] = _shorten(value)
+        else:
+            shown[name] = value
+    if finding.rule == "risk_stale":
+        shown["level"] = ctx.t(f"track.level.{finding.params['level']}")
+    return shown
+
+
+def _mentions(ids: Iterable[int], people: Mapping[int, Member]) -> str:
+    return " ".join(members.mention(people[member_id]) for member_id in ids)
+
+
+def _day(value: date, today: date) -> str:
+    """`12-03` within the current year, the full date otherwise."""
+    return value.strftime("%m-%d") if value.year == today.year else value.isoformat()
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"

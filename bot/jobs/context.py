@@ -49,13 +49,16 @@ class JobContext:
     def t(self, key: str, **params: object) -> str:
         return t(self.project.locale, key, **params)
 
-    async def send(self, to: Recipient, reply: Reply, *, topic: str = "") -> bool:
+    async def send(self, to: Recipient, reply: Reply, *, topic: str = "", key: str | None = None) -> bool:
         """Queue one message, keyed (job, project, recipient, business date[, topic]) so that a re-run,
-        a catch-up or a second scheduler never sends it twice; False when it was already queued."""
-        key = f"{self.job}:{self.project.id}:{to.kind}:{to.id}:{self.business_date.isoformat()}"
+        a catch-up or a second scheduler never sends it twice; False when it was already queued.
+        An explicit `key` replaces that, for a message that goes once ever rather than once a day."""
+        if key is None:
+            key = f"{self.job}:{self.project.id}:{to.kind}:{to.id}:{self.business_date.isoformat()}"
+            key = f"{key}:{topic}" if topic else key
         return await idempotency.enqueue(
             self.session,
-            idempotency_key=f"{key}:{topic}" if topic else key,
+            idempotency_key=key,
             platform=to.platform,
             chat_id=to.id,
             payload={"content": reply_to_json(reply), "extra": {"to": to.kind}},

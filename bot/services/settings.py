@@ -1,0 +1,244 @@
+"""Per-project settings changed with /config: the standup and report rhythm, timezone, language,
+alerts and the shared table. Values are validated here; the handler only formats.
+
+Parsing is pure (`parse_value`); `set_value` applies one change to the Project row and audits it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.errors import UserFacingError
+from bot.services import audit
+from bot.services.audit import Actor
+from storage.models import Project
+
+KEYS: tuple[str, ...] = (
+    "standup",
+    "standup-cutoff",
+    "standup-mode",
+    "report",
+    "timezone",
+    "locale",
+    "alerts",
+    "bitable",
+)
+
+_KEY_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "standup": ("standup", "standup-time", "站会", "站会时间"),
+    "standup-cutoff": ("standup-cutoff", "cutoff", "截止", "站会截止", "截止时间"),
+    "standup-mode": ("standup-mode", "mode", "站会方式", "模式", "站会模式"),
+    "report": ("report", "report-time", "周报", "周报时间"),
+    "timezone": ("timezone", "tz", "时区"),
+    "locale": ("locale", "language", "lang", "语言"),
+    "alerts": ("alerts", "alert", "提醒", "告警", "预警"),
+    "bitable": ("bitable", "table", "多维表格"),
+}
+KEY_BY_ALIAS: Mapping[str, str] = MappingProxyType(
+    {alias: key for key, aliases in _KEY_ALIASES.items() for alias in aliases}
+)
+
+# The Project columns behind each key, for display, audit and "nothing changed" checks.
+FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "standup": ("standup_time",),
+        "standup-cutoff": ("standup_cutoff",),
+        "standup-mode": ("standup_mode",),
+        "report": ("report_weekday", "report_time"),
+        "timezone": ("timezone",),
+        "locale": ("locale",),
+        "alerts": ("alerts_enabled",),
+        "bitable": ("bitable_app_token", "bitable_table_id"),
+    }
+)
+
+_MODES = MappingProxyType(
+    {
+        **dict.fromkeys(("dm", "private", "私聊", "单聊", "逐人"), "dm"),
+        **dict.fromkeys(("group", "群聊", "群", "群里"), "group"),
+    }
+)
+_LOCALES = MappingProxyType(
+    {
+        **dict.fromkeys(("zh", "zh-cn", "cn", "chinese", "中文", "简体中文", "汉语"), "zh"),
+        **dict.fromkeys(("en", "en-us", "english", "英文", "英语"), "en"),
+    }
+)
+_SWITCHES = MappingProxyType(
+    {
+        **dict.fromkeys(("on", "yes", "true", "开", "开启", "打开", "启用"), True),
+        **dict.fromkeys(("off", "no", "false", "关", "关闭", "停用"), False),
+    }
+)
+_CLEAR = frozenset({"off", "none", "-", "关", "关闭", "清空", "无"})
+WEEKDAYS: Mapping[str, int] = MappingProxyType(
+    {
+        name: number
+        for number, names in enumerate(
+            (
+                ("mon", "monday", "周一", "星期一", "礼拜一"),
+                ("tue", "tues", "tuesday", "周二", "星期二", "礼拜二"),
+                ("wed", "wednesday", "周三", "星期三", "礼拜三"),
+                ("thu", "thur", "thurs", "thursday", "周四", "星期四", "礼拜四"),
+                ("fri", "friday", "周五", "星期五", "礼拜五"),
+                ("sat", "saturday", "周六", "星期六", "礼拜六"),
+                ("sun", "sunday", "周日", "周天", "星期日", "星期天", "礼拜日", "礼拜天"),
+            )
+        )
+        for name in names
+    }
+)
+
+_TIME = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
+# Where a day word and a time are typed without a space: "周五17:00", "fri17:00", "17:00周五".
+_DAY_TIME_GLUE = re.compile(r"(?<=[^\s0-9:])(?=[0-9])|(?<=[0-9])(?=[^\s0-9:])")
+_TABLE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+# A Bitable link: https://<tenant>.feishu.cn/base/<app_token>?table=<table_id>&view=...
+_BITABLE_URL = re.compile(
+    r"https?://\S+/base/(?P<app>[A-Za-z0-9_-]+)\S*?[?&]table=(?P<table>[A-Za-z0-9_-]+)\S*"
+)
+
+
+def normalize(value: str) -> str:
+    """Full-width `０９：３０` as ASCII, whitespace runs as one space (text straight from a chat)."""
+    return " ".join(unicodedata.normalize("NFKC", value).split())
+
+
+def resolve_key(word: str) -> str | None:
+    """The canonical key for `word` (`站会`, `standup_cutoff`, `Timezone` ...), None if unknown."""
+    return KEY_BY_ALIAS.get(normalize(word).lower().replace("_", "-"))
+
+
+def parse_time(value: str) -> str:
+    """`9:30`, `09:30`, `０９：３０` -> "09:30"; anything outside 00:00..23:59 is refused."""
+    match = _TIME.fullmatch(normalize(value))
+    if match is None:
+        raise UserFacingError("rhythm.config_bad_time", value=value)
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
+@lru_cache(maxsize=1)
+def _zones_by_lower_name() -> dict[str, str]:
+    return {name.lower(): name for name in available_timezones()}
+
+
+def parse_timezone(value: str) -> str:
+    """An IANA zone name, matched case-insensitively and returned in its canonical spelling."""
+    name = _zones_by_lower_name().get(value.lower())
+    if name is None:
+        raise UserFacingError("rhythm.config_bad_timezone", value=value)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserFacingError("rhythm.config_bad_timezone", value=value) from None
+    return name
+
+
+def _parse_report(value: str, project: Project) -> dict[str, Any]:
+    day: int | None = None
+    time: str | None = None
+    # "周五 17:00", "17:00 fri" or just one of the two; at most one day and one time.
+    pieces = [piece for word in value.split() for piece in _DAY_TIME_GLUE.split(word) if piece]
+    if not 1 <= len(pieces) <= 2:
+        raise UserFacingError("rhythm.config_bad_report", value=value)
+    for piece in pieces:
+        if piece.lower() in WEEKDAYS and day is None:
+            day = WEEKDAYS[piece.lower()]
+        elif _TIME.fullmatch(piece) and time is None:
+            time = parse_time(piece)
+        else:
+            raise UserFacingError("rhythm.config_bad_report", value=value)
+    return {
+        "report_weekday": project.report_weekday if day is None else day,
+        "report_time": project.report_time if time is None else time,
+    }
+
+
+def _parse_bitable(value: str) -> dict[str, Any]:
+    if value.lower() in _CLEAR:
+        return {"bitable_app_token": None, "bitable_table_id": None}
+    if url := _BITABLE_URL.fullmatch(value):
+        return {"bitable_app_token": url["app"], "bitable_table_id": url["table"]}
+    parts = value.split()
+    if len(parts) != 2 or not all(_TABLE_ID.fullmatch(part) for part in parts):
+        raise UserFacingError("rhythm.config_bad_bitable")
+    return {"bitable_app_token": parts[0], "bitable_table_id": parts[1]}
+
+
+def _choice(table: Mapping[str, Any], value: str, error: str) -> Any:
+    choice = table.get(value.lower())
+    if choice is None:
+        raise UserFacingError(error, value=value)
+    return choice
+
+
+def parse_value(key: str, value: str, project: Project) -> dict[str, Any]:
+    """The Project columns `key` = `value` sets, validated against the rest of the project's settings
+    (the standup comes before its cutoff). Raises UserFacingError with an example of a good value."""
+    value = normalize(value)
+    if key == "standup":
+        changes: dict[str, Any] = {"standup_time": parse_time(value)}
+    elif key == "standup-cutoff":
+        changes = {"standup_cutoff": parse_time(value)}
+    elif key == "standup-mode":
+        changes = {"standup_mode": _choice(_MODES, value, "rhythm.config_bad_mode")}
+    elif key == "report":
+        changes = _parse_report(value, project)
+    elif key == "timezone":
+        changes = {"timezone": parse_timezone(value)}
+    elif key == "locale":
+        changes = {"locale": _choice(_LOCALES, value, "rhythm.config_bad_locale")}
+    elif key == "alerts":
+        changes = {"alerts_enabled": _choice(_SWITCHES, value, "rhythm.config_bad_switch")}
+    elif key == "bitable":
+        changes = _parse_bitable(value)
+    else:
+        raise ValueError(f"unknown setting {key!r}")
+    standup = changes.get("standup_time", project.standup_time)
+    cutoff = changes.get("standup_cutoff", project.standup_cutoff)
+    if cutoff <= standup:  # zero-padded HH:MM compares like the time it is
+        raise UserFacingError("rhythm.config_cutoff_order", standup=standup, cutoff=cutoff)
+    return changes
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    key: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+async def set_value(
+    *, session: AsyncSession, project: Project, key: str, value: str, actor: Actor, now: datetime
+) -> SettingChange:
+    """Validate and apply `key` = `value` to the project (audited); an unchanged value writes nothing."""
+    changes = parse_value(key, value, project)
+    before = audit.snapshot(project, *FIELDS[key])
+    change = SettingChange(key, before, {**before, **changes})
+    if change.changed:
+        project.updated_at = now
+        await audit.update(
+            project,
+            changes,
+            session=session,
+            actor=actor,
+            now=now,
+            project_id=project.id,
+            action="project.config",
+            entity="project",
+        )
+    return change

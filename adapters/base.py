@@ -1,9 +1,12 @@
-"""The seam between the core and each platform: webhook results and the outbound sender protocol."""
+"""The seam between the core and each platform: webhook results, the outbound sender and table writer
+protocols."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
 from adapters.models import InboundEvent, OutboundMessage
 
@@ -39,4 +42,34 @@ class Sender(Protocol):
 
     async def send(self, message: OutboundMessage) -> str:
         """Deliver one message and return the platform's message id; raise SendError on failure."""
+        ...
+
+
+# A cell value of a shared table: text, number, or a date-time (the writer converts to its platform's
+# form); None empties the cell.
+TableValue = str | int | float | bool | datetime | None
+
+
+@runtime_checkable
+class TableWriter(Protocol):
+    """A shared table (Feishu Bitable, DingTalk AI table) that jobs write rows to, one batch per call.
+
+    Rows are {column name: value}. Calls to one table must not overlap (the platforms refuse
+    concurrent writes); failures raise SendError, `retryable` when trying again later may succeed.
+    """
+
+    platform: str
+    max_batch: int  # rows per call
+
+    async def create_rows(
+        self, base: str, table: str, rows: Sequence[Mapping[str, TableValue]], *, idempotency_key: str
+    ) -> list[str]:
+        """Add rows and return their record ids in the same order. Repeating a call with the same
+        key and rows adds nothing (it answers the same ids)."""
+        ...
+
+    async def update_rows(
+        self, base: str, table: str, rows: Sequence[tuple[str, Mapping[str, TableValue]]]
+    ) -> None:
+        """Overwrite the given columns of existing records: (record id, row) pairs."""
         ...

@@ -15,7 +15,9 @@ from pydantic import BaseModel
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.domain.report import week_of
 from bot.domain.wbs import code_key
+from bot.services import reports as report_service
 from bot.services import tasks as task_service
 from bot.settings import Settings
 from storage.models import (
@@ -28,6 +30,7 @@ from storage.models import (
     MilestoneTask,
     Project,
     RaciAssignment,
+    ReportSnapshot,
     Risk,
     Task,
     TaskDependency,
@@ -164,6 +167,34 @@ class AuditEntryOut(BaseModel):
     entity_id: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+
+class ReportSummaryOut(BaseModel):
+    week_start: date
+    week_end: date
+    generated_at: datetime
+    actual: int | None  # overall %, and the plan's
+    expected: int | None
+    state: str | None  # on_track, at_risk, late or done
+    table_sync: str | None  # done or failed; null when the project has no shared table
+
+
+class ReportOut(ReportSummaryOut):
+    markdown: str  # the card as posted; mentions as <at:USER_ID>
+    content: dict[str, Any]  # every section, and each task's row
+
+
+def _report_summary(snapshot: ReportSnapshot) -> ReportSummaryOut:
+    content = snapshot.content
+    return ReportSummaryOut(
+        week_start=snapshot.week_start,
+        week_end=week_of(snapshot.week_start)[1],
+        generated_at=snapshot.generated_at,
+        actual=content.get("actual"),
+        expected=content.get("expected"),
+        state=content.get("state"),
+        table_sync=report_service.sync_status(snapshot),
+    )
 
 
 # -- errors as {"error": ...} --------------------------------------------------------------------
@@ -440,6 +471,27 @@ def build_router(settings: Settings, factory: async_sessionmaker[AsyncSession]) 
             )
             for e in entries
         ]
+
+    @api.get("/projects/{project_id}/reports", responses=not_found)
+    async def project_reports(session: Session, project_id: int) -> list[ReportSummaryOut]:
+        """The stored weekly reports, newest week first."""
+        await get_project(session, project_id)
+        return [_report_summary(s) for s in await report_service.history(session, project_id)]
+
+    @api.get(
+        "/projects/{project_id}/reports/{week}",
+        responses={404: {"model": ErrorOut, "description": "No such project, or no report that week"}},
+    )
+    async def project_report(session: Session, project_id: int, week: date) -> ReportOut:
+        """The weekly report as posted for the week containing `week` (its Monday, or any day of it)."""
+        await get_project(session, project_id)
+        week_start = week_of(week)[0]
+        snapshot = await report_service.for_week(session, project_id, week_start)
+        if snapshot is None:
+            raise ApiError(404, f"no report for the week of {week_start.isoformat()}")
+        return ReportOut(
+            **_report_summary(snapshot).model_dump(), markdown=snapshot.markdown, content=snapshot.content
+        )
 
     router.include_router(api)
     return router

@@ -327,3 +327,36 @@ async def test_parent_tasks_show_effective_dates_and_rolled_up_progress(engine: 
     phase = next(task for task in body["tasks"] if task["code"] == "1")
     assert (phase["start"], phase["due"], phase["progress"]) == ("2026-12-01", "2026-12-12", 25)
     assert phase["status"] == "in_progress"
+
+
+async def test_weekly_reports_are_listed_and_readable_by_week(engine: AsyncEngine, database_url: str) -> None:
+    # Imported here so this test stays an append-only addition to the module.
+    from datetime import timedelta
+
+    from scheduler.jobs import JOBS_BY_NAME
+    from scheduler.runner import JobRunner
+
+    friday = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # 17:00 in Shanghai
+    async with chat_runtime(engine, now=friday) as chat:
+        await chat.one("alice", "/项目 新建 新品发布")
+        runner = JobRunner(chat.runtime.factory, lambda: friday)
+        for week in range(2):
+            at = friday + timedelta(days=7 * week)
+            await runner.run_job(JOBS_BY_NAME["weekly-report"], at=at, project_id=1)
+    async with api_client(database_url) as client:
+        listed = (await client.get("/api/projects/1/reports", headers=AUTH)).json()
+        detail = await client.get("/api/projects/1/reports/2026-11-25", headers=AUTH)  # any day of the week
+        missing = await client.get("/api/projects/1/reports/2026-11-16", headers=AUTH)
+        no_project = await client.get("/api/projects/42/reports", headers=AUTH)
+    assert [(r["week_start"], r["week_end"]) for r in listed] == [
+        ("2026-11-30", "2026-12-06"),
+        ("2026-11-23", "2026-11-29"),
+    ]
+    assert listed[1]["generated_at"] == "2026-11-27T09:00:00Z"
+    assert (listed[1]["actual"], listed[1]["state"], listed[1]["table_sync"]) == (0, "on_track", None)
+    body = detail.json()
+    assert detail.status_code == 200 and body["week_start"] == "2026-11-23"
+    assert body["markdown"].startswith("还没有任务")
+    assert body["content"]["project_name"] == "新品发布" and body["content"]["tasks"] == []
+    assert (missing.status_code, missing.json()) == (404, {"error": "no report for the week of 2026-11-16"})
+    assert (no_project.status_code, no_project.json()) == (404, {"error": "project 42 not found"})

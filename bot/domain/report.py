@@ -1,0 +1,791 @@
+"""The weekly report, pure: what happened this week and what comes next, from a snapshot of the project.
+
+`build` turns a `ReportInput` (plain values the service loaded, dates already in the project's
+timezone) into a `WeeklyReport`; `render_card` and `table_rows` present it; `to_content` /
+`from_content` store it as JSON so past reports stay readable and can be re-synced.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from zoneinfo import ZoneInfo
+
+from adapters.base import TableValue
+from adapters.models import Card, mention_token
+from bot.domain import schedule, wbs
+from bot.domain.workdays import IsWorkday
+from bot.render.i18n import t
+
+# "done" is a state here too: a finished phase, milestone or project is neither on track nor late.
+Health = Literal["on_track", "at_risk", "late", "done"]
+
+SUMMARY_ROW = "summary"
+OPEN_RISK = ("new", "open")
+MITIGATED_RISK = ("mitigated", "closed")
+LEVEL_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+def week_of(day: date) -> tuple[date, date]:
+    """Monday and Sunday of the week containing `day`."""
+    start = day - timedelta(days=day.weekday())
+    return start, start + timedelta(days=6)
+
+
+# --- input -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: str  # the platform's id, for a mention
+    name: str  # for the table and the JSON API, where a mention cannot render
+
+
+@dataclass(frozen=True)
+class TaskIn:
+    code: str
+    title: str
+    start: date | None
+    due: date | None
+    progress: int
+    status: str
+    owners: tuple[Person, ...] = ()
+    department: str = ""  # "" when neither the task nor an ancestor has one
+
+
+@dataclass(frozen=True)
+class MilestoneIn:
+    number: int
+    title: str
+    due: date
+    status: str  # open | done
+    done_on: date | None = None
+    tasks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UpdateIn:
+    """One progress update made this week."""
+
+    code: str
+    previous: int
+    progress: int
+    day: date
+
+
+@dataclass(frozen=True)
+class RiskIn:
+    number: int
+    level: str
+    description: str
+    status: str
+    owner: Person | None
+    created_on: date
+    moved_this_week: tuple[str, ...] = ()  # the statuses it was moved to this week
+
+
+@dataclass(frozen=True)
+class BlockerIn:
+    code: str
+    text: str
+    since: date
+
+
+@dataclass(frozen=True)
+class ActionIn:
+    number: int
+    text: str
+    owner: Person | None
+    due: date | None
+    status: str  # open | done
+
+
+@dataclass(frozen=True)
+class AttendanceIn:
+    """A member's standups this week: working days they were expected (not on leave) and reported."""
+
+    person: Person
+    expected: int
+    reported: int
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    project_id: int
+    project_name: str
+    today: date  # the business date the report is as of
+    tasks: Sequence[TaskIn] = ()
+    departments: Sequence[str] = ()  # in display order
+    milestones: Sequence[MilestoneIn] = ()
+    updates: Sequence[UpdateIn] = ()
+    risks: Sequence[RiskIn] = ()
+    blockers: Sequence[BlockerIn] = ()  # open ones
+    actions: Sequence[ActionIn] = ()  # the open ones are enough
+    attendance: Sequence[AttendanceIn] = ()
+
+
+# --- the report ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    """Every WBS node with its effective values: the table's rows and the API's detail."""
+
+    code: str
+    title: str
+    owners: tuple[Person, ...]
+    department: str
+    start: date | None
+    due: date | None
+    progress: int
+    expected: int
+    status: str  # not_started | in_progress | blocked | done
+    state: Health
+    leaf: bool
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A phase, milestone or department: actual against planned %."""
+
+    key: str  # phase code, milestone number or department name
+    title: str
+    actual: int
+    expected: int
+    state: Health
+    due: date | None = None
+    done: int = 0  # finished leaf tasks (departments)
+    total: int = 0
+    late: int = 0
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    code: str
+    title: str
+    owners: tuple[Person, ...] = ()
+    before: int = 0  # progress at the start of the week (advanced tasks)
+    after: int = 0
+    start: date | None = None
+    due: date | None = None
+
+
+@dataclass(frozen=True)
+class RiskLine:
+    number: int
+    level: str
+    description: str
+    status: str
+    owner: Person | None
+
+
+@dataclass(frozen=True)
+class BlockerLine:
+    code: str
+    title: str
+    text: str
+    since: date
+    owners: tuple[Person, ...]
+
+
+@dataclass(frozen=True)
+class ActionLine:
+    number: int
+    text: str
+    owner: Person | None
+    due: date | None
+
+
+@dataclass(frozen=True)
+class Attendance:
+    expected: int
+    reported: int
+    missing: tuple[AttendanceIn, ...]  # members who missed some, most missed first
+
+
+@dataclass(frozen=True)
+class WeeklyReport:
+    project_id: int
+    project_name: str
+    week_start: date
+    week_end: date
+    as_of: date
+    actual: int
+    expected: int
+    state: Health
+    phases: tuple[Progress, ...]
+    milestones: tuple[Progress, ...]  # open ones by due date, then those finished this week
+    late: tuple[TaskRef, ...]  # overdue leaf tasks, most overdue first
+    blockers: tuple[BlockerLine, ...]  # oldest first
+    completed: tuple[TaskRef, ...]  # leaf tasks finished this week
+    advanced: tuple[TaskRef, ...]  # leaf tasks that moved this week but are not finished
+    next_week: tuple[TaskRef, ...]  # unfinished leaf tasks starting or due next week
+    departments: tuple[Progress, ...]
+    risks_new: tuple[RiskLine, ...]
+    risks_mitigated: tuple[RiskLine, ...]
+    risks_open: tuple[RiskLine, ...]  # older risks still not mitigated
+    actions_open: int
+    actions_overdue: tuple[ActionLine, ...]
+    attendance: Attendance
+    tasks: tuple[TaskLine, ...]
+
+
+def _progress(rolled: Sequence[wbs.Rolled]) -> int:
+    """Weighted % of several tasks, exactly as a parent over them would be."""
+    return schedule.overall(rolled) if rolled else 0
+
+
+def _state(actual: int, expected: int, due: date | None, today: date, done: bool) -> Health:
+    return "done" if done else schedule.schedule_state(actual, expected, due, today, False)
+
+
+def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
+    today = data.today
+    week_start, week_end = week_of(today)
+    nodes = [wbs.Node(t.code, t.start, t.due, t.progress, t.status) for t in data.tasks]
+    rolled = wbs.rollup(nodes)
+    planned = schedule.planned_progress(nodes, today, is_workday)
+    parents = {wbs.parent_of(t.code) for t in data.tasks}
+    by_code = {t.code: t for t in data.tasks}
+
+    lines: list[TaskLine] = []
+    for task in data.tasks:
+        eff = rolled[task.code]
+        done = eff.status == "done"
+        lines.append(
+            TaskLine(
+                code=task.code,
+                title=task.title,
+                owners=task.owners,
+                department=task.department,
+                start=eff.start,
+                due=eff.due,
+                progress=eff.progress,
+                expected=planned[task.code],
+                status=eff.status,
+                state=_state(eff.progress, planned[task.code], eff.due, today, done),
+                leaf=task.code not in parents,
+            )
+        )
+    leaves = [line for line in lines if line.leaf]
+
+    def planned_rolled(codes: Iterable[str]) -> list[wbs.Rolled]:
+        return [wbs.Rolled(rolled[c].start, rolled[c].due, planned[c], rolled[c].status) for c in codes]
+
+    phases: list[Progress] = []
+    for line in lines:
+        if "." not in line.code:
+            phases.append(Progress(line.code, line.title, line.progress, line.expected, line.state, line.due))
+    top = [c.key for c in phases]
+    actual = _progress([rolled[c] for c in top])
+    expected = _progress(planned_rolled(top))
+    all_done = bool(top) and all(rolled[c].status == "done" for c in top)
+    dues = [due for due in (rolled[c].due for c in top) if due is not None]
+    state = _state(actual, expected, max(dues) if dues else None, today, all_done)
+    late_leaves = sorted(
+        (line for line in leaves if line.state == "late" and line.due is not None),
+        key=lambda line: (line.due or today, wbs.code_key(line.code)),
+    )
+    if state == "on_track" and late_leaves:
+        state = "at_risk"  # as /status says: not on track while some work is overdue
+    risks_new, risks_mitigated, risks_open = _risks(data, week_start)
+
+    return WeeklyReport(
+        project_id=data.project_id,
+        project_name=data.project_name,
+        week_start=week_start,
+        week_end=week_end,
+        as_of=today,
+        actual=actual,
+        expected=expected,
+        state=state,
+        phases=tuple(phases),
+        milestones=_milestones(data, rolled, planned_rolled, week_start),
+        late=tuple(TaskRef(line.code, line.title, line.owners, due=line.due) for line in late_leaves),
+        blockers=tuple(
+            BlockerLine(b.code, by_code[b.code].title, b.text, b.since, by_code[b.code].owners)
+            for b in sorted(data.blockers, key=lambda b: (b.since, wbs.code_key(b.code)))
+            if b.code in by_code
+        ),
+        completed=_completed(data, leaves),
+        advanced=_advanced(data, leaves),
+        next_week=_next_week(leaves, week_end),
+        departments=_departments(data, leaves, rolled, planned_rolled, today),
+        risks_new=risks_new,
+        risks_mitigated=risks_mitigated,
+        risks_open=risks_open,
+        actions_open=sum(a.status == "open" for a in data.actions),
+        actions_overdue=tuple(
+            ActionLine(a.number, a.text, a.owner, a.due)
+            for a in sorted(data.actions, key=lambda a: (a.due or date.max, a.number))
+            if a.status == "open" and a.due is not None and a.due < today
+        ),
+        attendance=Attendance(
+            expected=sum(a.expected for a in data.attendance),
+            reported=sum(min(a.reported, a.expected) for a in data.attendance),
+            missing=tuple(
+                sorted(
+                    (a for a in data.attendance if a.reported < a.expected),
+                    key=lambda a: (a.reported - a.expected, a.person.name),
+                )
+            ),
+        ),
+        tasks=tuple(lines),
+    )
+
+
+def _milestones(
+    data: ReportInput,
+    rolled: dict[str, wbs.Rolled],
+    planned_rolled: Callable[[Iterable[str]], list[wbs.Rolled]],
+    week_start: date,
+) -> tuple[Progress, ...]:
+    shown: list[Progress] = []
+    for m in sorted(data.milestones, key=lambda m: (m.due, m.number)):
+        finished_this_week = m.status == "done" and m.done_on is not None and m.done_on >= week_start
+        if m.status == "done" and not finished_this_week:
+            continue
+        codes = [code for code in m.tasks if code in rolled]
+        actual = _progress([rolled[c] for c in codes])
+        # Without linked tasks there is no plan to fall behind, only a date to miss.
+        expected = _progress(planned_rolled(codes)) if codes else actual
+        state = _state(actual, expected, m.due, data.today, m.status == "done")
+        shown.append(Progress(str(m.number), m.title, actual, expected, state, m.due, total=len(codes)))
+    return tuple(sorted(shown, key=lambda p: p.state == "done"))
+
+
+def _completed(data: ReportInput, leaves: list[TaskLine]) -> tuple[TaskRef, ...]:
+    finished_on = {u.code: u.day for u in data.updates if u.progress >= 100 > u.previous}
+    done = [line for line in leaves if line.status == "done" and line.code in finished_on]
+    done.sort(key=lambda line: (finished_on[line.code], wbs.code_key(line.code)))
+    return tuple(TaskRef(line.code, line.title, line.owners, after=100) for line in done)
+
+
+def _advanced(data: ReportInput, leaves: list[TaskLine]) -> tuple[TaskRef, ...]:
+    started_at: dict[str, int] = {}
+    for update in sorted(data.updates, key=lambda u: u.day):
+        started_at.setdefault(update.code, update.previous)
+    return tuple(
+        TaskRef(line.code, line.title, line.owners, before=started_at[line.code], after=line.progress)
+        for line in leaves
+        if line.code in started_at and line.status != "done" and line.progress != started_at[line.code]
+    )
+
+
+def _next_week(leaves: list[TaskLine], week_end: date) -> tuple[TaskRef, ...]:
+    first, last = week_end + timedelta(days=1), week_end + timedelta(days=7)
+
+    def within(day: date | None) -> bool:
+        return day is not None and first <= day <= last
+
+    planned = [line for line in leaves if line.status != "done" and (within(line.start) or within(line.due))]
+
+    def when(line: TaskLine) -> date:
+        return min(d for d in (line.start, line.due) if d is not None and within(d))
+
+    planned.sort(key=lambda line: (when(line), wbs.code_key(line.code)))
+    return tuple(
+        TaskRef(
+            line.code,
+            line.title,
+            line.owners,
+            start=line.start if within(line.start) else None,
+            due=line.due if within(line.due) else None,
+        )
+        for line in planned
+    )
+
+
+def _departments(
+    data: ReportInput,
+    leaves: list[TaskLine],
+    rolled: dict[str, wbs.Rolled],
+    planned_rolled: Callable[[Iterable[str]], list[wbs.Rolled]],
+    today: date,
+) -> tuple[Progress, ...]:
+    groups: dict[str, list[TaskLine]] = {name: [] for name in data.departments}
+    for line in leaves:
+        groups.setdefault(line.department, []).append(line)
+    if not any(groups.get(name) for name in data.departments):
+        return ()  # no department has work: this section would only repeat the overall line
+    result: list[Progress] = []
+    for name, group in groups.items():
+        if not group:
+            continue
+        codes = [line.code for line in group]
+        actual = _progress([rolled[c] for c in codes])
+        expected = _progress(planned_rolled(codes))
+        done = sum(line.status == "done" for line in group)
+        late = sum(line.state == "late" for line in group)
+        state: Health = (
+            "done" if done == len(group) else "late" if late else _state(actual, expected, None, today, False)
+        )
+        result.append(Progress(name, name, actual, expected, state, done=done, total=len(group), late=late))
+    return tuple(result)
+
+
+RiskLines = tuple[RiskLine, ...]
+
+
+def _risks(data: ReportInput, week_start: date) -> tuple[RiskLines, RiskLines, RiskLines]:
+    """New this week (still open), mitigated or closed this week, and older ones still open."""
+
+    def line(risk: RiskIn) -> RiskLine:
+        return RiskLine(risk.number, risk.level, risk.description, risk.status, risk.owner)
+
+    ordered = sorted(data.risks, key=lambda r: (LEVEL_ORDER.get(r.level, 9), r.number))
+    return (
+        tuple(line(r) for r in ordered if r.created_on >= week_start and r.status in OPEN_RISK),
+        tuple(
+            line(r)
+            for r in ordered
+            if r.status in MITIGATED_RISK and set(r.moved_this_week) & set(MITIGATED_RISK)
+        ),
+        tuple(line(r) for r in ordered if r.created_on < week_start and r.status in OPEN_RISK),
+    )
+
+
+# --- stored form -------------------------------------------------------------------------------------
+
+
+def to_content(report: WeeklyReport) -> dict[str, Any]:
+    """The report as JSON (dates as ISO strings), for ReportSnapshot.content and the API."""
+    encoded = _encode(report)
+    assert isinstance(encoded, dict)
+    return encoded
+
+
+def from_content(content: dict[str, Any]) -> WeeklyReport:
+    """The report stored by `to_content`; keys it does not know (added by the service) are ignored."""
+    report = _decode(WeeklyReport, content)
+    assert isinstance(report, WeeklyReport)
+    return report
+
+
+def _encode(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple | list):
+        return [_encode(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _decode(kind: Any, value: Any) -> Any:
+    origin = get_origin(kind)
+    if origin in (Union, types.UnionType):
+        if value is None:
+            return None
+        (kind,) = (arg for arg in get_args(kind) if arg is not type(None))
+        return _decode(kind, value)
+    if origin is tuple:
+        return tuple(_decode(get_args(kind)[0], item) for item in value)
+    if isinstance(kind, type) and is_dataclass(kind):
+        hints = get_type_hints(kind)
+        return kind(**{f.name: _decode(hints[f.name], value[f.name]) for f in fields(kind)})
+    if kind is date:
+        return date.fromisoformat(value)
+    return value
+
+
+# --- the card ------------------------------------------------------------------------------------------
+
+MAX_ITEMS = 5
+MAX_ATTENTION = 3
+_MARK: dict[str, str] = {"on_track": "🟢", "at_risk": "🟡", "late": "🔴", "done": "✅"}
+_LEVEL_MARK = {"high": "🔴", "medium": "🟠", "low": "🟡"}
+_COLOR: dict[str, Literal["green", "orange", "red"]] = {
+    "on_track": "green",
+    "at_risk": "orange",
+    "late": "red",
+    "done": "green",
+}
+
+
+def _day(value: date | None, today: date) -> str:
+    if value is None:
+        return ""
+    return value.strftime("%m-%d") if value.year == today.year else value.isoformat()
+
+
+def _days_since(value: date | None, today: date) -> int:
+    return (today - value).days if value is not None else 0
+
+
+def _who(people: Iterable[Person]) -> str:
+    return " ".join(mention_token(person.user_id) for person in people)
+
+
+def _shorten(text: str, limit: int = 30) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def card_title(locale: str, name: str, week_start: date) -> str:
+    week_end = week_start + timedelta(days=6)
+    return t(
+        locale, "report.title", name=name, start=_day(week_start, week_end), end=_day(week_end, week_end)
+    )
+
+
+def card_color(state: str) -> Literal["green", "orange", "red", "grey"]:
+    return _COLOR.get(state, "grey")
+
+
+def render_card(report: WeeklyReport, locale: str) -> Card:
+    """A phone-sized card, most important first: overall, what needs coordination, the plan's health,
+    this week and next, departments, risks, action items, standups, and the one next step."""
+    today = report.as_of
+
+    def tr(key: str, **params: object) -> str:
+        return t(locale, key, **params)
+
+    def capped(items: Sequence[Any], limit: int, render: Callable[[Any], str]) -> list[str]:
+        out = [render(item) for item in items[:limit]]
+        if len(items) > limit:
+            out.append(tr("overview.more", count=len(items) - limit))
+        return out
+
+    def state(value: str) -> str:
+        return tr(f"overview.state.{value}")
+
+    lines: list[str] = []
+    if report.tasks:
+        lines.append(
+            tr(
+                "report.overall",
+                mark=_MARK[report.state],
+                actual=report.actual,
+                expected=report.expected,
+                state=state(report.state),
+            )
+        )
+    else:
+        lines.append(tr("report.no_tasks"))
+
+    attention: list[str] = []
+    attention += capped(
+        report.blockers,
+        MAX_ATTENTION,
+        lambda b: tr(
+            "report.blocker",
+            code=b.code,
+            title=_shorten(b.title, 20),
+            text=_shorten(b.text),
+            days=_days_since(b.since, today),
+            who=_who(b.owners),
+        ),
+    )
+    attention += capped(
+        report.late,
+        MAX_ATTENTION,
+        lambda task: tr(
+            "report.late_task",
+            code=task.code,
+            title=_shorten(task.title, 20),
+            days=_days_since(task.due, today),
+            who=_who(task.owners),
+        ),
+    )
+    attention += capped(
+        report.actions_overdue,
+        MAX_ATTENTION,
+        lambda a: tr(
+            "report.late_action",
+            number=a.number,
+            text=_shorten(a.text),
+            days=_days_since(a.due, today),
+            who=_who([a.owner] if a.owner else []),
+        ),
+    )
+    if attention:
+        lines += ["", tr("report.h.attention"), *attention]
+
+    if report.phases or report.milestones:
+        lines += ["", tr("report.h.plan")]
+        lines += capped(
+            report.phases,
+            MAX_ITEMS,
+            lambda p: tr(
+                "report.phase",
+                mark=_MARK[p.state],
+                code=p.key,
+                title=_shorten(p.title, 20),
+                actual=p.actual,
+                expected=p.expected,
+            ),
+        )
+        lines += capped(
+            report.milestones,
+            MAX_ITEMS,
+            lambda m: tr(
+                "report.milestone" if m.total else "report.milestone_bare",
+                mark=_MARK[m.state],
+                title=_shorten(m.title, 20),
+                due=_day(m.due, today),
+                actual=m.actual,
+                state=state(m.state),
+            ),
+        )
+
+    if report.completed or report.advanced:
+        lines += ["", tr("report.h.this_week", done=len(report.completed))]
+        lines += capped(
+            report.completed, MAX_ITEMS, lambda task: tr("report.completed", code=task.code, title=task.title)
+        )
+        lines += capped(
+            report.advanced,
+            MAX_ITEMS,
+            lambda task: tr(
+                "report.advanced", code=task.code, title=task.title, before=task.before, after=task.after
+            ),
+        )
+
+    if report.next_week:
+        lines += ["", tr("report.h.next_week", count=len(report.next_week))]
+        lines += capped(
+            report.next_week,
+            MAX_ITEMS,
+            lambda task: tr(
+                "report.next_due" if task.due else "report.next_start",
+                code=task.code,
+                title=task.title,
+                date=_day(task.due or task.start, today),
+            ),
+        )
+
+    if report.departments:
+        lines += ["", tr("report.h.departments")]
+        lines += [
+            tr(
+                "report.department",
+                mark=_MARK[d.state],
+                name=d.title or tr("report.no_department"),
+                actual=d.actual,
+                expected=d.expected,
+                done=d.done,
+                total=d.total,
+                late=tr("report.department_late", count=d.late) if d.late else "",
+            )
+            for d in report.departments
+        ]
+
+    risk_count = len(report.risks_new) + len(report.risks_mitigated) + len(report.risks_open)
+    if risk_count:
+        lines += [
+            "",
+            tr(
+                "report.h.risks",
+                new=len(report.risks_new),
+                mitigated=len(report.risks_mitigated),
+                open=len(report.risks_open),
+            ),
+        ]
+
+        def risk(key: str) -> Callable[[RiskLine], str]:
+            return lambda r: tr(
+                key,
+                mark=_LEVEL_MARK.get(r.level, "•"),
+                number=r.number,
+                level=tr(f"track.level.{r.level}"),
+                description=_shorten(r.description),
+                who=_who([r.owner] if r.owner else []),
+            )
+
+        lines += capped(report.risks_new, MAX_ATTENTION, risk("report.risk_new"))
+        lines += capped(report.risks_mitigated, MAX_ATTENTION, risk("report.risk_mitigated"))
+        lines += capped(report.risks_open, MAX_ATTENTION, risk("report.risk_open"))
+
+    if report.actions_open:
+        lines += [
+            "",
+            tr("report.actions", open=report.actions_open, overdue=len(report.actions_overdue)),
+        ]
+
+    if report.attendance.expected:
+        attendance = report.attendance
+        missing = tr(
+            "report.standup_missing",
+            who=_who(a.person for a in attendance.missing[:MAX_ATTENTION]),
+        )
+        lines += [
+            "",
+            tr(
+                "report.standups",
+                reported=attendance.reported,
+                expected=attendance.expected,
+                rate=attendance.reported * 100 // attendance.expected,
+                missing=missing if attendance.missing else "",
+            ),
+        ]
+
+    lines += ["", tr("report.next_step")]
+    return Card(
+        card_title(locale, report.project_name, report.week_start),
+        "\n".join(lines),
+        color=card_color(report.state) if report.tasks else "grey",
+    )
+
+
+# --- the shared table ------------------------------------------------------------------------------------
+
+
+def _midnight(day: date | None, tz: ZoneInfo) -> datetime | None:
+    return None if day is None else datetime.combine(day, time(), tzinfo=tz)
+
+
+def table_rows(report: WeeklyReport, locale: str, tz: ZoneInfo) -> list[tuple[str, dict[str, TableValue]]]:
+    """(row key, {column name: value}) for every task and one summary row; column names are the
+    project language's (`report.col.*`), progress a fraction (a percent-formatted number field),
+    dates midnight in the project's timezone."""
+
+    def column(name: str) -> str:
+        return t(locale, f"report.col.{name}")
+
+    week = _midnight(report.week_start, tz)
+    rows: list[tuple[str, dict[str, TableValue]]] = []
+    for task in report.tasks:
+        status = "report.status_late" if task.state == "late" else f"track.task_status.{task.status}"
+        rows.append(
+            (
+                task.code,
+                {
+                    column("code"): task.code,
+                    column("title"): task.title,
+                    column("owner"): t(locale, "track.list_sep").join(p.name for p in task.owners),
+                    column("department"): task.department,
+                    column("progress"): task.progress / 100,
+                    column("status"): t(locale, status),
+                    column("due"): _midnight(task.due, tz),
+                    column("week"): week,
+                },
+            )
+        )
+    summary = t(
+        locale,
+        "report.row_summary",
+        name=report.project_name,
+        expected=report.expected,
+        blockers=len(report.blockers),
+        late=len(report.late),
+        risks=len(report.risks_new) + len(report.risks_open),
+    )
+    rows.append(
+        (
+            SUMMARY_ROW,
+            {
+                column("code"): t(locale, "report.row_summary_code"),
+                column("title"): summary,
+                column("owner"): "",
+                column("department"): "",
+                column("progress"): report.actual / 100,
+                column("status"): t(locale, f"overview.state.{report.state}"),
+                column("due"): None,
+                column("week"): week,
+            },
+        )
+    )
+    return rows

@@ -1,0 +1,423 @@
+"""The weekly report's use cases: load the project into the pure report, keep snapshots, sync the table.
+
+Snapshots are derived records (like outbox rows), not project data, so they are not audited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, time, timedelta
+from functools import partial
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.base import SendError, TableWriter
+from bot.domain import report as domain
+from bot.domain import wbs
+from bot.domain.report import Person, ReportInput, WeeklyReport, week_of
+from bot.domain.workdays import WorkCalendar
+from bot.services import tasks as task_service
+from storage.models import (
+    ActionItem,
+    Blocker,
+    Department,
+    Leave,
+    Member,
+    Milestone,
+    MilestoneTask,
+    ProgressUpdate,
+    Project,
+    RaciAssignment,
+    ReportSnapshot,
+    Risk,
+    RiskEvent,
+    StandupReport,
+    TableSyncRecord,
+    Task,
+)
+
+T = TypeVar("T")
+
+# Waits before the 2nd and 3rd attempt of a table call that failed in a retryable way (a write
+# conflict clears in a second or two, says Feishu).
+RETRY_DELAYS = (1.0, 3.0)
+# How many earlier weeks a run looks back at for a table sync that failed.
+RESYNC_WEEKS = 4
+
+
+# --- building ---------------------------------------------------------------------------------------
+
+
+async def build(
+    session: AsyncSession, project: Project, *, today: date, now: datetime, calendar: WorkCalendar
+) -> WeeklyReport:
+    """The report of the week containing `today`, as of `now`."""
+    data = await load(session, project, today=today, now=now, calendar=calendar)
+    return domain.build(data, calendar)
+
+
+def standups_through(project: Project, today: date, now: datetime) -> date:
+    """The last day whose standups count: today once its cutoff has passed, else yesterday."""
+    local = now.astimezone(ZoneInfo(project.timezone))
+    passed = local.date() > today or local.time() >= time.fromisoformat(project.standup_cutoff)
+    return today if passed else today - timedelta(days=1)
+
+
+async def load(
+    session: AsyncSession, project: Project, *, today: date, now: datetime, calendar: WorkCalendar
+) -> ReportInput:
+    pid = project.id
+    tz = ZoneInfo(project.timezone)
+    week_start, week_end = week_of(today)
+    # The week in UTC terms: from Monday 00:00 to the next Monday 00:00, project time.
+    since = datetime.combine(week_start, time(), tzinfo=tz)
+    until = datetime.combine(week_end + timedelta(days=1), time(), tzinfo=tz)
+
+    def local(moment: datetime) -> date:
+        return moment.astimezone(tz).date()
+
+    people = {m.id: m for m in await session.scalars(select(Member).where(Member.project_id == pid))}
+
+    def person(member_id: int | None) -> Person | None:
+        member = people.get(member_id) if member_id is not None else None
+        return None if member is None else Person(member.platform_user_id, _name(member))
+
+    departments: dict[int, str] = {
+        department_id: name
+        for department_id, name in await session.execute(
+            select(Department.id, Department.name).where(Department.project_id == pid).order_by(Department.id)
+        )
+    }
+    task_list = await task_service.ordered(session, pid)
+    by_id = {task.id: task for task in task_list}
+    by_code = {task.code: task for task in task_list}
+    doers: dict[int, list[int]] = {}
+    for task_id, member_id in await session.execute(
+        select(RaciAssignment.task_id, RaciAssignment.member_id)
+        .where(RaciAssignment.task_id.in_(list(by_id)), RaciAssignment.role == "R")
+        .order_by(RaciAssignment.id)
+    ):
+        doers.setdefault(task_id, []).append(member_id)
+
+    def owners(task: Task) -> tuple[Person, ...]:
+        """The owner, else the R assignees: who answers for the task."""
+        ids = [task.owner_member_id] if task.owner_member_id in people else doers.get(task.id, [])
+        return tuple(p for p in (person(i) for i in ids) if p is not None)
+
+    def department(task: Task) -> str:
+        """The task's department, else its nearest ancestor's."""
+        code: str | None = task.code
+        while code is not None:
+            node = by_code.get(code)
+            if node is not None and node.department_id in departments:
+                return departments[node.department_id]
+            code = wbs.parent_of(code)
+        return ""
+
+    milestone_tasks: dict[int, list[str]] = {}
+    for milestone_id, task_id in await session.execute(
+        select(MilestoneTask.milestone_id, MilestoneTask.task_id)
+        .join(Milestone, Milestone.id == MilestoneTask.milestone_id)
+        .where(Milestone.project_id == pid)
+    ):
+        if task_id in by_id:
+            milestone_tasks.setdefault(milestone_id, []).append(by_id[task_id].code)
+    milestones = await session.scalars(select(Milestone).where(Milestone.project_id == pid))
+
+    updates = await session.execute(
+        select(
+            Task.code, ProgressUpdate.previous_progress, ProgressUpdate.progress, ProgressUpdate.created_at
+        )
+        .join(Task, Task.id == ProgressUpdate.task_id)
+        .where(Task.project_id == pid, ProgressUpdate.created_at >= since, ProgressUpdate.created_at < until)
+        .order_by(ProgressUpdate.created_at, ProgressUpdate.id)
+    )
+    moves: dict[int, list[str]] = {}
+    for risk_id, to_status in await session.execute(
+        select(RiskEvent.risk_id, RiskEvent.to_status)
+        .join(Risk, Risk.id == RiskEvent.risk_id)
+        .where(Risk.project_id == pid, RiskEvent.created_at >= since, RiskEvent.created_at < until)
+        .order_by(RiskEvent.id)
+    ):
+        moves.setdefault(risk_id, []).append(to_status)
+    risks = await session.scalars(select(Risk).where(Risk.project_id == pid))
+    blockers = await session.execute(
+        select(Task.code, Blocker.text, Blocker.created_at)
+        .join(Task, Task.id == Blocker.task_id)
+        .where(Task.project_id == pid, Blocker.status == "open")
+    )
+    actions = await session.scalars(
+        select(ActionItem).where(ActionItem.project_id == pid, ActionItem.status == "open")
+    )
+
+    return ReportInput(
+        project_id=pid,
+        project_name=project.name,
+        today=today,
+        tasks=[
+            domain.TaskIn(
+                code=task.code,
+                title=task.title,
+                start=task.start_date,
+                due=task.due_date,
+                progress=task.progress,
+                status=task.status,
+                owners=owners(task),
+                department=department(task),
+            )
+            for task in task_list
+        ],
+        departments=list(departments.values()),
+        milestones=[
+            domain.MilestoneIn(
+                number=m.number,
+                title=m.title,
+                due=m.due_date,
+                status=m.status,
+                done_on=local(m.done_at) if m.done_at else None,
+                tasks=tuple(milestone_tasks.get(m.id, ())),
+            )
+            for m in milestones
+        ],
+        updates=[domain.UpdateIn(code, before, after, local(at)) for code, before, after, at in updates],
+        risks=[
+            domain.RiskIn(
+                number=r.number,
+                level=r.level,
+                description=r.description,
+                status=r.status,
+                owner=person(r.owner_member_id),
+                created_on=local(r.created_at),
+                moved_this_week=tuple(moves.get(r.id, ())),
+            )
+            for r in risks
+        ],
+        blockers=[domain.BlockerIn(code, text, local(at)) for code, text, at in blockers],
+        actions=[
+            domain.ActionIn(a.number, a.text, person(a.owner_member_id), a.due_date, a.status)
+            for a in actions
+        ],
+        attendance=await _attendance(
+            session,
+            project,
+            list(people.values()),
+            week_start,
+            standups_through(project, today, now),
+            calendar,
+        ),
+    )
+
+
+def _name(member: Member) -> str:
+    return member.display_name or member.platform_user_id
+
+
+async def _attendance(
+    session: AsyncSession,
+    project: Project,
+    people: Sequence[Member],
+    week_start: date,
+    through: date,
+    calendar: WorkCalendar,
+) -> list[domain.AttendanceIn]:
+    """Per member: the working days this week they were expected at the standup (a member by then,
+    not on leave) and how many of those they reported."""
+    days = [
+        week_start + timedelta(days=offset)
+        for offset in range((through - week_start).days + 1)
+        if calendar.is_workday(week_start + timedelta(days=offset))
+    ]
+    if not days:
+        return []
+    reported = {
+        (member_id, day)
+        for member_id, day in await session.execute(
+            select(StandupReport.member_id, StandupReport.business_date).where(
+                StandupReport.project_id == project.id,
+                StandupReport.business_date >= week_start,
+                StandupReport.business_date <= through,
+            )
+        )
+    }
+    leaves = [
+        (member_id, start, end)
+        for member_id, start, end in await session.execute(
+            select(Leave.member_id, Leave.start_date, Leave.end_date).where(
+                Leave.project_id == project.id, Leave.start_date <= through, Leave.end_date >= week_start
+            )
+        )
+    ]
+    tz = ZoneInfo(project.timezone)
+    result = []
+    for member in sorted(people, key=lambda m: m.id):
+        joined = member.created_at.astimezone(tz).date()
+        expected = [
+            day
+            for day in days
+            if joined <= day
+            and not any(who == member.id and start <= day <= end for who, start, end in leaves)
+        ]
+        if expected:
+            result.append(
+                domain.AttendanceIn(
+                    Person(member.platform_user_id, _name(member)),
+                    expected=len(expected),
+                    reported=sum((member.id, day) in reported for day in expected),
+                )
+            )
+    return result
+
+
+# --- snapshots ----------------------------------------------------------------------------------------
+
+
+async def for_week(session: AsyncSession, project_id: int, week_start: date) -> ReportSnapshot | None:
+    return await session.scalar(
+        select(ReportSnapshot).where(
+            ReportSnapshot.project_id == project_id, ReportSnapshot.week_start == week_start
+        )
+    )
+
+
+async def latest(session: AsyncSession, project_id: int) -> ReportSnapshot | None:
+    return await session.scalar(
+        select(ReportSnapshot)
+        .where(ReportSnapshot.project_id == project_id)
+        .order_by(ReportSnapshot.week_start.desc())
+        .limit(1)
+    )
+
+
+async def history(session: AsyncSession, project_id: int) -> list[ReportSnapshot]:
+    """Every stored report of the project, newest week first."""
+    rows = await session.scalars(
+        select(ReportSnapshot)
+        .where(ReportSnapshot.project_id == project_id)
+        .order_by(ReportSnapshot.week_start.desc())
+    )
+    return list(rows)
+
+
+async def store(
+    session: AsyncSession, *, project: Project, report: WeeklyReport, markdown: str, now: datetime
+) -> ReportSnapshot:
+    """Keep the report as posted; a re-run in the same week replaces that week's snapshot."""
+    snapshot = await for_week(session, project.id, report.week_start)
+    if snapshot is None:
+        snapshot = ReportSnapshot(project_id=project.id, week_start=report.week_start)
+        session.add(snapshot)
+    snapshot.generated_at = now
+    snapshot.content = domain.to_content(report)
+    snapshot.markdown = markdown
+    await session.flush()
+    return snapshot
+
+
+def sync_status(snapshot: ReportSnapshot) -> str | None:
+    """ "done" or "failed" once the week was written to the shared table; None when never tried."""
+    state = snapshot.content.get("table_sync")
+    return state.get("status") if isinstance(state, dict) else None
+
+
+def mark_sync(snapshot: ReportSnapshot, *, now: datetime, error: str | None = None) -> None:
+    """Record how the table sync went, in the snapshot's content (shown by the API)."""
+    state: dict[str, Any] = {"status": "failed" if error else "done", "at": now.isoformat()}
+    if error:
+        state["error"] = error
+    # A new dict, so the JSON column is seen as changed.
+    snapshot.content = {**snapshot.content, "table_sync": state}
+
+
+async def failed_syncs(session: AsyncSession, project_id: int, *, before: date) -> list[ReportSnapshot]:
+    """Recent earlier weeks whose table sync failed, oldest first, to be retried."""
+    recent = await session.scalars(
+        select(ReportSnapshot)
+        .where(ReportSnapshot.project_id == project_id, ReportSnapshot.week_start < before)
+        .order_by(ReportSnapshot.week_start.desc())
+        .limit(RESYNC_WEEKS)
+    )
+    return [snapshot for snapshot in reversed(list(recent)) if sync_status(snapshot) == "failed"]
+
+
+# --- the shared table -------------------------------------------------------------------------------------
+
+
+async def sync_table(
+    session: AsyncSession,
+    *,
+    project: Project,
+    writer: TableWriter,
+    report: WeeklyReport,
+    now: datetime,
+) -> None:
+    """Write the week's rows (one per task and a summary) to the project's table: rows written before
+    (TableSyncRecord) are updated, the others created, in batches of `writer.max_batch`, one call
+    at a time. Raises SendError when a call keeps failing; the batches done by then stay recorded."""
+    base, table = project.bitable_app_token, project.bitable_table_id
+    if not base or not table:
+        raise ValueError("the project has no shared table")
+    rows = domain.table_rows(report, project.locale, ZoneInfo(project.timezone))
+    known = {
+        record.row_key: record
+        for record in await session.scalars(
+            select(TableSyncRecord).where(
+                TableSyncRecord.project_id == project.id,
+                TableSyncRecord.platform == writer.platform,
+                TableSyncRecord.week_start == report.week_start,
+            )
+        )
+    }
+    updates = [(known[key], row) for key, row in rows if key in known]
+    creates = [(key, row) for key, row in rows if key not in known]
+
+    for part in _batches(updates, writer.max_batch):
+        pairs = [(record.record_id, row) for record, row in part]
+        await _attempt(partial(writer.update_rows, base, table, pairs))
+        for record, _ in part:
+            record.synced_at = now
+    for new in _batches(creates, writer.max_batch):
+        key = _batch_key(project.id, writer.platform, report.week_start, new)
+        fresh = [row for _, row in new]
+        ids = await _attempt(partial(writer.create_rows, base, table, fresh, idempotency_key=key))
+        session.add_all(
+            TableSyncRecord(
+                project_id=project.id,
+                platform=writer.platform,
+                week_start=report.week_start,
+                row_key=row_key,
+                record_id=record_id,
+                synced_at=now,
+            )
+            for (row_key, _), record_id in zip(new, ids, strict=True)
+        )
+        # Flushed batch by batch: when a later batch fails, these are kept (and updated next time).
+        await session.flush()
+
+
+def _batches(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _batch_key(project_id: int, platform: str, week_start: date, batch: Sequence[tuple[str, Any]]) -> str:
+    """Stable for the same rows with the same values: a retried create reuses the platform's
+    idempotency token (Feishu refuses one token for different bodies, so values count too)."""
+    payload = json.dumps(list(batch), sort_keys=True, ensure_ascii=False, default=str)
+    digest = hashlib.sha256(payload.encode()).hexdigest()
+    return f"report:{project_id}:{platform}:{week_start.isoformat()}:{digest}"
+
+
+async def _attempt(call: Callable[[], Awaitable[T]]) -> T:
+    for delay in RETRY_DELAYS:
+        try:
+            return await call()
+        except SendError as error:
+            if not error.retryable:
+                raise
+        await asyncio.sleep(delay)
+    return await call()

@@ -1,0 +1,130 @@
+"""/report (/周报) end to end on SQLite and PostgreSQL: this week's report on demand, stored ones by week.
+
+The harness clock is Wednesday 2026-11-25 10:00 in Shanghai; the week is 11-23 .. 11-29.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters import shell
+from adapters.models import Card
+from storage.models import Member, Project, ReportSnapshot, Task
+from tests.harness import Chat, chat_runtime
+
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+D = date.fromisoformat
+
+
+async def new_project(chat: Chat, *, english: bool = False) -> int:
+    await chat.say("alice", "/project new Launch" if english else "/项目 新建 新品发布")
+    async with chat.runtime.factory() as s, s.begin():
+        project = await s.scalar(select(Project))
+        assert project is not None
+        joined = datetime(2026, 11, 1, tzinfo=UTC)
+        bob = Member(project_id=project.id, platform="shell", platform_user_id="bob", created_at=joined)
+        s.add(bob)
+        await s.flush()
+        s.add(
+            Task(
+                project_id=project.id,
+                code="1",
+                title="接口",
+                owner_member_id=bob.id,
+                start_date=D("2026-11-16"),
+                due_date=D("2026-11-24"),
+                progress=40,
+                status="in_progress",
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+        return project.id
+
+
+async def store(chat: Chat, project_id: int, week_start: str, body: str, state: str = "on_track") -> None:
+    async with chat.runtime.factory() as s, s.begin():
+        s.add(
+            ReportSnapshot(
+                project_id=project_id,
+                week_start=D(week_start),
+                generated_at=NOW,
+                content={"project_name": "新品发布", "state": state},
+                markdown=body,
+            )
+        )
+
+
+async def snapshot_count(chat: Chat) -> int:
+    async with chat.runtime.factory() as s:
+        return int(await s.scalar(select(func.count()).select_from(ReportSnapshot)) or 0)
+
+
+async def test_on_demand_report_is_this_weeks_and_is_not_stored(engine: AsyncEngine) -> None:
+    async with chat_runtime(engine, now=NOW) as chat:
+        await new_project(chat)
+        reply = await chat.one("zoe", "/周报")  # anyone may ask, member or not
+
+        lines = reply.splitlines()
+        assert lines[0] == "【📅 周报 · 新品发布 · 11-23～11-29】"
+        assert lines[1] == "🔴 总体 40%（计划 100%）· 逾期"
+        assert "🔴 1 接口 逾期 1 天 @bob" in lines
+        # Before today's cutoff (11:00) standups count up to yesterday: bob's Mon and Tue (alice
+        # joined today).
+        assert "站会 本周提交 0/2（0%）· 缺报较多：@bob" in reply
+        assert await snapshot_count(chat) == 0
+        assert await chat.one("zoe", "/周报") == reply
+
+
+async def test_stored_reports_by_latest_and_by_week(engine: AsyncEngine) -> None:
+    async with chat_runtime(engine, now=NOW) as chat:
+        pid = await new_project(chat)
+        assert await chat.one("bob", "/周报 上周") == (
+            "还没有已发布的周报。周报在每周五 17:00 自动发布；现在看本周进展：/周报"
+        )
+        await store(chat, pid, "2026-11-09", "第一期 @<at:bob>", state="late")
+        await store(chat, pid, "2026-11-16", "第二期")
+
+        latest = "【📅 周报 · 新品发布 · 11-16～11-22】\n第二期"
+        for line in ("/周报 上周", "/周报 最近", "/report last", "/周报上周"):
+            assert await chat.one("bob", line) == latest, line
+        assert (
+            await chat.one("bob", "/周报 2026-11-12") == "【📅 周报 · 新品发布 · 11-09～11-15】\n第一期 @@bob"
+        )
+        assert await chat.one("bob", "/周报 11-16") == latest
+        assert (
+            await chat.one("bob", "/周报 2026-11-02") == "没有 2026-11-02 那一周的周报。最近一期：/周报 上周"
+        )
+        assert await snapshot_count(chat) == 2
+
+
+async def test_a_stored_card_keeps_the_colour_of_its_week(engine: AsyncEngine) -> None:
+    async with chat_runtime(engine, now=NOW) as chat:
+        pid = await new_project(chat)
+        await store(chat, pid, "2026-11-09", "late week", state="late")
+        await chat.runtime.accept([shell.message("/周报 2026-11-09", user="bob", chat="team", now=NOW)])
+        await chat.runtime.settle()
+        (sent,) = chat.sender.sent
+        assert isinstance(sent.content, Card)
+        assert (sent.content.body, sent.content.color) == ("late week", "red")
+
+
+async def test_a_bad_week_gets_the_usage_line(engine: AsyncEngine) -> None:
+    async with chat_runtime(engine, now=NOW) as chat:
+        await new_project(chat)
+        reply = await chat.one("bob", "/周报 某天")
+        assert "某天" in reply
+        assert reply.endswith("用法：/周报 [上周|日期]，如 /周报、/周报 上周、/周报 2026-11-16")
+
+
+async def test_in_english(engine: AsyncEngine) -> None:
+    async with chat_runtime(engine, now=NOW, locale="en") as chat:
+        await new_project(chat, english=True)
+        reply = await chat.one("bob", "/report")
+        assert reply.splitlines()[0] == "【📅 Weekly report · Launch · 11-23 – 11-29】"
+        assert await chat.one("bob", "/report last") == (
+            "No weekly report has been posted yet. It posts every Friday at 17:00; this week so far: /report"
+        )

@@ -7,7 +7,7 @@ from bot.commands.registry import Registry
 
 
 def build_registry() -> Registry:
-    return Registry().include_routers(
+    registry = Registry().include_routers(
         help.router,
         project.router,
         charter.router,
@@ -18,3 +18,5 @@ def build_registry() -> Registry:
         report.router,
         rhythm.router,
     )
+    # Text that is no command may be a standup reply.
+    return registry.with_fallback(standup.FREE_TEXT)

@@ -1,7 +1,145 @@
-"""/standup and free-text standup replies."""
+"""/standup and free-text standup replies.
+
+A reply is understood from `/standup <text>` anywhere, from a reply to a standup message the bot
+sent, and from free text in a 1:1 chat with the bot when the sender has open tasks and the text
+reads as a standup (or they were sent a private prompt today). Anything else that is no command
+stays "unknown command" (the fallback raises NotHandled).
+"""
 
 from __future__ import annotations
 
-from bot.commands.registry import Router
+import unicodedata
+
+from adapters.models import Reply, Text
+from bot.commands.common import actor_of
+from bot.commands.context import CommandContext
+from bot.commands.registry import CommandSpec, Router
+from bot.domain.standup import StandupParse, parse_standup
+from bot.errors import NotHandled, PermissionDenied
+from bot.jobs.standup import prompt_card, short_date
+from bot.permissions import require_member, require_task_updater
+from bot.services import standups, tasks
+from bot.services.standups import Recorded
+from storage.models import Member, Task
 
 router = Router("standup", title="help.section.standup")
+
+MAX_SHOWN = 80  # characters of a section echoed back
+
+
+def _raw_args(ctx: CommandContext, args: str) -> str:
+    """The arguments as typed, line breaks included (the dispatcher's `args` is one normalised line,
+    and lines matter to a standup): the message text after the command word."""
+    text = ctx.message.text.lstrip()
+    if text.startswith(("/", "／")):
+        text = text[1:].lstrip()
+    # The command word came out of NFKC normalisation, which keeps the length of every character of it.
+    word = text[: len(ctx.invoked_as)]
+    if unicodedata.normalize("NFKC", word).lower() != ctx.invoked_as.lower():
+        return args
+    return text[len(word) :].strip()
+
+
+@router.command("standup", "站会", usage="usage.standup", summary="summary.standup", who="who.member")
+async def standup(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    member = await require_member(ctx)
+    text = _raw_args(ctx, args)
+    if text:
+        return await _record(ctx, member, text, await _parse(ctx, text))
+    mine = (await standups.open_tasks(ctx.session, project.id)).get(member.id)
+    if not mine:
+        return [Text(ctx.t("standup.no_tasks"))]
+    return [prompt_card(ctx.locale, mine, ctx.today, project.standup_cutoff)]
+
+
+async def free_text(ctx: CommandContext, args: str) -> list[Reply]:
+    """The registry's fallback for text that is no command."""
+    project, message = ctx.project, ctx.message
+    if project is None or args.startswith("/"):
+        raise NotHandled
+    text = _raw_args(ctx, args)
+    replied = message.reply_to is not None and await standups.is_standup_message(
+        ctx.session, message.platform, message.reply_to
+    )
+    if replied:
+        return await _record(ctx, await require_member(ctx), text, await _parse(ctx, text))
+    member = ctx.actor
+    if message.chat.chat_type != "p2p" or member is None:
+        raise NotHandled
+    if not (await standups.open_tasks(ctx.session, project.id)).get(member.id):
+        raise NotHandled
+    parse = await _parse(ctx, text)
+    if not parse.recognised and not await standups.was_prompted(ctx.session, project.id, member, ctx.today):
+        raise NotHandled
+    return await _record(ctx, member, text, parse)
+
+
+FREE_TEXT = CommandSpec(
+    "standup reply",
+    (),
+    free_text,
+    usage_key="usage.standup",
+    summary_key="summary.standup",
+    who="who.member",
+    needs_project=False,  # without a project it is simply not a standup: "unknown command"
+    listed=False,
+)
+
+
+async def _parse(ctx: CommandContext, text: str) -> StandupParse:
+    codes = [task.code for task in await tasks.ordered(ctx.session, ctx.require_project().id)]
+    return parse_standup(text, codes)
+
+
+async def _record(ctx: CommandContext, member: Member, text: str, parse: StandupParse) -> list[Reply]:
+    async def can_update(task: Task) -> bool:  # the same rule as /progress and /blocker
+        try:
+            await require_task_updater(ctx, task)
+        except PermissionDenied:
+            return False
+        return True
+
+    recorded = await standups.record(
+        session=ctx.session,
+        project=ctx.require_project(),
+        member=member,
+        day=ctx.today,
+        text=text,
+        parse=parse,
+        can_update=can_update,
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    return [Text(_confirmation(ctx, recorded))]
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
+
+
+def _confirmation(ctx: CommandContext, recorded: Recorded) -> str:
+    """What was understood, so that the person can correct it."""
+    day = recorded.day
+    lines = [ctx.t("standup.amended" if recorded.amended else "standup.recorded", date=short_date(ctx.today))]
+    if day.yesterday:
+        lines.append(ctx.t("standup.line_yesterday", text=_shown(day.yesterday)))
+    if day.today:
+        lines.append(ctx.t("standup.line_today", text=_shown(day.today)))
+    if day.blockers or day.no_blocker:
+        lines.append(ctx.t("standup.line_blockers", text=_shown(day.blockers) or ctx.t("standup.none")))
+    for change in recorded.changes:
+        task = change.task
+        if change.progress >= 100:
+            key = "standup.change_done"
+        else:
+            key = "standup.change_same" if change.progress == change.previous else "standup.change"
+        lines.append(
+            ctx.t(key, code=task.code, title=task.title, before=change.previous, after=change.progress)
+        )
+    for task, what in recorded.opened:
+        lines.append(ctx.t("standup.opened", code=task.code, title=task.title, text=_shown(what)))
+    said = dict.fromkeys(ctx.t(refusal.key, **refusal.params) for refusal in recorded.refused)
+    lines += [ctx.t("standup.refused", text=text) for text in said]
+    lines.append(ctx.t("standup.correct"))
+    return "\n".join(lines)

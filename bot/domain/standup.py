@@ -1,0 +1,430 @@
+"""Reading a free-text standup reply: the three answers, per-task progress and blockers. Pure.
+
+People answer the prompt the way they write in chat: Chinese, English or both, full-width or not,
+with section labels (`昨天：`, `Today:`, `卡点：`) or without, on one line or several. The rules:
+
+* Sections. A label starts a section at the beginning of a line or clause (after `，。；,;!?` or a
+  sentence-ending `.`), optionally after a bullet (`-`, `1.`, `1、`) or inside `【】`/`[]`. Labels
+  need a colon, except the time words 昨天/昨日/今天/今日/yesterday/today, which also work as the
+  first word of a clause ("昨天把接口写完了"). Text before the first label counts as yesterday.
+  Without any label, lines answer the questions in order (two lines: yesterday, today; three:
+  + blockers); a lone line, or more than three, is yesterday. Lines that only report task progress,
+  and a lone "无"/"none", are set aside first so they do not shift the others.
+* Task codes. Only codes of the project's tasks count (`known_codes`), so "12.1 上线" is a date
+  when there is no task 12.1. A code glued to a letter or digit (`v2.1`, `2.1.9`), followed by a
+  unit (`2.1版本`, `2.1 version`, `1.5天`, `2.1%`) or, for a one-level code, not written `任务3`,
+  `task 3` or `#3` (plain integers are everywhere in prose) is not a task code. Codes joined by
+  `、 , / 和 and` share what follows or precedes them ("1.1、1.2 完成" finishes both).
+* Progress. A percent after a code sets that task: `1.1 80%`, `任务2.1完成80%`, `2.1：８０％`,
+  `2.1 进度到 80%`, `2.1 from 50% to 80%`, also with a few words between (`2.1 后端接口 80%`) unless
+  they make it the rest or a target (`2.1 还差 20%`, `2.1 预计周五 90%`, `2.1 30% left`). A done
+  word finishes it: right after the code (`2.1 done`, `2.1 完成`, `2.1和2.2都完成了`), ending the
+  clause a few words later (`2.1 后端接口 完成`, not `2.1 部分完成`/`2.1 没完成`/`2.1 明天完成`), or
+  before it (`完成了 2.1`, `finished 2.1`, `Done: 2.1`, not `计划完成 2.1`). "2.1 完成接口" and
+  "2.1 完成了一半" finished a part of it: no progress. Nothing in the today section is progress
+  (that is the plan). The last value given for a task wins.
+* Blockers. A code in the blockers section is blocked, unless it follows 等/waiting for/depends on
+  (then it is what the blocked work waits for); so is a code followed by blocked/stuck/卡住/受阻
+  anywhere, or preceded by 卡在/stuck on. The blocker text is what follows the code. "无/没有/暂无/
+  none/n/a" as the blockers answer, or "没有卡点"/"no blockers" anywhere, means no blocker.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+Section = Literal["yesterday", "today", "blockers"]
+SECTIONS: tuple[Section, ...] = ("yesterday", "today", "blockers")
+MAX_TEXT = 4000
+
+
+@dataclass(frozen=True)
+class StandupParse:
+    yesterday: str = ""
+    today: str = ""
+    blockers: str = ""
+    progress: tuple[tuple[str, int], ...] = ()  # (code, percent) in order of first mention
+    blocked: tuple[tuple[str, str], ...] = ()  # (code, what blocks it; may be "")
+    no_blocker: bool = False
+    labels: frozenset[Section] = frozenset()  # the sections a label opened (the others were inferred)
+
+    @property
+    def recognised(self) -> bool:
+        """Whether the text reads as a standup at all, rather than any chat line."""
+        return bool(self.labels or self.progress or self.blocked) or self.no_blocker
+
+    def section(self, name: Section) -> str:
+        return {"yesterday": self.yesterday, "today": self.today, "blockers": self.blockers}[name]
+
+
+# --- normalisation and clauses --------------------------------------------------------------------
+
+_INVISIBLE = str.maketrans({"\u200b": " ", "\ufeff": " ", "\u2060": " ", "\t": " "})
+_IME_DOT = re.compile(r"(?<=\d)。(?=\d)")  # `2。1` typed with a Chinese IME
+_CLAUSE_END = re.compile(r"[,;。!?]|\.(?=\s|$)")
+_BULLET = re.compile(r"\s*(?:[-*•·>]+\s*|\d{1,2}[、)]\s*|\d{1,2}\.\s+|\(\d{1,2}\)\s*)?")
+_STRIP = " ,;。!?.:-、"
+
+
+def _lines(text: str) -> list[str]:
+    """NFKC (`：８０％` -> `:80%`), whitespace runs -> one space, line breaks kept, empty lines dropped."""
+    text = _IME_DOT.sub(".", unicodedata.normalize("NFKC", text).translate(_INVISIBLE))
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return [line for line in lines if line]
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= char <= "\u9fff" for char in text)
+
+
+_SUFFIX = (
+    r"(?:'s)?(?:\s*(?:完成|计划|安排|工作|进展|进度|事项|情况|目标|plans?|work|progress|items?|goals?))?"
+    r"(?:\s*[/&、和与及]\s*[^\s:/]{1,10})?"  # "卡点/风险：", "Blockers/risks:"
+)
+_LABEL_WORDS: dict[Section, str] = {
+    "yesterday": r"昨天|昨日|yesterday|done|did|completed|finished|已完成|完成|进展|进度",
+    "today": r"今天|今日|today|plans?|todo|to do|next|计划|待办",
+    "blockers": (
+        r"卡点|阻塞|问题|需协调|需要协调|风险|困难|求助|需支持|需要支持|需要帮助|"
+        r"blockers?|blocked|blocking|impediments?|issues?|problems?|risks?|need help|help needed"
+    ),
+}
+_LABELS: tuple[tuple[Section, re.Pattern[str]], ...] = (
+    *(
+        (
+            name,
+            re.compile(
+                rf"[\[【]?(?:{words}){_SUFFIX}[\]】]?\s*:\s*|[\[【](?:{words}){_SUFFIX}[\]】]\s*", re.I
+            ),
+        )
+        for name, words in _LABEL_WORDS.items()
+    ),
+    # The time words need no colon: "今天继续联调", "Yesterday I fixed the build".
+    ("yesterday", re.compile(r"(?:昨天|昨日|yesterday(?:'s)?(?![a-z]))\s*", re.I)),
+    ("today", re.compile(r"(?:今天|今日|today(?:'s)?(?![a-z]))\s*", re.I)),
+)
+
+
+@dataclass
+class _Clause:
+    line: int
+    begin: int  # where the clause starts in its line
+    start: int  # where its content starts (after a bullet and a label)
+    end: int
+    section: Section | None  # None: before any label
+    label: bool  # the clause opens a section
+
+
+def _clauses(lines: list[str]) -> list[_Clause]:
+    clauses: list[_Clause] = []
+    current: Section | None = None
+    for number, line in enumerate(lines):
+        begin = 0
+        # "1. 昨天：..." is a numbered line, not a sentence ending in "1".
+        ends = [m.start() for m in _CLAUSE_END.finditer(line) if not line[: m.start()].isdigit()]
+        for end in [*ends, len(line)]:
+            if end > begin:
+                clause = _clause(line, number, begin, end, current)
+                current = clause.section
+                clauses.append(clause)
+            begin = end + 1
+    return clauses
+
+
+def _clause(line: str, number: int, begin: int, end: int, current: Section | None) -> _Clause:
+    bullet = _BULLET.match(line, begin, end)
+    start = bullet.end() if bullet else begin
+    for section, pattern in _LABELS:
+        if label := pattern.match(line, start, end):
+            return _Clause(number, begin, label.end(), end, section, label=True)
+    return _Clause(number, begin, start, end, current, label=False)
+
+
+def _content(lines: list[str], clause: _Clause) -> str:
+    return lines[clause.line][clause.start : clause.end].strip()
+
+
+# --- "no blocker" ---------------------------------------------------------------------------------
+
+_NONE_WORD = r"(?:无|没有|暂无|暂时没有|目前没有|没|none|no|nope|nothing|nil|n/?a|-|/)"
+_NO_BLOCKER_PHRASE = (
+    r"(?:暂|暂时|目前|今天)?(?:无|没有|没)(?:任何|什么)?(?:卡点|阻塞|问题|困难|风险|需协调的?(?:事项|问题)?)"
+    r"|(?:卡点|阻塞|问题|blockers?|issues?)\s*:?\s*"
+    + _NONE_WORD
+    + r"|no\s+(?:blockers?|blocking\s+issues?|issues?|impediments?|problems?)|nothing\s+blocking(?:\s+me)?"
+)
+_END = rf"[{re.escape(_STRIP)}]*"
+# Anywhere: only phrases that say what there is none of. As the blockers answer: "无" is enough.
+_NO_BLOCKER_ANYWHERE = re.compile(rf"(?:{_NO_BLOCKER_PHRASE}){_END}", re.I)
+_NO_BLOCKER_ANSWER = re.compile(rf"(?:{_NONE_WORD}|{_NO_BLOCKER_PHRASE}){_END}", re.I)
+
+
+def _says_no_blocker(content: str, section: Section | None) -> bool:
+    pattern = _NO_BLOCKER_ANSWER if section == "blockers" else _NO_BLOCKER_ANYWHERE
+    return bool(content) and pattern.fullmatch(content) is not None
+
+
+# --- task codes, progress and blockers ------------------------------------------------------------
+
+_GLUED_UNIT = r"版本|版|号|日|月|年|万|千|亿|元|块|倍|个|天|小时|分钟|点|周|次"
+_SPACED_UNIT = r"版本|版|version|release|days?|hours?|weeks?|times"
+_CODE = re.compile(
+    r"(?<![A-Za-z0-9.])(?:(?P<prefix>任务|task|#)\s*)?(?P<code>[1-9][0-9]*(?:\.[1-9][0-9]*){0,2})"
+    rf"(?![A-Za-z0-9%]|\.\d|{_GLUED_UNIT}|\s+(?:{_SPACED_UNIT})(?![a-z]))",
+    re.I,
+)
+_LIST_GAP = re.compile(r"\s*(?:[,、/&]|和|及|与|跟|以及|and)?\s*", re.I)
+
+# The filler is atomic: its words overlap ("已完成" = "已" + "完成"), and backtracking over them
+# would take exponential time on a long run of them without a percent.
+_PERCENT_TAIL = re.compile(
+    r"(?>(?:\s|[:=~\-→>(]|进度|进展|完成度|已完成|完成了|完成|做到了|做到|推进到|推进至|达到|到了|到|至|为|是|已|约|大约|的|从|由|"
+    r"目前|现在|当前|is|at|now|currently|progress|done|about|from|to)*)"
+    r"(?:\d{1,3}\s*%\s*(?:→|->|>|~|到|至|to)\s*)?(?<![\d.])(?P<pct>\d{1,3})\s*%",
+    re.I,
+)
+# "2.1 后端接口 80%", "1.1 接口写完 60%": a few words (the title, what was done) before the percent,
+# unless they say it is what remains, a target or what it waits for ("2.1 还差 20%", "2.1 预计周五
+# 90%", "2.1 等运维部署完成").
+_PERCENT_AFTER_WORDS = re.compile(r"(?P<gap>[^\d%,;。!?.]{1,24}?)(?P<pct>\d{1,3})\s*%")
+_NOT_PROGRESS = re.compile(
+    r"还差|差了|相差|剩|还有|还要|预计|计划|争取|目标|打算|明天|下周|周[一二三四五六日]|等|待|需要|依赖|"
+    r"\b(?:left|remaining|to go|target|plan|planned|will|expect\w*|by|next|wait\w*|until|after|once)\b",
+    re.I,
+)
+_DONE_WORD = r"(?>完成了|完成|做完了|做完|搞定了|搞定|完工了|完工|done|finished|completed|complete|closed)"
+# After the code: "2.1 完成", "2.1 is done"; not "2.1 完成接口" or "2.1 完成了一半" (part of it).
+_DONE_TAIL = re.compile(
+    r"\s*(?:[:\-]\s*)?(?:(?:已经|已|都|全部|均|is|are|was|were|all)\s*)?"
+    rf"{_DONE_WORD}(?![a-z])(?=$|[^\u4e00-\u9fff]|[了啦啊呀哈喽咯])",
+    re.I,
+)
+# "2.1 后端接口 完成": a few words between the code and a done word at the end of the clause, unless
+# they say it is not (all) done or not yet ("2.1 接口没完成", "2.1 部分完成", "2.1 明天完成").
+_DONE_AFTER_WORDS = re.compile(
+    rf"(?P<gap>[^\d%,;。!?.]{{1,16}}?)\s*{_DONE_WORD}(?![a-z])\s*(?:了|啦)?\s*$",
+    re.I,
+)
+_PARTLY = re.compile(
+    r"没|未|不|部分|一半|基本|大部分|\b(?:not|partly|partially|half|mostly|almost|nearly)\b", re.I
+)
+_REMAINING = re.compile(r"\s*(?:left|remaining|to go|剩余|未完成)", re.I)
+# Before the code: "完成了 2.1", "finished 2.1", or the label "Done: 2.1".
+_DONE_BEFORE = re.compile(
+    r"(?:完成了|完成|做完了|做完|搞定了|搞定|finished|completed|complete|done(?:\s+with)?|closed|wrapped\s+up)"
+    r"\s*:?\s*$",
+    re.I,
+)
+# "完成了 2.1" finishes 2.1 only if nothing but a particle follows: "完成了 2.1 的接口" is a part of it.
+_DONE_AFTER = re.compile(r"\s*(?:了|啦|也|都|already|yesterday|today|昨天|今天|上午|下午|晚上)?\s*", re.I)
+_PLAN_BEFORE = re.compile(
+    r"(?:计划|准备|将|要|争取|预计|打算|希望|会|plan(?:ning)?\s+to|will|going\s+to|aim\s+to|try\s+to|"
+    r"expect\s+to|hope\s+to|need\s+to|to)\s*$",
+    re.I,
+)
+_BLOCKED_TAIL = re.compile(
+    r"\s*(?:[:\-]\s*)?(?:(?:is|was|are|被|还|仍|仍然|一直|目前|现在)\s*)?"
+    r"(?>blocked|stuck|卡住了|卡住|卡在|卡着|受阻|被阻塞|阻塞了|阻塞|卡壳了|卡壳)",
+    re.I,
+)
+_BLOCKED_BEFORE = re.compile(r"(?:卡在|卡住在|stuck\s+(?:on|at|with))\s*$", re.I)
+_WAITING_BEFORE = re.compile(
+    r"(?:等|等待|等着|依赖|需要|需|取决于|waiting\s+(?:for|on)|wait\s+for|depends?\s+on|blocked\s+(?:by|on)|"
+    r"pending)\s*$",
+    re.I,
+)
+# What may stand between the progress items of a line that says nothing else.
+_FILLER = re.compile(r"[\s,;。!?.:、/&()\-]|和|及|与|都|also|and", re.I)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Task codes written together (`1.1、1.2`), as found in one line."""
+
+    start: int
+    end: int
+    codes: tuple[str, ...]
+
+
+def _groups(line: str, known: frozenset[str]) -> Iterator[_Group]:
+    codes: list[str] = []
+    start = end = 0
+    for match in _CODE.finditer(line):
+        code = match["code"]
+        if code not in known or ("." not in code and match["prefix"] is None):
+            continue
+        if codes and _LIST_GAP.fullmatch(line, end, match.start()):
+            codes.append(code)
+        else:
+            if codes:
+                yield _Group(start, end, tuple(dict.fromkeys(codes)))
+            codes, start = [code], match.start()
+        end = match.end()
+    if codes:
+        yield _Group(start, end, tuple(dict.fromkeys(codes)))
+
+
+def _clause_at(clauses: list[_Clause], offset: int) -> _Clause:
+    """The clause (of one line) that holds `offset`; codes never sit on a clause separator."""
+    return next(c for c in clauses if c.begin <= offset < c.end)
+
+
+@dataclass
+class _Scan:
+    progress: dict[str, int] = field(default_factory=dict)
+    blocked: dict[str, str] = field(default_factory=dict)
+    spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # line -> progress items
+
+
+def _progress_at(line: str, clause: _Clause, group: _Group, end: int) -> tuple[int, int, int] | None:
+    """(percent, span start, span end) of what the text around the code group says, if anything;
+    `end` is where the clause of the group's last code ends."""
+    if (percent := _PERCENT_TAIL.match(line, group.end)) and int(percent["pct"]) <= 100:
+        if _REMAINING.match(line, percent.end()):
+            return None  # "2.1 about 30% left"
+        return int(percent["pct"]), group.start, percent.end()
+    if done := _DONE_TAIL.match(line, group.end):
+        return 100, group.start, done.end()
+    words = _PERCENT_AFTER_WORDS.match(line, group.end, end)
+    if words and int(words["pct"]) <= 100 and not _NOT_PROGRESS.search(words["gap"]):
+        return int(words["pct"]), group.start, words.end()
+    words = _DONE_AFTER_WORDS.match(line, group.end, end)
+    if words and not _NOT_PROGRESS.search(words["gap"]) and not _PARTLY.search(words["gap"]):
+        return 100, group.start, words.end()
+    lead = line[clause.begin : group.start]  # with the label, for "Done: 2.1"
+    before = _DONE_BEFORE.search(lead)
+    if (
+        before
+        and not _PLAN_BEFORE.search(lead[: before.start()])
+        and _DONE_AFTER.fullmatch(line, group.end, end)
+    ):
+        return 100, clause.begin + before.start(), group.end
+    return None
+
+
+def _blocker_at(line: str, clause: _Clause, group: _Group, progress_end: int) -> str | None:
+    """What blocks the group's tasks, if the text says they are blocked ("" when it does not say what)."""
+    before = line[clause.start : group.start]
+    if tail := _BLOCKED_TAIL.match(line, group.end):
+        return line[tail.end() :].strip(_STRIP)
+    if _BLOCKED_BEFORE.search(before):
+        return line.strip(_STRIP)  # "卡在 2.2 上了，需要运维协助": the whole line says it
+    if clause.section != "blockers" or _WAITING_BEFORE.search(before):
+        return None
+    if before.strip(_STRIP):
+        return line[clause.start : clause.end].strip(_STRIP)
+    return line[max(group.end, progress_end) : clause.end].strip(_STRIP)
+
+
+def _scan(lines: list[str], clauses: list[_Clause], known: frozenset[str]) -> _Scan:
+    scan = _Scan()
+    for number, line in enumerate(lines):
+        in_line = [clause for clause in clauses if clause.line == number]
+        for group in _groups(line, known):
+            clause = _clause_at(in_line, group.start)
+            end = _clause_at(in_line, group.end - 1).end
+            found = _progress_at(line, clause, group, end) if clause.section != "today" else None
+            if found is not None:
+                value, span_start, span_end = found
+                for code in group.codes:
+                    scan.progress[code] = value  # the last value wins, in order of first mention
+                scan.spans.setdefault(number, []).append((span_start, span_end))
+            blocker = _blocker_at(line, clause, group, found[2] if found else group.end)
+            if blocker is not None:
+                for code in group.codes:
+                    scan.blocked[code] = blocker
+    return scan
+
+
+# --- sections -------------------------------------------------------------------------------------
+
+
+def _progress_only(line: str, spans: list[tuple[int, int]]) -> bool:
+    if not spans:
+        return False
+    rest = list(line)
+    for start, end in spans:
+        rest[start:end] = [" "] * (end - start)
+    return not _FILLER.sub("", "".join(rest))
+
+
+def _by_position(lines: list[str], clauses: list[_Clause], known: frozenset[str]) -> None:
+    """An unlabelled reply: its lines answer yesterday, today, blockers in order. Lines that only
+    report progress are yesterday's (leading ones together answer it); a lone "无" answers blockers."""
+    spans = _scan(lines, clauses, known).spans
+    answers: list[list[int]] = []
+    sections: dict[int, Section] = {}
+    for number, line in enumerate(lines):
+        contents = [_content(lines, c) for c in clauses if c.line == number]
+        if all(_says_no_blocker(content, "blockers") or not content for content in contents):
+            sections[number] = "blockers"
+        elif _progress_only(line, spans.get(number, [])):
+            sections[number] = "yesterday"
+            if not answers:
+                answers.append([])
+            if len(answers) == 1:
+                answers[0].append(number)
+        else:
+            answers.append([number])
+    in_order = 2 <= len(answers) <= 3  # otherwise one answer, or a list of what was done
+    for index, numbers in enumerate(answers):
+        sections.update(dict.fromkeys(numbers, SECTIONS[index] if in_order else "yesterday"))
+    for clause in clauses:
+        clause.section = sections[clause.line]
+
+
+def join_answers(pieces: list[str]) -> str:
+    """Pieces of one answer as one line: "；" between them in Chinese text, "; " otherwise."""
+    pieces = [piece for piece in pieces if piece]
+    return ("；" if any(_has_cjk(piece) for piece in pieces) else "; ").join(pieces)
+
+
+def parse_standup(text: str, known_codes: Collection[str]) -> StandupParse:
+    """Understand one standup reply; `known_codes` are the project's task codes. Only the first
+    MAX_TEXT characters are read: a standup is a few lines, and this keeps the work bounded."""
+    lines = _lines(text[:MAX_TEXT])
+    known = frozenset(known_codes)
+    clauses = _clauses(lines)
+    labels = frozenset(clause.section for clause in clauses if clause.label and clause.section)
+    if labels:
+        for clause in clauses:
+            clause.section = clause.section or "yesterday"
+    else:
+        _by_position(lines, clauses, known)
+    scan = _scan(lines, clauses, known)
+    no_blocker = False
+    # Each section's text; a run of clauses of one line is kept whole, with its own punctuation.
+    pieces: dict[Section, list[tuple[int, int, int]]] = {name: [] for name in SECTIONS}
+    previous: _Clause | None = None  # the clause kept just before, whose run this one may extend
+    for clause in clauses:
+        content, section = _content(lines, clause), clause.section
+        assert section is not None  # every clause has one by now
+        if _says_no_blocker(content, section):
+            no_blocker, previous = True, None
+        elif not content.strip(_STRIP):
+            previous = None
+        else:
+            bucket = pieces[section]
+            if previous and previous.line == clause.line and previous.section == section and not clause.label:
+                bucket[-1] = (clause.line, bucket[-1][1], clause.end)
+            else:
+                bucket.append((clause.line, clause.start, clause.end))
+            previous = clause
+    sections = {
+        name: join_answers([lines[line][start:end].strip(_STRIP) for line, start, end in pieces[name]])
+        for name in SECTIONS
+    }
+    blocked = tuple(scan.blocked.items())
+    return StandupParse(
+        yesterday=sections["yesterday"],
+        today=sections["today"],
+        blockers=sections["blockers"],
+        progress=tuple(scan.progress.items()),
+        blocked=blocked,
+        no_blocker=no_blocker and not sections["blockers"] and not blocked,
+        labels=labels,
+    )

@@ -489,7 +489,8 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
     last_error: Mapped[str | None] = mapped_column(Text)
-    platform_message_id: Mapped[str | None] = mapped_column(String(128))
+    # Indexed: a reply to one of our messages is matched back to it (standup replies in groups).
+    platform_message_id: Mapped[str | None] = mapped_column(String(128), index=True)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
 

@@ -6,12 +6,19 @@ import asyncio
 import contextlib
 import logging
 import sys
+from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib.metadata import version
+from typing import TYPE_CHECKING
 
 import typer
 
 from bot.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from scheduler.jobs import Job
+    from scheduler.runner import JobOutcome
 
 # The help text is main()'s docstring.
 app = typer.Typer(no_args_is_help=True)
@@ -26,6 +33,8 @@ Anything else is sent to the bot; @NAME mentions a user."""
 
 def _configure_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs every run of every job at INFO; scheduler.service logs what matters.
+    logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))
 
 
 def _show_version(value: bool) -> None:
@@ -53,12 +62,23 @@ def migrate() -> None:
     typer.echo("database is up to date")
 
 
+LEADER_CHECK_HELP = "Seconds between leadership checks: how soon a standby scheduler takes over."
+# Job names, for the help text (scheduler.jobs is imported only when a command needs it).
+JOB_NAMES = "standup-prompt, standup-remind, standup-summary, risk-scan, weekly-report, calendar-check"
+# How long `run-job` keeps retrying delivery before leaving the rest to the running sender.
+RUN_JOB_DELIVERY_SECONDS = 60.0
+
+
 @app.command()
 def serve(
     host: str | None = typer.Option(None, help="Bind address (default CROSSTRACK_HOST or 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (default CROSSTRACK_PORT or 8000)."),
+    scheduler: bool = typer.Option(
+        True, "--scheduler/--no-scheduler", help="Also run the job scheduler (off for API-only replicas)."
+    ),
+    leader_check: float = typer.Option(5.0, "--leader-check", help=LEADER_CHECK_HELP),
 ) -> None:
-    """Apply migrations, then serve the webhooks and the JSON API."""
+    """Apply migrations, then serve the webhooks, the JSON API, the outbox sender and the scheduler."""
     import uvicorn
 
     from bot.main import create_app
@@ -67,7 +87,135 @@ def serve(
     _configure_logging()
     settings = get_settings()
     upgrade(settings.database_url)
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_config=None)
+    app = create_app(settings, scheduler=scheduler, leader_check_seconds=leader_check)
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None)
+
+
+@app.command("scheduler")
+def scheduler_command(
+    leader_check: float = typer.Option(5.0, "--leader-check", help=LEADER_CHECK_HELP),
+) -> None:
+    """Apply migrations, then run the job scheduler and the outbox sender, without HTTP."""
+    import signal
+
+    from bot.main import run_scheduler
+    from storage.migrate import upgrade
+
+    _configure_logging()
+    settings = get_settings()
+    upgrade(settings.database_url)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_scheduler(settings, stop, leader_check_seconds=leader_check)
+
+    asyncio.run(main())
+
+
+@app.command("run-job")
+def run_job(
+    job: str = typer.Argument(..., help=f"One of: {JOB_NAMES}."),
+    project: int | None = typer.Option(None, "--project", help="Only this project (default: all active)."),
+    at: str | None = typer.Option(
+        None,
+        "--at",
+        help="Run as if at this ISO date-time, e.g. 2026-11-25T09:30 (no offset: CROSSTRACK_TIMEZONE). "
+        "Default: now.",
+    ),
+) -> None:
+    """Run one job once, due or not, and deliver what it queued; what was already sent is not sent again."""
+    from scheduler.jobs import JOBS_BY_NAME
+    from storage.migrate import upgrade
+
+    chosen = JOBS_BY_NAME.get(job)
+    if chosen is None:
+        raise typer.BadParameter(f"unknown job {job!r}; one of: {', '.join(JOBS_BY_NAME)}", param_hint="JOB")
+    _configure_logging(logging.WARNING)
+    settings = get_settings()
+    when = _parse_at(at, settings)
+    upgrade(settings.database_url)
+    lines, ok = asyncio.run(_run_job(settings, chosen, when, project))
+    for line in lines:
+        typer.echo(line)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _parse_at(value: str | None, settings: Settings) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not an ISO date-time", param_hint="--at") from exc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=settings.tz)
+    return when.astimezone(UTC)
+
+
+async def _run_job(
+    settings: Settings, job: Job, at: datetime, project_id: int | None
+) -> tuple[list[str], bool]:
+    """Run the job, then deliver what it queued; one line per project, and whether all went well."""
+    from sqlalchemy import func, select
+
+    from bot.main import build_job_runner, build_senders
+    from bot.runtime import utcnow
+    from scheduler.outbox import OutboxWorker
+    from storage.db import create_engine, session_factory
+    from storage.models import OutboxMessage
+
+    engine = create_engine(settings.database_url)
+    factory = session_factory(engine)
+    senders = build_senders(settings)
+    outbox = OutboxWorker(factory, senders, utcnow)
+    try:
+        async with factory() as session:
+            before = await session.scalar(select(func.max(OutboxMessage.id))) or 0
+        try:
+            runner = build_job_runner(factory, utcnow, outbox, senders)
+            outcomes = await runner.run_job(job, at=at, project_id=project_id)
+        except LookupError as exc:
+            return [str(exc)], False
+        queued: dict[int, list[int]] = {}
+        async with factory() as session:
+            for outcome in outcomes:
+                # JobContext.send keys every message "<job>:<project id>:...".
+                prefix = f"{job.name}:{outcome.project_id}:"
+                mine = OutboxMessage.idempotency_key.startswith(prefix, autoescape=True)
+                query = select(OutboxMessage.id).where(OutboxMessage.id > before, mine)
+                queued[outcome.project_id] = list(await session.scalars(query))
+        every_id = [row_id for ids in queued.values() for row_id in ids]
+        statuses = await outbox.deliver(every_id, wait_seconds=RUN_JOB_DELIVERY_SECONDS) if every_id else {}
+        lines = []
+        for outcome in outcomes:
+            counts = Counter(statuses[row_id] for row_id in queued[outcome.project_id])
+            lines.append(_outcome_line(outcome, counts))
+        ok = all(outcome.status == "done" for outcome in outcomes) and "failed" not in statuses.values()
+        return lines or ["no active project"], ok
+    finally:
+        for sender in senders.values():
+            close = getattr(sender, "aclose", None)
+            if close is not None:
+                await close()
+        await engine.dispose()
+
+
+def _outcome_line(outcome: JobOutcome, statuses: Counter[str]) -> str:
+    line = f"{outcome.job} project {outcome.project_id} ({outcome.business_date}): {outcome.status}"
+    if outcome.status == "failed":
+        return f"{line}, see the log"
+    if not statuses:
+        return f"{line}, nothing new to send"
+    counts = [f"{statuses['sent']} sent"]
+    if statuses["pending"]:
+        counts.append(f"{statuses['pending']} still queued (the running sender retries them)")
+    if statuses["failed"]:
+        counts.append(f"{statuses['failed']} failed, see the log")
+    return f"{line}; messages: {', '.join(counts)}"
 
 
 @dataclass

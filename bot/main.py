@@ -1,22 +1,36 @@
-"""The composition root: builds the FastAPI app from settings, platform adapters and the runtime."""
+"""The composition root: builds the FastAPI app, the scheduler and the outbox sender from settings,
+platform adapters and the runtime.
+
+Process shapes: `crosstrack serve` = API + inbound processing + scheduler + outbox sender (the
+default, one process); `serve --no-scheduler` = the same without the scheduler (API replicas: they
+still send their own replies); `crosstrack scheduler` = scheduler + outbox sender, no HTTP. Any
+number of each may run against one PostgreSQL: one scheduler leads, and senders claim messages
+one by one."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.base import Sender
 from adapters.feishu import webhook as feishu_webhook
+from adapters.feishu.bitable import build_tables
 from adapters.feishu.client import FeishuClient
 from bot import api
 from bot.commands.all import build_registry
 from bot.runtime import Runtime, utcnow
 from bot.settings import Settings, get_settings
-from storage.db import create_engine
+from scheduler.leader import leadership_for
+from scheduler.outbox import OutboxWorker
+from scheduler.runner import JobRunner
+from scheduler.service import LEADER_CHECK_SECONDS, SchedulerService
+from storage.db import create_engine, session_factory
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +45,74 @@ def build_senders(settings: Settings) -> dict[str, Sender]:
     return senders
 
 
+def build_job_runner(
+    factory: async_sessionmaker[AsyncSession],
+    clock: Callable[[], datetime],
+    outbox: OutboxWorker,
+    senders: Mapping[str, Sender],
+) -> JobRunner:
+    """Jobs queue their messages for `outbox` (and wake it), and write shared tables through the
+    platforms' senders."""
+    return JobRunner(factory, clock, on_queued=outbox.wake, tables=build_tables(senders))
+
+
+def build_scheduler(
+    settings: Settings,
+    factory: async_sessionmaker[AsyncSession],
+    clock: Callable[[], datetime],
+    outbox: OutboxWorker,
+    senders: Mapping[str, Sender],
+    *,
+    leader_check_seconds: float = LEADER_CHECK_SECONDS,
+) -> SchedulerService:
+    return SchedulerService(
+        build_job_runner(factory, clock, outbox, senders),
+        leadership_for(settings.database_url),
+        leader_check_seconds=leader_check_seconds,
+    )
+
+
+async def run_scheduler(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    senders: Mapping[str, Sender] | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    leader_check_seconds: float = LEADER_CHECK_SECONDS,
+) -> None:
+    """`crosstrack scheduler`: the scheduler and the outbox sender, until `stop` is set."""
+    engine = create_engine(settings.database_url)
+    factory = session_factory(engine)
+    senders = senders if senders is not None else build_senders(settings)
+    outbox = OutboxWorker(factory, senders, clock)
+    service = build_scheduler(
+        settings, factory, clock, outbox, senders, leader_check_seconds=leader_check_seconds
+    )
+    log.info("crosstrack scheduler starting; platforms enabled: %s", ", ".join(sorted(senders)) or "none")
+    sending = asyncio.create_task(outbox.run(stop))
+    await service.start()
+    try:
+        await stop.wait()
+    finally:
+        await service.stop()
+        stop.set()
+        await sending
+        for sender in senders.values():
+            close = getattr(sender, "aclose", None)
+            if close is not None:
+                await close()
+        await engine.dispose()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     senders: Mapping[str, Sender] | None = None,
     clock: Callable[[], datetime] = utcnow,
+    scheduler: bool = False,
+    leader_check_seconds: float = LEADER_CHECK_SECONDS,
 ) -> FastAPI:
+    """The web app; with `scheduler`, it runs the job scheduler too (`crosstrack serve` does)."""
     settings = settings or get_settings()
     engine = create_engine(settings.database_url)
     runtime = Runtime(
@@ -48,24 +124,42 @@ def create_app(
     )
     feishu = runtime.senders.get("feishu")
     feishu_client = feishu if isinstance(feishu, FeishuClient) else None
+    service = (
+        build_scheduler(
+            settings,
+            runtime.factory,
+            clock,
+            runtime.outbox,
+            runtime.senders,
+            leader_check_seconds=leader_check_seconds,
+        )
+        if scheduler
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         enabled = ", ".join(sorted(runtime.senders)) or "none"
-        log.info("crosstrack starting; platforms enabled: %s", enabled)
+        scheduling = "on" if service is not None else "off (--no-scheduler)"
+        log.info("crosstrack starting; platforms enabled: %s; scheduler %s", enabled, scheduling)
         if not runtime.senders:
             log.warning("no platform credentials set: webhook endpoints answer 503; try `crosstrack shell`")
         if feishu_client is not None:
             await feishu_client.bot_open_id()
         await runtime.start()
+        if service is not None:
+            await service.start()
         try:
             yield
         finally:
+            if service is not None:
+                await service.stop()  # first: a job's messages are queued before the sender stops
             await runtime.stop()
             await engine.dispose()
 
     app = FastAPI(title="crosstrack", version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.scheduler = service
     app.include_router(api.build_router(settings, runtime.factory))
     app.include_router(feishu_webhook.build_router(settings, feishu_client, runtime.accept, clock))
     return app

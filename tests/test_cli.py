@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+import respx
 from typer.testing import CliRunner, Result
 
-from bot.cli import app
+from adapters.feishu.client import message_uuid
+from adapters.models import Text
+from bot.cli import JOB_NAMES, app
+from bot.jobs.context import JobContext, Recipient
 from bot.settings import get_settings
+from scheduler.jobs import JOBS_BY_NAME, Job
 from storage.models import Base
+from tests.samples import load
 
 
 @pytest.fixture
@@ -32,7 +40,7 @@ def run(*args: str, input: str | None = None) -> Result:
 
 def test_help_lists_the_commands() -> None:
     output = run("--help").output
-    for command in ("serve", "shell", "migrate"):
+    for command in ("serve", "shell", "migrate", "scheduler", "run-job"):
         assert command in output
 
 
@@ -90,3 +98,92 @@ def test_shell_ends_at_end_of_input(database: Path) -> None:
     with sqlite3.connect(database) as connection:
         assert connection.execute("SELECT chat_id FROM chat_bindings").fetchall() == [("ops",)]
         assert connection.execute("SELECT platform_user_id, role FROM members").fetchall() == [("dora", "pm")]
+
+
+# --- run-job ----------------------------------------------------------------------------------------
+
+FEISHU = "https://feishu.test"
+
+
+def test_run_job_help_names_every_job() -> None:
+    assert JOB_NAMES.split(", ") == list(JOBS_BY_NAME)
+    assert "standup-prompt" in run("run-job", "--help").output
+
+
+def test_run_job_refuses_an_unknown_job(database: Path) -> None:
+    result = CliRunner().invoke(app, ["run-job", "standup"])
+    assert result.exit_code == 2
+    assert "unknown job 'standup'" in result.output
+
+
+@pytest.fixture
+def greeter(database: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[datetime, date, list[str]]]:
+    """A project made in the shell (timezone Asia/Shanghai), a Feishu app, and in place of the real
+    standup-prompt a job that greets one chat; returns when it ran, for which business day, and the
+    shared-table writers it was given."""
+    run("shell", input="/project new Demo\n")
+    seen: list[tuple[datetime, date, list[str]]] = []
+
+    async def greet(ctx: JobContext) -> None:
+        seen.append((ctx.now, ctx.business_date, sorted(ctx.tables)))
+        await ctx.send(Recipient("feishu", "oc_team"), Text(f"早上好 {ctx.business_date}"))
+
+    monkeypatch.setitem(JOBS_BY_NAME, "standup-prompt", Job("standup-prompt", greet, lambda *_: None))
+    for name, value in {
+        "APP_ID": "cli_test",
+        "APP_SECRET": "app-secret-123",
+        "VERIFICATION_TOKEN": "vt-test-123",
+        "DOMAIN": FEISHU,
+    }.items():
+        monkeypatch.setenv(f"CROSSTRACK_FEISHU_{name}", value)
+    monkeypatch.setenv("CROSSTRACK_TIMEZONE", "UTC")  # the server's; the project keeps Asia/Shanghai
+    get_settings.cache_clear()
+    return seen
+
+
+@pytest.fixture
+def feishu() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=FEISHU, assert_all_called=False) as api:
+        api.post("/open-apis/auth/v3/tenant_access_token/internal").respond(
+            json=load("feishu", "tenant_access_token_internal_response")
+        )
+        api.post("/open-apis/im/v1/messages", name="send").respond(
+            json={"code": 0, "msg": "success", "data": {"message_id": "om_1"}}
+        )
+        yield api
+
+
+def test_run_job_runs_as_if_at_the_time_delivers_and_never_sends_twice(
+    greeter: list[tuple[datetime, date, list[str]]], feishu: respx.MockRouter
+) -> None:
+    # No offset: the server's timezone (UTC here). 20:00 UTC is already the 26th in Shanghai.
+    output = run("run-job", "standup-prompt", "--at", "2026-11-25T20:00").output
+    assert output == "standup-prompt project 1 (2026-11-26): done; messages: 1 sent\n"
+    assert greeter == [(datetime(2026, 11, 25, 20, 0, tzinfo=UTC), date(2026, 11, 26), ["feishu"])]
+    body = json.loads(feishu["send"].calls.last.request.content)
+    assert body["receive_id"] == "oc_team" and "早上好 2026-11-26" in body["content"]
+    assert body["uuid"] == message_uuid("standup-prompt:1:chat:oc_team:2026-11-26")
+
+    # The same business day again, given with an offset: it runs, but sends nothing new.
+    output = run("run-job", "standup-prompt", "--project", "1", "--at", "2026-11-26T09:00+08:00").output
+    assert output == "standup-prompt project 1 (2026-11-26): done, nothing new to send\n"
+    assert feishu["send"].call_count == 1
+    assert greeter[1][:2] == (datetime(2026, 11, 26, 1, 0, tzinfo=UTC), date(2026, 11, 26))
+
+
+def test_run_job_reports_a_failed_job_and_an_unknown_project(
+    greeter: list[tuple[datetime, date, list[str]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(ctx: JobContext) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(JOBS_BY_NAME, "risk-scan", Job("risk-scan", broken, lambda *_: None))
+    result = CliRunner().invoke(app, ["run-job", "risk-scan", "--at", "2026-11-25T03:00+08:00"])
+    assert result.exit_code == 1
+    assert result.output.startswith("risk-scan project 1 (2026-11-25): failed")
+
+    result = CliRunner().invoke(app, ["run-job", "risk-scan", "--project", "7"])
+    assert (result.exit_code, result.output) == (1, "no project 7\n")
+
+    result = CliRunner().invoke(app, ["run-job", "risk-scan", "--at", "yesterday"])
+    assert result.exit_code == 2 and "not an ISO date-time" in result.output

@@ -9,19 +9,15 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import lark_oapi as lark
-from lark_oapi.api.im.v1 import (
-    CreateMessageRequest,
-    CreateMessageRequestBody,
-    ReplyMessageRequest,
-    ReplyMessageRequestBody,
-)
 
 from adapters.base import SendError
 from adapters.feishu.cards import render_parts
 from adapters.models import OutboundMessage
+from adapters.ratelimit import Limit, RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +31,14 @@ _TOKEN_REJECTED = frozenset({99991661, 99991663, 99991664, 99991668})
 _BOT_INFO_RETRY_SECONDS = 60.0
 # uuid5 namespace for Feishu's `uuid` dedupe field (≤ 50 chars; a uuid5 string is 36).
 _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "crosstrack:feishu:message")
+# Feishu's send limits: 50 messages a second and 1000 a minute per app, 5 a second per chat or user.
+APP_SEND_LIMITS = (Limit(50, 1.0), Limit(1000, 60.0))
+RECEIVER_SEND_LIMITS = (Limit(5, 1.0),)
+
+
+def send_limiter(**kwargs: Any) -> RateLimiter:
+    """The limiter one FeishuClient (one app, one process) sends through; kwargs: clock, sleep."""
+    return RateLimiter(APP_SEND_LIMITS, RECEIVER_SEND_LIMITS, **kwargs)
 
 
 def message_uuid(idempotency_key: str, part: int = 0) -> str:
@@ -43,23 +47,39 @@ def message_uuid(idempotency_key: str, part: int = 0) -> str:
 
 
 class FeishuClient:
-    """Sends messages with lark-oapi's async calls, feeding them a tenant token we fetch ourselves.
+    """Calls the Feishu Open API with one pooled httpx client; the tenant token is cached, refreshed
+    early and fetched once under a lock.
 
-    lark-oapi's own token fetch uses blocking `requests` even inside its async calls, so the token
-    comes from our httpx client (cached, refreshed early, fetched once under a lock) and reaches
-    lark-oapi through `enable_set_token` + `RequestOption`.
+    Messages do not go through lark-oapi: its token fetch blocks the event loop (`requests`), and
+    its async calls open a new httpx client per request, i.e. a new TLS context (~20 ms of CPU) and
+    connection per message, which alone caps sending near Feishu's 50 messages a second.
+
+    Every send waits for room under Feishu's limits (app-wide and per receiving chat or user).
+    The limiter lives in this process: several sending processes together can exceed the app's
+    limits, and then Feishu's 429s (honoured through `retry_after`) hold them back.
     """
 
     platform = "feishu"
 
     def __init__(
-        self, domain: str, app_id: str, app_secret: str, *, clock: Callable[[], float] = time.monotonic
+        self,
+        domain: str,
+        app_id: str,
+        app_secret: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        limiter: RateLimiter | None = None,
     ) -> None:
         domain = domain.rstrip("/")
         self._app_id = app_id
         self._app_secret = app_secret
         self._clock = clock
-        self._http = httpx.AsyncClient(base_url=domain, timeout=_TIMEOUT_SECONDS)
+        self._limiter = limiter or send_limiter()
+        # Keep as many connections as sends may go out at once (a window's worth, see APP_SEND_LIMITS):
+        # with httpx's default of 20, every burst would open, and TLS-handshake, new ones.
+        keep = httpx.Limits(max_connections=100, max_keepalive_connections=APP_SEND_LIMITS[0].calls)
+        self._http = httpx.AsyncClient(base_url=domain, timeout=_TIMEOUT_SECONDS, limits=keep)
+        # For the Bitable writer (bitable.py), which sends little; it is given our tenant token.
         self._lark = (
             lark.Client.builder()
             .app_id(app_id)
@@ -110,44 +130,27 @@ class FeishuClient:
         return message_id
 
     async def _send_part(self, message: OutboundMessage, msg_type: str, content: str, dedupe: str) -> str:
+        body: dict[str, str] = {"msg_type": msg_type, "content": content, "uuid": dedupe}
+        params: dict[str, str] = {}
+        if message.reply_to:
+            path = f"/open-apis/im/v1/messages/{quote(message.reply_to, safe='')}/reply"
+        else:
+            path = "/open-apis/im/v1/messages"
+            params["receive_id_type"] = "open_id" if message.extra.get("to") == "user" else "chat_id"
+            body["receive_id"] = message.chat_id
         token = await self._tenant_token()
-        option = lark.RequestOption.builder().tenant_access_token(token).build()
-        try:
-            if message.reply_to:
-                reply = (
-                    ReplyMessageRequest.builder()
-                    .message_id(message.reply_to)
-                    .request_body(
-                        ReplyMessageRequestBody.builder()
-                        .content(content)
-                        .msg_type(msg_type)
-                        .uuid(dedupe)
-                        .build()
-                    )
-                    .build()
-                )
-                raw = (await self._lark.im.v1.message.areply(reply, option)).raw
-            else:
-                create = (
-                    CreateMessageRequest.builder()
-                    .receive_id_type("open_id" if message.extra.get("to") == "user" else "chat_id")
-                    .request_body(
-                        CreateMessageRequestBody.builder()
-                        .receive_id(message.chat_id)
-                        .msg_type(msg_type)
-                        .content(content)
-                        .uuid(dedupe)
-                        .build()
-                    )
-                    .build()
-                )
-                raw = (await self._lark.im.v1.message.acreate(create, option)).raw
-        except httpx.TransportError as exc:
-            raise SendError(f"send message: {exc!r}", retryable=True) from exc
-        except ValueError as exc:  # lark-oapi parses every body as JSON; a gateway error page is not
-            raise SendError("send message: non-JSON response", retryable=True) from exc
-        body = self._check("send message", raw.status_code, raw.headers, raw.content, token)
-        message_id = (body.get("data") or {}).get("message_id")
+        # A reply lands in the chat of the message it answers: the same per-chat limit.
+        async with self._limiter.call(message.chat_id):
+            answer = await self._request(
+                "POST",
+                path,
+                what="send message",
+                payload=body,
+                params=params,
+                headers={"Authorization": f"Bearer {token}"},
+                token=token,
+            )
+        message_id = (answer.get("data") or {}).get("message_id")
         if not isinstance(message_id, str) or not message_id:
             raise SendError("send message: response without message_id", retryable=False)
         return message_id
@@ -182,11 +185,12 @@ class FeishuClient:
         *,
         what: str,
         payload: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         token: str | None = None,
     ) -> dict[str, Any]:
         try:
-            response = await self._http.request(method, path, json=payload, headers=headers)
+            response = await self._http.request(method, path, json=payload, params=params, headers=headers)
         except httpx.TransportError as exc:
             raise SendError(f"{what}: {exc!r}", retryable=True) from exc
         return self._check(what, response.status_code, response.headers, response.content, token)
@@ -205,13 +209,13 @@ class FeishuClient:
         if code == 0 and 200 <= status < 300:
             return body
         detail = f"{what}: HTTP {status}, code {code}: {msg}"
-        if status == 429 or code == _RATE_LIMITED:
+        if status == 429 or code in (_RATE_LIMITED, _CHAT_RATE_LIMITED):
             raise SendError(detail, retryable=True, retry_after=_retry_after(headers))
         if code in _TOKEN_REJECTED:
             if token is not None and token == self._token:  # keep a token another task already renewed
                 self._token = None
             raise SendError(detail, retryable=True)
-        raise SendError(detail, retryable=code == _CHAT_RATE_LIMITED or status >= 500)
+        raise SendError(detail, retryable=status >= 500)
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

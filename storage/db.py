@@ -35,12 +35,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see _begin_immediate)
+
+
+def _begin_immediate(connection: Any) -> None:
+    # Take SQLite's write lock when the transaction starts: a transaction that reads and then
+    # writes would otherwise fail with "database is locked" (no waiting) when another one writes
+    # first. pysqlite's own implicit BEGIN is switched off in _sqlite_pragmas for this.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(async_url(url), pool_pre_ping=not is_sqlite(url), **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
 
 

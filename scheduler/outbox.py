@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 MAX_BACKOFF_SECONDS = 300.0
+FIRST_BACKOFF_SECONDS = 0.25
 LEASE_SECONDS = 120.0
 # Shorter than the lease, so our outcome is written before another sender may claim the message.
 SEND_TIMEOUT_SECONDS = 90.0
@@ -39,8 +40,10 @@ ChatKey = tuple[str, str]  # (platform, chat_id)
 
 
 def backoff_seconds(attempts: int, rng: random.Random) -> float:
-    """Exponential backoff with full jitter: 1 s, 2 s, 4 s ... capped at five minutes."""
-    ceiling = min(MAX_BACKOFF_SECONDS, 2.0 ** (attempts - 1))
+    """Exponential backoff with jitter: about 0.25 s, 0.5 s, 1 s ... capped at five minutes. The first
+    retry is quick because most 5xx and dropped connections are momentary, and a message held back
+    also holds back the later ones to its chat."""
+    ceiling = min(MAX_BACKOFF_SECONDS, FIRST_BACKOFF_SECONDS * 2.0 ** (attempts - 1))
     return rng.uniform(ceiling / 2, ceiling)
 
 

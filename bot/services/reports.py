@@ -22,11 +22,13 @@ from bot.domain import report as domain
 from bot.domain import wbs
 from bot.domain.report import Person, ReportInput, WeeklyReport, week_of
 from bot.domain.workdays import WorkCalendar
+from bot.services import standups
 from bot.services import tasks as task_service
 from storage.models import (
     ActionItem,
     Blocker,
     Department,
+    JobRun,
     Leave,
     Member,
     Milestone,
@@ -226,15 +228,29 @@ async def _attendance(
     through: date,
     calendar: WorkCalendar,
 ) -> list[domain.AttendanceIn]:
-    """Per member: the working days this week they were expected at the standup (a member by then,
-    not on leave) and how many of those they reported."""
+    """Per member: the days this week they were expected at the standup and how many of those they
+    reported. Expected, as the standup itself decides: days the prompt went out, for people who owe a
+    standup (open tasks of their own) and are not on leave; a report given anyway always counts."""
+    prompted = set(
+        await session.scalars(
+            select(JobRun.business_date).where(
+                JobRun.project_id == project.id,
+                JobRun.job == "standup-prompt",
+                JobRun.status == "done",
+                JobRun.business_date >= week_start,
+                JobRun.business_date <= through,
+            )
+        )
+    )
     days = [
         week_start + timedelta(days=offset)
         for offset in range((through - week_start).days + 1)
         if calendar.is_workday(week_start + timedelta(days=offset))
+        and week_start + timedelta(days=offset) in prompted
     ]
     if not days:
         return []
+    owing = set(await standups.open_tasks(session, project.id))
     reported = {
         (member_id, day)
         for member_id, day in await session.execute(
@@ -260,8 +276,12 @@ async def _attendance(
         expected = [
             day
             for day in days
-            if joined <= day
-            and not any(who == member.id and start <= day <= end for who, start, end in leaves)
+            if (member.id, day) in reported
+            or (
+                member.id in owing
+                and joined <= day
+                and not any(who == member.id and start <= day <= end for who, start, end in leaves)
+            )
         ]
         if expected:
             result.append(

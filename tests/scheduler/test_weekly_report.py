@@ -30,6 +30,7 @@ from storage.models import (
     ActionItem,
     Blocker,
     Department,
+    JobRun,
     Leave,
     Member,
     OutboxMessage,
@@ -191,7 +192,7 @@ async def add_plan(setup: Setup) -> None:
                     due_date=D("2026-11-26"),
                     created_at=NOW,
                 ),
-                # bob reported Mon-Thu and was on leave Friday; carol reported once.
+                # bob reported Mon-Wed and is on leave Friday; carol reported once.
                 Leave(
                     project_id=pid,
                     member_id=bob.id,
@@ -208,6 +209,17 @@ async def add_plan(setup: Setup) -> None:
                         parsed={},
                         created_at=NOW,
                         updated_at=NOW,
+                    )
+                    for day in ("2026-11-23", "2026-11-24", "2026-11-25")
+                ),
+                # The standup prompt went out Monday to Thursday (Friday's had not run yet).
+                *(
+                    JobRun(
+                        job="standup-prompt",
+                        project_id=pid,
+                        business_date=D(day),
+                        status="done",
+                        started_at=NOW,
                     )
                     for day in ("2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26")
                 ),
@@ -323,9 +335,10 @@ async def test_the_snapshot_holds_what_the_database_says_about_the_week(setup: S
     assert [(b["code"], b["since"]) for b in content["blockers"]] == [("1.2", "2026-11-25")]
     assert [r["number"] for r in content["risks_mitigated"]] == [1]
     assert [a["number"] for a in content["actions_overdue"]] == [1]
-    # Expected: carol Mon-Fri, bob Mon-Thu (on leave Friday), alice Friday only (she joined today).
-    assert (content["attendance"]["expected"], content["attendance"]["reported"]) == (10, 5)
-    assert [m["person"]["user_id"] for m in content["attendance"]["missing"]] == ["carol", "alice"]
+    # Expected on the days the prompt went out (Mon-Thu), from those who owe a standup: bob (R on the
+    # open 1.2) Mon-Thu; carol's only task is done, so just the day she reported; alice has no tasks.
+    assert (content["attendance"]["expected"], content["attendance"]["reported"]) == (5, 4)
+    assert [m["person"]["user_id"] for m in content["attendance"]["missing"]] == ["bob"]
     assert "⛔ 1.2 联调：等待测试环境（已 2 天）<at:bob>" in stored.markdown
     assert content["table_sync"]["status"] == "done"
 

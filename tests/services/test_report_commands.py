@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters import shell
 from adapters.models import Card
-from storage.models import Member, Project, ReportSnapshot, Task
+from storage.models import JobRun, Member, Project, ReportSnapshot, Task
 from tests.harness import Chat, chat_runtime
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -65,15 +65,26 @@ async def snapshot_count(chat: Chat) -> int:
 
 async def test_on_demand_report_is_this_weeks_and_is_not_stored(engine: AsyncEngine) -> None:
     async with chat_runtime(engine, now=NOW) as chat:
-        await new_project(chat)
+        project_id = await new_project(chat)
+        async with chat.runtime.factory() as s, s.begin():  # the standup prompt went out Mon and Tue
+            s.add_all(
+                JobRun(
+                    job="standup-prompt",
+                    project_id=project_id,
+                    business_date=D(day),
+                    status="done",
+                    started_at=NOW,
+                )
+                for day in ("2026-11-23", "2026-11-24")
+            )
         reply = await chat.one("zoe", "/周报")  # anyone may ask, member or not
 
         lines = reply.splitlines()
         assert lines[0] == "【📅 周报 · 新品发布 · 11-23～11-29】"
         assert lines[1] == "🔴 总体 40%（计划 100%）· 逾期"
         assert "🔴 1 接口 逾期 1 天 @bob" in lines
-        # Before today's cutoff (11:00) standups count up to yesterday: bob's Mon and Tue (alice
-        # joined today).
+        # Before today's cutoff (11:00) standups count up to yesterday: bob's Mon and Tue (alice owns
+        # no task, so owes none).
         assert "站会 本周提交 0/2（0%）· 缺报较多：@bob" in reply
         assert await snapshot_count(chat) == 0
         assert await chat.one("zoe", "/周报") == reply

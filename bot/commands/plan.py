@@ -35,7 +35,6 @@ from storage.models import Department, Member, Task
 router = Router("plan", title="help.section.plan")
 
 CLEAR_WORDS = frozenset({"-", "无", "none", "清空", "clear"})
-LIST_WORDS = frozenset({"", "list", "ls", "列表", "查看"})
 STATUS_ICONS = {"not_started": "⚪", "in_progress": "🔵", "blocked": "🔴", "done": "✅"}
 OVERDUE_ICON = "⚠️"
 INDENT = "\u3000"  # a full-width space survives card markdown where leading spaces do not
@@ -83,55 +82,6 @@ def _icon(rolled: wbs.Rolled, today: date) -> str:
     if rolled.status != "done" and rolled.due is not None and rolled.due < today:
         return OVERDUE_ICON
     return STATUS_ICONS.get(rolled.status, "⚪")
-
-
-# --- group fallbacks: `/部门` alone lists, an unknown sub-command gets the usage line ----------------
-
-
-@router.command("dept", "部门", usage="usage.dept", summary="summary.dept", who="who.anyone", listed=False)
-async def dept_group(ctx: CommandContext, args: str) -> list[Reply]:
-    if args.lower() in LIST_WORDS:
-        return await depts(ctx, "")
-    raise UsageError()
-
-
-@router.command(
-    "member", "成员", usage="usage.member", summary="summary.member", who="who.anyone", listed=False
-)
-async def member_group(ctx: CommandContext, args: str) -> list[Reply]:
-    if args.lower() in LIST_WORDS:
-        return await members_list(ctx, "")
-    raise UsageError()
-
-
-@router.command(
-    "phase", "阶段", usage="usage.phase_add", summary="summary.phase_add", who="who.anyone", listed=False
-)
-async def phase_group(ctx: CommandContext, args: str) -> list[Reply]:
-    if args.lower() in LIST_WORDS:
-        return await tasks_list(ctx, "")
-    raise UsageError()
-
-
-@router.command("task", "任务", usage="usage.task", summary="summary.task", who="who.anyone", listed=False)
-async def task_group(ctx: CommandContext, args: str) -> list[Reply]:
-    if args.lower() in LIST_WORDS:
-        return await tasks_list(ctx, "")
-    raise UsageError()
-
-
-@router.command(
-    "milestone",
-    "里程碑",
-    usage="usage.milestone",
-    summary="summary.milestone",
-    who="who.anyone",
-    listed=False,
-)
-async def milestone_group(ctx: CommandContext, args: str) -> list[Reply]:
-    if args.lower() in LIST_WORDS:
-        return await milestones_list(ctx, "")
-    raise UsageError()
 
 
 # --- departments -----------------------------------------------------------------------------------
@@ -706,3 +656,13 @@ async def milestones_list(ctx: CommandContext, args: str) -> list[Reply]:
             line += " · " + ctx.t("plan.milestone_progress", items=items)
         lines.append(line)
     return [Card(ctx.t("plan.milestones_title", count=len(found)), "\n".join(lines))]
+
+
+# Group words alone (`/部门`, `/task list`) list; with an unknown sub-command they give the usage line.
+router.group_word("dept", "部门", usage="usage.dept", summary="summary.dept", lister=depts)
+router.group_word("member", "成员", usage="usage.member", summary="summary.member", lister=members_list)
+router.group_word("phase", "阶段", usage="usage.phase_add", summary="summary.phase_add", lister=tasks_list)
+router.group_word("task", "任务", usage="usage.task", summary="summary.task", lister=tasks_list)
+router.group_word(
+    "milestone", "里程碑", usage="usage.milestone", summary="summary.milestone", lister=milestones_list
+)

@@ -7,11 +7,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.errors import UsageError
+
 if TYPE_CHECKING:
     from adapters.models import Reply
     from bot.commands.context import CommandContext
 
 Handler = Callable[["CommandContext", str], Awaitable[list["Reply"]]]
+# Words after a group word that ask for its list: `/部门 列表`, `/task list`, or nothing at all.
+LIST_WORDS = frozenset({"", "list", "ls", "列表", "查看"})
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,17 @@ class Router:
             return handler
 
         return register
+
+    def group_word(self, name: str, alias: str, *, usage: str, summary: str, lister: Handler) -> None:
+        """A bare group word (`/task`, `/任务`): with a list word it shows `lister`'s list, with
+        anything else the group's usage line. Unlisted in /help."""
+
+        async def group(ctx: CommandContext, args: str) -> list[Reply]:
+            if args.lower() in LIST_WORDS:
+                return await lister(ctx, "")
+            raise UsageError()
+
+        self.command(name, alias, usage=usage, summary=summary, who="who.anyone", listed=False)(group)
 
 
 def _is_word_char(char: str) -> bool:

@@ -12,7 +12,6 @@ from adapters.models import Card, Reply, Text, mention_token
 from bot.commands.common import actor_of
 from bot.commands.context import CommandContext
 from bot.commands.parsing import normalize, parse_args, parse_date
-from bot.commands.plan import LIST_WORDS
 from bot.commands.registry import Router
 from bot.errors import PermissionDenied, UsageError, UserFacingError
 from bot.permissions import heads_department, is_pm, require_member, require_pm
@@ -295,24 +294,6 @@ async def holidays(ctx: CommandContext, args: str) -> list[Reply]:
     return [Card(ctx.t("rhythm.holidays_title"), "\n".join(lines))]
 
 
-@router.command(
-    "holiday", "假期", usage="usage.holiday", summary="summary.holidays", who="who.anyone", listed=False
-)
-async def holiday_group(ctx: CommandContext, args: str) -> list[Reply]:
-    if args.lower() in LIST_WORDS:
-        return await holidays(ctx, "")
-    raise UsageError()
-
-
-@router.command(
-    "workday", "调休", usage="usage.workday", summary="summary.holidays", who="who.anyone", listed=False
-)
-async def workday_group(ctx: CommandContext, args: str) -> list[Reply]:
-    if args.lower() in LIST_WORDS:
-        return await holidays(ctx, "")
-    raise UsageError()
-
-
 # --- /leave ------------------------------------------------------------------------------------------
 
 
@@ -398,3 +379,7 @@ async def leaves(ctx: CommandContext, args: str) -> list[Reply]:
         for row, member in found
     ]
     return [Card(ctx.t("rhythm.leaves_title", count=len(found)), "\n".join(lines))]
+
+
+router.group_word("holiday", "假期", usage="usage.holiday", summary="summary.holidays", lister=holidays)
+router.group_word("workday", "调休", usage="usage.workday", summary="summary.holidays", lister=holidays)

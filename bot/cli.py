@@ -27,6 +27,8 @@ SHELL_HELP = """shell commands:
   :as NAME     speak as user NAME
   :chat NAME   go to group chat NAME
   :p2p         go to your 1:1 chat with the bot
+  :run JOB     run a scheduled job now for every project (standup-prompt, standup-remind,
+               standup-summary, risk-scan, weekly-report, calendar-check) and show what it sent
   :quit        leave (or Ctrl-D)
 Anything else is sent to the bot; @NAME mentions a user."""
 
@@ -277,6 +279,24 @@ def _run_shell(settings: Settings, where: _Where, *, interactive: bool) -> None:
         # No outbox loop: the line is processed and its replies "sent" before the next prompt.
         await runtime.settle()
 
+    async def run_job(name: str) -> None:
+        """`:run JOB`: the job as the scheduler would run it now, its messages shown with their recipient."""
+        from adapters.shell import render
+        from scheduler.jobs import JOBS_BY_NAME
+        from scheduler.runner import JobRunner
+
+        job = JOBS_BY_NAME.get(name)
+        if job is None:
+            typer.echo(f"no job {name!r}; jobs: {', '.join(JOBS_BY_NAME)}")
+            return
+        for outcome in await JobRunner(runtime.factory, runtime.clock).run_job(job, at=runtime.clock()):
+            typer.echo(f"[{job.name} project {outcome.project_id}: {outcome.status}]")
+        await runtime.settle()
+        for sent in sender.sent:
+            to = f"@{sent.chat_id} (private)" if sent.extra.get("to") == "user" else sent.chat_id
+            typer.echo(f"→ {to}\n{render(sent.content)}")
+        sender.sent.clear()
+
     async def close() -> None:
         await runtime.stop()
         await engine.dispose()
@@ -288,7 +308,9 @@ def _run_shell(settings: Settings, where: _Where, *, interactive: bool) -> None:
         try:
             while (line := _read_line(where.prompt if interactive else "")) is not None:
                 line = line.strip()
-                if line.startswith(":"):
+                if line.startswith(":run"):
+                    runner.run(run_job(line[len(":run") :].strip()))
+                elif line.startswith(":"):
                     if not _shell_command(line, where):
                         return
                 elif line:

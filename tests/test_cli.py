@@ -7,9 +7,11 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import respx
+import time_machine
 from typer.testing import CliRunner, Result
 
 from adapters.feishu.client import message_uuid
@@ -187,3 +189,18 @@ def test_run_job_reports_a_failed_job_and_an_unknown_project(
 
     result = CliRunner().invoke(app, ["run-job", "risk-scan", "--at", "yesterday"])
     assert result.exit_code == 2 and "not an ISO date-time" in result.output
+
+
+@time_machine.travel(datetime(2026, 11, 25, 9, 40, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False)
+def test_shell_runs_a_job_and_shows_who_got_what(database: Path) -> None:
+    lines = [
+        "/项目 新建 Demo",
+        "/阶段 添加 1 开发",
+        "/任务 添加 1.1 接口 @carol 截止=明天",
+        ":run standup-prompt",
+    ]
+    output = run("shell", input="\n".join([*lines, ":run standup-prompt", ":run nope"]) + "\n").output
+    assert "[standup-prompt project 1: done]" in output
+    assert output.count("→ @carol (private)") == 1  # the second run sends nothing new
+    assert "1.1 接口 · 0% · 截止 11-26" in output
+    assert "no job 'nope'" in output

@@ -15,6 +15,7 @@ from bot.commands.registry import CommandSpec, Match, Registry
 from bot.errors import NotHandled, PermissionDenied, UsageError, UserFacingError
 from bot.render.i18n import t
 from bot.services import members, projects
+from storage.models import Project
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ async def dispatch(
 async def _welcome(session: AsyncSession, event: BotAddedToChat, defaults: Defaults) -> list[Reply]:
     binding = await projects.binding_for_chat(session, event.platform, event.chat.chat_id)
     if binding is not None:
-        project = await projects.find(session, str(binding.project_id))
+        project = await session.get(Project, binding.project_id)
         if project is not None:
             return [Text(t(project.locale, "welcome.bound", name=project.name))]
     locale = defaults.locale

@@ -19,6 +19,8 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.base import Sender
+from adapters.dingtalk import webhook as dingtalk_webhook
+from adapters.dingtalk.client import DingTalkClient
 from adapters.feishu import webhook as feishu_webhook
 from adapters.feishu.bitable import build_tables
 from adapters.feishu.client import FeishuClient
@@ -41,6 +43,14 @@ def build_senders(settings: Settings) -> dict[str, Sender]:
         assert settings.feishu_app_id and settings.feishu_app_secret
         senders["feishu"] = FeishuClient(
             settings.feishu_domain, settings.feishu_app_id, settings.feishu_app_secret
+        )
+    if settings.dingtalk_enabled:
+        assert settings.dingtalk_app_key and settings.dingtalk_app_secret and settings.dingtalk_robot_code
+        senders["dingtalk"] = DingTalkClient(
+            settings.dingtalk_api_domain,
+            settings.dingtalk_app_key,
+            settings.dingtalk_app_secret,
+            settings.dingtalk_robot_code,
         )
     return senders
 
@@ -124,6 +134,8 @@ def create_app(
     )
     feishu = runtime.senders.get("feishu")
     feishu_client = feishu if isinstance(feishu, FeishuClient) else None
+    dingtalk = runtime.senders.get("dingtalk")
+    dingtalk_client = dingtalk if isinstance(dingtalk, DingTalkClient) else None
     service = (
         build_scheduler(
             settings,
@@ -162,4 +174,5 @@ def create_app(
     app.state.scheduler = service
     app.include_router(api.build_router(settings, runtime.factory))
     app.include_router(feishu_webhook.build_router(settings, feishu_client, runtime.accept, clock))
+    app.include_router(dingtalk_webhook.build_router(settings, dingtalk_client, runtime.accept, clock))
     return app

@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     # Signed Feishu requests older than this are refused as replays.
     feishu_replay_window_seconds: int = 300
 
+    dingtalk_app_key: str | None = None
+    dingtalk_app_secret: str | None = None
+    dingtalk_robot_code: str | None = None
+    # Only `http` (signed callbacks on /webhooks/dingtalk) is built; `stream` is refused at start-up.
+    dingtalk_mode: Literal["http", "stream"] = "http"
+    dingtalk_api_domain: str = "https://api.dingtalk.com"
+    dingtalk_oapi_domain: str = "https://oapi.dingtalk.com"
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -44,7 +52,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
 
-    @field_validator("feishu_domain")
+    @field_validator("feishu_domain", "dingtalk_api_domain", "dingtalk_oapi_domain")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
@@ -67,6 +75,25 @@ class Settings(BaseSettings):
                     "Feishu is enabled (CROSSTRACK_FEISHU_APP_ID is set) but these secrets are empty "
                     f"or placeholders: {', '.join(missing)}"
                 )
+        if self.dingtalk_app_key:
+            missing = [
+                name
+                for name, value in (
+                    ("CROSSTRACK_DINGTALK_APP_SECRET", self.dingtalk_app_secret),
+                    ("CROSSTRACK_DINGTALK_ROBOT_CODE", self.dingtalk_robot_code),
+                )
+                if _is_placeholder(value)
+            ]
+            if missing:
+                raise ValueError(
+                    "DingTalk is enabled (CROSSTRACK_DINGTALK_APP_KEY is set) but these are empty "
+                    f"or placeholders: {', '.join(missing)}"
+                )
+            if self.dingtalk_mode == "stream":
+                raise ValueError(
+                    "CROSSTRACK_DINGTALK_MODE=stream is not supported yet; use http (the default) and "
+                    "point the robot's message URL at /webhooks/dingtalk"
+                )
         if self.api_token is not None and _is_placeholder(self.api_token):
             raise ValueError("CROSSTRACK_API_TOKEN is a placeholder; set a real token or unset it")
         return self
@@ -74,6 +101,10 @@ class Settings(BaseSettings):
     @property
     def feishu_enabled(self) -> bool:
         return bool(self.feishu_app_id)
+
+    @property
+    def dingtalk_enabled(self) -> bool:
+        return bool(self.dingtalk_app_key)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -20,6 +20,9 @@ SECRETS = {
     "feishu_app_secret",
     "feishu_verification_token",
     "feishu_encrypt_key",
+    "dingtalk_app_key",
+    "dingtalk_app_secret",
+    "dingtalk_robot_code",
 }
 # `${VAR:-default}`, as compose interpolates it.
 INTERPOLATION = re.compile(r"\$\{(\w+):-([^}]*)\}")

@@ -1,0 +1,238 @@
+"""Outbound DingTalk: app access token, robot messages through a session webhook or the OpenAPI,
+mapped to SendError."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from adapters.base import SendError
+from adapters.dingtalk.events import PLATFORM, ReplyRoute
+from adapters.models import MENTION_TOKEN, OutboundMessage, Reply, Text
+from adapters.ratelimit import Limit, RateLimiter
+
+log = logging.getLogger(__name__)
+
+_TIMEOUT_SECONDS = 10.0
+# Refresh the access token this long before DingTalk says it expires.
+_TOKEN_REFRESH_MARGIN_SECONDS = 300
+# A session webhook this close to its expiry is not used: the send may be retried after it lapses.
+_ROUTE_MARGIN = timedelta(seconds=60)
+# Forget expired routes once this many are kept (one per active conversation).
+_ROUTE_PRUNE_AT = 1024
+# New-API (api.dingtalk.com) error codes.
+_TOKEN_REJECTED = frozenset({"InvalidAuthentication", "InvalidAccessToken"})
+_THROTTLED_MARKERS = ("QpsLimit", "Throttling", "RateLimit")
+# Old-API (oapi / session webhook) errcodes: 130101 "send too fast", 410100 "发送速度太快而限流".
+_OAPI_THROTTLED = frozenset({130101, 410100})
+# The robot send APIs allow about 20 calls a second each (per app).
+API_LIMITS = (Limit(20, 1.0),)
+_GROUP_SEND = "/v1.0/robot/groupMessages/send"
+_USER_SEND = "/v1.0/robot/oToMessages/batchSend"
+
+
+def send_limiter(**kwargs: Any) -> RateLimiter:
+    """Keyed by API path, so each robot send API gets its own 20 calls/s; kwargs: clock, sleep."""
+    return RateLimiter((), API_LIMITS, **kwargs)
+
+
+def with_dingtalk_mentions(text: str) -> tuple[str, list[str]]:
+    """`<at:STAFFID>` tokens as DingTalk's `@STAFFID` (the form `atUserIds` highlights), and the ids."""
+    ids = list(dict.fromkeys(MENTION_TOKEN.findall(text)))
+    return MENTION_TOKEN.sub(lambda match: f"@{match.group(1)}", text), ids
+
+
+def render(reply: Reply) -> tuple[str, dict[str, str], list[str]]:
+    """(`text` | `markdown`, its fields, the staff ids to @) for one neutral reply."""
+    if isinstance(reply, Text):
+        prefix = "".join(f"<at:{user.user_id}> " for user in reply.mentions)
+        text, ids = with_dingtalk_mentions(prefix + reply.text)
+        return "text", {"content": text}, ids
+    body, ids = with_dingtalk_mentions(reply.body)
+    return "markdown", {"title": reply.title, "text": f"### {reply.title}\n\n{body}"}, ids
+
+
+class DingTalkClient:
+    """Calls DingTalk with one pooled httpx client; the access token is cached, refreshed early and
+    fetched once under a lock.
+
+    Replies go to the conversation's `sessionWebhook` while it is fresh, else through the robot
+    OpenAPI. The webhooks are kept in memory only (`remember_route`): an optimisation (no token, no
+    OpenAPI quota); after a restart, or on another process, the OpenAPI path sends the same reply.
+    """
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        api_domain: str,
+        app_key: str,
+        app_secret: str,
+        robot_code: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self._app_key = app_key
+        self._app_secret = app_secret
+        self._robot_code = robot_code
+        self._clock = clock
+        self._now = now
+        self._limiter = limiter or send_limiter()
+        self._http = httpx.AsyncClient(base_url=api_domain.rstrip("/"), timeout=_TIMEOUT_SECONDS)
+        self._token: str | None = None
+        self._token_refresh_at = 0.0
+        self._token_lock = asyncio.Lock()
+        self._routes: dict[str, ReplyRoute] = {}
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def remember_route(self, chat_id: str, route: ReplyRoute) -> None:
+        """Keep the conversation's session webhook for replies until it expires."""
+        if len(self._routes) >= _ROUTE_PRUNE_AT:
+            now = self._now()
+            self._routes = {chat: kept for chat, kept in self._routes.items() if kept.expires_at > now}
+        self._routes[chat_id] = route
+
+    async def send(self, message: OutboundMessage) -> str:
+        """Send one message; returns DingTalk's processQueryKey ("" for a session webhook reply)."""
+        msg_type, fields, at_ids = render(message.content)
+        route = self._routes.get(message.chat_id)
+        if (
+            route is not None
+            and message.reply_to
+            and message.extra.get("to") != "user"
+            and route.expires_at - _ROUTE_MARGIN > self._now()
+        ):
+            try:
+                await self._send_by_session(route, msg_type, fields, at_ids)
+                return ""
+            except SendError as exc:
+                if exc.retryable:  # throttled, or perhaps delivered (timeout): try the same way again
+                    raise
+                # Refused (e.g. the session ended early), so nothing was posted: use the OpenAPI now.
+                log.warning("DingTalk session webhook refused, sending through the OpenAPI: %s", exc)
+                if self._routes.get(message.chat_id) is route:
+                    del self._routes[message.chat_id]
+        return await self._send_by_openapi(message, msg_type, fields)
+
+    async def _send_by_session(
+        self, route: ReplyRoute, msg_type: str, fields: dict[str, str], at_ids: list[str]
+    ) -> None:
+        body: dict[str, Any] = {"msgtype": msg_type, msg_type: fields, "at": {"atUserIds": at_ids}}
+        async with self._limiter.call("sessionWebhook"):
+            await self._request("POST", route.session_webhook, what="session webhook reply", payload=body)
+
+    async def _send_by_openapi(self, message: OutboundMessage, msg_type: str, fields: dict[str, str]) -> str:
+        payload: dict[str, Any] = {
+            "robotCode": self._robot_code,
+            "msgKey": "sampleText" if msg_type == "text" else "sampleMarkdown",
+            # A JSON string inside the JSON body, as the API wants.
+            "msgParam": json.dumps(fields, ensure_ascii=False, separators=(",", ":")),
+        }
+        if message.extra.get("to") == "user":
+            path, what = _USER_SEND, "send to user"
+            payload["userIds"] = [message.chat_id]
+        else:
+            path, what = _GROUP_SEND, "send to group"
+            payload["openConversationId"] = message.chat_id
+        token = await self._access_token()
+        async with self._limiter.call(path):
+            answer = await self._request(
+                "POST",
+                path,
+                what=what,
+                payload=payload,
+                headers={"x-acs-dingtalk-access-token": token},
+                token=token,
+            )
+        key = answer.get("processQueryKey")
+        return key if isinstance(key, str) else ""
+
+    async def _access_token(self) -> str:
+        async with self._token_lock:  # concurrent senders wait for one fetch instead of each fetching
+            if self._token is not None and self._clock() < self._token_refresh_at:
+                return self._token
+            body = await self._request(
+                "POST",
+                "/v1.0/oauth2/accessToken",
+                what="access token",
+                payload={"appKey": self._app_key, "appSecret": self._app_secret},
+            )
+            token, expire = body.get("accessToken"), body.get("expireIn")
+            if not isinstance(token, str) or not token or not isinstance(expire, int):
+                raise SendError("access token: response without accessToken or expireIn", retryable=False)
+            self._token = token
+            self._token_refresh_at = self._clock() + expire - _TOKEN_REFRESH_MARGIN_SECONDS
+            return token
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        payload: dict[str, Any],
+        headers: dict[str, str] | None = None,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        try:
+            response = await self._http.request(method, url, json=payload, headers=headers)
+        except httpx.TransportError as exc:
+            raise SendError(f"{what}: {exc!r}", retryable=True) from exc
+        return self._check(what, response.status_code, response.headers, response.content, token)
+
+    def _check(
+        self, what: str, status: int, headers: Mapping[str, str], content: bytes, token: str | None
+    ) -> dict[str, Any]:
+        """The JSON body of a successful call; otherwise a SendError saying whether to retry.
+
+        Two error shapes: the new API's {code, message} (HTTP 4xx/5xx) and the old API's
+        {errcode, errmsg} (HTTP 200); plus the gateway's IP block {status, wait, punish}.
+        """
+        try:
+            body = json.loads(content)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            body = {}  # e.g. a gateway's HTML error page: the status alone decides
+        code, errcode = body.get("code"), body.get("errcode", 0)
+        if 200 <= status < 300 and code is None and str(errcode) == "0" and "punish" not in body:
+            return body
+        detail = f"{what}: HTTP {status}, code {code or errcode}: {body.get('message') or body.get('errmsg')}"
+        if "punish" in body:  # IP throttled: `wait` seconds
+            raise SendError(detail, retryable=True, retry_after=_seconds(body.get("wait")))
+        if (
+            status == 429
+            or (isinstance(code, str) and any(marker in code for marker in _THROTTLED_MARKERS))
+            or _int(errcode) in _OAPI_THROTTLED
+        ):
+            raise SendError(detail, retryable=True, retry_after=_seconds(headers.get("retry-after")))
+        if code in _TOKEN_REJECTED:
+            if token is not None and token == self._token:  # keep a token another task already renewed
+                self._token = None
+            raise SendError(detail, retryable=True)
+        raise SendError(detail, retryable=status >= 500)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None

@@ -3,7 +3,6 @@ mapped to SendError."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -17,12 +16,11 @@ from adapters.base import SendError
 from adapters.dingtalk.events import PLATFORM, ReplyRoute
 from adapters.models import MENTION_TOKEN, OutboundMessage, Reply, Text
 from adapters.ratelimit import Limit, RateLimiter
+from adapters.token_cache import CachedToken
 
 log = logging.getLogger(__name__)
 
 _TIMEOUT_SECONDS = 10.0
-# Refresh the access token this long before DingTalk says it expires.
-_TOKEN_REFRESH_MARGIN_SECONDS = 300
 # A session webhook this close to its expiry is not used: the send may be retried after it lapses.
 _ROUTE_MARGIN = timedelta(seconds=60)
 # Forget expired routes once this many are kept (one per active conversation).
@@ -88,9 +86,7 @@ class DingTalkClient:
         self._now = now
         self._limiter = limiter or send_limiter()
         self._http = httpx.AsyncClient(base_url=api_domain.rstrip("/"), timeout=_TIMEOUT_SECONDS)
-        self._token: str | None = None
-        self._token_refresh_at = 0.0
-        self._token_lock = asyncio.Lock()
+        self._token = CachedToken(self._fetch_token, clock=clock)
         self._routes: dict[str, ReplyRoute] = {}
 
     async def aclose(self) -> None:
@@ -159,21 +155,19 @@ class DingTalkClient:
         return key if isinstance(key, str) else ""
 
     async def _access_token(self) -> str:
-        async with self._token_lock:  # concurrent senders wait for one fetch instead of each fetching
-            if self._token is not None and self._clock() < self._token_refresh_at:
-                return self._token
-            body = await self._request(
-                "POST",
-                "/v1.0/oauth2/accessToken",
-                what="access token",
-                payload={"appKey": self._app_key, "appSecret": self._app_secret},
-            )
-            token, expire = body.get("accessToken"), body.get("expireIn")
-            if not isinstance(token, str) or not token or not isinstance(expire, int):
-                raise SendError("access token: response without accessToken or expireIn", retryable=False)
-            self._token = token
-            self._token_refresh_at = self._clock() + expire - _TOKEN_REFRESH_MARGIN_SECONDS
-            return token
+        return await self._token.get()
+
+    async def _fetch_token(self) -> tuple[str, int]:
+        body = await self._request(
+            "POST",
+            "/v1.0/oauth2/accessToken",
+            what="access token",
+            payload={"appKey": self._app_key, "appSecret": self._app_secret},
+        )
+        token, expire = body.get("accessToken"), body.get("expireIn")
+        if not isinstance(token, str) or not token or not isinstance(expire, int):
+            raise SendError("access token: response without accessToken or expireIn", retryable=False)
+        return token, expire
 
     async def _request(
         self,
@@ -218,8 +212,7 @@ class DingTalkClient:
         ):
             raise SendError(detail, retryable=True, retry_after=_seconds(headers.get("retry-after")))
         if code in _TOKEN_REJECTED:
-            if token is not None and token == self._token:  # keep a token another task already renewed
-                self._token = None
+            self._token.drop(token)
             raise SendError(detail, retryable=True)
         raise SendError(detail, retryable=status >= 500)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -18,12 +17,11 @@ from adapters.base import SendError
 from adapters.feishu.cards import render_parts
 from adapters.models import OutboundMessage
 from adapters.ratelimit import Limit, RateLimiter
+from adapters.token_cache import CachedToken
 
 log = logging.getLogger(__name__)
 
 _TIMEOUT_SECONDS = 10.0
-# Refresh the tenant token this long before Feishu says it expires.
-_TOKEN_REFRESH_MARGIN_SECONDS = 300
 _RATE_LIMITED = 99991400  # app-wide frequency limit (HTTP 429)
 _CHAT_RATE_LIMITED = 230020  # 5 QPS per chat / per user
 _TOKEN_REJECTED = frozenset({99991661, 99991663, 99991664, 99991668})
@@ -89,9 +87,7 @@ class FeishuClient:
             .timeout(_TIMEOUT_SECONDS)
             .build()
         )
-        self._token: str | None = None
-        self._token_refresh_at = 0.0
-        self._token_lock = asyncio.Lock()
+        self._token = CachedToken(self._fetch_token, clock=clock)
         self._bot_open_id: str | None = None
         self._bot_info_retry_at = 0.0
 
@@ -156,21 +152,19 @@ class FeishuClient:
         return message_id
 
     async def _tenant_token(self) -> str:
-        async with self._token_lock:  # concurrent senders wait for one fetch instead of each fetching
-            if self._token is not None and self._clock() < self._token_refresh_at:
-                return self._token
-            body = await self._request(
-                "POST",
-                "/open-apis/auth/v3/tenant_access_token/internal",
-                what="tenant token",
-                payload={"app_id": self._app_id, "app_secret": self._app_secret},
-            )
-            token, expire = body.get("tenant_access_token"), body.get("expire")
-            if not isinstance(token, str) or not token or not isinstance(expire, int):
-                raise SendError("tenant token: response without token or expire", retryable=False)
-            self._token = token
-            self._token_refresh_at = self._clock() + expire - _TOKEN_REFRESH_MARGIN_SECONDS
-            return token
+        return await self._token.get()
+
+    async def _fetch_token(self) -> tuple[str, int]:
+        body = await self._request(
+            "POST",
+            "/open-apis/auth/v3/tenant_access_token/internal",
+            what="tenant token",
+            payload={"app_id": self._app_id, "app_secret": self._app_secret},
+        )
+        token, expire = body.get("tenant_access_token"), body.get("expire")
+        if not isinstance(token, str) or not token or not isinstance(expire, int):
+            raise SendError("tenant token: response without token or expire", retryable=False)
+        return token, expire
 
     async def _get(self, path: str, *, what: str) -> dict[str, Any]:
         token = await self._tenant_token()
@@ -212,8 +206,7 @@ class FeishuClient:
         if status == 429 or code in (_RATE_LIMITED, _CHAT_RATE_LIMITED):
             raise SendError(detail, retryable=True, retry_after=_retry_after(headers))
         if code in _TOKEN_REJECTED:
-            if token is not None and token == self._token:  # keep a token another task already renewed
-                self._token = None
+            self._token.drop(token)
             raise SendError(detail, retryable=True)
         raise SendError(detail, retryable=status >= 500)
 

@@ -3,6 +3,8 @@ protocols."""
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,26 +52,55 @@ class Sender(Protocol):
 TableValue = str | int | float | bool | datetime | None
 
 
+def table_fields(row: Mapping[str, TableValue]) -> dict[str, Any]:
+    """A row in the write form both Bitable and the AI table take: date-times as epoch milliseconds,
+    empty cells left out (lark-oapi strips None anyway, so both tables read the same)."""
+    return {
+        name: int(value.timestamp() * 1000) if isinstance(value, datetime) else value
+        for name, value in row.items()
+        if value is not None
+    }
+
+
+def stable_uuid4(text: str) -> str:
+    """A UUIDv4-formatted idempotency token (the format Bitable's `client_token` and the AI table's
+    `clientToken` accept) derived from `text`, so a retried call carries the same one."""
+    return str(uuid.UUID(bytes=hashlib.sha256(text.encode()).digest()[:16], version=4))
+
+
 @runtime_checkable
 class TableWriter(Protocol):
     """A shared table (Feishu Bitable, DingTalk AI table) that jobs write rows to, one batch per call.
 
     Rows are {column name: value}. Calls to one table must not overlap (the platforms refuse
     concurrent writes); failures raise SendError, `retryable` when trying again later may succeed.
+    `operator` is the platform user a write is made as where the platform wants one (a DingTalk AI
+    table: the staff id of the member who bound it); writers that write as the app ignore it.
     """
 
     platform: str
     max_batch: int  # rows per call
 
     async def create_rows(
-        self, base: str, table: str, rows: Sequence[Mapping[str, TableValue]], *, idempotency_key: str
+        self,
+        base: str,
+        table: str,
+        rows: Sequence[Mapping[str, TableValue]],
+        *,
+        idempotency_key: str,
+        operator: str | None = None,
     ) -> list[str]:
         """Add rows and return their record ids in the same order. Repeating a call with the same
         key and rows adds nothing (it answers the same ids)."""
         ...
 
     async def update_rows(
-        self, base: str, table: str, rows: Sequence[tuple[str, Mapping[str, TableValue]]]
+        self,
+        base: str,
+        table: str,
+        rows: Sequence[tuple[str, Mapping[str, TableValue]]],
+        *,
+        operator: str | None = None,
     ) -> None:
         """Overwrite the given columns of existing records: (record id, row) pairs."""
         ...

@@ -80,6 +80,11 @@ class Project(Base):
     alerts_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
     bitable_app_token: Mapped[str | None] = mapped_column(String(128))
     bitable_table_id: Mapped[str | None] = mapped_column(String(128))
+    # A DingTalk AI table (Notable): base and sheet (id or name), written as the member who bound it
+    # (their DingTalk staff id), since the Notable API acts on behalf of a user (`operatorId`).
+    aitable_base_id: Mapped[str | None] = mapped_column(String(128))
+    aitable_sheet_id: Mapped[str | None] = mapped_column(String(128))
+    aitable_operator_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -424,8 +429,28 @@ class ReportSnapshot(Base):
     __table_args__ = (UniqueConstraint("project_id", "week_start"),)
 
 
+class ReportWebhook(Base):
+    """A custom group robot (DingTalk) or custom bot (Feishu) webhook that also gets the weekly report:
+    a report-only group the app's bot is not in. `url` and `secret` are credentials: never shown
+    in full, never audited."""
+
+    __tablename__ = "report_webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))  # the outbox platform: "dingtalk-webhook" ...
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(200))
+    created_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("project_id", "url"),)
+
+
 class TableSyncRecord(Base):
-    """A row written to a shared table (Feishu Bitable), so re-runs update it instead of adding another."""
+    """A row written to a shared table (Feishu Bitable, DingTalk AI table), so re-runs update it instead
+    of adding another."""
 
     __tablename__ = "table_sync_records"
 

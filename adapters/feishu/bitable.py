@@ -6,11 +6,8 @@ so the token is fetched once for messages and tables alike.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -23,7 +20,7 @@ from lark_oapi.api.bitable.v1 import (
     BatchUpdateAppTableRecordRequestBody,
 )
 
-from adapters.base import SendError, TableValue, TableWriter
+from adapters.base import SendError, TableValue, TableWriter, stable_uuid4, table_fields
 from adapters.feishu.client import FeishuClient
 
 # Feishu allows 1000 records per batch call; 500 keeps each request well inside its size and time limits.
@@ -32,25 +29,6 @@ MAX_BATCH = 500
 # data not ready, the same client_token still being processed, a generic failure Feishu says to
 # retry when occasional, internal errors and a gateway timeout.
 RETRYABLE_CODES = frozenset({1254290, 1254291, 1254607, 1254608, 1254002, 1255001, 1255002, 1255040})
-
-
-def client_token(idempotency_key: str) -> str:
-    """Feishu's `client_token` for a key: a UUIDv4-formatted string (the only format it accepts),
-    derived from the key so a retried call carries the same one."""
-    digest = hashlib.sha256(idempotency_key.encode()).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=4))
-
-
-def cell(value: TableValue) -> Any:
-    """A neutral value in Bitable's write form: date-times as epoch milliseconds."""
-    if isinstance(value, datetime):
-        return int(value.timestamp() * 1000)
-    return value
-
-
-def fields_of(row: Mapping[str, TableValue]) -> dict[str, Any]:
-    # lark-oapi drops None values from request bodies anyway; leaving them out says so.
-    return {name: cell(value) for name, value in row.items() if value is not None}
 
 
 class FeishuBitable:
@@ -63,16 +41,22 @@ class FeishuBitable:
         self._client = client
 
     async def create_rows(
-        self, base: str, table: str, rows: Sequence[Mapping[str, TableValue]], *, idempotency_key: str
+        self,
+        base: str,
+        table: str,
+        rows: Sequence[Mapping[str, TableValue]],
+        *,
+        idempotency_key: str,
+        operator: str | None = None,  # Bitable rows are written as the app
     ) -> list[str]:
         request = (
             BatchCreateAppTableRecordRequest.builder()
             .app_token(base)
             .table_id(table)
-            .client_token(client_token(idempotency_key))
+            .client_token(stable_uuid4(idempotency_key))
             .request_body(
                 BatchCreateAppTableRecordRequestBody.builder()
-                .records([AppTableRecord.builder().fields(fields_of(row)).build() for row in rows])
+                .records([AppTableRecord.builder().fields(table_fields(row)).build() for row in rows])
                 .build()
             )
             .build()
@@ -91,7 +75,12 @@ class FeishuBitable:
         return ids
 
     async def update_rows(
-        self, base: str, table: str, rows: Sequence[tuple[str, Mapping[str, TableValue]]]
+        self,
+        base: str,
+        table: str,
+        rows: Sequence[tuple[str, Mapping[str, TableValue]]],
+        *,
+        operator: str | None = None,
     ) -> None:
         request = (
             BatchUpdateAppTableRecordRequest.builder()
@@ -101,7 +90,7 @@ class FeishuBitable:
                 BatchUpdateAppTableRecordRequestBody.builder()
                 .records(
                     [
-                        AppTableRecord.builder().record_id(record_id).fields(fields_of(row)).build()
+                        AppTableRecord.builder().record_id(record_id).fields(table_fields(row)).build()
                         for record_id, row in rows
                     ]
                 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from adapters.models import InboundMessage
 from bot.commands.registry import CommandSpec, Registry
 from bot.render.i18n import t
+from bot.services.integrations import WebhookHosts
 from storage.models import Member, Project
 
 
@@ -26,6 +27,8 @@ class CommandContext:
     actor: Member | None  # the sender's membership in `project`, if any
     locale: str
     default_timezone: str
+    # Where /config may point a report webhook (the platforms' hosts and the configured domains).
+    webhook_hosts: WebhookHosts = field(default_factory=WebhookHosts)
 
     @property
     def tz(self) -> ZoneInfo:

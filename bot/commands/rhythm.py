@@ -9,13 +9,14 @@ from datetime import date, timedelta
 from typing import Any
 
 from adapters.models import Card, Reply, Text, mention_token
+from bot.commands import integrations as integration_commands
 from bot.commands.common import actor_of
 from bot.commands.context import CommandContext
 from bot.commands.parsing import normalize, parse_args, parse_date
 from bot.commands.registry import Router
 from bot.errors import PermissionDenied, UsageError, UserFacingError
 from bot.permissions import heads_department, is_pm, require_member, require_pm
-from bot.services import audit, calendar, leave, members, settings
+from bot.services import audit, calendar, integrations, leave, members, settings
 from bot.services.calendar import Kind
 from storage.models import Member, Project
 
@@ -81,6 +82,9 @@ def _shown(ctx: CommandContext, key: str, values: Mapping[str, Any]) -> str:
     if key == "bitable":
         app, table = values["bitable_app_token"], values["bitable_table_id"]
         return f"{app} {table}" if app and table else ctx.t("value.unset")
+    if key == "aitable":
+        base, sheet = values["aitable_base_id"], values["aitable_sheet_id"]
+        return f"{base} {sheet}" if base and sheet else ctx.t("value.unset")
     (field,) = settings.FIELDS[key]
     return str(values[field])
 
@@ -89,13 +93,21 @@ def _current(ctx: CommandContext, project: Project, key: str) -> str:
     return _shown(ctx, key, audit.snapshot(project, *settings.FIELDS[key]))
 
 
-def _settings_card(ctx: CommandContext, project: Project) -> Card:
+async def _settings_card(ctx: CommandContext, project: Project) -> Card:
     lines = [
         ctx.t(
             "rhythm.config_line", setting=ctx.t(f"rhythm.config_key.{key}"), value=_current(ctx, project, key)
         )
         for key in settings.KEYS
     ]
+    # The DingTalk AI table and report webhooks are optional integrations: listed once set.
+    if project.aitable_base_id:
+        label = ctx.t("rhythm.config_key.aitable")
+        lines.append(ctx.t("rhythm.config_line", setting=label, value=_current(ctx, project, "aitable")))
+    if hooks := await integrations.webhooks(ctx.session, project.id):
+        label = ctx.t("rhythm.config_key.webhook")
+        count = ctx.t("integrations.webhook_count", count=len(hooks))
+        lines.append(ctx.t("rhythm.config_line", setting=label, value=count))
     lines += ["", ctx.t("rhythm.config_how")]
     return Card(ctx.t("rhythm.config_title", name=project.name), "\n".join(lines))
 
@@ -112,10 +124,12 @@ async def config(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
     word, _, value = normalize(args).partition(" ")
     if not word:
-        return [_settings_card(ctx, project)]
+        return [await _settings_card(ctx, project)]
     key = settings.resolve_key(word)
     if key is None:
         raise UsageError("rhythm.config_unknown_key", setting=word)
+    if key == "webhook":  # bindings of their own, not a project column
+        return await integration_commands.webhook(ctx, project, value)
     label = ctx.t(f"rhythm.config_key.{key}")
     if not value:
         shown, hint = _current(ctx, project, key), ctx.t(f"rhythm.config_hint.{key}")

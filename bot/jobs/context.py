@@ -49,10 +49,19 @@ class JobContext:
     def t(self, key: str, **params: object) -> str:
         return t(self.project.locale, key, **params)
 
-    async def send(self, to: Recipient, reply: Reply, *, topic: str = "", key: str | None = None) -> bool:
+    async def send(
+        self,
+        to: Recipient,
+        reply: Reply,
+        *,
+        topic: str = "",
+        key: str | None = None,
+        extra: Mapping[str, str] | None = None,
+    ) -> bool:
         """Queue one message, keyed (job, project, recipient, business date[, topic]) so that a re-run,
         a catch-up or a second scheduler never sends it twice; False when it was already queued.
-        An explicit `key` replaces that, for a message that goes once ever rather than once a day."""
+        An explicit `key` replaces that, for a message that goes once ever rather than once a day.
+        `extra` goes to the sender with the message (a report webhook's URL and secret)."""
         if key is None:
             key = f"{self.job}:{self.project.id}:{to.kind}:{to.id}:{self.business_date.isoformat()}"
             key = f"{key}:{topic}" if topic else key
@@ -61,6 +70,6 @@ class JobContext:
             idempotency_key=key,
             platform=to.platform,
             chat_id=to.id,
-            payload={"content": reply_to_json(reply), "extra": {"to": to.kind}},
+            payload={"content": reply_to_json(reply), "extra": {**(extra or {}), "to": to.kind}},
             now=self.now,
         )

@@ -1,4 +1,6 @@
-"""The weekly report: posted to every bound chat, kept as a snapshot, synced to the shared table.
+"""The weekly report: posted to every bound chat and report webhook, kept as a snapshot, synced to the
+shared tables (a Feishu Bitable, a DingTalk AI table: each one the project has set and whose platform
+is enabled).
 
 A table that cannot be written must not cost the report: the failure is logged, recorded in the
 snapshot (`content["table_sync"]`) and told to the PMs, the job still commits, and the next run
@@ -12,14 +14,13 @@ import logging
 from adapters.base import SendError, TableWriter
 from adapters.models import Text
 from bot.domain.report import WeeklyReport, from_content, render_card
+from bot.jobs import report_webhooks
 from bot.jobs.context import JobContext, Recipient
 from bot.services import members, projects, reports
 from storage.models import ReportSnapshot
 
 log = logging.getLogger(__name__)
 
-# Project.bitable_app_token / bitable_table_id name a Feishu Bitable.
-TABLE_PLATFORM = "feishu"
 MAX_ERROR_CHARS = 200
 
 
@@ -34,13 +35,18 @@ async def weekly(ctx: JobContext) -> None:
     )
     for chat in await projects.chats(ctx.session, project.id):
         await ctx.send(Recipient(chat.platform, chat.chat_id), card)
+    await report_webhooks.post(ctx, card)
     await _sync(ctx, snapshot, report)
 
 
 async def _sync(ctx: JobContext, snapshot: ReportSnapshot, report: WeeklyReport) -> None:
     project = ctx.project
-    writer = ctx.tables.get(TABLE_PLATFORM)
-    if not (project.bitable_app_token and project.bitable_table_id) or not isinstance(writer, TableWriter):
+    writers = [
+        writer
+        for _, writer in sorted(ctx.tables.items())
+        if isinstance(writer, TableWriter) and reports.table_target(project, writer.platform)
+    ]
+    if not writers:
         return
     pending = [(snapshot, report)]
     for old in await reports.failed_syncs(ctx.session, project.id, before=report.week_start):
@@ -50,19 +56,30 @@ async def _sync(ctx: JobContext, snapshot: ReportSnapshot, report: WeeklyReport)
             log.warning("report snapshot %s cannot be read back; not re-synced", old.id)
     # This week first: it matters most, and if the table refuses it the older ones would fail too.
     for week, content in pending:
-        try:
-            await reports.sync_table(ctx.session, project=project, writer=writer, report=content, now=ctx.now)
-        except SendError as error:
-            log.warning("weekly report of project %s: table sync failed: %s", project.id, error)
-            reports.mark_sync(week, now=ctx.now, error=str(error)[:MAX_ERROR_CHARS])
-            await _tell_pms(ctx, content, str(error)[:MAX_ERROR_CHARS])
+        errors: dict[str, str] = {}
+        for writer in writers:  # one table failing does not keep the week from the other
+            try:
+                await reports.sync_table(
+                    ctx.session, project=project, writer=writer, report=content, now=ctx.now
+                )
+            except SendError as error:
+                log.warning("weekly report of project %s: table sync failed: %s", project.id, error)
+                errors[writer.platform] = str(error)
+        if errors:
+            failure = "; ".join(errors.values())[:MAX_ERROR_CHARS]
+            reports.mark_sync(week, now=ctx.now, error=failure)
+            await _tell_pms(ctx, content, failure, tables=list(errors))
             return
         reports.mark_sync(week, now=ctx.now)
 
 
-async def _tell_pms(ctx: JobContext, report: WeeklyReport, error: str) -> None:
+async def _tell_pms(ctx: JobContext, report: WeeklyReport, error: str, *, tables: list[str]) -> None:
     text = ctx.t(
-        "report.sync_failed", name=report.project_name, start=report.week_start.isoformat(), error=error
+        "report.sync_failed",
+        name=report.project_name,
+        start=report.week_start.isoformat(),
+        error=error,
+        table=ctx.t("track.list_sep").join(ctx.t(f"integrations.table.{platform}") for platform in tables),
     )
     for pm in await members.pms(ctx.session, ctx.project.id):
         await ctx.send(Recipient(pm.platform, pm.platform_user_id, "user"), Text(text), topic="table-sync")

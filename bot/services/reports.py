@@ -368,6 +368,17 @@ async def failed_syncs(session: AsyncSession, project_id: int, *, before: date) 
 # --- the shared table -------------------------------------------------------------------------------------
 
 
+def table_target(project: Project, platform: str) -> tuple[str, str, str | None] | None:
+    """(base, table, operator) of the project's shared table on `platform`, None when it has none
+    there: a Feishu Bitable (written as the app) or a DingTalk AI table (written as the member who
+    bound it)."""
+    if platform == "feishu" and project.bitable_app_token and project.bitable_table_id:
+        return project.bitable_app_token, project.bitable_table_id, None
+    if platform == "dingtalk" and project.aitable_base_id and project.aitable_sheet_id:
+        return project.aitable_base_id, project.aitable_sheet_id, project.aitable_operator_id
+    return None
+
+
 async def sync_table(
     session: AsyncSession,
     *,
@@ -376,12 +387,14 @@ async def sync_table(
     report: WeeklyReport,
     now: datetime,
 ) -> None:
-    """Write the week's rows (one per task and a summary) to the project's table: rows written before
-    (TableSyncRecord) are updated, the others created, in batches of `writer.max_batch`, one call
-    at a time. Raises SendError when a call keeps failing; the batches done by then stay recorded."""
-    base, table = project.bitable_app_token, project.bitable_table_id
-    if not base or not table:
-        raise ValueError("the project has no shared table")
+    """Write the week's rows (one per task and a summary) to the project's table on the writer's
+    platform: rows written before (TableSyncRecord) are updated, the others created, in batches of
+    `writer.max_batch`, one call at a time. Raises SendError when a call keeps failing; the batches
+    done by then stay recorded."""
+    target = table_target(project, writer.platform)
+    if target is None:
+        raise ValueError(f"the project has no shared table on {writer.platform}")
+    base, table, operator = target
     rows = domain.table_rows(report, project.locale, ZoneInfo(project.timezone))
     known = {
         record.row_key: record
@@ -398,13 +411,15 @@ async def sync_table(
 
     for part in _batches(updates, writer.max_batch):
         pairs = [(record.record_id, row) for record, row in part]
-        await _attempt(partial(writer.update_rows, base, table, pairs))
+        await _attempt(partial(writer.update_rows, base, table, pairs, operator=operator))
         for record, _ in part:
             record.synced_at = now
     for new in _batches(creates, writer.max_batch):
         key = _batch_key(project.id, writer.platform, report.week_start, new)
         fresh = [row for _, row in new]
-        ids = await _attempt(partial(writer.create_rows, base, table, fresh, idempotency_key=key))
+        ids = await _attempt(
+            partial(writer.create_rows, base, table, fresh, idempotency_key=key, operator=operator)
+        )
         session.add_all(
             TableSyncRecord(
                 project_id=project.id,

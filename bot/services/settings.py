@@ -1,5 +1,6 @@
 """Per-project settings changed with /config: the standup and report rhythm, timezone, language,
-alerts and the shared table. Values are validated here; the handler only formats.
+alerts and the shared tables (report webhooks: bot.services.integrations). Values are validated
+here; the handler only formats.
 
 Parsing is pure (`parse_value`); `set_value` applies one change to the Project row and audits it.
 """
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UserFacingError
-from bot.services import audit
+from bot.services import audit, integrations
 from bot.services.audit import Actor
 from storage.models import Project
 
@@ -43,6 +44,10 @@ _KEY_ALIASES: Mapping[str, tuple[str, ...]] = {
     "locale": ("locale", "language", "lang", "语言"),
     "alerts": ("alerts", "alert", "提醒", "告警", "预警"),
     "bitable": ("bitable", "table", "多维表格"),
+    # Shown in the settings card only once set (see bot.commands.rhythm).
+    "aitable": ("aitable", "ai-table", "notable", "ai表格", "钉钉ai表格", "钉钉表格"),
+    # Not a Project column: handled by bot.commands.integrations.
+    "webhook": ("webhook", "webhooks", "robot", "群机器人", "机器人", "自定义机器人"),
 }
 KEY_BY_ALIAS: Mapping[str, str] = MappingProxyType(
     {alias: key for key, aliases in _KEY_ALIASES.items() for alias in aliases}
@@ -59,6 +64,7 @@ FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "locale": ("locale",),
         "alerts": ("alerts_enabled",),
         "bitable": ("bitable_app_token", "bitable_table_id"),
+        "aitable": ("aitable_base_id", "aitable_sheet_id", "aitable_operator_id"),
     }
 )
 
@@ -202,6 +208,8 @@ def parse_value(key: str, value: str, project: Project) -> dict[str, Any]:
         changes = {"alerts_enabled": _choice(_SWITCHES, value, "rhythm.config_bad_switch")}
     elif key == "bitable":
         changes = _parse_bitable(value)
+    elif key == "aitable":
+        changes = integrations.parse_aitable(value)
     else:
         raise ValueError(f"unknown setting {key!r}")
     standup = changes.get("standup_time", project.standup_time)
@@ -227,6 +235,8 @@ async def set_value(
 ) -> SettingChange:
     """Validate and apply `key` = `value` to the project (audited); an unchanged value writes nothing."""
     changes = parse_value(key, value, project)
+    if key == "aitable" and changes["aitable_base_id"] is not None:
+        changes["aitable_operator_id"] = integrations.aitable_operator(actor)
     before = audit.snapshot(project, *FIELDS[key])
     change = SettingChange(key, before, {**before, **changes})
     if change.changed:

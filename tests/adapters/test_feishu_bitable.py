@@ -14,7 +14,8 @@ import pytest
 import respx
 
 from adapters.base import SendError, TableValue, TableWriter
-from adapters.feishu.bitable import FeishuBitable, build_tables, client_token
+from adapters.base import stable_uuid4 as client_token
+from adapters.feishu.bitable import FeishuBitable, build_tables
 from adapters.feishu.client import FeishuClient
 from adapters.shell import ShellSender
 from tests.samples import load

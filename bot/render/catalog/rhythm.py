@@ -6,7 +6,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "who.leave": "本人；替别人请假需项目经理或其部门负责人",
         "who.pm_or_their_head": "项目经理或其部门负责人",
         # /config
-        "usage.config": "/设置 [项 值]，项：站会 站会截止 站会方式 周报 时区 语言 提醒 多维表格",
+        "usage.config": "/设置 [项 值]，项：站会 站会截止 站会方式 周报 时区 语言 提醒 多维表格 AI表格 群机器人",
         "summary.config": "查看或修改项目设置（站会时间、周报、时区、语言等）",
         "rhythm.config_title": "⚙️ 「{name}」的设置",
         "rhythm.config_line": "**{setting}** {value}",
@@ -128,7 +128,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "who.leave": "anyone for themselves; for someone else a project manager or their department head",
         "who.pm_or_their_head": "a project manager or their department head",
         # /config
-        "usage.config": "/config [key value], keys: standup standup-cutoff standup-mode report timezone locale alerts bitable",
+        "usage.config": (
+            "/config [key value], keys: standup standup-cutoff standup-mode report timezone locale alerts "
+            "bitable aitable webhook"
+        ),
         "summary.config": "see or change the project's settings (standup time, report, timezone, language...)",
         "rhythm.config_title": "⚙️ Settings of {name}",
         "rhythm.config_line": "**{setting}** {value}",

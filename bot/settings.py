@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values people copy from examples and forget to replace.
 _PLACEHOLDERS = {"changeme", "change-me", "xxx", "xxxxxx", "secret", "your-secret", "todo", "placeholder"}
+
+
+Positive = Annotated[float, Field(gt=0)]
 
 
 def _is_placeholder(value: str | None) -> bool:
@@ -34,14 +37,22 @@ class Settings(BaseSettings):
     feishu_domain: str = "https://open.feishu.cn"
     # Signed Feishu requests older than this are refused as replays.
     feishu_replay_window_seconds: int = 300
+    # `http`: events posted to /webhooks/feishu/events; `ws`: lark-oapi's long connection (no public URL).
+    feishu_mode: Literal["http", "ws"] = "http"
 
     dingtalk_app_key: str | None = None
     dingtalk_app_secret: str | None = None
     dingtalk_robot_code: str | None = None
-    # Only `http` (signed callbacks on /webhooks/dingtalk) is built; `stream` is refused at start-up.
+    # `http`: signed callbacks on /webhooks/dingtalk; `stream`: a connection we open (no public URL).
     dingtalk_mode: Literal["http", "stream"] = "http"
     dingtalk_api_domain: str = "https://api.dingtalk.com"
     dingtalk_oapi_domain: str = "https://oapi.dingtalk.com"
+    # Stream mode: reconnect when nothing (no frame, no pong to our ping) arrived for this long; back
+    # off from 1 s to at most 60 s after errors; retry refused credentials every 5 minutes.
+    dingtalk_stream_watchdog_seconds: Positive = 90.0
+    dingtalk_stream_backoff_seconds: Positive = 1.0
+    dingtalk_stream_backoff_max_seconds: Positive = 60.0
+    dingtalk_stream_refused_retry_seconds: Positive = 300.0
 
     @field_validator("timezone")
     @classmethod
@@ -60,14 +71,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         if self.feishu_app_id:
-            missing = [
-                name
-                for name, value in (
-                    ("CROSSTRACK_FEISHU_APP_SECRET", self.feishu_app_secret),
-                    ("CROSSTRACK_FEISHU_VERIFICATION_TOKEN", self.feishu_verification_token),
-                )
-                if _is_placeholder(value)
-            ]
+            required = [("CROSSTRACK_FEISHU_APP_SECRET", self.feishu_app_secret)]
+            if self.feishu_mode == "http":  # long-connection events are authenticated by the connection
+                required.append(("CROSSTRACK_FEISHU_VERIFICATION_TOKEN", self.feishu_verification_token))
+            missing = [name for name, value in required if _is_placeholder(value)]
             if self.feishu_encrypt_key is not None and _is_placeholder(self.feishu_encrypt_key):
                 missing.append("CROSSTRACK_FEISHU_ENCRYPT_KEY")
             if missing:
@@ -88,11 +95,6 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "DingTalk is enabled (CROSSTRACK_DINGTALK_APP_KEY is set) but these are empty "
                     f"or placeholders: {', '.join(missing)}"
-                )
-            if self.dingtalk_mode == "stream":
-                raise ValueError(
-                    "CROSSTRACK_DINGTALK_MODE=stream is not supported yet; use http (the default) and "
-                    "point the robot's message URL at /webhooks/dingtalk"
                 )
         if self.api_token is not None and _is_placeholder(self.api_token):
             raise ValueError("CROSSTRACK_API_TOKEN is a placeholder; set a real token or unset it")

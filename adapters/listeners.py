@@ -1,0 +1,108 @@
+"""The connections crosstrack opens itself, so that no public URL is needed: DingTalk Stream
+(`CROSSTRACK_DINGTALK_MODE=stream`) and Feishu's long connection (`CROSSTRACK_FEISHU_MODE=ws`).
+`crosstrack serve` runs them beside the HTTP app; their events go to the same `accept` as webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from functools import partial
+
+from adapters.dingtalk.client import DingTalkClient
+from adapters.dingtalk.directory import Directory
+from adapters.dingtalk.stream import DingTalkStream, StreamTimings, robot_message_handler
+from adapters.feishu.card_actions import HandleClick, card_answerer
+from adapters.feishu.client import FeishuClient
+from adapters.feishu.ws import FeishuLongConnection, event_deliverer
+from adapters.models import InboundEvent
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Accept = Callable[[Sequence[InboundEvent]], Awaitable[None]]
+_STOP_TIMEOUT_SECONDS = 10.0
+
+
+class Listeners:
+    def __init__(
+        self,
+        *,
+        dingtalk: DingTalkStream | None = None,
+        feishu: Callable[[], FeishuLongConnection] | None = None,
+    ) -> None:
+        self.dingtalk = dingtalk
+        # Built at start: it owns a thread and an event loop from then on.
+        self._feishu_factory = feishu
+        self.feishu: FeishuLongConnection | None = None
+        self._stop = asyncio.Event()
+        self._dingtalk_task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        if self.dingtalk is not None:
+            log.info("DingTalk Stream mode: opening the connection")
+            self._dingtalk_task = asyncio.create_task(self.dingtalk.run(self._stop), name="dingtalk-stream")
+        if self._feishu_factory is not None:
+            log.info("Feishu long-connection mode: opening the connection")
+            self.feishu = self._feishu_factory()
+            self.feishu.start()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._dingtalk_task is not None:
+            done, _ = await asyncio.wait({self._dingtalk_task}, timeout=_STOP_TIMEOUT_SECONDS)
+            if not done:  # e.g. stuck opening a connection
+                self._dingtalk_task.cancel()
+            await asyncio.gather(self._dingtalk_task, return_exceptions=True)
+            self._dingtalk_task = None
+        if self.feishu is not None:
+            await self.feishu.stop()
+            self.feishu = None
+
+
+def build_listeners(
+    settings: Settings,
+    *,
+    feishu: FeishuClient | None,
+    dingtalk: DingTalkClient | None,
+    accept: Accept,
+    clock: Callable[[], datetime],
+    handle_click: HandleClick | None = None,
+) -> Listeners:
+    """The listeners the settings ask for (none in the default `http` modes)."""
+    stream = None
+    if dingtalk is not None and settings.dingtalk_mode == "stream":
+        assert settings.dingtalk_app_key and settings.dingtalk_app_secret
+        stream = DingTalkStream(
+            settings.dingtalk_api_domain,
+            settings.dingtalk_app_key,
+            settings.dingtalk_app_secret,
+            on_message=robot_message_handler(
+                robot_code=settings.dingtalk_robot_code,
+                oapi_domain=settings.dingtalk_oapi_domain,
+                remember_route=dingtalk.remember_route,
+                directory=Directory(dingtalk),
+                accept=accept,
+                clock=clock,
+            ),
+            timings=StreamTimings(
+                watchdog_seconds=settings.dingtalk_stream_watchdog_seconds,
+                backoff_seconds=settings.dingtalk_stream_backoff_seconds,
+                backoff_max_seconds=settings.dingtalk_stream_backoff_max_seconds,
+                refused_retry_seconds=settings.dingtalk_stream_refused_retry_seconds,
+            ),
+        )
+    long_connection: Callable[[], FeishuLongConnection] | None = None
+    if feishu is not None and settings.feishu_mode == "ws":
+        assert settings.feishu_app_id and settings.feishu_app_secret
+        long_connection = partial(
+            FeishuLongConnection,
+            settings.feishu_domain,
+            settings.feishu_app_id,
+            settings.feishu_app_secret,
+            deliver=event_deliverer(feishu.bot_open_id, accept),
+            answer_card=card_answerer(handle_click) if handle_click is not None else None,
+        )
+    return Listeners(dingtalk=stream, feishu=long_connection)

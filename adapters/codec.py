@@ -6,7 +6,19 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from adapters.models import BotAddedToChat, Card, ChatRef, InboundEvent, InboundMessage, Reply, Text, UserRef
+from adapters.models import (
+    ActionGroup,
+    BotAddedToChat,
+    Button,
+    Card,
+    ChatRef,
+    Field,
+    InboundEvent,
+    InboundMessage,
+    Reply,
+    Text,
+    UserRef,
+)
 
 
 def event_to_json(event: InboundEvent) -> dict[str, Any]:
@@ -40,4 +52,17 @@ def reply_from_json(data: dict[str, Any]) -> Reply:
     if data["kind"] == "text":
         fields["mentions"] = tuple(UserRef(**user) for user in fields.get("mentions", ()))
         return Text(**fields)
+    # Rows written before cards had actions have no "actions" key.
+    fields["actions"] = tuple(_group_from_json(group) for group in fields.get("actions", ()))
     return Card(**fields)
+
+
+def _group_from_json(data: dict[str, Any]) -> ActionGroup:
+    return ActionGroup(
+        title=data["title"],
+        buttons=tuple(Button(**button) for button in data["buttons"]),
+        fields=tuple(
+            Field(**{**field, "options": tuple((value, shown) for value, shown in field["options"])})
+            for field in data["fields"]
+        ),
+    )

@@ -67,6 +67,22 @@ InboundEvent = InboundMessage | BotAddedToChat
 
 
 @dataclass(frozen=True)
+class CardClick:
+    """A verified click on a button of one of our cards: `group` and `button` index the card's
+    `actions`; `values` are the submitted inputs by field name."""
+
+    platform: str
+    event_id: str
+    card_message_id: str  # the platform's id of the card message
+    chat_id: str
+    operator: UserRef
+    group: int
+    button: int
+    values: dict[str, str]
+    clicked_at: datetime
+
+
+@dataclass(frozen=True)
 class Text:
     """Plain text; `mentions` are users to @ at the start of the message."""
 
@@ -75,12 +91,49 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Field:
+    """An input on a card. Its submitted value, written as `fill` says (`{}` is the value), replaces
+    `{name}` in the commands of its group's buttons; an empty value leaves nothing there."""
+
+    name: str
+    label: str
+    kind: Literal["select", "text", "date"] = "text"
+    options: tuple[tuple[str, str], ...] = ()  # a select's (value, shown text) pairs
+    placeholder: str = ""
+    fill: str = "{}"
+    required: bool = True  # a button using it is refused while it is empty
+
+
+@dataclass(frozen=True)
+class Button:
+    """Clicking it is the same as the clicking user sending `command` in the card's chat."""
+
+    label: str
+    command: str  # a chat command; `{name}` placeholders are filled from the group's fields
+    style: Literal["primary", "default", "danger"] = "default"
+    done: str = ""  # what a successful click did, for the line added to the card ("marked 2.1 done")
+    final: bool = True  # a successful click ends its group: the group's buttons are removed
+    hint: str = ""  # what to type instead, where a platform cannot show the fields this needs
+
+
+@dataclass(frozen=True)
+class ActionGroup:
+    """The buttons (and the inputs they read) about one thing a card shows, e.g. one late task."""
+
+    title: str
+    buttons: tuple[Button, ...]
+    fields: tuple[Field, ...] = ()
+
+
+@dataclass(frozen=True)
 class Card:
-    """A titled card with a markdown body; adapters render it in their own card format."""
+    """A titled card with a markdown body and optional actions; adapters render it in their own
+    card format (where a platform has no buttons, the body alone must still make sense)."""
 
     title: str
     body: str
     color: Literal["blue", "green", "orange", "red", "grey"] = "blue"
+    actions: tuple[ActionGroup, ...] = ()
 
 
 Reply = Text | Card

@@ -1,4 +1,11 @@
-"""Neutral replies -> Feishu message content (pure), split to fit the platform's size limit."""
+"""Neutral replies -> Feishu message content (pure), split to fit the platform's size limit.
+
+Cards use the JSON 2.0 schema. The markdown body is always the first element; a card's actions
+follow it, one block per group: its title, then its buttons, inside a form with the group's inputs
+when it has any (a form submits its inputs with the button clicked). Every button calls back
+with {"g": group index, "b": button index}; input names are prefixed `g<group>_` because names
+must be unique within a card.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from adapters.models import MENTION_TOKEN, Reply, Text
+from adapters.models import MENTION_TOKEN, ActionGroup, Button, Field, Reply, Text
 
 # Feishu caps card/post request bodies at 30 KB; stay under it for text too, leaving room for
 # receive_id, uuid and the JSON around `content`.
@@ -23,7 +30,91 @@ def render(reply: Reply) -> tuple[str, dict[str, Any]]:
     return "interactive", {
         "schema": "2.0",
         "header": {"title": {"tag": "plain_text", "content": reply.title}, "template": reply.color},
-        "body": {"elements": [{"tag": "markdown", "content": reply.body}]},
+        "body": {"elements": [{"tag": "markdown", "content": reply.body}, *_action_elements(reply.actions)]},
+    }
+
+
+def field_name(group: int, name: str) -> str:
+    """The card-wide name of a group's input (what the callback's form_value is keyed by)."""
+    return f"g{group}_{name}"
+
+
+def _action_elements(groups: tuple[ActionGroup, ...]) -> list[dict[str, Any]]:
+    elements: list[dict[str, Any]] = []
+    for index, group in enumerate(groups):
+        if not group.buttons:  # a finished group keeps its place (and index) but shows nothing
+            continue
+        in_form = bool(group.fields)
+        buttons = _row(
+            [_button(index, number, button, in_form) for number, button in enumerate(group.buttons)]
+        )
+        elements.append({"tag": "markdown", "content": f"**{group.title}**"})
+        if in_form:
+            inputs = [_field(index, field) for field in group.fields]
+            elements.append({"tag": "form", "name": f"form_{index}", "elements": [*inputs, buttons]})
+        else:
+            elements.append(buttons)
+    return [{"tag": "hr"}, *elements] if elements else []
+
+
+def _plain(text: str) -> dict[str, str]:
+    return {"tag": "plain_text", "content": text}
+
+
+def _button(group: int, number: int, button: Button, in_form: bool) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "tag": "button",
+        "name": f"b{group}_{number}",
+        "text": _plain(button.label),
+        "type": button.style,
+        "behaviors": [{"type": "callback", "value": {"g": group, "b": number}}],
+    }
+    if in_form:
+        element["form_action_type"] = "submit"  # a button in a form must say what it does to it
+    return element
+
+
+def _row(buttons: list[dict[str, Any]]) -> dict[str, Any]:
+    """Buttons side by side, wrapping on a narrow screen."""
+    if len(buttons) == 1:
+        return buttons[0]
+    columns = [{"tag": "column", "width": "auto", "elements": [button]} for button in buttons]
+    return {"tag": "column_set", "flex_mode": "flow", "horizontal_spacing": "small", "columns": columns}
+
+
+def _field(group: int, field: Field) -> dict[str, Any]:
+    name = field_name(group, field.name)
+    if field.kind == "date":
+        return {"tag": "date_picker", "name": name, "placeholder": _plain(field.placeholder or field.label)}
+    if field.kind == "text":
+        return {"tag": "input", "name": name, "placeholder": _plain(field.placeholder or field.label)}
+    select = {
+        "tag": "select_static",
+        "name": name,
+        "placeholder": _plain(field.placeholder or field.label),
+        "options": [{"text": _plain(shown), "value": value} for value, shown in field.options],
+    }
+    # A select shows only its choice once made, so its label stands beside it.
+    label = {"tag": "markdown", "content": field.label}
+    return {
+        "tag": "column_set",
+        "flex_mode": "none",
+        "columns": [
+            {
+                "tag": "column",
+                "width": "weighted",
+                "weight": 2,
+                "vertical_align": "center",
+                "elements": [label],
+            },
+            {
+                "tag": "column",
+                "width": "weighted",
+                "weight": 1,
+                "vertical_align": "center",
+                "elements": [select],
+            },
+        ],
     }
 
 
@@ -60,7 +151,8 @@ def render_parts(reply: Reply, limit: int = MAX_CONTENT_BYTES) -> tuple[str, lis
     """`msg_type` and one or more serialized contents, each at most `limit` bytes in the request body.
 
     An oversized reply is split on line boundaries (a single overlong line is cut); a card keeps its
-    title on every part and a text's @mentions go on the first part only.
+    title on every part and its actions on the last only (the one that stays at the bottom of the
+    chat); a text's @mentions go on the first part only.
     """
     reply = with_feishu_mentions(reply)  # before measuring: the Feishu form is longer
     msg_type, content = render(reply)
@@ -71,14 +163,15 @@ def render_parts(reply: Reply, limit: int = MAX_CONTENT_BYTES) -> tuple[str, lis
     overhead = content_size(serialize(render(_part(reply, "", first=True))[1]))
     body = reply.text if isinstance(reply, Text) else reply.body
     chunks = _chunks(body, limit - overhead)
-    parts = [_part(reply, chunk, first=index == 0) for index, chunk in enumerate(chunks)]
+    last = len(chunks) - 1
+    parts = [_part(reply, chunk, first=index == 0, last=index == last) for index, chunk in enumerate(chunks)]
     return msg_type, [serialize(render(part)[1]) for part in parts]
 
 
-def _part(reply: Reply, body: str, *, first: bool) -> Reply:
+def _part(reply: Reply, body: str, *, first: bool, last: bool = True) -> Reply:
     if isinstance(reply, Text):
         return replace(reply, text=body, mentions=reply.mentions if first else ())
-    return replace(reply, body=body)
+    return replace(reply, body=body, actions=reply.actions if last else ())
 
 
 def _chunks(body: str, budget: int) -> list[str]:

@@ -46,6 +46,35 @@ def parse_webhook(
 
     Raises WebhookRejected for anything unauthenticated or unreadable.
     """
+    payload = authenticate(
+        headers,
+        raw_body,
+        verification_token=verification_token,
+        encrypt_key=encrypt_key,
+        now=now,
+        replay_window_seconds=replay_window_seconds,
+    )
+    if payload.get("schema") == "2.0":
+        return WebhookResult(events=_v2_events(payload["header"], payload.get("event"), bot_open_id))
+    if payload.get("type") == "url_verification":
+        return WebhookResult(response={"challenge": payload["challenge"]})
+    return WebhookResult()  # v1 envelopes carry nothing we subscribe to
+
+
+def authenticate(
+    headers: Mapping[str, str],
+    raw_body: bytes,
+    *,
+    verification_token: str,
+    encrypt_key: str | None,
+    now: datetime,
+    replay_window_seconds: int,
+) -> dict[str, Any]:
+    """The plain JSON of one authenticated request to an event or callback URL: a v2 envelope
+    (schema 2.0, with a header), a url_verification with its challenge, or a v1 event_callback.
+
+    Raises WebhookRejected for anything unauthenticated, unreadable or else.
+    """
     lowered = {name.lower(): value for name, value in headers.items()}
     payload = _load(raw_body)
     signed = False
@@ -68,24 +97,31 @@ def parse_webhook(
             raise WebhookRejected("v2 event without header")
         _check_token(header.get("token"), verification_token)
         _require_signed(signed, encrypt_key)
-        return WebhookResult(events=_v2_events(header, payload.get("event"), bot_open_id))
+        return payload
 
     if payload.get("type") == "url_verification":
         # Feishu may send the (encrypted) challenge unsigned, as lark-oapi and the Go SDK assume:
         # decrypting with our key plus the token match authenticate it, and it only echoes a value.
         _check_token(payload.get("token"), verification_token)
-        challenge = payload.get("challenge")
-        if not isinstance(challenge, str):
+        if not isinstance(payload.get("challenge"), str):
             raise WebhookRejected("url_verification without challenge")
-        return WebhookResult(response={"challenge": challenge})
+        return payload
 
     if payload.get("type") == "event_callback":
-        # v1 envelopes carry nothing we subscribe to: authenticate, then ignore.
         _check_token(payload.get("token"), verification_token)
         _require_signed(signed, encrypt_key)
-        return WebhookResult()
+        return payload
 
     raise WebhookRejected("unrecognised payload")
+
+
+def parse_event(payload: dict[str, Any], *, bot_open_id: str | None) -> tuple[InboundEvent, ...]:
+    """Normalise a v2 event that arrived already authenticated and in plain text (the long
+    connection), exactly as a webhook's. Raises WebhookRejected (400) when it is not one."""
+    header = payload.get("header")
+    if payload.get("schema") != "2.0" or not isinstance(header, dict):
+        raise WebhookRejected("not a v2 event", status_code=400)
+    return _v2_events(header, payload.get("event"), bot_open_id)
 
 
 def _load(raw: bytes) -> dict[str, Any]:
@@ -164,7 +200,7 @@ def _message(header: dict[str, Any], event: dict[str, Any], bot_open_id: str | N
         chat=ChatRef(PLATFORM, message["chat_id"], chat_type),
         sender=UserRef(PLATFORM, sender["sender_id"]["open_id"]),
         text=text,
-        sent_at=_timestamp(message["create_time"]),
+        sent_at=timestamp(message["create_time"]),
         message_type=message_type,
         mentions=mentions,
         to_bot=chat_type == "p2p" or bot_open_id is None or bot_mentioned,
@@ -232,11 +268,11 @@ def _bot_added(header: dict[str, Any], event: dict[str, Any]) -> BotAddedToChat:
         event_id=header["event_id"],
         chat=ChatRef(PLATFORM, event["chat_id"], "group", name=event.get("name") or ""),
         operator=UserRef(PLATFORM, operator_id) if operator_id else None,
-        occurred_at=_timestamp(header["create_time"]),
+        occurred_at=timestamp(header["create_time"]),
     )
 
 
-def _timestamp(value: str | int) -> datetime:
+def timestamp(value: str | int) -> datetime:
     number = int(value)
     # Events use epoch ms; the docs' generic envelope shows µs ("1603977298000000"), so accept both.
     micros = number if number >= 10**15 else number * 1000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from adapters.models import Reply, Text
+from adapters.models import Card, Reply, Text
 from bot.commands.common import actor_of, mentioned_user
 from bot.commands.context import CommandContext
 from bot.commands.parsing import (
@@ -20,12 +20,15 @@ from bot.commands.parsing import (
 from bot.commands.registry import Router
 from bot.errors import PermissionDenied, UsageError
 from bot.permissions import is_pm, require_member, require_task_updater
-from bot.services import members, tracking
-from storage.models import Member
+from bot.services import members, notify, tracking
+from storage.models import Member, Risk
 
 router = Router("tracking", title="help.section.tracking")
 
 _REF = re.compile(r"([A-Za-z]?)([1-9][0-9]{0,8})")
+# `/risk R3 escalate`, `/risk R3 review` (it still stands): words in the status's place.
+_ESCALATE_WORDS = frozenset({"escalate", "升级", "上报"})
+_REVIEW_WORDS = frozenset({"review", "reviewed", "仍存在", "仍未缓解", "复核"})
 # "80%,联调完成": a note glued to the percent with punctuation.
 _GLUED_NOTE = re.compile(r"([0-9.]+%?)[,;:。；，](.*)")
 
@@ -251,8 +254,13 @@ async def risk_status(ctx: CommandContext, args: str) -> list[Reply]:
     if len(parts) < 2:
         raise UsageError()
     number = _ref(parts[0], "R")
-    status = parse_risk_status(parts[1])
     note = parts[2] if len(parts) > 2 else ""
+    word = parts[1].lower()
+    if word in _ESCALATE_WORDS:
+        return await _escalate(ctx, await tracking.risk_by_number(ctx.session, project.id, number), note)
+    if word in _REVIEW_WORDS:
+        return await _review(ctx, await tracking.risk_by_number(ctx.session, project.id, number), note)
+    status = parse_risk_status(parts[1])
     risk = await tracking.risk_by_number(ctx.session, project.id, number)
     author = _owner_or_pm(ctx, risk.owner_member_id, "who.risk_owner")
     previous = await tracking.set_risk_status(
@@ -272,6 +280,73 @@ async def risk_status(ctx: CommandContext, args: str) -> list[Reply]:
         after=ctx.t(f"track.risk_status.{status}"),
     )
     return [Text(text)]
+
+
+async def _review(ctx: CommandContext, risk: Risk, note: str) -> list[Reply]:
+    author = _owner_or_pm(ctx, risk.owner_member_id, "who.risk_owner")
+    await tracking.review_risk(
+        session=ctx.session, risk=risk, note=note, author=author, actor=actor_of(ctx), now=ctx.now
+    )
+    text = ctx.t(
+        "cards.risk_reviewed",
+        number=risk.number,
+        level=ctx.t(f"track.level.{risk.level}"),
+        status=ctx.t(f"track.risk_status.{risk.status}"),
+    )
+    return [Text(text)]
+
+
+def _shown(member: Member, platform: str) -> str:
+    """A mention where the member can be mentioned (their platform's chats), else their name."""
+    return members.mention(member) if member.platform == platform else member.display_name
+
+
+async def _escalate(ctx: CommandContext, risk: Risk, note: str) -> list[Reply]:
+    """Anyone in the project may raise the alarm: it only raises the level to high and tells the
+    owner and the PMs, here and in the project's other chats; it is audited like any change."""
+    project = ctx.require_project()
+    author = await require_member(ctx)
+    previous = await tracking.escalate_risk(
+        session=ctx.session, risk=risk, note=note, actor=actor_of(ctx), now=ctx.now
+    )
+    owner = await ctx.session.get(Member, risk.owner_member_id) if risk.owner_member_id else None
+    people = [*await members.pms(ctx.session, project.id), *([owner] if owner else [])]
+    told = {member.id: member for member in people if member.id != author.id}
+
+    def attention(platform: str) -> list[str]:
+        who = [members.mention(member) for member in told.values() if member.platform == platform]
+        return [ctx.t("cards.risk_attention", who=" ".join(who))] if who else []
+
+    def notice(platform: str) -> Reply:
+        body = ctx.t(
+            "cards.escalation_body",
+            actor=_shown(author, platform),
+            number=risk.number,
+            level=ctx.t("track.level.high"),
+            description=risk.description,
+            owner=_shown(owner, platform) if owner else ctx.t("value.none"),
+        )
+        title = ctx.t("cards.escalation_title", project=project.name)
+        return Card(title, "\n".join([body, *attention(platform)]), color="red")
+
+    here = ctx.message
+    await notify.post_to_project_chats(
+        session=ctx.session,
+        project_id=project.id,
+        build=notice,
+        key=f"risk-escalate:{here.platform}:{here.event_id}",
+        now=ctx.now,
+        skip=(here.platform, here.chat.chat_id),
+    )
+    key = "cards.risk_escalated_high" if previous == "high" else "cards.risk_escalated"
+    line = ctx.t(
+        key,
+        number=risk.number,
+        before=ctx.t(f"track.level.{previous}"),
+        after=ctx.t("track.level.high"),
+        description=risk.description,
+    )
+    return [Text("\n".join([line, *attention(here.platform)]))]
 
 
 @router.command(

@@ -13,9 +13,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-from adapters.models import Card
+from adapters.models import ActionGroup, Card
 from bot.domain import alerts as rules
 from bot.jobs.context import JobContext, Recipient
+from bot.render import actions
 from bot.services import alerts as alert_service
 from bot.services import members
 from bot.services.alerts import Tracked
@@ -36,7 +37,8 @@ async def scan(ctx: JobContext) -> None:
     loaded = await alert_service.load(ctx.session, ctx.project, today, ctx.calendar)
     findings = rules.assess(loaded.snapshot, today, ctx.calendar)
     tracked = await alert_service.track(ctx.session, ctx.project.id, findings, today, ctx.calendar)
-    told = await _send_digests(ctx, [item for item in tracked if item.tell], loaded.people)
+    heads = {task.code: task.department_head for task in loaded.snapshot.tasks}
+    told = await _send_digests(ctx, [item for item in tracked if item.tell], loaded.people, heads)
     for item in told:
         alert_service.mark_told(item, today)
     if told:
@@ -50,9 +52,12 @@ def _order(item: Tracked) -> tuple[int, int]:
     return rules.RULES.index(item.finding.rule), -item.finding.severity
 
 
-async def _send_digests(ctx: JobContext, news: list[Tracked], people: Mapping[int, Member]) -> list[Tracked]:
+async def _send_digests(
+    ctx: JobContext, news: list[Tracked], people: Mapping[int, Member], heads: Mapping[str, int | None]
+) -> list[Tracked]:
     """One private digest per person; returns the findings at least one digest carried. A finding
-    whose every reader already had today's digest (a forced re-run) stays untold for tomorrow."""
+    whose every reader already had today's digest (a forced re-run) stays untold for tomorrow.
+    `heads` maps task codes to the head of the task's department."""
     by_person: dict[int, list[Tracked]] = {}
     for item in news:
         for member_id in item.finding.audience(item.stage):
@@ -62,20 +67,48 @@ async def _send_digests(ctx: JobContext, news: list[Tracked], people: Mapping[in
         member = people[member_id]
         items.sort(key=_order)
         recipient = Recipient(member.platform, member.platform_user_id, "user")
-        if await ctx.send(recipient, _digest(ctx, member_id, items, people)):
+        if await ctx.send(recipient, _digest(ctx, member_id, items, people, heads)):
             told.update(items)
     return [item for item in news if item in told]
 
 
-def _digest(ctx: JobContext, reader: int, items: list[Tracked], people: Mapping[int, Member]) -> Card:
+def _digest(
+    ctx: JobContext,
+    reader: int,
+    items: list[Tracked],
+    people: Mapping[int, Member],
+    heads: Mapping[str, int | None],
+) -> Card:
     lines = [_line(ctx, item, reader, people) for item in items[:MAX_ITEMS]]
     if len(items) > MAX_ITEMS:
         lines.append(ctx.t("alerts.more", count=len(items) - MAX_ITEMS))
+    groups = (_actions(ctx, people[reader], item.finding, heads) for item in items[:MAX_ITEMS])
     return Card(
         ctx.t("alerts.dm_title", project=ctx.project.name, count=len(items)),
         "\n\n".join(lines),
         "red" if any(item.stage > 0 for item in items) else "orange",
+        actions=tuple(group for group in groups if group is not None),
     )
+
+
+def _actions(
+    ctx: JobContext, reader: Member, finding: rules.Finding, heads: Mapping[str, int | None]
+) -> ActionGroup | None:
+    """The buttons this reader may use on a finding, by the rules of the commands they send."""
+    locale, pm = ctx.project.locale, reader.role == "pm"
+    owner = reader.id in finding.owners
+    params = finding.params
+    if finding.rule in ("task_overdue", "task_behind"):
+        code = str(params["code"])
+        can_reschedule = pm or heads.get(code) == reader.id
+        title = _shorten(str(params["title"]))
+        return actions.task_group(locale, code, title, owner=owner, can_reschedule=can_reschedule)
+    number = params.get("number")
+    if finding.rule == "risk_stale" and isinstance(number, int):
+        return actions.risk_group(locale, number, may_update=pm or owner)
+    if finding.rule == "action_overdue" and isinstance(number, int) and (pm or owner):
+        return actions.action_item_group(locale, number)
+    return None
 
 
 def _line(ctx: JobContext, item: Tracked, reader: int, people: Mapping[int, Member]) -> str:

@@ -13,6 +13,7 @@ from datetime import date
 from adapters.models import Card
 from bot.domain import wbs
 from bot.jobs.context import JobContext, Recipient
+from bot.render.actions import standup_group
 from bot.render.i18n import t
 from bot.services import members, projects, standups, tasks, tracking
 from storage.models import Member, StandupReport, Task
@@ -47,14 +48,19 @@ def task_lines(locale: str, open_tasks: Sequence[Task], today: date) -> list[str
 
 
 def prompt_card(locale: str, open_tasks: Sequence[Task], today: date, cutoff: str) -> Card:
-    """One person's prompt: their open tasks and the three questions."""
+    """One person's prompt: their open tasks and the three questions, with a % picker per task
+    (the tasks shown) so that a reply can take one tap."""
     body = [
         t(locale, "standup.prompt_tasks", count=len(open_tasks)),
         *task_lines(locale, open_tasks, today),
         "",
         t(locale, "standup.questions", cutoff=cutoff),
     ]
-    return Card(t(locale, "standup.prompt_title", date=short_date(today)), "\n".join(body))
+    return Card(
+        t(locale, "standup.prompt_title", date=short_date(today)),
+        "\n".join(body),
+        actions=(standup_group(locale, open_tasks[:MAX_TASKS]),),
+    )
 
 
 def _mentions(people: Iterable[Member]) -> str:
@@ -117,9 +123,12 @@ async def remind(ctx: JobContext) -> None:
     title = ctx.t("standup.remind_title", date=short_date(today))
     if ctx.project.standup_mode == "dm":
         for member in pending:
-            tasks_shown = task_lines(locale, roster.tasks[member.id], today)
-            body = "\n".join([ctx.t("standup.remind_body", cutoff=cutoff), "", *tasks_shown])
-            await ctx.send(_private(member), Card(title, body, color="orange"))
+            open_tasks = roster.tasks[member.id]
+            body = "\n".join(
+                [ctx.t("standup.remind_body", cutoff=cutoff), "", *task_lines(locale, open_tasks, today)]
+            )
+            form = standup_group(locale, open_tasks[:MAX_TASKS])
+            await ctx.send(_private(member), Card(title, body, color="orange", actions=(form,)))
         return
     for chat, present in await _chats(ctx, pending):
         body = ctx.t("standup.remind_group", who=_mentions(present), cutoff=cutoff)

@@ -6,7 +6,7 @@ import string
 from collections.abc import Mapping
 from typing import Literal
 
-from bot.render.catalog import alerts, core, plan, report, rhythm, standup, tracking
+from bot.render.catalog import alerts, cards, core, integrations, plan, report, rhythm, standup, tracking
 
 Locale = Literal["zh", "en"]
 LOCALES: tuple[Locale, ...] = ("zh", "en")
@@ -31,6 +31,8 @@ CATALOG = _merge(
     standup.STRINGS,
     alerts.STRINGS,
     report.STRINGS,
+    cards.STRINGS,
+    integrations.STRINGS,
 )
 
 

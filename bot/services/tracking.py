@@ -316,6 +316,58 @@ async def set_risk_status(
     return previous
 
 
+def _require_not_closed(risk: Risk) -> None:
+    if risk.status == "closed":
+        raise UserFacingError("cards.risk_is_closed", number=risk.number)
+
+
+async def escalate_risk(*, session: AsyncSession, risk: Risk, note: str, actor: Actor, now: datetime) -> str:
+    """Raise an open risk to high (it may already be) and record the escalation; returns the level
+    it had. Who is told is the caller's business."""
+    _require_not_closed(risk)
+    previous = risk.level
+    risk.level = "high"
+    risk.updated_at = now
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=risk.project_id,
+        action="risk.escalate",
+        entity="risk",
+        entity_id=risk.id,
+        before={"level": previous},
+        after={"level": risk.level, "note": note},
+    )
+    return previous
+
+
+async def review_risk(
+    *, session: AsyncSession, risk: Risk, note: str, author: Member, actor: Actor, now: datetime
+) -> None:
+    """The owner confirms the risk still stands: a new one becomes open, any other keeps its status;
+    either way it counts as updated today (so it is no longer stale)."""
+    _require_not_closed(risk)
+    if risk.status == "new":
+        await set_risk_status(
+            session=session, risk=risk, status="open", note=note, author=author, actor=actor, now=now
+        )
+        return
+    before = audit.snapshot(risk, "status", "updated_at")
+    risk.updated_at = now
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=risk.project_id,
+        action="risk.review",
+        entity="risk",
+        entity_id=risk.id,
+        before=before,
+        after={**audit.snapshot(risk, "status", "updated_at"), "note": note},
+    )
+
+
 async def risk_list(*, session: AsyncSession, project_id: int, include_closed: bool) -> list[Risk]:
     """Open risks by level (high first) then number; closed ones after them when asked for."""
     query = select(Risk).where(Risk.project_id == project_id)

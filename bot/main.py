@@ -19,12 +19,18 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.base import Sender
+from adapters.dingtalk import notable
 from adapters.dingtalk import webhook as dingtalk_webhook
 from adapters.dingtalk.client import DingTalkClient
+from adapters.dingtalk.robot_webhook import DingTalkRobotWebhook
+from adapters.feishu import card_actions as feishu_card_actions
 from adapters.feishu import webhook as feishu_webhook
 from adapters.feishu.bitable import build_tables
+from adapters.feishu.bot_webhook import FeishuBotWebhook
 from adapters.feishu.client import FeishuClient
+from adapters.listeners import build_listeners
 from bot import api
+from bot.card_clicks import CardClicks
 from bot.commands.all import build_registry
 from bot.runtime import Runtime, utcnow
 from bot.settings import Settings, get_settings
@@ -38,7 +44,11 @@ log = logging.getLogger(__name__)
 
 
 def build_senders(settings: Settings) -> dict[str, Sender]:
-    senders: dict[str, Sender] = {}
+    # Report-only groups' custom robot webhooks need no app credentials: always available.
+    senders: dict[str, Sender] = {
+        DingTalkRobotWebhook.platform: DingTalkRobotWebhook(),
+        FeishuBotWebhook.platform: FeishuBotWebhook(),
+    }
     if settings.feishu_enabled:
         assert settings.feishu_app_id and settings.feishu_app_secret
         senders["feishu"] = FeishuClient(
@@ -51,6 +61,7 @@ def build_senders(settings: Settings) -> dict[str, Sender]:
             settings.dingtalk_app_key,
             settings.dingtalk_app_secret,
             settings.dingtalk_robot_code,
+            oapi_domain=settings.dingtalk_oapi_domain,
         )
     return senders
 
@@ -63,7 +74,8 @@ def build_job_runner(
 ) -> JobRunner:
     """Jobs queue their messages for `outbox` (and wake it), and write shared tables through the
     platforms' senders."""
-    return JobRunner(factory, clock, on_queued=outbox.wake, tables=build_tables(senders))
+    tables = {**build_tables(senders), **notable.build_tables(senders)}
+    return JobRunner(factory, clock, on_queued=outbox.wake, tables=tables)
 
 
 def build_scheduler(
@@ -136,6 +148,16 @@ def create_app(
     feishu_client = feishu if isinstance(feishu, FeishuClient) else None
     dingtalk = runtime.senders.get("dingtalk")
     dingtalk_client = dingtalk if isinstance(dingtalk, DingTalkClient) else None
+    clicks = CardClicks(runtime)
+    # DingTalk Stream / Feishu long connection, when the settings choose them over webhooks.
+    listeners = build_listeners(
+        settings,
+        feishu=feishu_client,
+        dingtalk=dingtalk_client,
+        accept=runtime.accept,
+        clock=clock,
+        handle_click=clicks.handle,
+    )
     service = (
         build_scheduler(
             settings,
@@ -154,16 +176,18 @@ def create_app(
         enabled = ", ".join(sorted(runtime.senders)) or "none"
         scheduling = "on" if service is not None else "off (--no-scheduler)"
         log.info("crosstrack starting; platforms enabled: %s; scheduler %s", enabled, scheduling)
-        if not runtime.senders:
+        if feishu_client is None and dingtalk_client is None:
             log.warning("no platform credentials set: webhook endpoints answer 503; try `crosstrack shell`")
         if feishu_client is not None:
             await feishu_client.bot_open_id()
         await runtime.start()
+        listeners.start()
         if service is not None:
             await service.start()
         try:
             yield
         finally:
+            await listeners.stop()  # no new inbound events while the rest shuts down
             if service is not None:
                 await service.stop()  # first: a job's messages are queued before the sender stops
             await runtime.stop()
@@ -172,7 +196,10 @@ def create_app(
     app = FastAPI(title="crosstrack", version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
     app.state.scheduler = service
+    app.state.listeners = listeners
     app.include_router(api.build_router(settings, runtime.factory))
     app.include_router(feishu_webhook.build_router(settings, feishu_client, runtime.accept, clock))
+    app.state.card_clicks = clicks
+    app.include_router(feishu_card_actions.build_router(settings, feishu_client, clicks.handle, clock))
     app.include_router(dingtalk_webhook.build_router(settings, dingtalk_client, runtime.accept, clock))
     return app

@@ -18,6 +18,7 @@ from adapters.models import InboundEvent, InboundMessage, Reply, Text
 from bot.commands.registry import Registry
 from bot.dispatcher import Defaults, dispatch
 from bot.render.i18n import t
+from bot.services.integrations import WebhookHosts
 from bot.settings import Settings
 from scheduler.outbox import OutboxWorker
 from storage import idempotency
@@ -51,7 +52,13 @@ class Runtime:
         self.senders = dict(senders)
         self.clock = clock
         self.retry_delay_seconds = retry_delay_seconds
-        self.defaults = Defaults(timezone=settings.timezone, locale=settings.locale)
+        self.defaults = Defaults(
+            timezone=settings.timezone,
+            locale=settings.locale,
+            webhook_hosts=WebhookHosts().with_domains(
+                dingtalk_oapi=settings.dingtalk_oapi_domain, feishu=settings.feishu_domain
+            ),
+        )
         self.outbox = OutboxWorker(self.factory, self.senders, clock)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._outbox_task: asyncio.Task[None] | None = None
@@ -172,6 +179,11 @@ class Runtime:
         self, session: Any, event: InboundEvent, replies: Sequence[Reply], now: datetime
     ) -> None:
         reply_to = event.message_id if isinstance(event, InboundMessage) else None
+        payload: dict[str, Any] = {}
+        if isinstance(event, InboundMessage) and event.chat.chat_type == "p2p":
+            # Who a 1:1 chat is with: a platform that cannot post to the chat itself (DingTalk, once
+            # the message's reply route is gone) sends the reply to this person instead.
+            payload["extra"] = {"chat_type": "p2p", "user": event.sender.user_id}
         for index, reply in enumerate(replies):
             await idempotency.enqueue(
                 session,
@@ -179,6 +191,6 @@ class Runtime:
                 platform=event.platform,
                 chat_id=event.chat.chat_id,
                 reply_to=reply_to,
-                payload={"content": reply_to_json(reply)},
+                payload={"content": reply_to_json(reply), **payload},
                 now=now,
             )

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import create_engine
@@ -18,6 +18,8 @@ from storage.migrate import upgrade
 from storage.models import Base
 
 POSTGRES_URL = os.environ.get("CROSSTRACK_TEST_POSTGRES_URL")
+# Under pytest-xdist each worker gets a database of its own (`<name>_gw0`, ...), made on first use.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 SKIP_POSTGRES = "PostgreSQL tests need CROSSTRACK_TEST_POSTGRES_URL (see README); .ci/run sets it"
 
 
@@ -34,16 +36,33 @@ def postgres_migrated() -> Iterator[str]:
     if not POSTGRES_URL:
         pytest.skip(SKIP_POSTGRES)
 
+    url = make_url(POSTGRES_URL)
+    if WORKER:
+        url = url.set(database=f"{url.database}_{WORKER}")
+
+    async def create_database() -> None:
+        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        async with admin.connect() as connection:
+            exists = await connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
+            )
+            if not exists:
+                await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+        await admin.dispose()
+
     async def reset() -> None:
-        engine = create_engine(POSTGRES_URL)
+        if WORKER:
+            await create_database()
+        engine = create_engine(url_text)
         async with engine.begin() as connection:
             await connection.execute(text("DROP SCHEMA public CASCADE"))
             await connection.execute(text("CREATE SCHEMA public"))
         await engine.dispose()
 
+    url_text = url.render_as_string(hide_password=False)
     asyncio.run(reset())
-    upgrade(POSTGRES_URL)
-    yield POSTGRES_URL
+    upgrade(url_text)
+    yield url_text
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -64,3 +83,9 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
             await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture(params=["feishu", "dingtalk"])
+def platform(request: pytest.FixtureRequest) -> str:
+    """The chat platform a scenario runs on (tests/harness.py): each such test runs once per platform."""
+    return str(request.param)

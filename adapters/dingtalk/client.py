@@ -9,10 +9,12 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
 from adapters.base import SendError
+from adapters.dingtalk.cards import action_card, hint_lines
 from adapters.dingtalk.events import PLATFORM, ReplyRoute
 from adapters.models import MENTION_TOKEN, OutboundMessage, Reply, Text
 from adapters.ratelimit import Limit, RateLimiter
@@ -34,6 +36,7 @@ _OAPI_THROTTLED = frozenset({130101, 410100})
 API_LIMITS = (Limit(20, 1.0),)
 _GROUP_SEND = "/v1.0/robot/groupMessages/send"
 _USER_SEND = "/v1.0/robot/oToMessages/batchSend"
+_MSG_KEYS = {"text": "sampleText", "markdown": "sampleMarkdown"}
 
 
 def send_limiter(**kwargs: Any) -> RateLimiter:
@@ -47,14 +50,20 @@ def with_dingtalk_mentions(text: str) -> tuple[str, list[str]]:
     return MENTION_TOKEN.sub(lambda match: f"@{match.group(1)}", text), ids
 
 
-def render(reply: Reply) -> tuple[str, dict[str, str], list[str]]:
-    """(`text` | `markdown`, its fields, the staff ids to @) for one neutral reply."""
+def render(reply: Reply, *, buttons: bool = False) -> tuple[str, dict[str, str], list[str]]:
+    """(`text` | `markdown` | an action card's msgKey, its fields, the staff ids to @) for one
+    neutral reply; a card's buttons become an action card only with `buttons` (1:1 chats, see
+    cards.py), and hint lines stand for those that need input."""
     if isinstance(reply, Text):
         prefix = "".join(f"<at:{user.user_id}> " for user in reply.mentions)
         text, ids = with_dingtalk_mentions(prefix + reply.text)
         return "text", {"content": text}, ids
-    body, ids = with_dingtalk_mentions(reply.body)
-    return "markdown", {"title": reply.title, "text": f"### {reply.title}\n\n{body}"}, ids
+    body, ids = with_dingtalk_mentions("\n".join([reply.body, *hint_lines(reply)]))
+    text = f"### {reply.title}\n\n{body}"
+    card = action_card(reply, text) if buttons else None
+    if card is not None:
+        return *card, ids
+    return "markdown", {"title": reply.title, "text": text}, ids
 
 
 class DingTalkClient:
@@ -78,6 +87,7 @@ class DingTalkClient:
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         limiter: RateLimiter | None = None,
+        oapi_domain: str = "https://oapi.dingtalk.com",
     ) -> None:
         self._app_key = app_key
         self._app_secret = app_secret
@@ -86,6 +96,7 @@ class DingTalkClient:
         self._now = now
         self._limiter = limiter or send_limiter()
         self._http = httpx.AsyncClient(base_url=api_domain.rstrip("/"), timeout=_TIMEOUT_SECONDS)
+        self._oapi_domain = oapi_domain.rstrip("/")
         self._token = CachedToken(self._fetch_token, clock=clock)
         self._routes: dict[str, ReplyRoute] = {}
 
@@ -101,7 +112,7 @@ class DingTalkClient:
 
     async def send(self, message: OutboundMessage) -> str:
         """Send one message; returns DingTalk's processQueryKey ("" for a session webhook reply)."""
-        msg_type, fields, at_ids = render(message.content)
+        msg_type, fields, at_ids = render(message.content, buttons=message.extra.get("to") == "user")
         route = self._routes.get(message.chat_id)
         if (
             route is not None
@@ -131,13 +142,18 @@ class DingTalkClient:
     async def _send_by_openapi(self, message: OutboundMessage, msg_type: str, fields: dict[str, str]) -> str:
         payload: dict[str, Any] = {
             "robotCode": self._robot_code,
-            "msgKey": "sampleText" if msg_type == "text" else "sampleMarkdown",
+            "msgKey": _MSG_KEYS.get(msg_type, msg_type),  # action cards come with their msgKey
             # A JSON string inside the JSON body, as the API wants.
             "msgParam": json.dumps(fields, ensure_ascii=False, separators=(",", ":")),
         }
         if message.extra.get("to") == "user":
             path, what = _USER_SEND, "send to user"
             payload["userIds"] = [message.chat_id]
+        elif message.extra.get("chat_type") == "p2p" and message.extra.get("user"):
+            # A reply in a 1:1 chat whose session webhook is gone: groupMessages/send cannot reach a
+            # 1:1 conversation, so it goes to the person (the runtime records who that is).
+            path, what = _USER_SEND, "reply in a 1:1 chat"
+            payload["userIds"] = [message.extra["user"]]
         else:
             path, what = _GROUP_SEND, "send to group"
             payload["openConversationId"] = message.chat_id
@@ -156,6 +172,47 @@ class DingTalkClient:
 
     async def _access_token(self) -> str:
         return await self._token.get()
+
+    async def call_api(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        payload: dict[str, Any],
+        params: Mapping[str, str] | None = None,
+        old_api: bool = False,
+    ) -> dict[str, Any]:
+        """Call another DingTalk API with the app's cached access token, this client's error mapping and
+        its 20 calls/s per API (keyed by `what`): one token and one mapping for all of DingTalk (the AI
+        table writer uses this). `path` is on the API domain, where the token goes in a header, or with
+        `old_api` on the oapi domain, where it goes in the `access_token` query parameter."""
+        token = await self._access_token()
+        query = dict(params or {})
+        headers: dict[str, str] | None = None
+        if old_api:
+            path = f"{self._oapi_domain}{path}"
+            query["access_token"] = token
+        else:
+            headers = {"x-acs-dingtalk-access-token": token}
+        url = f"{path}?{urlencode(query)}" if query else path
+        async with self._limiter.call(what):
+            return await self._request(method, url, what=what, payload=payload, headers=headers, token=token)
+
+    async def user_detail(self, staff_id: str) -> dict[str, Any]:
+        """A user's details (name, unionid...) from the contacts API `topapi/v2/user/get`, which needs
+        the app permission qyapi_get_member; SendError when DingTalk has none for them."""
+        body = await self.call_api(
+            "POST",
+            "/topapi/v2/user/get",
+            what="user detail",
+            payload={"userid": staff_id, "language": "zh_CN"},
+            old_api=True,
+        )
+        result = body.get("result")
+        if not isinstance(result, dict):
+            raise SendError("user detail: answer without result", retryable=False)
+        return result
 
     async def _fetch_token(self) -> tuple[str, int]:
         body = await self._request(

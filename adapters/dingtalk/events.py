@@ -7,14 +7,21 @@ the Stream connection is authenticated by its ticket).
 Mentions: `atUsers` lists the mentioned users' `dingtalkId` (and `staffId` for members of the
 robot's organisation) but neither their names nor their positions in the text. DingTalk drops the
 bot's own "@Name" (leaving the space the samples start with). A visible "@Name" of another user is
-rewritten to `<at:staffId>` only when that is unambiguous: exactly one user besides the bot was
-mentioned, they have a staffId, and the text shows exactly one distinct "@word". Otherwise the text
-is left as written and the users with a staffId are still listed in `mentions`.
+rewritten to `<at:staffId>` only when that is unambiguous:
+- by name, when the caller looked up the mentioned users' names (`names_to_look_up`, then
+  `parse_message(names=...)`) and only one of them has that name: this is how a message that
+  mentions several people (`/raci 1.1 R=@Bob A=@Amy`) is read;
+- otherwise when exactly one user (with a staffId) is left to place and the text shows exactly one
+  distinct "@word" left.
+What cannot be placed is left as written; the users with a staffId are still listed in `mentions`.
+When the text shows no "@word" at all (a live callback was seen with every linked name removed),
+the mentioned users' tokens are appended, in `atUsers` order.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,8 +32,10 @@ from adapters.models import ChatRef, ChatType, InboundMessage, UserRef, mention_
 PLATFORM = "dingtalk"
 _CHAT_TYPES: dict[str, ChatType] = {"1": "p2p", "2": "group"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# "@Name" at the start of the text or after whitespace, so e-mail addresses are not mentions.
-_VISIBLE_MENTION = re.compile(r"(?<!\S)@[^\s@]+")
+# A visible "@" not glued to a word before it, so e-mail addresses are not mentions; after "=", ","
+# or "、" it is one (`owner=@Bob`, `C=@Amy、@Bob`): DingTalk inserts a picked name where the cursor is.
+_MENTION_START = r"(?<![A-Za-z0-9._%+\-])@"
+_VISIBLE_MENTION = re.compile(_MENTION_START + r"[^\s@]+")
 
 
 @dataclass(frozen=True)
@@ -43,8 +52,10 @@ def parse_message(
     robot_code: str | None,
     now: datetime,
     oapi_domain: str = "https://oapi.dingtalk.com",
+    names: Mapping[str, str] | None = None,
 ) -> tuple[InboundMessage, ReplyRoute | None]:
-    """Normalise one robot message; `now` stands in for a missing `createAt`.
+    """Normalise one robot message; `now` stands in for a missing `createAt`; `names` are the
+    mentioned users' display names by staffId, where the caller looked them up.
 
     Raises WebhookRejected (400) for malformed payloads or a message addressed to another robot
     (`robot_code` configured and the payload's `robotCode` differs). The reply route is kept only
@@ -52,13 +63,28 @@ def parse_message(
     make us post chat content to someone else's server.
     """
     try:
-        return _parse(payload, robot_code, now, oapi_domain.rstrip("/"))
+        return _parse(payload, robot_code, now, oapi_domain.rstrip("/"), names or {})
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise WebhookRejected("malformed DingTalk robot message", status_code=400) from exc
 
 
+def names_to_look_up(payload: dict[str, Any]) -> tuple[str, ...]:
+    """The staffIds whose names `parse_message` needs to read this message's mentions: those of the
+    other users @-mentioned when there are several (one alone is placed without a name)."""
+    at_users = payload.get("atUsers")
+    if not isinstance(at_users, list) or payload.get("msgtype") != "text":
+        return ()
+    others = _others([user for user in at_users if isinstance(user, dict)], payload.get("chatbotUserId"))
+    staff_ids = tuple(dict.fromkeys(staff_id for user in others if (staff_id := _staff_id(user))))
+    return staff_ids if len(staff_ids) > 1 else ()
+
+
 def _parse(
-    payload: dict[str, Any], robot_code: str | None, now: datetime, oapi_domain: str
+    payload: dict[str, Any],
+    robot_code: str | None,
+    now: datetime,
+    oapi_domain: str,
+    names: Mapping[str, str],
 ) -> tuple[InboundMessage, ReplyRoute | None]:
     their_robot = payload.get("robotCode")
     if robot_code and their_robot and their_robot != robot_code:
@@ -71,10 +97,10 @@ def _parse(
         bot_id and user.get("dingtalkId") == bot_id for user in at_users
     )
     others = _others(at_users, bot_id)
-    mentions = _mentions(others)
+    mentions = _mentions(others, names)
     message_type = _required_str(payload, "msgtype")
     if message_type == "text":
-        text = _tokenise(_tidy(str(payload.get("text", {}).get("content") or "")), others, mentions)
+        text = _tokenise(_tidy(str(payload.get("text", {}).get("content") or "")), others, names)
     elif message_type == "richText":
         text = _tidy("\n".join(_rich_text_parts(payload.get("content"))))
     else:
@@ -120,22 +146,50 @@ def _others(at_users: list[dict[str, Any]], bot_id: str | None) -> list[dict[str
     return list(seen.values())
 
 
-def _mentions(others: list[dict[str, Any]]) -> tuple[UserRef, ...]:
+def _staff_id(user: dict[str, Any]) -> str | None:
+    staff_id = user.get("staffId")
+    return staff_id if isinstance(staff_id, str) and staff_id else None
+
+
+def _mentions(others: list[dict[str, Any]], names: Mapping[str, str]) -> tuple[UserRef, ...]:
     """By staffId, the id members are stored under; users without one (another organisation's)
     cannot be members and are left out."""
     users: dict[str, UserRef] = {}
     for user in others:
-        staff_id = user.get("staffId")
-        if isinstance(staff_id, str) and staff_id:
-            users.setdefault(staff_id, UserRef(PLATFORM, staff_id))
+        if staff_id := _staff_id(user):
+            users.setdefault(staff_id, UserRef(PLATFORM, staff_id, names.get(staff_id, "")))
     return tuple(users.values())
 
 
-def _tokenise(text: str, others: list[dict[str, Any]], mentions: tuple[UserRef, ...]) -> str:
-    """`<at:staffId>` for the one visible "@Name" when it can only mean the one mentioned user."""
-    if len(others) != 1 or len(mentions) != 1 or len(set(_VISIBLE_MENTION.findall(text))) != 1:
+def _tokenise(text: str, others: list[dict[str, Any]], names: Mapping[str, str]) -> str:
+    """`<at:staffId>` for each visible "@Name" that can only mean one of the mentioned users."""
+    owners: dict[str, str | None] = {}  # name -> its one staffId, None when two users share it
+    for staff_id in dict.fromkeys(filter(None, map(_staff_id, others))):
+        if name := names.get(staff_id):
+            owners[name] = None if name in owners else staff_id
+    known = {name: staff_id for name, staff_id in owners.items() if staff_id is not None}
+    # Whether DingTalk left any "@Name" in the text at all (see the module docstring).
+    shown = bool(_VISIBLE_MENTION.search(text))
+    placed: set[str] = set()
+    if known:
+        # Longest first, so "@Bo" never takes the front of "@Bob".
+        alternatives = "|".join(re.escape(name) for name in sorted(known, key=len, reverse=True))
+
+        def place(match: re.Match[str]) -> str:
+            placed.add(known[match.group(1)])
+            return mention_token(known[match.group(1)])
+
+        text = re.sub(f"{_MENTION_START}({alternatives})", place, text)
+    if not shown:
+        # Reported from live callbacks: DingTalk may drop every linked "@Name" from the text. Then
+        # the mentions go at the end, in `atUsers` order, where commands taking @people find them.
+        staff_ids = [staff_id for user in others if (staff_id := _staff_id(user))]
+        return " ".join([text, *map(mention_token, dict.fromkeys(staff_ids))]).strip()
+    left = [user for user in others if _staff_id(user) not in placed]
+    last = _staff_id(left[0]) if len(left) == 1 else None
+    if last is None or len(set(_VISIBLE_MENTION.findall(text))) != 1:
         return text
-    return _VISIBLE_MENTION.sub(mention_token(mentions[0].user_id), text)
+    return _VISIBLE_MENTION.sub(mention_token(last), text)
 
 
 def _rich_text_parts(content: Any) -> list[str]:

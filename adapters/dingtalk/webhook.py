@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from adapters.base import WebhookRejected
 from adapters.dingtalk.client import DingTalkClient
-from adapters.dingtalk.events import parse_message
+from adapters.dingtalk.directory import Directory, read_message
 from adapters.dingtalk.signing import verify_callback
 from adapters.models import InboundEvent
 from bot.settings import Settings
@@ -31,6 +31,7 @@ def build_router(
     settings: Settings, client: DingTalkClient | None, accept: Accept, clock: Callable[[], datetime]
 ) -> APIRouter:
     router = APIRouter(tags=["webhooks"])
+    directory = Directory(client) if client is not None else None
 
     @router.post("/webhooks/dingtalk", summary="DingTalk robot message callback (HTTP mode)")
     async def dingtalk_message(request: Request) -> JSONResponse:
@@ -39,7 +40,7 @@ def build_router(
         now = clock()
         try:
             # The signature covers the timestamp only: the body is untrusted even when it passes
-            # (parse_message accepts only session webhooks on our oapi domain; msgId dedupes replays).
+            # (parsing accepts only session webhooks on our oapi domain; msgId dedupes replays).
             verify_callback(request.headers, app_secret=settings.dingtalk_app_secret, now=now)
             try:
                 payload = json.loads(await request.body())
@@ -47,8 +48,9 @@ def build_router(
                 raise WebhookRejected("body is not JSON", status_code=400) from exc
             if not isinstance(payload, dict):
                 raise WebhookRejected("body is not a JSON object", status_code=400)
-            message, route = parse_message(
+            message, route = await read_message(
                 payload,
+                directory=directory,
                 robot_code=settings.dingtalk_robot_code,
                 now=now,
                 oapi_domain=settings.dingtalk_oapi_domain,

@@ -16,9 +16,10 @@ from sqlalchemy.engine import make_url
 from storage import migrate
 from storage.db import create_engine
 from storage.models import Base
-from tests.conftest import POSTGRES_URL, SKIP_POSTGRES
+from tests.conftest import POSTGRES_URL, SKIP_POSTGRES, WORKER
 
-SCRATCH_DATABASE = "crosstrack_migrations"
+# One per xdist worker, so parallel workers never drop each other's.
+SCRATCH_DATABASE = f"crosstrack_migrations_{WORKER or 'main'}"
 
 
 async def _admin(database_url: str, *statements: str) -> None:

@@ -7,10 +7,11 @@ import copy
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 import httpx
 import respx
@@ -36,6 +37,7 @@ class DingTalkApi:
 
     router: respx.MockRouter
     sent: list[dict[str, Any]] = field(default_factory=list)
+    looked_up: list[str] = field(default_factory=list)  # staffIds whose names the app asked for
 
     def texts(self) -> list[str]:
         """What each sent message says (text content or markdown text), whichever way it went."""
@@ -57,6 +59,16 @@ def _record(api: DingTalkApi, request: httpx.Request, answer: dict[str, Any]) ->
     return httpx.Response(200, json=answer)
 
 
+def _user(api: DingTalkApi, request: httpx.Request) -> httpx.Response:
+    """The contacts API's user details: everyone's name is their staffId (as their nick is here)."""
+    assert request.url.params["access_token"] == ACCESS_TOKEN
+    staff_id = json.loads(request.content)["userid"]
+    api.looked_up.append(staff_id)
+    return httpx.Response(
+        200, json={"errcode": 0, "errmsg": "ok", "result": {"userid": staff_id, "name": staff_id}}
+    )
+
+
 @asynccontextmanager
 async def dingtalk_api() -> AsyncIterator[DingTalkApi]:
     with respx.mock(assert_all_called=False) as router:
@@ -74,6 +86,7 @@ async def dingtalk_api() -> AsyncIterator[DingTalkApi]:
         router.post(url__startswith=f"{OAPI_DOMAIN}/robot/sendBySession").mock(
             side_effect=lambda request: _record(api, request, ok)
         )
+        router.post(f"{OAPI_DOMAIN}/topapi/v2/user/get").mock(side_effect=lambda request: _user(api, request))
         yield api
 
 
@@ -84,6 +97,11 @@ class Organisation:
     client: httpx.AsyncClient
     runtime: Runtime
     api: DingTalkApi
+    # The app's clock, when a test freezes it: messages are stamped and signed with its time.
+    clock: Callable[[], datetime] | None = None
+
+    def now_ms(self) -> int:
+        return int((self.clock().timestamp() if self.clock is not None else time.time()) * 1000)
 
     def message(
         self,
@@ -93,11 +111,28 @@ class Organisation:
         conversation: str = "cid-team",
         msg_id: str | None = None,
         webhook_expires_ms: int | None = None,
+        chat_type: str = "group",
+        mentions: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """A group @-bot text message built on the documented HTTP body, with a session webhook on
-        the fake oapi domain (valid for 90 minutes unless `webhook_expires_ms` says otherwise)."""
-        payload = copy.deepcopy(load("dingtalk", "http_group_message_at_bot.receive-message-doc"))
-        now = int(time.time() * 1000)
+        """A text message from `sender` (a staffId, also shown as the nick), with a session webhook on
+        the fake oapi domain (valid for 90 minutes unless `webhook_expires_ms` says otherwise).
+
+        A group message @s the bot and is built on the documented HTTP body; a "p2p" one on the
+        documented 1:1 message. `mentions` (visible name -> staffId) lists the other users @-ed in
+        `text`: DingTalk keeps their visible "@name" in the text and lists them in `atUsers`."""
+        if chat_type == "p2p":
+            payload = copy.deepcopy(load("dingtalk", "robot_msg_single_chat_text.developerpedia"))
+            at_users = []
+            content = text
+        else:
+            payload = copy.deepcopy(load("dingtalk", "http_group_message_at_bot.receive-message-doc"))
+            at_users = [{"dingtalkId": payload["chatbotUserId"]}]
+            content = f" {text}"  # DingTalk drops the bot's "@name" and keeps the space after it
+        at_users += [
+            {"dingtalkId": f"$:LWCP_v1:${staff_id}", "staffId": staff_id}
+            for staff_id in dict.fromkeys((mentions or {}).values())
+        ]
+        now = self.now_ms()
         payload.update(
             msgId=msg_id or f"msg{uuid.uuid4().hex}",
             conversationId=conversation,
@@ -106,18 +141,17 @@ class Organisation:
             senderNick=sender,
             createAt=now,
             robotCode=ROBOT_CODE,
-            atUsers=[{"dingtalkId": payload["chatbotUserId"]}],
+            atUsers=at_users,
             sessionWebhook=f"{OAPI_DOMAIN}/robot/sendBySession?session={uuid.uuid4().hex}",
             sessionWebhookExpiredTime=webhook_expires_ms
             if webhook_expires_ms is not None
             else now + 5_400_000,
-            text={"content": f" {text}"},
+            text={"content": content},
         )
         return payload
 
-    @staticmethod
-    def signed_headers(*, timestamp_ms: int | None = None, secret: str = APP_SECRET) -> dict[str, str]:
-        stamp = str(timestamp_ms if timestamp_ms is not None else int(time.time() * 1000))
+    def signed_headers(self, *, timestamp_ms: int | None = None, secret: str = APP_SECRET) -> dict[str, str]:
+        stamp = str(timestamp_ms if timestamp_ms is not None else self.now_ms())
         return {"content-type": "application/json", "timestamp": stamp, "sign": callback_sign(stamp, secret)}
 
     async def deliver(self, payload: dict[str, Any], **sign: Any) -> httpx.Response:
@@ -125,7 +159,7 @@ class Organisation:
         return await self.client.post("/webhooks/dingtalk", content=raw, headers=self.signed_headers(**sign))
 
 
-def dingtalk_settings(engine: AsyncEngine, *, locale: str = "zh") -> Settings:
+def dingtalk_settings(engine: AsyncEngine, *, locale: Literal["zh", "en"] = "zh") -> Settings:
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
         database_url=engine.url.render_as_string(hide_password=False),
@@ -139,7 +173,9 @@ def dingtalk_settings(engine: AsyncEngine, *, locale: str = "zh") -> Settings:
 
 
 @asynccontextmanager
-async def dingtalk_organisation(engine: AsyncEngine, *, locale: str = "zh") -> AsyncIterator[Organisation]:
+async def dingtalk_organisation(
+    engine: AsyncEngine, *, locale: Literal["zh", "en"] = "zh"
+) -> AsyncIterator[Organisation]:
     """The whole app (lifespan included) wired to a fake DingTalk, with a client that posts callbacks."""
     async with dingtalk_api() as api:
         app = create_app(dingtalk_settings(engine, locale=locale))

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import respx
@@ -60,6 +61,7 @@ def _record(api: FeishuApi, request: httpx.Request, target: str | None) -> httpx
     body["_target"] = target or body.get("receive_id")
     body["_path"] = request.url.path
     body["_auth"] = request.headers.get("authorization")
+    body["_params"] = dict(request.url.params)
     api.sent.append(body)
     return httpx.Response(
         200, json={"code": 0, "msg": "success", "data": {"message_id": f"om_bot_{len(api.sent)}"}}
@@ -67,8 +69,8 @@ def _record(api: FeishuApi, request: httpx.Request, target: str | None) -> httpx
 
 
 @asynccontextmanager
-async def feishu_api() -> AsyncIterator[FeishuApi]:
-    with respx.mock(base_url=DOMAIN, assert_all_called=False) as router:
+async def feishu_api(domain: str = DOMAIN) -> AsyncIterator[FeishuApi]:
+    with respx.mock(base_url=domain, assert_all_called=False) as router:
         api = FeishuApi(router)
         router.post("/open-apis/auth/v3/tenant_access_token/internal").respond(
             json={
@@ -94,6 +96,11 @@ class Tenant:
     runtime: Runtime
     api: FeishuApi
     encrypt_key: str | None = ENCRYPT_KEY
+    # The app's clock, when a test freezes it: events are stamped and signed with its time.
+    clock: Callable[[], datetime] | None = None
+
+    def _now(self) -> float:
+        return self.clock().timestamp() if self.clock is not None else time.time()
 
     def message_event(
         self,
@@ -106,14 +113,16 @@ class Tenant:
         event_id: str | None = None,
         message_id: str | None = None,
         sender_type: str = "user",
+        parent_id: str | None = None,
     ) -> dict[str, Any]:
         """An im.message.receive_v1 event built on the documented sample. In `text`, `@name` of a key in
-        `mentions` (name -> open_id) becomes a Feishu mention; group messages start with the bot's."""
+        `mentions` (name -> open_id) becomes a Feishu mention; group messages start with the bot's.
+        `parent_id` makes it a reply to that message."""
         event = copy.deepcopy(load("feishu", "im_message_receive_v1_group_mention"))
         event["header"].update(
             event_id=event_id or uuid.uuid4().hex,
             token=VERIFICATION_TOKEN,
-            create_time=str(int(time.time() * 1000)),
+            create_time=str(int(self._now() * 1000)),
         )
         message = event["event"]["message"]
         event["event"]["sender"] = {
@@ -125,10 +134,13 @@ class Tenant:
         if chat_type == "group":
             feishu_mentions.append({"key": "@_user_1", "id": {"open_id": BOT_OPEN_ID}, "name": "crosstrack"})
             text = f"@_user_1 {text}"
+        keys: dict[str, str] = {}
         for name, open_id in (mentions or {}).items():
-            key = f"@_user_{len(feishu_mentions) + 1}"
-            feishu_mentions.append({"key": key, "id": {"open_id": open_id}, "name": name})
-            text = text.replace(f"@{name}", key)
+            keys[name] = f"@_user_{len(feishu_mentions) + 1}"
+            feishu_mentions.append({"key": keys[name], "id": {"open_id": open_id}, "name": name})
+        if keys:  # longest name first, so "@bob" never takes the front of "@bobby"
+            names = "|".join(re.escape(name) for name in sorted(keys, key=len, reverse=True))
+            text = re.sub(f"@({names})", lambda match: keys[match.group(1)], text)
         message.update(
             message_id=message_id or f"om_{uuid.uuid4().hex}",
             chat_id=chat,
@@ -138,6 +150,8 @@ class Tenant:
         )
         for key in ("root_id", "parent_id", "thread_id"):
             message.pop(key, None)
+        if parent_id is not None:
+            message.update(root_id=parent_id, parent_id=parent_id)
         return event
 
     def signed(
@@ -149,7 +163,7 @@ class Tenant:
         raw = json.dumps(
             {"encrypt": encrypt(self.encrypt_key, json.dumps(payload, ensure_ascii=False))}
         ).encode()
-        stamp = str(timestamp if timestamp is not None else int(time.time()))
+        stamp = str(timestamp if timestamp is not None else int(self._now()))
         nonce = uuid.uuid4().hex
         return raw, {
             "content-type": "application/json",
@@ -171,7 +185,7 @@ class Tenant:
 
 
 def feishu_settings(
-    engine: AsyncEngine, *, encrypt_key: str | None = ENCRYPT_KEY, locale: str = "zh"
+    engine: AsyncEngine, *, encrypt_key: str | None = ENCRYPT_KEY, locale: Literal["zh", "en"] = "zh"
 ) -> Settings:
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
@@ -187,7 +201,7 @@ def feishu_settings(
 
 @asynccontextmanager
 async def feishu_tenant(
-    engine: AsyncEngine, *, encrypt_key: str | None = ENCRYPT_KEY, locale: str = "zh"
+    engine: AsyncEngine, *, encrypt_key: str | None = ENCRYPT_KEY, locale: Literal["zh", "en"] = "zh"
 ) -> AsyncIterator[Tenant]:
     """The whole app (lifespan included) wired to a fake Feishu, with a client that posts webhooks."""
     async with feishu_api() as api:

@@ -112,17 +112,6 @@ async def test_not_configured_answers_503(engine: AsyncEngine) -> None:
     assert response.status_code == 503 and "CROSSTRACK_DINGTALK_APP_KEY" in response.json()["error"]
 
 
-def test_stream_mode_is_refused_until_built() -> None:
-    with pytest.raises(ValueError, match="CROSSTRACK_DINGTALK_MODE=stream"):
-        Settings(  # type: ignore[call-arg]
-            _env_file=None,
-            dingtalk_app_key="ding-key",
-            dingtalk_app_secret="real-secret-value",
-            dingtalk_robot_code="ding-robot",
-            dingtalk_mode="stream",
-        )
-
-
 @pytest.mark.parametrize("missing", ["dingtalk_app_secret", "dingtalk_robot_code"])
 def test_enabled_dingtalk_needs_secret_and_robot_code(missing: str) -> None:
     values = {

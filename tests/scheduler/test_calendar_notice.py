@@ -10,11 +10,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.models import Text
 from scheduler.jobs import JOBS_BY_NAME
 from scheduler.runner import JobRunner
 from storage.models import CalendarOverride, Project
-from tests.harness import Chat, chat_runtime
+from tests.harness import Chat, Sent, chat_runtime
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The outbox only sends what is due by the runtime's clock, so it stands after every run below.
@@ -33,33 +32,36 @@ async def project_id(chat: Chat, name: str) -> int:
         return found
 
 
-async def run(chat: Chat, pid: int, day: str) -> list[tuple[str, str, str]]:
-    """Run the check for one project as if on `day`; what was delivered, as (chat, kind, text)."""
+async def run(chat: Chat, pid: int, day: str) -> list[Sent]:
+    """Run the check for one project as if on `day`; what the platform API delivered."""
     runner = JobRunner(chat.runtime.factory, lambda: LATER)
     outcomes = await runner.run_job(JOB, at=at(day), project_id=pid)
     assert [outcome.status for outcome in outcomes] == ["done"]
     await chat.runtime.settle()
-    sent, chat.sender.sent = chat.sender.sent, []
-    delivered = []
-    for message in sent:
-        assert isinstance(message.content, Text)
-        delivered.append((message.chat_id, str(message.extra["to"]), message.content.text))
-    return delivered
+    return chat.sent()
 
 
-async def test_next_year_missing_is_told_once_from_december(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=LATER) as chat:
+def told(sent: list[Sent]) -> list[tuple[str, str, str]]:
+    """(chat, kind, text) of each message."""
+    return [(message.target, message.kind, message.text) for message in sent]
+
+
+async def test_next_year_missing_is_told_once_from_december(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=LATER) as chat:
         await chat.say("alice", "/项目 新建 新品发布")
         await chat.say("alice", "/项目 负责人 @bob")
         await chat.say("bob", "/项目 绑定 新品发布", chat="managers")  # a second, non-default chat
         pid = await project_id(chat, "新品发布")
 
         assert await run(chat, pid, "2026-11-25") == []  # 2026 is known, December not yet here
-        assert await run(chat, pid, "2026-12-01") == [
+        sent = await run(chat, pid, "2026-12-01")
+        # Feishu @s the PMs; DingTalk's group-message API cannot @ anyone (the names still show).
+        assert [message.mentions for message in sent] == [("alice", "bob") if platform == "feishu" else ()]
+        assert told(sent) == [
             (
                 "team",
                 "chat",
-                "📅 <at:alice> <at:bob> 我的日历里还没有 2027 年的法定节假日，"
+                "📅 @alice @bob 我的日历里还没有 2027 年的法定节假日，"
                 "在此之前按周一到周五上班计算。\n"
                 "放假安排公布后，请把假期和调休上班日告诉我：\n"
                 "/假期 添加 2027-10-01..2027-10-07 国庆节\n"
@@ -72,8 +74,8 @@ async def test_next_year_missing_is_told_once_from_december(engine: AsyncEngine)
         assert await run(chat, pid, "2027-01-04") == []  # now this year's, but already told
 
 
-async def test_own_overrides_do_not_count_as_knowing_the_year(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=LATER, locale="en") as chat:
+async def test_own_overrides_do_not_count_as_knowing_the_year(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=LATER, locale="en") as chat:
         await chat.say("alice", "/project new Alpha")
         await chat.say("carol", "/project new Beta", chat="beta")
         alpha, beta = await project_id(chat, "Alpha"), await project_id(chat, "Beta")
@@ -81,24 +83,24 @@ async def test_own_overrides_do_not_count_as_knowing_the_year(engine: AsyncEngin
         async with chat.runtime.factory() as s:
             assert len(list(await s.scalars(select(CalendarOverride)))) == 5
 
-        told_alpha = await run(chat, alpha, "2026-12-15")
+        told_alpha = told(await run(chat, alpha, "2026-12-15"))
         assert [(chat_id, kind) for chat_id, kind, _ in told_alpha] == [("team", "chat")]
         assert told_alpha[0][2].startswith(
-            "📅 <at:alice> My calendar does not have the official holidays of 2027 yet"
+            "📅 @alice My calendar does not have the official holidays of 2027 yet"
         )
         assert "/holiday add 2027-10-01..2027-10-07 National Day" in told_alpha[0][2]
         # Each project is told in its own chat, once.
-        assert [chat_id for chat_id, _, _ in await run(chat, beta, "2026-12-15")] == ["beta"]
+        assert [chat_id for chat_id, _, _ in told(await run(chat, beta, "2026-12-15"))] == ["beta"]
         assert await run(chat, alpha, "2026-12-16") == []
         assert await run(chat, beta, "2026-12-31") == []
 
 
-async def test_the_daily_tick_runs_the_check(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=LATER) as chat:
+async def test_the_daily_tick_runs_the_check(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=LATER) as chat:
         await chat.say("alice", "/项目 新建 新品发布")
         runner = JobRunner(chat.runtime.factory, lambda: LATER, jobs=[JOB])
         outcomes = await runner.tick(at("2026-12-01", 0))
         assert [(outcome.job, outcome.status) for outcome in outcomes] == [("calendar-check", "done")]
         await chat.runtime.settle()
-        assert len(chat.sender.take()) == 1
+        assert len(chat.take()) == 1
         assert [outcome.status for outcome in await runner.tick(at("2026-12-01", 9))] == ["skipped"]

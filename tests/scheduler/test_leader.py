@@ -19,7 +19,6 @@ from sqlalchemy import select, text
 from scheduler.leader import ADVISORY_LOCK_KEY, AdvisoryLock, FileLock, leadership_for
 from storage.db import create_engine, session_factory, unit_of_work
 from storage.models import Base, JobRun, Project
-from tests.conftest import POSTGRES_URL, SKIP_POSTGRES
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
@@ -44,11 +43,10 @@ def test_sqlite_locks_a_file_next_to_the_database(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-async def test_advisory_lock_is_lost_with_its_connection() -> None:
-    if not POSTGRES_URL:
-        pytest.skip(SKIP_POSTGRES)
-    first, second = AdvisoryLock(POSTGRES_URL), AdvisoryLock(POSTGRES_URL)
-    admin = create_engine(POSTGRES_URL)
+async def test_advisory_lock_is_lost_with_its_connection(postgres_migrated: str) -> None:
+    # The worker's own database: advisory locks are per database, so parallel workers never meet.
+    first, second = AdvisoryLock(postgres_migrated), AdvisoryLock(postgres_migrated)
+    admin = create_engine(postgres_migrated)
     try:
         assert await first.check() is True
         assert await second.check() is False
@@ -59,6 +57,7 @@ async def test_advisory_lock_is_lost_with_its_connection() -> None:
                 text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory'"
                     " AND granted AND ((classid::bigint << 32) | objid::bigint) = :key"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
                 ),
                 {"key": ADVISORY_LOCK_KEY},
             )

@@ -8,17 +8,16 @@ workdays is Mon 12-07 and +4 is Wed 12-09.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from adapters import shell
 from scheduler.jobs import JOBS_BY_NAME
-from scheduler.outbox import OutboxWorker
 from scheduler.runner import JobRunner
 from storage.db import session_factory, unit_of_work
 from storage.models import (
@@ -38,6 +37,7 @@ from storage.models import (
     Task,
     TaskDependency,
 )
+from tests.harness import Chat, Sent, api_call, chat_runtime
 
 TZ = ZoneInfo("Asia/Shanghai")
 SCAN = JOBS_BY_NAME["risk-scan"]
@@ -55,8 +55,9 @@ class Team:
     tasks: dict[str, int]  # code -> id
 
 
-async def seed(engine: AsyncEngine, *, people: Iterable[str] = ("erin", "frank")) -> Team:
-    """The project, its 研发 department, the team, one group chat and task 1.1 due Wed 12-02."""
+async def seed(engine: AsyncEngine, platform: str, *, people: Iterable[str] = ("erin", "frank")) -> Team:
+    """The project, its 研发 department, the team on `platform`, one group chat and task 1.1 due
+    Wed 12-02."""
     async with unit_of_work(session_factory(engine)) as session:
         project = Project(
             name="新品发布", timezone="Asia/Shanghai", locale="zh", created_at=SETUP, updated_at=SETUP
@@ -65,13 +66,13 @@ async def seed(engine: AsyncEngine, *, people: Iterable[str] = ("erin", "frank")
         await session.flush()
         session.add(
             ChatBinding(
-                project_id=project.id, platform="shell", chat_id="team", chat_type="group", created_at=SETUP
+                project_id=project.id, platform=platform, chat_id="team", chat_type="group", created_at=SETUP
             )
         )
         members = {
             name: Member(
                 project_id=project.id,
-                platform="shell",
+                platform=platform,
                 platform_user_id=name,
                 display_name=name,
                 role="pm" if name == "alice" else "member",
@@ -133,15 +134,20 @@ def add_task(
 
 
 class Bench:
-    """A job runner and an outbox sender sharing one frozen clock; what was sent, by recipient."""
+    """A job runner and the app (on one platform) sharing one frozen clock; what was sent, by recipient."""
 
-    def __init__(self, engine: AsyncEngine, project_id: int) -> None:
+    chat: Chat  # the app's, once it runs
+    last: list[Sent]  # what the last scan delivered, as the platform received it
+
+    def __init__(self, engine: AsyncEngine, team: Team) -> None:
         self.factory = session_factory(engine)
-        self.project_id = project_id
+        self.team = team
+        self.project_id = team.project
         self.now = SETUP
-        self.sender = shell.ShellSender()
-        self.runner = JobRunner(self.factory, lambda: self.now, jobs=(SCAN,))
-        self.outbox = OutboxWorker(self.factory, {"shell": self.sender}, lambda: self.now)
+        self.runner = JobRunner(self.factory, self.clock, jobs=(SCAN,))
+
+    def clock(self) -> datetime:
+        return self.now
 
     async def scan(self, day: str) -> dict[str, str]:
         self.now = at(day)
@@ -150,15 +156,15 @@ class Bench:
         return await self.delivered()
 
     async def delivered(self) -> dict[str, str]:
-        """Each recipient ("user:carol", "chat:team") -> the one message they got."""
-        while await self.outbox.send_due():
-            pass
-        sent, self.sender.sent = self.sender.sent, []
+        """Each recipient ("user:carol", "chat:team", as the platform API calls say) -> the one
+        message they got."""
+        await self.chat.runtime.settle()
+        self.last = self.chat.sent()
         result: dict[str, str] = {}
-        for message in sent:
-            key = f"{message.extra['to']}:{message.chat_id}"
+        for sent in self.last:
+            key = f"{sent.kind}:{sent.target}"
             assert key not in result, f"two messages to {key}"
-            result[key] = shell.render(message.content)
+            result[key] = sent.text
         return result
 
     async def states(self) -> dict[tuple[str, str], AlertState]:
@@ -180,13 +186,31 @@ class Bench:
             project.alerts_enabled = enabled
 
 
-async def test_an_overdue_task_escalates_by_the_raci_and_is_not_repeated(engine: AsyncEngine) -> None:
-    team = await seed(engine)
-    bench = Bench(engine, team.project)
+@pytest.fixture
+async def bench(engine: AsyncEngine, platform: str) -> AsyncIterator[Bench]:
+    """The seeded team on `platform`, and the app running on the bench's clock."""
+    bench = Bench(engine, await seed(engine, platform))
+    async with chat_runtime(engine, platform=platform, clock=bench.clock) as bench.chat:
+        yield bench
+
+
+async def test_an_overdue_task_escalates_by_the_raci_and_is_not_repeated(bench: Bench) -> None:
+    team = bench.team
     overdue = f"task:{team.tasks['1.1']}"
 
     day0 = await bench.scan("2026-12-03")
     assert set(day0) == {"user:carol", "chat:team"}
+    assert sorted(api_call(sent) for sent in bench.last) == (
+        [
+            "/open-apis/im/v1/messages chat_id=team",
+            "/open-apis/im/v1/messages open_id=carol",
+        ]
+        if bench.chat.platform == "feishu"
+        else [
+            "/v1.0/robot/groupMessages/send openConversationId=team",
+            "/v1.0/robot/oToMessages/batchSend userIds=carol",
+        ]
+    )
     assert "1.1 后端接口 已逾期 1 天（截止 12-02）" in day0["user:carol"]
     assert "/完成 1.1" in day0["user:carol"]
     assert "新增或加重 1 项：任务逾期 1" in day0["chat:team"]
@@ -227,9 +251,8 @@ async def test_an_overdue_task_escalates_by_the_raci_and_is_not_repeated(engine:
     assert (state.first_seen, state.stage, state.resolved_on) == (date(2026, 12, 11), 0, None)
 
 
-async def test_worse_severity_is_told_again_to_the_current_audience(engine: AsyncEngine) -> None:
-    team = await seed(engine)
-    bench = Bench(engine, team.project)
+async def test_worse_severity_is_told_again_to_the_current_audience(bench: Bench) -> None:
+    team = bench.team
     # 1.1 on track; 11-23..12-18 is 20 workdays: 45 % planned by the end of Thu 12-03, 50 % on Fri.
     await bench.update_task(team.tasks["1.1"], due_date=date(2026, 12, 18), progress=20, status="in_progress")
 
@@ -249,10 +272,7 @@ async def test_worse_severity_is_told_again_to_the_current_audience(engine: Asyn
     assert (state.severity, state.last_sent) == (2, date(2026, 12, 4))
 
 
-async def test_rest_days_are_skipped_and_a_forced_weekend_run_changes_nothing(engine: AsyncEngine) -> None:
-    team = await seed(engine)
-    bench = Bench(engine, team.project)
-
+async def test_rest_days_are_skipped_and_a_forced_weekend_run_changes_nothing(bench: Bench) -> None:
     assert await bench.runner.tick(at("2026-12-05", "12:00")) == []  # Saturday: not due
     assert await bench.scan("2026-12-05") == {}  # forced anyway
     assert await bench.states() == {}
@@ -269,9 +289,8 @@ async def test_rest_days_are_skipped_and_a_forced_weekend_run_changes_nothing(en
     assert await bench.delivered() == {}
 
 
-async def test_alerts_off_sends_nothing_and_on_again_starts_from_the_owner(engine: AsyncEngine) -> None:
-    team = await seed(engine)
-    bench = Bench(engine, team.project)
+async def test_alerts_off_sends_nothing_and_on_again_starts_from_the_owner(bench: Bench) -> None:
+    team = bench.team
     assert set(await bench.scan("2026-12-03")) == {"user:carol", "chat:team"}
 
     await bench.alerts(False)
@@ -285,9 +304,8 @@ async def test_alerts_off_sends_nothing_and_on_again_starts_from_the_owner(engin
     assert (await bench.states())[overdue].first_seen == date(2026, 12, 8)
 
 
-async def test_every_rule_from_the_tables_one_digest_per_person(engine: AsyncEngine) -> None:
-    team = await seed(engine)
-    bench = Bench(engine, team.project)
+async def test_every_rule_from_the_tables_one_digest_per_person(bench: Bench) -> None:
+    team = bench.team
     ids = team.ids
     today = date(2026, 12, 3)
     window = [date(2026, 11, d) for d in (23, 24, 25, 26, 27, 30)] + [date(2026, 12, d) for d in (1, 2, 3)]
@@ -429,9 +447,8 @@ async def _action_id(bench: Bench) -> int:
         return item.id
 
 
-async def test_an_english_project_is_alerted_in_english(engine: AsyncEngine) -> None:
-    team = await seed(engine)
-    bench = Bench(engine, team.project)
+async def test_an_english_project_is_alerted_in_english(bench: Bench) -> None:
+    team = bench.team
     async with unit_of_work(bench.factory) as session:
         project = await session.get(Project, team.project)
         assert project is not None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -23,14 +23,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters import shell
-from bot.commands.all import build_registry
-from bot.runtime import Runtime
-from bot.settings import Settings
 from scheduler.jobs import JOBS_BY_NAME
 from scheduler.runner import JobRunner
 from storage.models import CalendarOverride, Leave, Member, Project, RaciAssignment, Task
-from tests.harness import Chat
+from tests.harness import Chat, Sent, api_call, chat_runtime
 
 TZ = ZoneInfo("Asia/Shanghai")
 STANDUP_JOBS = tuple(JOBS_BY_NAME[name] for name in ("standup-prompt", "standup-remind", "standup-summary"))
@@ -54,9 +50,11 @@ class Standup:
     clock: Clock
     runner: JobRunner
     project_id: int
+    last: list[Sent] = field(default_factory=list)  # what the last run or tick delivered
 
     async def run(self, job: str, day: str, time: str) -> list[tuple[str, str, str]]:
-        """Run one job as of that local time; (to "user"/"chat", id, text) of what it sent."""
+        """Run one job as of that local time; (kind, id, text) of what it sent, read from the platform
+        API calls: ("user", user id) a 1:1 message, ("chat", chat id) a post to a chat."""
         self.clock.now = local(day, time)
         outcomes = await self.runner.run_job(JOBS_BY_NAME[job], at=self.clock.now, project_id=self.project_id)
         assert [outcome.status for outcome in outcomes] == ["done"]
@@ -64,8 +62,8 @@ class Standup:
 
     async def delivered(self) -> list[tuple[str, str, str]]:
         await self.chat.runtime.settle()
-        sent, self.chat.sender.sent = self.chat.sender.sent, []
-        found = [(m.extra.get("to", "reply"), m.chat_id, shell.render(m.content)) for m in sent]
+        self.last = self.chat.sent()
+        found = [(sent.kind, sent.target, sent.text) for sent in self.last]
         # The outbox sends to different chats concurrently: only the order within one chat holds.
         return sorted(found, key=lambda message: message[:2])
 
@@ -100,7 +98,7 @@ async def _seed(chat: Chat, *, english: bool) -> int:
         people = {
             name: Member(
                 project_id=project.id,
-                platform="shell",
+                platform=chat.platform,
                 platform_user_id=name,
                 display_name=name,
                 created_at=created,
@@ -147,19 +145,12 @@ async def _seed(chat: Chat, *, english: bool) -> int:
 
 
 @asynccontextmanager
-async def standup_day(engine: AsyncEngine, *, english: bool = False) -> AsyncIterator[Standup]:
-    """The seeded project on a shell runtime whose clock the test moves."""
+async def standup_day(engine: AsyncEngine, platform: str, *, english: bool = False) -> AsyncIterator[Standup]:
+    """The seeded project on `platform`, with a clock the test moves."""
     clock = Clock(local("2026-11-25", "09:00"))
-    settings = Settings(database_url=str(engine.url), _env_file=None)  # type: ignore[call-arg]
-    sender = shell.ShellSender()
-    runtime = Runtime(settings, engine, build_registry(), {"shell": sender}, clock=clock)
-    await runtime.start(run_outbox=False)
-    try:
-        chat = Chat(runtime, sender)
+    async with chat_runtime(engine, platform=platform, clock=clock) as chat:
         project_id = await _seed(chat, english=english)
-        yield Standup(chat, clock, JobRunner(runtime.factory, clock, jobs=STANDUP_JOBS), project_id)
-    finally:
-        await runtime.stop()
+        yield Standup(chat, clock, JobRunner(chat.runtime.factory, clock, jobs=STANDUP_JOBS), project_id)
 
 
 def _to(messages: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
@@ -174,10 +165,19 @@ def _text(messages: list[tuple[str, str, str]], target: str) -> str:
 # --- prompt -----------------------------------------------------------------------------------------
 
 
-async def test_prompt_goes_privately_to_each_person_with_open_tasks(engine: AsyncEngine) -> None:
-    async with standup_day(engine) as day:
+async def test_prompt_goes_privately_to_each_person_with_open_tasks(
+    engine: AsyncEngine, platform: str
+) -> None:
+    async with standup_day(engine, platform) as day:
         sent = await day.run("standup-prompt", "2026-11-25", "09:30")
         assert _to(sent) == [("user", "bob"), ("user", "carol"), ("user", "erin")]
+        # Each by the platform's 1:1 API: Feishu's message to an open_id, DingTalk's batchSend.
+        to_bob = "userIds=bob" if platform == "dingtalk" else "open_id=bob"
+        assert sorted(api_call(sent) for sent in day.last)[0].endswith(to_bob)
+        if platform == "dingtalk":
+            assert all(api_call(s).startswith("/v1.0/robot/oToMessages/batchSend ") for s in day.last)
+        else:
+            assert all(api_call(s).startswith("/open-apis/im/v1/messages open_id=") for s in day.last)
         bob = _text(sent, "bob")
         assert bob.startswith("【☀️ 站会 · 11-25】\n你有 2 个未完成的任务：\n")
         # Late first (by due date), then the rest; code, title, % and due date each.
@@ -192,8 +192,8 @@ async def test_prompt_goes_privately_to_each_person_with_open_tasks(engine: Asyn
         assert await day.run("standup-prompt", "2026-11-25", "09:45") == []  # a re-run sends nothing new
 
 
-async def test_prompt_in_english_for_an_english_project(engine: AsyncEngine) -> None:
-    async with standup_day(engine, english=True) as day:
+async def test_prompt_in_english_for_an_english_project(engine: AsyncEngine, platform: str) -> None:
+    async with standup_day(engine, platform, english=True) as day:
         await day.update(locale="en")
         sent = await day.run("standup-prompt", "2026-11-25", "09:30")
         bob = _text(sent, "bob")
@@ -214,9 +214,9 @@ async def test_prompt_in_english_for_an_english_project(engine: AsyncEngine) -> 
     ],
 )
 async def test_prompt_only_on_workdays_even_when_forced(
-    engine: AsyncEngine, day: str, expected: bool
+    engine: AsyncEngine, platform: str, day: str, expected: bool
 ) -> None:
-    async with standup_day(engine) as standup:
+    async with standup_day(engine, platform) as standup:
         await standup.add(
             CalendarOverride(
                 project_id=standup.project_id,
@@ -243,8 +243,10 @@ async def test_prompt_only_on_workdays_even_when_forced(
                 assert sent == []
 
 
-async def test_people_on_leave_are_not_prompted_reminded_or_missing(engine: AsyncEngine) -> None:
-    async with standup_day(engine) as day:
+async def test_people_on_leave_are_not_prompted_reminded_or_missing(
+    engine: AsyncEngine, platform: str
+) -> None:
+    async with standup_day(engine, platform) as day:
         erin = await day.member("erin")
         await day.add(
             Leave(
@@ -273,8 +275,8 @@ async def test_people_on_leave_are_not_prompted_reminded_or_missing(engine: Asyn
 # --- remind and summary ----------------------------------------------------------------------------
 
 
-async def test_one_reminder_only_to_those_who_have_not_answered(engine: AsyncEngine) -> None:
-    async with standup_day(engine) as day:
+async def test_one_reminder_only_to_those_who_have_not_answered(engine: AsyncEngine, platform: str) -> None:
+    async with standup_day(engine, platform) as day:
         await day.run("standup-prompt", "2026-11-25", "09:30")
         answer = await day.say(
             "bob",
@@ -295,8 +297,10 @@ async def test_one_reminder_only_to_those_who_have_not_answered(engine: AsyncEng
         assert await day.run("standup-remind", "2026-11-25", "10:40") == []
 
 
-async def test_summary_names_who_reported_what_changed_and_who_is_missing(engine: AsyncEngine) -> None:
-    async with standup_day(engine) as day:
+async def test_summary_names_who_reported_what_changed_and_who_is_missing(
+    engine: AsyncEngine, platform: str
+) -> None:
+    async with standup_day(engine, platform) as day:
         await day.run("standup-prompt", "2026-11-25", "09:30")
         await day.say(
             "bob",
@@ -312,6 +316,11 @@ async def test_summary_names_who_reported_what_changed_and_who_is_missing(engine
 
         sent = await day.run("standup-summary", "2026-11-25", "11:00")
         assert _to(sent) == [("chat", "team")]
+        assert [api_call(s) for s in day.last] == [
+            "/v1.0/robot/groupMessages/send openConversationId=team"
+            if platform == "dingtalk"
+            else "/open-apis/im/v1/messages chat_id=team"
+        ]
         assert _text(sent, "team") == "\n".join(
             [
                 "【📋 站会小结 · 11-25】",
@@ -328,16 +337,16 @@ async def test_summary_names_who_reported_what_changed_and_who_is_missing(engine
         assert await day.run("standup-summary", "2026-11-25", "11:30") == []
 
 
-async def test_summary_when_everyone_reported(engine: AsyncEngine) -> None:
-    async with standup_day(engine) as day:
+async def test_summary_when_everyone_reported(engine: AsyncEngine, platform: str) -> None:
+    async with standup_day(engine, platform) as day:
         for name in ("bob", "carol", "erin"):
             await day.say(name, "/站会 写文档，今天评审，卡点无", day="2026-11-25", time="09:40")
         summary = _text(await day.run("standup-summary", "2026-11-25", "11:00"), "team")
         assert summary == "【📋 站会小结 · 11-25】\n✅ 已汇报 3/3：@bob @carol @erin\n👍 全员已汇报"
 
 
-async def test_nothing_is_sent_when_nobody_owes_a_standup(engine: AsyncEngine) -> None:
-    async with standup_day(engine) as day:
+async def test_nothing_is_sent_when_nobody_owes_a_standup(engine: AsyncEngine, platform: str) -> None:
+    async with standup_day(engine, platform) as day:
         async with day.chat.runtime.factory() as s, s.begin():
             for task in await s.scalars(select(Task).where(Task.code.in_(("1.2", "2.1", "2.2", "2.3")))):
                 task.progress, task.status = 100, "done"
@@ -352,8 +361,8 @@ async def test_nothing_is_sent_when_nobody_owes_a_standup(engine: AsyncEngine) -
 # --- group mode ------------------------------------------------------------------------------------------
 
 
-async def test_group_mode_prompts_and_reminds_in_the_bound_chat(engine: AsyncEngine) -> None:
-    async with standup_day(engine) as day:
+async def test_group_mode_prompts_and_reminds_in_the_bound_chat(engine: AsyncEngine, platform: str) -> None:
+    async with standup_day(engine, platform) as day:
         await day.update(standup_mode="group")
         sent = await day.run("standup-prompt", "2026-11-25", "09:30")
         assert _to(sent) == [("chat", "team")]
@@ -371,14 +380,18 @@ async def test_group_mode_prompts_and_reminds_in_the_bound_chat(engine: AsyncEng
                 "【⏰ 站会提醒 · 11-25】\n@bob @erin 还没回复今天的站会，11:00 汇总。请 @我 回复或私聊我。",
             )
         ]
+        # Feishu notifies them; DingTalk's group-message API has no way to @ anyone.
+        assert day.last[0].mentions == (("bob", "erin") if platform == "feishu" else ())
         assert await day.run("standup-remind", "2026-11-25", "10:45") == []
 
 
 # --- the day through the scheduler's tick -------------------------------------------------------------------
 
 
-async def test_a_day_of_ticks_prompts_reminds_and_summarises_once_each(engine: AsyncEngine) -> None:
-    async with standup_day(engine) as day:
+async def test_a_day_of_ticks_prompts_reminds_and_summarises_once_each(
+    engine: AsyncEngine, platform: str
+) -> None:
+    async with standup_day(engine, platform) as day:
 
         async def tick(time: str) -> list[tuple[str, str]]:
             day.clock.now = local("2026-11-25", time)

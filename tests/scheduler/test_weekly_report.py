@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.base import TableWriter
 from adapters.feishu.bitable import FeishuBitable
 from adapters.feishu.client import FeishuClient
-from adapters.models import Card, OutboundMessage, Text
 from bot.services import reports
 from scheduler.jobs import JOBS_BY_NAME
 from scheduler.runner import JobRunner
@@ -44,7 +43,7 @@ from storage.models import (
     TableSyncRecord,
     Task,
 )
-from tests.harness import Chat, chat_runtime
+from tests.harness import Chat, Sent, api_call, card_text, chat_runtime
 from tests.samples import load
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # Friday 17:00 in Shanghai
@@ -99,9 +98,13 @@ class Setup:
 
 
 @pytest.fixture
-async def setup(engine: AsyncEngine, feishu: tuple[respx.MockRouter, FakeBitable]) -> AsyncIterator[Setup]:
+async def setup(
+    engine: AsyncEngine, platform: str, feishu: tuple[respx.MockRouter, FakeBitable]
+) -> AsyncIterator[Setup]:
+    """The project posts to two chats on `platform`; its table is a Feishu Bitable (the writer is
+    passed to the runner explicitly: the fake Bitable answers on https://feishu.test)."""
     client = FeishuClient(BASE, "cli_app", "app-secret")
-    async with chat_runtime(engine, now=NOW) as chat:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await chat.say("alice", "/项目 新建 新品发布")
         await chat.say("alice", "/项目 绑定 1", chat="ops")
         async with chat.runtime.factory() as s, s.begin():
@@ -128,7 +131,7 @@ async def add_plan(setup: Setup) -> None:
         def member(user: str) -> Member:
             return Member(
                 project_id=pid,
-                platform="shell",
+                platform=setup.chat.platform,
                 platform_user_id=user,
                 display_name=user.title(),
                 created_at=at("2026-11-01T09:00"),
@@ -272,12 +275,12 @@ async def add_many_tasks(setup: Setup, count: int) -> None:
         )
 
 
-async def run(setup: Setup, when: datetime = NOW) -> list[OutboundMessage]:
+async def run(setup: Setup, when: datetime = NOW) -> list[Sent]:
+    """Run the job; what the platform API delivered."""
     outcomes = await setup.runner.run_job(WEEKLY, at=when, project_id=setup.project_id)
     assert [o.status for o in outcomes] == ["done"]
     await setup.chat.runtime.settle()
-    sent, setup.chat.sender.sent = setup.chat.sender.sent, []
-    return sent
+    return setup.chat.sent()
 
 
 async def snapshots(setup: Setup) -> list[ReportSnapshot]:
@@ -305,14 +308,17 @@ async def test_the_report_goes_to_every_bound_chat_once_and_is_kept(setup: Setup
     await add_plan(setup)
     sent = await run(setup)
 
-    assert sorted(m.chat_id for m in sent) == ["ops", "team"]
-    cards = [m.content for m in sent]
-    assert all(isinstance(card, Card) for card in cards) and cards[0] == cards[1]
-    card = cards[0]
-    assert isinstance(card, Card)
-    assert card.title == "📅 周报 · 新品发布 · 11-23～11-29"
+    assert sorted((m.kind, m.target) for m in sent) == [("chat", "ops"), ("chat", "team")]
+    assert sorted(api_call(m) for m in sent) == (
+        [f"/open-apis/im/v1/messages chat_id={chat}" for chat in ("ops", "team")]
+        if setup.chat.platform == "feishu"
+        else [f"/v1.0/robot/groupMessages/send openConversationId={chat}" for chat in ("ops", "team")]
+    )
+    assert all(m.card for m in sent) and sent[0].text == sent[1].text
     (stored,) = await snapshots(setup)
-    assert (stored.week_start, stored.generated_at, stored.markdown) == (D("2026-11-23"), NOW, card.body)
+    assert (stored.week_start, stored.generated_at) == (D("2026-11-23"), NOW)
+    # The card as posted is the stored markdown under its title.
+    assert sent[0].text == card_text("📅 周报 · 新品发布 · 11-23～11-29", stored.markdown)
 
     # Re-running (a second scheduler, an operator) posts nothing new and keeps one snapshot.
     assert await run(setup, NOW + timedelta(hours=1)) == []
@@ -441,10 +447,10 @@ async def test_a_failed_sync_keeps_the_report_tells_the_pm_and_is_retried_next_w
     ]
     sent = await run(setup)
 
-    assert sorted(m.chat_id for m in sent if m.extra["to"] == "chat") == ["ops", "team"]
-    (alert,) = [m for m in sent if m.extra["to"] == "user"]
-    assert alert.chat_id == "alice" and isinstance(alert.content, Text)
-    assert "同步到多维表格失败" in alert.content.text and "1254045" in alert.content.text
+    assert sorted(m.target for m in sent if m.kind == "chat") == ["ops", "team"]
+    (alert,) = [m for m in sent if m.kind == "user"]
+    assert alert.target == "alice" and not alert.card
+    assert "同步到多维表格失败" in alert.text and "1254045" in alert.text
     (stored,) = await snapshots(setup)
     assert stored.content["table_sync"]["status"] == "failed"
     assert "FieldNameNotFound" in stored.content["table_sync"]["error"]

@@ -123,8 +123,8 @@ async def build_plan(chat: Chat) -> None:
         await said(chat, user, line, expected)
 
 
-async def test_full_plan_in_chinese(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine) as chat:
+async def test_full_plan_in_chinese(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform) as chat:
         await build_plan(chat)
         people = await members_by_user(chat)
         async with chat.runtime.factory() as session:
@@ -189,8 +189,8 @@ async def test_full_plan_in_chinese(engine: AsyncEngine) -> None:
         assert "/部门 —" not in help_card  # group fallbacks are not listed
 
 
-async def test_english_variants(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, locale="en") as chat:
+async def test_english_variants(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, locale="en") as chat:
         await said(chat, "alice", "/project new Launch start=2026-12-01", "Launch")
         await said(chat, "alice", "charter goal: Ship v2 by 2027-03-31", "Goal (SMART) updated")
         await said(chat, "alice", "/charter end 2027-03-31", "2026-12-01 → 2027-03-31")
@@ -292,8 +292,8 @@ REFUSALS = [
 ]
 
 
-async def test_refusals_are_polite_and_change_nothing(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine) as chat:
+async def test_refusals_are_polite_and_change_nothing(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform) as chat:
         await build_plan(chat)
         before = await fingerprint(chat)
         for user, line, expected in REFUSALS:
@@ -301,9 +301,9 @@ async def test_refusals_are_polite_and_change_nothing(engine: AsyncEngine) -> No
         assert await fingerprint(chat) == before
 
 
-async def test_a_refusal_after_partial_work_rolls_everything_back(engine: AsyncEngine) -> None:
+async def test_a_refusal_after_partial_work_rolls_everything_back(engine: AsyncEngine, platform: str) -> None:
     """RACI adds unknown people as members before a later step could fail: the savepoint undoes it."""
-    async with chat_runtime(engine, locale="en") as chat:
+    async with chat_runtime(engine, platform=platform, locale="en") as chat:
         await said(chat, "alice", "/project new Alpha", "Alpha")
         await said(chat, "alice", "/phase add 1 Build", "Phase 1")
         await said(chat, "alice", "/task add 1.1 API @bob", "1.1")
@@ -314,8 +314,8 @@ async def test_a_refusal_after_partial_work_rolls_everything_back(engine: AsyncE
         assert await fingerprint(chat) == before
 
 
-async def test_parent_progress_and_dates_are_derived(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine) as chat:
+async def test_parent_progress_and_dates_are_derived(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform) as chat:
         await build_plan(chat)
         # Progress comes from the tracking commands; set leaves directly here.
         async with chat.runtime.factory() as session, session.begin():
@@ -343,8 +343,8 @@ async def test_parent_progress_and_dates_are_derived(engine: AsyncEngine) -> Non
         assert (tasks["2.1"].progress, tasks["2.1"].status) == (100, "done")
 
 
-async def test_task_edit_delete_and_raci_details(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine) as chat:
+async def test_task_edit_delete_and_raci_details(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform) as chat:
         await build_plan(chat)
         # A dept head edits their own task; the reply lists old → new.
         reply = await said(
@@ -390,8 +390,8 @@ async def test_task_edit_delete_and_raci_details(engine: AsyncEngine) -> None:
             assert len(entry.before["R"]) == 2 and len(entry.after["R"]) == 1
 
 
-async def test_milestone_numbers_are_per_project(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, locale="en") as chat:
+async def test_milestone_numbers_are_per_project(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, locale="en") as chat:
         await said(chat, "alice", "/project new Alpha", "Alpha")
         assert "Beta" in await chat.one("bob", "/project new Beta", chat="beta")
         await said(chat, "alice", "/milestone add Kickoff due=12-01", "#1")
@@ -411,8 +411,10 @@ async def test_milestone_numbers_are_per_project(engine: AsyncEngine) -> None:
         ("/章程 交付物：「App、后台」", "✅ 已更新交付物：App、后台"),
     ],
 )
-async def test_charter_clearing_and_quoting(engine: AsyncEngine, line: str, expected: str) -> None:
-    async with chat_runtime(engine) as chat:
+async def test_charter_clearing_and_quoting(
+    engine: AsyncEngine, platform: str, line: str, expected: str
+) -> None:
+    async with chat_runtime(engine, platform=platform) as chat:
         await said(chat, "alice", "/项目 新建 新品发布 开始=12-01 结束=2027-03-31", "新品发布")
         await said(chat, "alice", "/章程 不包含 小程序", "✅")
         await said(chat, "alice", line, expected)

@@ -7,8 +7,8 @@ from storage.models import AuditEntry, ChatBinding, Member, Project
 from tests.harness import chat_runtime
 
 
-async def test_project_new_binds_chat_and_makes_sender_pm(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine) as chat:
+async def test_project_new_binds_chat_and_makes_sender_pm(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform) as chat:
         reply = await chat.one("alice", "/项目 新建 新品发布 开始=12-01 结束=2027-03-31")
         assert "新品发布" in reply and "项目经理" in reply
         async with chat.runtime.factory() as session:
@@ -23,8 +23,10 @@ async def test_project_new_binds_chat_and_makes_sender_pm(engine: AsyncEngine) -
             assert {"project.create", "chat.bind", "member.add"} <= actions
 
 
-async def test_second_project_in_same_chat_is_refused_and_changes_nothing(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, locale="en") as chat:
+async def test_second_project_in_same_chat_is_refused_and_changes_nothing(
+    engine: AsyncEngine, platform: str
+) -> None:
+    async with chat_runtime(engine, platform=platform, locale="en") as chat:
         await chat.say("alice", "/project new Alpha")
         reply = await chat.one("bob", "/project new Beta")
         assert "already linked" in reply
@@ -32,8 +34,8 @@ async def test_second_project_in_same_chat_is_refused_and_changes_nothing(engine
             assert await session.scalar(select(func.count()).select_from(Project)) == 1
 
 
-async def test_bind_requires_pm_of_target_project(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, locale="en") as chat:
+async def test_bind_requires_pm_of_target_project(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, locale="en") as chat:
         await chat.say("alice", "/project new Alpha")
         refused = await chat.one("bob", "/project bind 1", chat="marketing")
         assert "Sorry, only a project manager" in refused
@@ -43,8 +45,10 @@ async def test_bind_requires_pm_of_target_project(engine: AsyncEngine) -> None:
         assert "Alpha" in info and "Chats 2" in info
 
 
-async def test_unknown_command_and_unbound_chat_get_helpful_answers(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine) as chat:
+async def test_unknown_command_and_unbound_chat_get_helpful_answers(
+    engine: AsyncEngine, platform: str
+) -> None:
+    async with chat_runtime(engine, platform=platform) as chat:
         assert "/帮助" in await chat.one("alice", "/frobnicate")
         assert "/项目 新建" in await chat.one("alice", "/项目 信息")
         help_card = await chat.one("alice", "帮助")

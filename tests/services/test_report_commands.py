@@ -10,8 +10,6 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters import shell
-from adapters.models import Card
 from storage.models import JobRun, Member, Project, ReportSnapshot, Task
 from tests.harness import Chat, chat_runtime
 
@@ -25,7 +23,7 @@ async def new_project(chat: Chat, *, english: bool = False) -> int:
         project = await s.scalar(select(Project))
         assert project is not None
         joined = datetime(2026, 11, 1, tzinfo=UTC)
-        bob = Member(project_id=project.id, platform="shell", platform_user_id="bob", created_at=joined)
+        bob = Member(project_id=project.id, platform=chat.platform, platform_user_id="bob", created_at=joined)
         s.add(bob)
         await s.flush()
         s.add(
@@ -63,8 +61,8 @@ async def snapshot_count(chat: Chat) -> int:
         return int(await s.scalar(select(func.count()).select_from(ReportSnapshot)) or 0)
 
 
-async def test_on_demand_report_is_this_weeks_and_is_not_stored(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_on_demand_report_is_this_weeks_and_is_not_stored(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         project_id = await new_project(chat)
         async with chat.runtime.factory() as s, s.begin():  # the standup prompt went out Mon and Tue
             s.add_all(
@@ -90,8 +88,8 @@ async def test_on_demand_report_is_this_weeks_and_is_not_stored(engine: AsyncEng
         assert await chat.one("zoe", "/周报") == reply
 
 
-async def test_stored_reports_by_latest_and_by_week(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_stored_reports_by_latest_and_by_week(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         pid = await new_project(chat)
         assert await chat.one("bob", "/周报 上周") == (
             "还没有已发布的周报。周报在每周五 17:00 自动发布；现在看本周进展：/周报"
@@ -112,27 +110,28 @@ async def test_stored_reports_by_latest_and_by_week(engine: AsyncEngine) -> None
         assert await snapshot_count(chat) == 2
 
 
-async def test_a_stored_card_keeps_the_colour_of_its_week(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_a_stored_card_keeps_the_colour_of_its_week(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         pid = await new_project(chat)
         await store(chat, pid, "2026-11-09", "late week", state="late")
-        await chat.runtime.accept([shell.message("/周报 2026-11-09", user="bob", chat="team", now=NOW)])
+        await chat.post("bob", "/周报 2026-11-09")
         await chat.runtime.settle()
-        (sent,) = chat.sender.sent
-        assert isinstance(sent.content, Card)
-        assert (sent.content.body, sent.content.color) == ("late week", "red")
+        (sent,) = chat.sent()
+        assert sent.card and sent.text == "【📅 周报 · 新品发布 · 11-09～11-15】\nlate week"
+        # Feishu shows the colour in the card's header; DingTalk's markdown has none to show.
+        assert sent.color == ("red" if platform == "feishu" else None)
 
 
-async def test_a_bad_week_gets_the_usage_line(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_a_bad_week_gets_the_usage_line(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await new_project(chat)
         reply = await chat.one("bob", "/周报 某天")
         assert "某天" in reply
         assert reply.endswith("用法：/周报 [上周|日期]，如 /周报、/周报 上周、/周报 2026-11-16")
 
 
-async def test_in_english(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW, locale="en") as chat:
+async def test_in_english(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW, locale="en") as chat:
         await new_project(chat, english=True)
         reply = await chat.one("bob", "/report")
         assert reply.splitlines()[0] == "【📅 Weekly report · Launch · 11-23 – 11-29】"

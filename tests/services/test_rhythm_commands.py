@@ -78,8 +78,8 @@ async def member_id(chat: Chat, user: str) -> int:
 # --- /config ----------------------------------------------------------------------------------------
 
 
-async def test_config_alone_lists_the_settings_to_anyone(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_config_alone_lists_the_settings_to_anyone(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await make_team(chat)
         card = await chat.one("bob", "/设置")
         assert card.splitlines() == [
@@ -130,9 +130,9 @@ async def test_config_alone_lists_the_settings_to_anyone(engine: AsyncEngine) ->
     ],
 )
 async def test_every_setting_can_be_changed_by_a_pm(
-    engine: AsyncEngine, line: str, changes: dict[str, Any], reply: str
+    engine: AsyncEngine, platform: str, line: str, changes: dict[str, Any], reply: str
 ) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await make_team(chat)
         before = await project_settings(chat)
         assert reply in await chat.one("alice", line)
@@ -145,8 +145,8 @@ async def test_every_setting_can_be_changed_by_a_pm(
             assert entry.before == {field: before[field] for field in changes}
 
 
-async def test_invalid_values_and_unknown_keys_change_nothing(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_invalid_values_and_unknown_keys_change_nothing(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await make_team(chat)
         before = await project_settings(chat)
         audited = await audit_actions(chat)
@@ -171,8 +171,8 @@ async def test_invalid_values_and_unknown_keys_change_nothing(engine: AsyncEngin
         assert await audit_actions(chat) == audited
 
 
-async def test_only_a_pm_may_change_settings(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_only_a_pm_may_change_settings(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await make_team(chat)
         before = await project_settings(chat)
         assert await chat.one("dave", "/设置 站会 10:00") == "抱歉，只有项目经理可以这样做。"
@@ -180,16 +180,16 @@ async def test_only_a_pm_may_change_settings(engine: AsyncEngine) -> None:
         assert await project_settings(chat) == before
 
 
-async def test_same_value_is_a_polite_no_op(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_same_value_is_a_polite_no_op(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await make_team(chat)
         audited = await audit_actions(chat)
         assert await chat.one("alice", "/设置 周报 fri 17:00") == "周报已经是 周五 17:00，没有变化。"
         assert await audit_actions(chat) == audited
 
 
-async def test_locale_switch_answers_in_the_new_language_at_once(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_locale_switch_answers_in_the_new_language_at_once(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await make_team(chat)
         assert await chat.one("alice", "/设置 语言 en") == "✅ locale: Chinese (zh) → English (en)"
         card = await chat.one("bob", "/config")
@@ -216,8 +216,10 @@ async def overrides(chat: Chat) -> list[tuple[date, str, str]]:
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
-async def test_holiday_and_workday_overrides_change_the_working_calendar(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_holiday_and_workday_overrides_change_the_working_calendar(
+    engine: AsyncEngine, platform: str
+) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         team = await make_team(chat)
         assert (await work_calendar(chat, team)).is_workday(D("2026-12-31"))
         added = await chat.one("alice", "/假期 添加 2026-12-31 元旦前夕")
@@ -248,8 +250,8 @@ async def test_holiday_and_workday_overrides_change_the_working_calendar(engine:
         )
 
 
-async def test_adding_a_day_that_already_is_one_is_a_polite_note(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_adding_a_day_that_already_is_one_is_a_polite_note(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await make_team(chat)
         await chat.say("alice", "/假期 添加 12-31")
         audited = await audit_actions(chat)
@@ -268,8 +270,10 @@ async def test_adding_a_day_that_already_is_one_is_a_polite_note(engine: AsyncEn
         assert official == "10-01 周四 是法定假期（国庆节），不能删除。这天要上班的话：/调休 添加 2026-10-01"
 
 
-async def test_a_holiday_range_stores_the_working_days_it_takes_off(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW, locale="en") as chat:
+async def test_a_holiday_range_stores_the_working_days_it_takes_off(
+    engine: AsyncEngine, platform: str
+) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW, locale="en") as chat:
         team = await make_team(chat, english=True)
         # 2027 is unknown to the library: Monday to Friday, so the weekend needs no override.
         reply = await chat.one("alice", "/holiday add 2027-02-08..2027-02-14 Spring Festival")
@@ -289,8 +293,8 @@ async def test_a_holiday_range_stores_the_working_days_it_takes_off(engine: Asyn
         assert len(await overrides(chat)) == 3
 
 
-async def test_calendar_changes_are_for_pms_only(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_calendar_changes_are_for_pms_only(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await make_team(chat)
         await chat.say("alice", "/假期 添加 12-31")
         audited = await audit_actions(chat)
@@ -300,8 +304,10 @@ async def test_calendar_changes_are_for_pms_only(engine: AsyncEngine) -> None:
         assert await audit_actions(chat) == audited
 
 
-async def test_holidays_lists_own_days_official_days_and_unknown_years(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=datetime(2026, 9, 15, 2, 0, tzinfo=UTC)) as chat:
+async def test_holidays_lists_own_days_official_days_and_unknown_years(
+    engine: AsyncEngine, platform: str
+) -> None:
+    async with chat_runtime(engine, platform=platform, now=datetime(2026, 9, 15, 2, 0, tzinfo=UTC)) as chat:
         await make_team(chat)
         await chat.say("alice", "/假期 添加 09-18 团建")
         await chat.say("alice", "/假期 添加 09-01")  # past: not listed
@@ -322,7 +328,7 @@ async def test_holidays_lists_own_days_official_days_and_unknown_years(engine: A
         assert (await chat.one("alice", "/假期")).endswith(
             "添加：/假期 添加 <日期>..<日期> [名称]，/调休 添加 <日期>"
         )
-    async with chat_runtime(engine, now=datetime(2026, 12, 10, 2, 0, tzinfo=UTC)) as chat:
+    async with chat_runtime(engine, platform=platform, now=datetime(2026, 12, 10, 2, 0, tzinfo=UTC)) as chat:
         card = await chat.one("bob", "/假期列表")
         assert "法定节假日（60 天内）\n无\n⚠️ 还没有 2027 年的法定节假日，暂按周一到周五上班计算。" in card
 
@@ -345,8 +351,8 @@ async def on_leave(chat: Chat, team: Team, day: str) -> set[int]:
         return await leave.members_on_leave(s, team.project_id, D(day))
 
 
-async def test_leave_for_yourself_in_every_range_form(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_leave_for_yourself_in_every_range_form(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         team = await make_team(chat)
         bob = await member_id(chat, "bob")
         reply = await chat.one("bob", "/请假 12-01..12-03")
@@ -371,8 +377,8 @@ async def test_leave_for_yourself_in_every_range_form(engine: AsyncEngine) -> No
         assert await on_leave(chat, team, "2026-11-26") == {await member_id(chat, "carol")}
 
 
-async def test_overlapping_or_touching_leave_merges(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_overlapping_or_touching_leave_merges(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await make_team(chat)
         await chat.say("bob", "/请假 12-01..12-03")
         await chat.say("bob", "/请假 12-08..12-09")
@@ -394,8 +400,8 @@ async def test_overlapping_or_touching_leave_merges(engine: AsyncEngine) -> None
         ]
 
 
-async def test_leave_for_someone_else_needs_a_pm_or_their_head(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_leave_for_someone_else_needs_a_pm_or_their_head(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         team = await make_team(chat)
         assert "✅ @bob 请假 12-01" in await chat.one("alice", "/请假 @bob 12-01")  # PM
         assert "✅ @bob 请假 12-07" in await chat.one("dave", "/请假 @bob 12-07")  # bob's head
@@ -418,8 +424,8 @@ async def test_leave_for_someone_else_needs_a_pm_or_their_head(engine: AsyncEngi
         assert await on_leave(chat, team, "2026-12-07") == {bob}
 
 
-async def test_cancel_removes_or_shortens_the_leave(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_cancel_removes_or_shortens_the_leave(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         team = await make_team(chat)
         await chat.say("bob", "/请假 11-23..11-27")  # came back early
         await chat.say("bob", "/请假 12-07..12-08")
@@ -442,8 +448,8 @@ async def test_cancel_removes_or_shortens_the_leave(engine: AsyncEngine) -> None
         assert (await audit_actions(chat))[-2:] == ["leave.update", "leave.remove"]
 
 
-async def test_leaves_lists_current_and_upcoming(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW, locale="en") as chat:
+async def test_leaves_lists_current_and_upcoming(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW, locale="en") as chat:
         await make_team(chat, english=True)
         assert await chat.one("bob", "/leaves") == "Nobody is on leave. To record yours: /leave <date>"
         await chat.say("bob", "/leave 11-20..11-24")  # over

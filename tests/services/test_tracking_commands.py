@@ -51,7 +51,11 @@ async def make_plan(chat: Chat, *, english: bool = False) -> Plan:
 
         def member(user: str) -> Member:
             return Member(
-                project_id=pid, platform="shell", platform_user_id=user, display_name=user, created_at=NOW
+                project_id=pid,
+                platform=chat.platform,
+                platform_user_id=user,
+                display_name=user,
+                created_at=NOW,
             )
 
         bob, carol, dave, erin = (member(name) for name in ("bob", "carol", "dave", "erin"))
@@ -130,8 +134,8 @@ async def snapshot(chat: Chat) -> tuple[object, ...]:
 # --- progress ---------------------------------------------------------------------------------------
 
 
-async def test_progress_by_r_a_head_and_pm_accepted_and_rolled_up(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_progress_by_r_a_head_and_pm_accepted_and_rolled_up(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await make_plan(chat)
         reply = await chat.one("bob", "/进度 2.1 80% 接口联调完成")
         assert reply == "✅ 2.1 后端接口 20% → 80%（阶段 2 现在 40%）"
@@ -156,8 +160,10 @@ async def test_progress_by_r_a_head_and_pm_accepted_and_rolled_up(engine: AsyncE
         assert await count(chat, ProgressUpdate) == 4
 
 
-async def test_progress_by_unrelated_people_refused_and_nothing_changes(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_progress_by_unrelated_people_refused_and_nothing_changes(
+    engine: AsyncEngine, platform: str
+) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await make_plan(chat)
         before = await snapshot(chat)
         refused = await chat.one("erin", "/进度 2.1 90")  # a member, but only C on 2.1
@@ -167,8 +173,8 @@ async def test_progress_by_unrelated_people_refused_and_nothing_changes(engine: 
         assert await snapshot(chat) == before
 
 
-async def test_percent_forms_and_bad_values(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_percent_forms_and_bad_values(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await make_plan(chat)
         assert "20% → 80%" in await chat.one("bob", "/进度 2.1 ８０％")
         assert "80% → 85%" in await chat.one("bob", "/进度 2.1 85%")
@@ -189,8 +195,8 @@ async def test_percent_forms_and_bad_values(engine: AsyncEngine) -> None:
         assert notes == ["", "", "", "差文档"]
 
 
-async def test_done_marks_100_and_three_levels_roll_up(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW, locale="en") as chat:
+async def test_done_marks_100_and_three_levels_roll_up(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW, locale="en") as chat:
         plan = await make_plan(chat, english=True)
         async with chat.runtime.factory() as s, s.begin():
             parent = await s.scalar(select(Task).where(Task.code == "2.2"))
@@ -219,8 +225,8 @@ async def test_done_marks_100_and_three_levels_roll_up(engine: AsyncEngine) -> N
 # --- blockers ---------------------------------------------------------------------------------------
 
 
-async def test_blocker_open_and_clear_status_transitions(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_blocker_open_and_clear_status_transitions(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await make_plan(chat)
         opened = await chat.one("bob", "/卡点 2.1 等待测试环境")
         assert opened.startswith("⛔ 2.1 后端接口 遇到卡点：等待测试环境")
@@ -250,8 +256,8 @@ async def test_blocker_open_and_clear_status_transitions(engine: AsyncEngine) ->
         assert await snapshot(chat) == before
 
 
-async def test_done_with_open_blocker_says_it_is_still_open(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_done_with_open_blocker_says_it_is_still_open(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await make_plan(chat)
         await chat.say("bob", "/卡点 2.1 等待测试环境")
         reply = await chat.one("bob", "/完成 2.1")
@@ -264,8 +270,8 @@ async def test_done_with_open_blocker_says_it_is_still_open(engine: AsyncEngine)
 # --- risks ------------------------------------------------------------------------------------------
 
 
-async def test_risk_add_in_chinese_and_status_by_owner_only(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_risk_add_in_chinese_and_status_by_owner_only(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await make_plan(chat)
         added = await chat.one("erin", "/风险 添加 高 数据库迁移可能延期 @bob 缓解=提前演练两次")
         assert added.startswith("⚠️ 风险 R1（高）已登记：数据库迁移可能延期")
@@ -309,8 +315,8 @@ async def test_risk_add_in_chinese_and_status_by_owner_only(engine: AsyncEngine)
         ]
 
 
-async def test_risk_add_in_english_and_list_order(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW, locale="en") as chat:
+async def test_risk_add_in_english_and_list_order(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW, locale="en") as chat:
         await make_plan(chat, english=True)
         assert "Risk R1 (low) logged" in await chat.one("bob", "/risk add low fonts licence")
         added = await chat.one("bob", "/risk add high vendor may slip owner=@carol mitigation=second vendor")
@@ -332,8 +338,8 @@ async def test_risk_add_in_english_and_list_order(engine: AsyncEngine) -> None:
 # --- action items -------------------------------------------------------------------------------------
 
 
-async def test_action_add_and_done(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_action_add_and_done(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await make_plan(chat)
         added = await chat.one("carol", "/行动 添加 @bob 周五 发送合同给法务 会议=周例会")
         assert added.startswith("📌 行动项 A1 已登记：发送合同给法务")
@@ -362,8 +368,8 @@ async def test_action_add_and_done(engine: AsyncEngine) -> None:
 # --- overviews --------------------------------------------------------------------------------------
 
 
-async def test_status_card_for_a_small_plan(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_status_card_for_a_small_plan(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await make_plan(chat)
         await chat.say("bob", "/卡点 2.1 等待测试环境")
         await chat.say("bob", "/风险 添加 低 设计稿晚到")
@@ -384,17 +390,19 @@ async def test_status_card_for_a_small_plan(engine: AsyncEngine) -> None:
     ]
 
 
-async def test_status_without_tasks_and_in_english(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW, locale="en") as chat:
+async def test_status_without_tasks_and_in_english(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW, locale="en") as chat:
         await chat.say("alice", "/project new Empty")
         assert "No tasks yet" in await chat.one("alice", "/status")
-    async with chat_runtime(engine, now=datetime(2026, 12, 20, 2, 0, tzinfo=UTC), locale="en") as chat:
+    async with chat_runtime(
+        engine, platform=platform, now=datetime(2026, 12, 20, 2, 0, tzinfo=UTC), locale="en"
+    ) as chat:
         card = await chat.one("alice", "/status")
         assert "No tasks yet" in card and "12-20" in card
 
 
-async def test_mytasks_in_a_one_to_one_chat(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW) as chat:
+async def test_mytasks_in_a_one_to_one_chat(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await make_plan(chat)
         await chat.say("alice", "/行动 添加 @bob 11-20 补齐接口文档")
         await chat.say("alice", "/行动 添加 @bob 12-02 准备演示")
@@ -416,8 +424,8 @@ async def test_mytasks_in_a_one_to_one_chat(engine: AsyncEngine) -> None:
         assert "1.2" not in card and "2.1" not in card and "A1" in card
 
 
-async def test_status_stays_short_for_a_big_plan(engine: AsyncEngine) -> None:
-    async with chat_runtime(engine, now=NOW, locale="en") as chat:
+async def test_status_stays_short_for_a_big_plan(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW, locale="en") as chat:
         await chat.say("alice", "/project new Big")
         async with chat.runtime.factory() as s, s.begin():
             project = await s.scalar(select(Project))

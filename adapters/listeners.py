@@ -11,7 +11,6 @@ from datetime import datetime
 from functools import partial
 
 from adapters.dingtalk.client import DingTalkClient
-from adapters.dingtalk.directory import Directory
 from adapters.dingtalk.stream import DingTalkStream, StreamTimings, robot_message_handler
 from adapters.feishu.card_actions import HandleClick, card_answerer
 from adapters.feishu.client import FeishuClient
@@ -83,7 +82,7 @@ def build_listeners(
                 robot_code=settings.dingtalk_robot_code,
                 oapi_domain=settings.dingtalk_oapi_domain,
                 remember_route=dingtalk.remember_route,
-                directory=Directory(dingtalk),
+                directory=dingtalk.directory,
                 accept=accept,
                 clock=clock,
             ),

@@ -3,10 +3,12 @@ mapped to SendError."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -18,6 +20,7 @@ from adapters.dingtalk.cards import action_card, hint_lines
 from adapters.dingtalk.events import PLATFORM, ReplyRoute
 from adapters.models import MENTION_TOKEN, OutboundMessage, Reply, Text
 from adapters.ratelimit import Limit, RateLimiter
+from adapters.split import part_of, split_reply
 from adapters.token_cache import CachedToken
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,14 @@ _THROTTLED_MARKERS = ("QpsLimit", "Throttling", "RateLimit")
 _OAPI_THROTTLED = frozenset({130101, 410100})
 # The robot send APIs allow about 20 calls a second each (per app).
 API_LIMITS = (Limit(20, 1.0),)
+# The robot send APIs take a msgParam of at most 15,000 bytes (session webhooks about 20 KB): a
+# larger message goes in parts below this, leaving room for the JSON around it.
+MAX_PARAM_BYTES = 14_000
+# Short: a lookup may run before a message is acknowledged.
+_NAMES_TIMEOUT_SECONDS = 3.0
+# People rarely change their name; a renamed one is read by the new name within this time.
+_NAME_TTL_SECONDS = 3600.0
+_NAME_CACHE_LIMIT = 4096
 _GROUP_SEND = "/v1.0/robot/groupMessages/send"
 _USER_SEND = "/v1.0/robot/oToMessages/batchSend"
 _MSG_KEYS = {"text": "sampleText", "markdown": "sampleMarkdown"}
@@ -64,6 +75,27 @@ def render(reply: Reply, *, buttons: bool = False) -> tuple[str, dict[str, str],
     if card is not None:
         return *card, ids
     return "markdown", {"title": reply.title, "text": text}, ids
+
+
+def _escaped_size(text: str) -> int:
+    return len(json.dumps(text, ensure_ascii=False).encode()) - 2
+
+
+def _param_size(fields: dict[str, str]) -> int:
+    return len(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def render_parts(reply: Reply, *, buttons: bool = False) -> list[tuple[str, dict[str, str], list[str]]]:
+    """`render` of the reply, split on line boundaries into parts whose `msgParam` stays within
+    MAX_PARAM_BYTES (a card keeps its title on each part, its buttons on the last)."""
+    rendered = render(reply, buttons=buttons)
+    if _param_size(rendered[1]) <= MAX_PARAM_BYTES:
+        return [rendered]
+    # The last part's shape is the largest (its buttons and hint lines), and `@id` is never longer
+    # than `<at:id>`: measuring the neutral body against what is left is safe.
+    overhead = _param_size(render(part_of(reply, "", first=True, last=True), buttons=buttons)[1])
+    parts = split_reply(reply, MAX_PARAM_BYTES - overhead, _escaped_size)
+    return [render(part, buttons=buttons) for part in parts]
 
 
 class DingTalkClient:
@@ -99,6 +131,9 @@ class DingTalkClient:
         self._oapi_domain = oapi_domain.rstrip("/")
         self._token = CachedToken(self._fetch_token, clock=clock)
         self._routes: dict[str, ReplyRoute] = {}
+        # Parts of a split message already sent, by idempotency key, while its later parts fail.
+        self._parts_sent: dict[str, int] = {}
+        self.directory = Directory(self)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -111,8 +146,25 @@ class DingTalkClient:
         self._routes[chat_id] = route
 
     async def send(self, message: OutboundMessage) -> str:
-        """Send one message; returns DingTalk's processQueryKey ("" for a session webhook reply)."""
-        msg_type, fields, at_ids = render(message.content, buttons=message.extra.get("to") == "user")
+        """Send one message (in parts when it is too large); returns DingTalk's processQueryKey of the
+        last part ("" for a session webhook reply). Robot sends have no dedupe key, so the parts that
+        went out are remembered and a retry after a failed part sends only the rest."""
+        parts = render_parts(message.content, buttons=message.extra.get("to") == "user")
+        if len(self._parts_sent) >= _ROUTE_PRUNE_AT:  # left by messages that failed for good
+            self._parts_sent.clear()
+        done = self._parts_sent.get(message.idempotency_key, 0)
+        key = ""
+        for index, (msg_type, fields, at_ids) in enumerate(parts):
+            if index < done:
+                continue
+            key = await self._send_part(message, msg_type, fields, at_ids)
+            self._parts_sent[message.idempotency_key] = index + 1
+        self._parts_sent.pop(message.idempotency_key, None)
+        return key
+
+    async def _send_part(
+        self, message: OutboundMessage, msg_type: str, fields: dict[str, str], at_ids: list[str]
+    ) -> str:
         route = self._routes.get(message.chat_id)
         if (
             route is not None
@@ -130,7 +182,22 @@ class DingTalkClient:
                 log.warning("DingTalk session webhook refused, sending through the OpenAPI: %s", exc)
                 if self._routes.get(message.chat_id) is route:
                     del self._routes[message.chat_id]
-        return await self._send_by_openapi(message, msg_type, fields)
+        return await self._send_by_openapi(message, msg_type, await self._with_names(fields, at_ids))
+
+    async def _with_names(self, fields: dict[str, str], at_ids: list[str]) -> dict[str, str]:
+        """The robot OpenAPI cannot @ anyone, so "@staffId" shows as typed: write "@Name" instead
+        (the id stays where a name is not found)."""
+        if not at_ids:
+            return fields
+        names = await self.directory.names(at_ids)
+        if not names:
+            return fields
+        # Longest first, so "@user1" never takes the front of "@user12".
+        pattern = re.compile("@(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + ")")
+        return {
+            key: pattern.sub(lambda match: f"@{names[match.group(1)]}", value)
+            for key, value in fields.items()
+        }
 
     async def _send_by_session(
         self, route: ReplyRoute, msg_type: str, fields: dict[str, str], at_ids: list[str]
@@ -286,3 +353,52 @@ def _seconds(value: Any) -> float | None:
         return float(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+
+
+class Directory:
+    """Users' display names by staffId from the contacts API (`topapi/v2/user/get`, app permission
+    qyapi_get_member), through the client (its token, limits and error mapping), kept for an hour.
+    Used to read messages that @-mention several people (adapters/dingtalk/directory.py) and to
+    write names where the OpenAPI cannot @ anyone."""
+
+    def __init__(self, client: DingTalkClient, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._client = client
+        self._clock = clock
+        self._names: dict[str, tuple[str, float]] = {}  # staffId -> (name, looked up at)
+
+    async def names(self, staff_ids: Iterable[str]) -> dict[str, str]:
+        """The names found (a user whose lookup failed is missing)."""
+        wanted = list(dict.fromkeys(staff_ids))
+        now = self._clock()
+        found = {
+            staff_id: cached[0]
+            for staff_id in wanted
+            if (cached := self._names.get(staff_id)) and now - cached[1] < _NAME_TTL_SECONDS
+        }
+        missing = [staff_id for staff_id in wanted if staff_id not in found]
+        if not missing:
+            return found
+        try:
+            looked_up = await asyncio.wait_for(
+                asyncio.gather(*(self._lookup(staff_id) for staff_id in missing)), _NAMES_TIMEOUT_SECONDS
+            )
+        except (SendError, TimeoutError) as exc:
+            log.warning("DingTalk contacts: cannot look up %d user names: %r", len(missing), exc)
+            return found
+        if len(self._names) + len(missing) > _NAME_CACHE_LIMIT:
+            self._names.clear()
+        for staff_id, name in zip(missing, looked_up, strict=True):
+            if name:
+                self._names[staff_id] = (name, now)
+                found[staff_id] = name
+        return found
+
+    async def _lookup(self, staff_id: str) -> str | None:
+        try:
+            name = (await self._client.user_detail(staff_id)).get("name")
+        except SendError as exc:
+            if exc.retryable:
+                raise  # throttled or down: the others would fail alike
+            log.warning("DingTalk contacts: no name for a user: %s", exc)
+            return None
+        return name if isinstance(name, str) and name else None

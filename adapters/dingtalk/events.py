@@ -168,8 +168,11 @@ def _tokenise(text: str, others: list[dict[str, Any]], names: Mapping[str, str])
         if name := names.get(staff_id):
             owners[name] = None if name in owners else staff_id
     known = {name: staff_id for name, staff_id in owners.items() if staff_id is not None}
-    # Whether DingTalk left any "@Name" in the text at all (see the module docstring).
-    shown = bool(_VISIBLE_MENTION.search(text))
+    if not _VISIBLE_MENTION.search(text):
+        # Reported from live callbacks: DingTalk may drop every linked "@Name" from the text. Then
+        # the mentions go at the end, in `atUsers` order, where commands taking @people find them.
+        ids = [found for user in others if (found := _staff_id(user))]
+        return " ".join([text, *map(mention_token, dict.fromkeys(ids))]).strip()
     placed: set[str] = set()
     if known:
         # Longest first, so "@Bo" never takes the front of "@Bob".
@@ -180,11 +183,6 @@ def _tokenise(text: str, others: list[dict[str, Any]], names: Mapping[str, str])
             return mention_token(known[match.group(1)])
 
         text = re.sub(f"{_MENTION_START}({alternatives})", place, text)
-    if not shown:
-        # Reported from live callbacks: DingTalk may drop every linked "@Name" from the text. Then
-        # the mentions go at the end, in `atUsers` order, where commands taking @people find them.
-        staff_ids = [staff_id for user in others if (staff_id := _staff_id(user))]
-        return " ".join([text, *map(mention_token, dict.fromkeys(staff_ids))]).strip()
     left = [user for user in others if _staff_id(user) not in placed]
     last = _staff_id(left[0]) if len(left) == 1 else None
     if last is None or len(set(_VISIBLE_MENTION.findall(text))) != 1:

@@ -31,7 +31,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from adapters.base import WebhookRejected
-from adapters.dingtalk.directory import Directory, read_message
+from adapters.dingtalk.client import Directory
+from adapters.dingtalk.directory import read_message
 from adapters.dingtalk.events import ReplyRoute
 from adapters.models import InboundEvent
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from adapters.base import WebhookRejected
 from adapters.dingtalk.client import DingTalkClient
-from adapters.dingtalk.directory import Directory, read_message
+from adapters.dingtalk.directory import read_message
 from adapters.dingtalk.signing import verify_callback
 from adapters.models import InboundEvent
 from bot.settings import Settings
@@ -31,7 +31,7 @@ def build_router(
     settings: Settings, client: DingTalkClient | None, accept: Accept, clock: Callable[[], datetime]
 ) -> APIRouter:
     router = APIRouter(tags=["webhooks"])
-    directory = Directory(client) if client is not None else None
+    directory = client.directory if client is not None else None
 
     @router.post("/webhooks/dingtalk", summary="DingTalk robot message callback (HTTP mode)")
     async def dingtalk_message(request: Request) -> JSONResponse:

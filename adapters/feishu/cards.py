@@ -14,12 +14,11 @@ from dataclasses import replace
 from typing import Any
 
 from adapters.models import MENTION_TOKEN, ActionGroup, Button, Field, Reply, Text
+from adapters.split import part_of, split_reply
 
 # Feishu caps card/post request bodies at 30 KB; stay under it for text too, leaving room for
 # receive_id, uuid and the JSON around `content`.
 MAX_CONTENT_BYTES = 28_000
-# The most one character can take once escaped twice (a control character: \\u0001).
-_MAX_CHAR_SIZE = 7
 
 
 def render(reply: Reply) -> tuple[str, dict[str, Any]]:
@@ -160,51 +159,6 @@ def render_parts(reply: Reply, limit: int = MAX_CONTENT_BYTES) -> tuple[str, lis
     if content_size(serialized) <= limit:
         return msg_type, [serialized]
     # Everything but the body; the body sits verbatim in one JSON string, so sizes simply add up.
-    overhead = content_size(serialize(render(_part(reply, "", first=True))[1]))
-    body = reply.text if isinstance(reply, Text) else reply.body
-    chunks = _chunks(body, limit - overhead)
-    last = len(chunks) - 1
-    parts = [_part(reply, chunk, first=index == 0, last=index == last) for index, chunk in enumerate(chunks)]
+    overhead = content_size(serialize(render(part_of(reply, "", first=True, last=True))[1]))
+    parts = split_reply(reply, limit - overhead, _text_size)
     return msg_type, [serialize(render(part)[1]) for part in parts]
-
-
-def _part(reply: Reply, body: str, *, first: bool, last: bool = True) -> Reply:
-    if isinstance(reply, Text):
-        return replace(reply, text=body, mentions=reply.mentions if first else ())
-    return replace(reply, body=body, actions=reply.actions if last else ())
-
-
-def _chunks(body: str, budget: int) -> list[str]:
-    """Greedily pack whole lines into chunks of at most `budget` request-body bytes."""
-    if budget < _MAX_CHAR_SIZE:
-        raise ValueError(f"the title or mentions leave no room for content (budget {budget} bytes)")
-    newline = _text_size("\n")
-    chunks: list[str] = []
-    lines: list[str] = []
-    size = 0
-    for line in _fitting_lines(body, budget):
-        cost = _text_size(line)
-        if lines and size + newline + cost > budget:
-            chunks.append("\n".join(lines))
-            lines, size = [], 0
-        size += cost + (newline if lines else 0)
-        lines.append(line)
-    chunks.append("\n".join(lines))
-    return chunks
-
-
-def _fitting_lines(body: str, budget: int) -> list[str]:
-    """The body's lines, with any line larger than `budget` cut into pieces that fit."""
-    lines: list[str] = []
-    for line in body.split("\n"):
-        piece: list[str] = []
-        size = 0
-        for char in line:
-            cost = _text_size(char)
-            if size + cost > budget:
-                lines.append("".join(piece))
-                piece, size = [], 0
-            piece.append(char)
-            size += cost
-        lines.append("".join(piece))
-    return lines

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 from adapters.models import MENTION_TOKEN, Card
+from adapters.split import split_lines
 from bot.jobs.context import JobContext, Recipient
 from bot.services import integrations
 
@@ -27,28 +28,8 @@ def escaped_size(text: str) -> int:
 
 
 def split_body(body: str, budget: int = PART_BYTES) -> list[str]:
-    """`body` in parts of at most `budget` escaped bytes, cut between lines (an overlong line is cut
-    between characters)."""
-    lines: list[str] = []
-    for line in body.split("\n"):
-        while escaped_size(line) > budget:
-            cut = budget
-            while escaped_size(line[:cut]) > budget:  # multi-byte characters: fewer of them fit
-                cut -= max(1, (escaped_size(line[:cut]) - budget) // 6)
-            cut = max(cut, 1)  # always progress, even past a budget too small for one character
-            lines.append(line[:cut])
-            line = line[cut:]
-        lines.append(line)
-    parts: list[list[str]] = [[]]
-    size = 0
-    for line in lines:
-        cost = escaped_size(line) + (2 if parts[-1] else 0)  # "\n" is two bytes escaped
-        if parts[-1] and size + cost > budget:
-            parts.append([])
-            size, cost = 0, escaped_size(line)
-        parts[-1].append(line)
-        size += cost
-    return ["\n".join(part) for part in parts]
+    """`body` in parts of at most `budget` escaped bytes, cut between lines."""
+    return split_lines(body, budget, escaped_size)
 
 
 async def post(ctx: JobContext, card: Card) -> None:

@@ -50,7 +50,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def client(clock: FakeClock) -> AsyncIterator[DingTalkClient]:
-    dingtalk = DingTalkClient(API, APP_KEY, APP_SECRET, ROBOT_CODE, clock=clock, now=lambda: NOW)
+    dingtalk = DingTalkClient(
+        API, APP_KEY, APP_SECRET, ROBOT_CODE, clock=clock, now=lambda: NOW, oapi_domain=OAPI
+    )
     yield dingtalk
     await dingtalk.aclose()
 
@@ -61,6 +63,9 @@ def api() -> Iterator[respx.MockRouter]:
         router.post(f"{API}{TOKEN_PATH}", name="token").respond(json=TOKEN_RESPONSE)
         router.post(f"{API}{GROUP_PATH}", name="group").respond(json=SENT)
         router.post(f"{API}{USER_PATH}", name="user").respond(json=SENT)
+        router.post(f"{OAPI}/topapi/v2/user/get", name="contacts").respond(
+            json={"errcode": 0, "errmsg": "ok", "result": {"userid": "user123", "name": "张三"}}
+        )
         router.post(SESSION_WEBHOOK, name="session").respond(
             json=load("dingtalk", "custom_robot_send_success_response")
         )
@@ -101,7 +106,15 @@ async def test_card_goes_as_sample_markdown_with_readable_mentions(
     assert isinstance(sent["msgParam"], str)
     param = json.loads(sent["msgParam"])
     assert param["title"] == "周报"
-    assert "负责人 @user123" in param["text"] and "<at:" not in param["text"]
+    # The OpenAPI cannot @ anyone: the person's name, not their staffId, is what people read.
+    assert "负责人 @张三" in param["text"] and "<at:" not in param["text"]
+    assert api["contacts"].call_count == 1
+
+
+async def test_without_a_name_the_staff_id_stays(client: DingTalkClient, api: respx.MockRouter) -> None:
+    api["contacts"].respond(json={"errcode": 60121, "errmsg": "找不到该用户"})
+    await client.send(outbound(Card("周报", "- 负责人 <at:user123>")))
+    assert "负责人 @user123" in json.loads(body(api, "group")["msgParam"])["text"]
 
 
 async def test_user_message_goes_through_batch_send(client: DingTalkClient, api: respx.MockRouter) -> None:
@@ -110,7 +123,7 @@ async def test_user_message_goes_through_batch_send(client: DingTalkClient, api:
         "robotCode": ROBOT_CODE,
         "userIds": ["user123"],
         "msgKey": "sampleText",
-        "msgParam": json.dumps({"content": "请提交日报 @user123"}, ensure_ascii=False, separators=(",", ":")),
+        "msgParam": json.dumps({"content": "请提交日报 @张三"}, ensure_ascii=False, separators=(",", ":")),
     }
     assert not api["group"].called
 
@@ -242,3 +255,41 @@ async def test_refused_session_webhook_falls_back_to_the_openapi(
     assert await client.send(outbound(reply_to="msg1")) == SENT["processQueryKey"]
     await client.send(outbound(reply_to="msg2"))
     assert api["session"].call_count == 1 and api["group"].call_count == 2
+
+
+def big_card(lines: int = 900) -> Card:
+    """A weekly-report-sized card: about 40 KB of markdown, three times msgParam's 15,000 bytes."""
+    body = "\n".join(f"- 任务 {index}：后端接口联调，进度 {index % 100}%" for index in range(lines))
+    return Card("📊 周报 · 新品发布", body)
+
+
+async def test_an_oversized_card_goes_in_parts_that_each_fit_msg_param(
+    client: DingTalkClient, api: respx.MockRouter
+) -> None:
+    card = big_card()
+    await client.send(outbound(card))
+    params = [json.loads(body(api, "group", call)["msgParam"]) for call in range(api["group"].call_count)]
+    assert len(params) >= 3
+    for param in params:
+        assert len(json.dumps(param, ensure_ascii=False, separators=(",", ":")).encode()) <= 15_000
+        assert param["title"] == card.title and param["text"].startswith(f"### {card.title}\n\n")
+    # Nothing lost, nothing repeated, in order.
+    shown = [param["text"].removeprefix(f"### {card.title}\n\n") for param in params]
+    assert "\n".join(shown) == card.body
+
+
+async def test_a_retry_after_a_failed_part_sends_only_the_parts_not_yet_sent(
+    client: DingTalkClient, api: respx.MockRouter
+) -> None:
+    answers = iter([httpx.Response(200, json=SENT), httpx.Response(503, json={"code": "ServiceUnavailable"})])
+    api["group"].mock(side_effect=lambda request: next(answers, httpx.Response(200, json=SENT)))
+    message = outbound(big_card())
+    with pytest.raises(SendError) as failed:
+        await client.send(message)
+    assert failed.value.retryable and api["group"].call_count == 2
+    await client.send(message)  # the outbox retries the message
+    texts = [
+        json.loads(body(api, "group", call)["msgParam"])["text"] for call in range(api["group"].call_count)
+    ]
+    assert texts[2] == texts[1]  # the failed part again, not the first one
+    assert len(set(texts)) == len(texts) - 1

@@ -14,8 +14,8 @@ import httpx
 import pytest
 import respx
 
-from adapters.dingtalk.client import DingTalkClient
-from adapters.dingtalk.directory import Directory, read_message
+from adapters.dingtalk.client import DingTalkClient, Directory
+from adapters.dingtalk.directory import read_message
 from adapters.dingtalk.events import names_to_look_up, parse_message
 from adapters.models import UserRef
 from tests.samples import load

@@ -369,7 +369,7 @@ async def test_group_mode_prompts_and_reminds_in_the_bound_chat(engine: AsyncEng
         card = _text(sent, "team")
         assert card.startswith("【☀️ 站会 · 11-25】\n@bob：\n🔴 1.2 需求评审")
         assert "@carol：\n• 2.2 前端页面 · 0%" in card and "@erin：\n• 2.3 测试" in card
-        assert "请在 11:00 前 @我 回复本条消息，或私聊我" in card
+        assert "请在 11:00 前私聊我，或在群里 @我 发「/站会 2.1 80%" in card
 
         await day.say("carol", "/站会 2.2 30%", day="2026-11-25", time="09:40")
         sent = await day.run("standup-remind", "2026-11-25", "10:30")
@@ -377,7 +377,7 @@ async def test_group_mode_prompts_and_reminds_in_the_bound_chat(engine: AsyncEng
             (
                 "chat",
                 "team",
-                "【⏰ 站会提醒 · 11-25】\n@bob @erin 还没回复今天的站会，11:00 汇总。请 @我 回复或私聊我。",
+                "【⏰ 站会提醒 · 11-25】\n@bob @erin 还没回复今天的站会，11:00 汇总。请私聊我，或 @我 发 /站会。",
             )
         ]
         # Feishu notifies them; DingTalk's group-message API has no way to @ anyone.

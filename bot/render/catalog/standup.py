@@ -17,10 +17,11 @@ STRINGS: dict[str, dict[str, str]] = {
             "例：昨天 2.1 80%，今天联调，卡点无"
         ),
         "standup.group_person": "{who}：",
-        "standup.group_how": "请在 {cutoff} 前 @我 回复本条消息，或私聊我：昨天 / 今天 / 卡点，如「2.1 80%，今天联调，卡点无」",
+        # "@ me with /standup" rather than "reply to this": DingTalk callbacks do not say what was quoted.
+        "standup.group_how": "请在 {cutoff} 前私聊我，或在群里 @我 发「/站会 2.1 80%，今天联调，卡点无」（昨天 / 今天 / 卡点）",
         "standup.remind_title": "⏰ 站会提醒 · {date}",
         "standup.remind_body": "还没收到你今天的站会，{cutoff} 汇总。直接回复：昨天 / 今天 / 卡点，如「2.1 80%，今天联调，卡点无」",
-        "standup.remind_group": "{who} 还没回复今天的站会，{cutoff} 汇总。请 @我 回复或私聊我。",
+        "standup.remind_group": "{who} 还没回复今天的站会，{cutoff} 汇总。请私聊我，或 @我 发 /站会。",
         "standup.summary_title": "📋 站会小结 · {date}",
         "standup.summary_reported": "✅ 已汇报 {count}/{total}：{who}",
         "standup.summary_nobody": "✅ 已汇报 0/{total}",
@@ -66,8 +67,8 @@ STRINGS: dict[str, dict[str, str]] = {
         ),
         "standup.group_person": "{who}:",
         "standup.group_how": (
-            "Reply to this message with an @ to me before {cutoff}, or message me directly: yesterday / today / "
-            'blockers, e.g. "2.1 80%, today testing, no blockers"'
+            "Before {cutoff}, message me directly, or @ me here with "
+            '"/standup 2.1 80%, today testing, no blockers" (yesterday / today / blockers)'
         ),
         "standup.remind_title": "⏰ Standup reminder · {date}",
         "standup.remind_body": (
@@ -75,8 +76,8 @@ STRINGS: dict[str, dict[str, str]] = {
             'blockers, e.g. "2.1 80%, today testing, no blockers"'
         ),
         "standup.remind_group": (
-            "{who} no standup from you yet today; the summary goes out at {cutoff}. Reply with an @ to me or "
-            "message me directly."
+            "{who} no standup from you yet today; the summary goes out at {cutoff}. Message me directly, or @ me "
+            "with /standup."
         ),
         "standup.summary_title": "📋 Standup summary · {date}",
         "standup.summary_reported": "✅ Reported {count}/{total}: {who}",

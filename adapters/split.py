@@ -1,0 +1,64 @@
+"""Splitting an oversized message body on line boundaries, for platforms that cap a message's size."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from adapters.models import Reply, Text
+
+
+def split_lines(body: str, budget: int, size: Callable[[str], int]) -> list[str]:
+    """`body` in chunks of at most `budget` (as measured by `size`, which must add up piece by piece,
+    as JSON escaping does), packed greedily with whole lines; a line larger than `budget` is cut
+    between characters. Raises ValueError when not even one character fits."""
+    if budget < max((size(char) for char in body), default=0):
+        raise ValueError(f"no room for content (budget {budget})")
+    newline = size("\n")
+    chunks: list[str] = []
+    lines: list[str] = []
+    used = 0
+    for line in _fitting_lines(body, budget, size):
+        cost = size(line)
+        if lines and used + newline + cost > budget:
+            chunks.append("\n".join(lines))
+            lines, used = [], 0
+        used += cost + (newline if lines else 0)
+        lines.append(line)
+    chunks.append("\n".join(lines))
+    return chunks
+
+
+def _fitting_lines(body: str, budget: int, size: Callable[[str], int]) -> list[str]:
+    lines: list[str] = []
+    for line in body.split("\n"):
+        piece: list[str] = []
+        used = 0
+        for char in line:
+            cost = size(char)
+            if used + cost > budget:
+                lines.append("".join(piece))
+                piece, used = [], 0
+            piece.append(char)
+            used += cost
+        lines.append("".join(piece))
+    return lines
+
+
+def body_of(reply: Reply) -> str:
+    return reply.text if isinstance(reply, Text) else reply.body
+
+
+def part_of(reply: Reply, body: str, *, first: bool, last: bool) -> Reply:
+    """One part of a split reply: a card keeps its title on every part and its actions on the last
+    (the one that stays at the bottom of the chat); a text's @mentions go on the first."""
+    if isinstance(reply, Text):
+        return replace(reply, text=body, mentions=reply.mentions if first else ())
+    return replace(reply, body=body, actions=reply.actions if last else ())
+
+
+def split_reply(reply: Reply, budget: int, size: Callable[[str], int]) -> list[Reply]:
+    """`reply` as parts whose bodies fit `budget` each."""
+    chunks = split_lines(body_of(reply), budget, size)
+    last = len(chunks) - 1
+    return [part_of(reply, chunk, first=index == 0, last=index == last) for index, chunk in enumerate(chunks)]

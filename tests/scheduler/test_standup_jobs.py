@@ -377,7 +377,8 @@ async def test_group_mode_prompts_and_reminds_in_the_bound_chat(engine: AsyncEng
             (
                 "chat",
                 "team",
-                "【⏰ 站会提醒 · 11-25】\n@bob @erin 还没回复今天的站会，11:00 汇总。请私聊我，或 @我 发 /站会。",
+                "【⏰ 站会提醒 · 11-25】\n@bob @erin 还没回复今天的站会，11:00 汇总。"
+                "请私聊我，或 @我 发 /站会。",
             )
         ]
         # Feishu notifies them; DingTalk's group-message API has no way to @ anyone.

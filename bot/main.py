@@ -43,6 +43,14 @@ from storage.db import create_engine, session_factory
 log = logging.getLogger(__name__)
 
 
+APP_PLATFORMS = ("feishu", "dingtalk")
+
+
+def enabled_platforms(senders: Mapping[str, Sender]) -> str:
+    """The chat apps configured, for the start-up log (custom group robots are always available)."""
+    return ", ".join(name for name in APP_PLATFORMS if name in senders) or "none"
+
+
 def build_senders(settings: Settings) -> dict[str, Sender]:
     # Report-only groups' custom robot webhooks need no app credentials: always available.
     senders: dict[str, Sender] = {
@@ -110,7 +118,7 @@ async def run_scheduler(
     service = build_scheduler(
         settings, factory, clock, outbox, senders, leader_check_seconds=leader_check_seconds
     )
-    log.info("crosstrack scheduler starting; platforms enabled: %s", ", ".join(sorted(senders)) or "none")
+    log.info("crosstrack scheduler starting; platforms enabled: %s", enabled_platforms(senders))
     sending = asyncio.create_task(outbox.run(stop))
     await service.start()
     try:
@@ -173,7 +181,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        enabled = ", ".join(sorted(runtime.senders)) or "none"
+        enabled = enabled_platforms(runtime.senders)
         scheduling = "on" if service is not None else "off (--no-scheduler)"
         log.info("crosstrack starting; platforms enabled: %s; scheduler %s", enabled, scheduling)
         if feishu_client is None and dingtalk_client is None:

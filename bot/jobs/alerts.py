@@ -18,7 +18,7 @@ from bot.domain import alerts as rules
 from bot.jobs.context import JobContext, Recipient
 from bot.render import actions
 from bot.services import alerts as alert_service
-from bot.services import members
+from bot.services import leave, members
 from bot.services.alerts import Tracked
 from storage.models import Member
 
@@ -58,10 +58,14 @@ async def _send_digests(
     """One private digest per person; returns the findings at least one digest carried. A finding
     whose every reader already had today's digest (a forced re-run) stays untold for tomorrow.
     `heads` maps task codes to the head of the task's department."""
+    # Nobody is chased on leave: their findings wait until they are back, and escalation (A, head,
+    # PMs after 2 and 4 workdays) reaches someone who can act meanwhile.
+    away = await leave.members_on_leave(ctx.session, ctx.project.id, ctx.business_date)
     by_person: dict[int, list[Tracked]] = {}
     for item in news:
         for member_id in item.finding.audience(item.stage):
-            by_person.setdefault(member_id, []).append(item)
+            if member_id not in away:
+                by_person.setdefault(member_id, []).append(item)
     told: set[Tracked] = set()
     for member_id, items in sorted(by_person.items()):
         member = people[member_id]

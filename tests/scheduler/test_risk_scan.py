@@ -251,6 +251,14 @@ async def test_an_overdue_task_escalates_by_the_raci_and_is_not_repeated(bench: 
     assert (state.first_seen, state.stage, state.resolved_on) == (date(2026, 12, 11), 0, None)
 
 
+async def test_nobody_on_leave_is_chased_and_the_finding_waits_for_them(bench: Bench) -> None:
+    assert "抱歉" not in await bench.chat.one("carol", "/请假 2026-12-03")
+    assert await bench.scan("2026-12-03") == {}  # carol, 1.1's owner, is away: nobody is told yet
+    back = await bench.scan("2026-12-04")
+    assert set(back) == {"user:carol", "chat:team"}
+    assert "1.1 后端接口 已逾期 2 天" in back["user:carol"]
+
+
 async def test_worse_severity_is_told_again_to_the_current_audience(bench: Bench) -> None:
     team = bench.team
     # 1.1 on track; 11-23..12-18 is 20 workdays: 45 % planned by the end of Thu 12-03, 50 % on Fri.

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 
 from adapters.models import Reply, Text
+
+
+def json_escaped_size(text: str) -> int:
+    """Bytes `text` takes inside a JSON string (UTF-8 kept, as our senders serialise)."""
+    return len(json.dumps(text, ensure_ascii=False).encode()) - 2
 
 
 def split_lines(body: str, budget: int, size: Callable[[str], int]) -> list[str]:

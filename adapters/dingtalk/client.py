@@ -20,7 +20,7 @@ from adapters.dingtalk.cards import action_card, hint_lines
 from adapters.dingtalk.events import PLATFORM, ReplyRoute
 from adapters.models import MENTION_TOKEN, OutboundMessage, Reply, Text
 from adapters.ratelimit import Limit, RateLimiter
-from adapters.split import part_of, split_reply
+from adapters.split import json_escaped_size, part_of, split_reply
 from adapters.token_cache import CachedToken
 
 log = logging.getLogger(__name__)
@@ -77,10 +77,6 @@ def render(reply: Reply, *, buttons: bool = False) -> tuple[str, dict[str, str],
     return "markdown", {"title": reply.title, "text": text}, ids
 
 
-def _escaped_size(text: str) -> int:
-    return len(json.dumps(text, ensure_ascii=False).encode()) - 2
-
-
 def _param_size(fields: dict[str, str]) -> int:
     return len(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode())
 
@@ -94,7 +90,7 @@ def render_parts(reply: Reply, *, buttons: bool = False) -> list[tuple[str, dict
     # The last part's shape is the largest (its buttons and hint lines), and `@id` is never longer
     # than `<at:id>`: measuring the neutral body against what is left is safe.
     overhead = _param_size(render(part_of(reply, "", first=True, last=True), buttons=buttons)[1])
-    parts = split_reply(reply, MAX_PARAM_BYTES - overhead, _escaped_size)
+    parts = split_reply(reply, MAX_PARAM_BYTES - overhead, json_escaped_size)
     return [render(part, buttons=buttons) for part in parts]
 
 

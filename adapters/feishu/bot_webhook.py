@@ -84,14 +84,14 @@ class FeishuBotWebhook:
             raise SendError("custom bot: no webhook URL or secret with the message", retryable=False)
         async with self._limiter.call(url):
             stamp = str(int(self._now().timestamp()))
-            raw = json.dumps(body_of(message, stamp, secret), ensure_ascii=False, separators=(",", ":"))
-            if len(raw.encode()) > MAX_BODY_BYTES:
-                raise SendError(
-                    f"custom bot: message of {len(raw.encode())} bytes is too large", retryable=False
-                )
+            raw = json.dumps(
+                body_of(message, stamp, secret), ensure_ascii=False, separators=(",", ":")
+            ).encode()
+            if len(raw) > MAX_BODY_BYTES:
+                raise SendError(f"custom bot: message of {len(raw)} bytes is too large", retryable=False)
             try:
                 response = await self._http.post(
-                    url, content=raw.encode(), headers={"content-type": "application/json; charset=utf-8"}
+                    url, content=raw, headers={"content-type": "application/json; charset=utf-8"}
                 )
             except httpx.TransportError as exc:
                 # The exception's text never holds the URL, itself a credential.

@@ -19,11 +19,15 @@ def _last(ctx: CommandContext, delivery: Delivery | None) -> str:
     return ctx.t(f"integrations.last.{delivery.status}", at=at, error=delivery.error or "")
 
 
+def _none(ctx: CommandContext) -> str:
+    return ctx.t("integrations.webhook_none", hint=ctx.t("rhythm.config_hint.webhook"))
+
+
 async def _listing(ctx: CommandContext, project: Project) -> str:
     bound = await integrations.webhooks(ctx.session, project.id)
-    hint = ctx.t("rhythm.config_hint.webhook")
     if not bound:
-        return ctx.t("integrations.webhook_none", hint=hint)
+        return _none(ctx)
+    hint = ctx.t("rhythm.config_hint.webhook")
     lines = [
         ctx.t(
             "integrations.webhook_line",
@@ -46,7 +50,7 @@ async def webhook(ctx: CommandContext, project: Project, value: str) -> list[Rep
     if first.lower() in integrations.CLEAR:
         chosen = integrations.pick(await integrations.webhooks(ctx.session, project.id), rest.strip())
         if not chosen:
-            return [Text(ctx.t("integrations.webhook_none", hint=ctx.t("rhythm.config_hint.webhook")))]
+            return [Text(_none(ctx))]
         await integrations.unbind(
             session=ctx.session, project=project, chosen=chosen, actor=actor_of(ctx), now=ctx.now
         )

@@ -9,10 +9,8 @@ delays to an audience (stakeholders, management) that the weekly summary already
 
 from __future__ import annotations
 
-import json
-
 from adapters.models import MENTION_TOKEN, Card
-from adapters.split import split_lines
+from adapters.split import json_escaped_size, split_lines
 from bot.jobs.context import JobContext, Recipient
 from bot.services import integrations
 
@@ -22,30 +20,23 @@ from bot.services import integrations
 PART_BYTES = 16_000
 
 
-def escaped_size(text: str) -> int:
-    """Bytes `text` takes inside a JSON string (UTF-8 kept, as the senders serialise)."""
-    return len(json.dumps(text, ensure_ascii=False).encode()) - 2
-
-
-def split_body(body: str, budget: int = PART_BYTES) -> list[str]:
-    """`body` in parts of at most `budget` escaped bytes, cut between lines."""
-    return split_lines(body, budget, escaped_size)
-
-
 async def post(ctx: JobContext, card: Card) -> None:
     hooks = await integrations.webhooks(ctx.session, ctx.project.id)
     if not hooks:
         return
     names = await integrations.display_names(ctx.session, ctx.project.id)
     body = MENTION_TOKEN.sub(lambda match: names.get(match.group(1), match.group(1)), card.body)
-    parts = split_body(body)
+    parts = split_lines(body, PART_BYTES, json_escaped_size)
+    cards = [
+        Card(card.title if len(parts) == 1 else f"{card.title} ({number}/{len(parts)})", part, card.color)
+        for number, part in enumerate(parts, start=1)
+    ]
     for webhook in hooks:
         to = Recipient(webhook.platform, integrations.chat_id(webhook))
-        for number, part in enumerate(parts, start=1):
-            title = card.title if len(parts) == 1 else f"{card.title} ({number}/{len(parts)})"
+        for number, part_card in enumerate(cards, start=1):
             await ctx.send(
                 to,
-                Card(title, part, card.color),
+                part_card,
                 topic="" if number == 1 else f"part{number}",
                 extra=integrations.extra(webhook),
             )

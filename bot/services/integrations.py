@@ -23,10 +23,10 @@ from bot.services import audit
 from bot.services.audit import Actor
 from storage.models import Member, OutboxMessage, Project, ReportWebhook
 
-# The outbox platforms (senders) of the two kinds of webhook.
+# The outbox platforms of the two kinds of webhook: the `platform` of their senders (adapters/
+# dingtalk/robot_webhook.py, adapters/feishu/bot_webhook.py; bot/ does not import platform modules).
 DINGTALK_WEBHOOK = "dingtalk-webhook"
 FEISHU_WEBHOOK = "feishu-webhook"
-WEBHOOK_PLATFORMS = (DINGTALK_WEBHOOK, FEISHU_WEBHOOK)
 
 CLEAR = frozenset({"off", "none", "-", "关", "关闭", "清空", "无", "删除", "移除"})
 _ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
@@ -230,7 +230,7 @@ def pick(bound: list[ReportWebhook], which: str) -> list[ReportWebhook]:
             raise UserFacingError("integrations.webhook_no_such", which=which)
         return [bound[number - 1]]
     canonical = _canonical(which)
-    chosen = [webhook for webhook in bound if canonical is not None and webhook.url == canonical[1]]
+    chosen = [webhook for webhook in bound if webhook.url == canonical[1]] if canonical else []
     if not chosen:
         raise UserFacingError("integrations.webhook_no_such", which=masked_url(which))
     return chosen

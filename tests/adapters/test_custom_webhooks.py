@@ -16,6 +16,7 @@ from adapters.base import SendError
 from adapters.dingtalk.robot_webhook import DingTalkRobotWebhook, robot_limiter
 from adapters.feishu.bot_webhook import FeishuBotWebhook, bot_limiter, custom_bot_sign
 from adapters.models import Card, OutboundMessage, Text
+from bot.services import integrations
 from tests.samples import load
 
 DINGTALK_VECTOR = load("dingtalk", "hmac_sign_test_vectors.self-computed")["vectors"][1]
@@ -284,3 +285,11 @@ async def test_feishu_errors_say_whether_to_retry(
     with pytest.raises(SendError) as error:
         await feishu.send(message("feishu-webhook", Text("x")))
     assert error.value.retryable is retryable
+
+
+def test_the_core_names_the_senders_by_their_own_platform() -> None:
+    # bot/ does not import platform modules, so it spells the senders' platforms itself.
+    assert (
+        DingTalkRobotWebhook.platform,
+        FeishuBotWebhook.platform,
+    ) == (integrations.DINGTALK_WEBHOOK, integrations.FEISHU_WEBHOOK)

@@ -22,6 +22,7 @@ from adapters.dingtalk.robot_webhook import DingTalkRobotWebhook
 from adapters.feishu.bot_webhook import FeishuBotWebhook
 from adapters.models import Card
 from adapters.shell import ShellSender
+from adapters.split import json_escaped_size, split_lines
 from bot.jobs import report_webhooks
 from bot.jobs.context import JobContext
 from bot.services import calendar
@@ -219,8 +220,8 @@ async def test_a_long_report_goes_in_parts_each_under_the_robots_limit(setup: Se
 
 
 def test_split_body_cuts_between_lines_and_inside_overlong_ones() -> None:
-    assert report_webhooks.split_body("a\nb\nc", budget=4) == ["a\nb", "c"]
+    assert split_lines("a\nb\nc", 4, json_escaped_size) == ["a\nb", "c"]
     line = "长" * 10  # 30 bytes
-    assert report_webhooks.split_body(line, budget=9) == ["长长长", "长长长", "长长长", "长"]
+    assert split_lines(line, 9, json_escaped_size) == ["长长长", "长长长", "长长长", "长"]
     quoted = 'say "hi"'  # quotes take two bytes escaped
-    assert report_webhooks.split_body(quoted, budget=8) == ['say "hi', '"']
+    assert split_lines(quoted, 8, json_escaped_size) == ['say "hi', '"']

@@ -10,7 +10,7 @@ again from its owner once they are back on.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from datetime import date
 
 from adapters.models import ActionGroup, Card
@@ -18,7 +18,7 @@ from bot.domain import alerts as rules
 from bot.jobs.context import JobContext, Recipient
 from bot.render import actions
 from bot.services import alerts as alert_service
-from bot.services import leave, members
+from bot.services import members
 from bot.services.alerts import Tracked
 from storage.models import Member
 
@@ -38,7 +38,11 @@ async def scan(ctx: JobContext) -> None:
     findings = rules.assess(loaded.snapshot, today, ctx.calendar)
     tracked = await alert_service.track(ctx.session, ctx.project.id, findings, today, ctx.calendar)
     heads = {task.code: task.department_head for task in loaded.snapshot.tasks}
-    told = await _send_digests(ctx, [item for item in tracked if item.tell], loaded.people, heads)
+    # Nobody is chased on leave: their findings wait until they are back, and escalation (A, head,
+    # PMs after 2 and 4 workdays) reaches someone who can act meanwhile.
+    away = {member.id for member in loaded.snapshot.members if today in member.on_leave}
+    news = [item for item in tracked if item.tell]
+    told = await _send_digests(ctx, news, loaded.people, heads, away)
     for item in told:
         alert_service.mark_told(item, today)
     if told:
@@ -53,14 +57,15 @@ def _order(item: Tracked) -> tuple[int, int]:
 
 
 async def _send_digests(
-    ctx: JobContext, news: list[Tracked], people: Mapping[int, Member], heads: Mapping[str, int | None]
+    ctx: JobContext,
+    news: list[Tracked],
+    people: Mapping[int, Member],
+    heads: Mapping[str, int | None],
+    away: Set[int],
 ) -> list[Tracked]:
-    """One private digest per person; returns the findings at least one digest carried. A finding
-    whose every reader already had today's digest (a forced re-run) stays untold for tomorrow.
-    `heads` maps task codes to the head of the task's department."""
-    # Nobody is chased on leave: their findings wait until they are back, and escalation (A, head,
-    # PMs after 2 and 4 workdays) reaches someone who can act meanwhile.
-    away = await leave.members_on_leave(ctx.session, ctx.project.id, ctx.business_date)
+    """One private digest per person not `away` (on leave); returns the findings at least one digest
+    carried. A finding whose every reader already had today's digest (a forced re-run) stays untold
+    for tomorrow. `heads` maps task codes to the head of the task's department."""
     by_person: dict[int, list[Tracked]] = {}
     for item in news:
         for member_id in item.finding.audience(item.stage):

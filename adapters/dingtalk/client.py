@@ -77,8 +77,13 @@ def render(reply: Reply, *, buttons: bool = False) -> tuple[str, dict[str, str],
     return "markdown", {"title": reply.title, "text": text}, ids
 
 
+def _msg_param(fields: dict[str, str]) -> str:
+    """`msgParam`: the fields as a JSON string inside the JSON body, as the robot API wants."""
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+
+
 def _param_size(fields: dict[str, str]) -> int:
-    return len(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode())
+    return len(_msg_param(fields).encode())
 
 
 def render_parts(reply: Reply, *, buttons: bool = False) -> list[tuple[str, dict[str, str], list[str]]]:
@@ -188,8 +193,10 @@ class DingTalkClient:
         names = await self.directory.names(at_ids)
         if not names:
             return fields
-        # Longest first, so "@user1" never takes the front of "@user12".
-        pattern = re.compile("@(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + ")")
+        # Longest first, and never followed by more of an id, so "@user1" never takes the front of
+        # "@user12".
+        alternatives = "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
+        pattern = re.compile(f"@({alternatives})(?![A-Za-z0-9_-])")
         return {
             key: pattern.sub(lambda match: f"@{names[match.group(1)]}", value)
             for key, value in fields.items()
@@ -206,8 +213,7 @@ class DingTalkClient:
         payload: dict[str, Any] = {
             "robotCode": self._robot_code,
             "msgKey": _MSG_KEYS.get(msg_type, msg_type),  # action cards come with their msgKey
-            # A JSON string inside the JSON body, as the API wants.
-            "msgParam": json.dumps(fields, ensure_ascii=False, separators=(",", ":")),
+            "msgParam": _msg_param(fields),
         }
         if message.extra.get("to") == "user":
             path, what = _USER_SEND, "send to user"
@@ -220,16 +226,8 @@ class DingTalkClient:
         else:
             path, what = _GROUP_SEND, "send to group"
             payload["openConversationId"] = message.chat_id
-        token = await self._access_token()
-        async with self._limiter.call(path):
-            answer = await self._request(
-                "POST",
-                path,
-                what=what,
-                payload=payload,
-                headers={"x-acs-dingtalk-access-token": token},
-                token=token,
-            )
+        # Limited per API path: both kinds of message to a person share batchSend's 20 calls/s.
+        answer = await self.call_api("POST", path, what=what, payload=payload, limit_key=path)
         key = answer.get("processQueryKey")
         return key if isinstance(key, str) else ""
 
@@ -245,11 +243,13 @@ class DingTalkClient:
         payload: dict[str, Any],
         params: Mapping[str, str] | None = None,
         old_api: bool = False,
+        limit_key: str | None = None,
     ) -> dict[str, Any]:
-        """Call another DingTalk API with the app's cached access token, this client's error mapping and
-        its 20 calls/s per API (keyed by `what`): one token and one mapping for all of DingTalk (the AI
-        table writer uses this). `path` is on the API domain, where the token goes in a header, or with
-        `old_api` on the oapi domain, where it goes in the `access_token` query parameter."""
+        """Call a DingTalk API with the app's cached access token, this client's error mapping and
+        its 20 calls/s per API (keyed by `limit_key`, else `what`): one token and one mapping for all
+        of DingTalk (robot sends, the AI table writer, the contacts lookup). `path` is on the API
+        domain, where the token goes in a header, or with `old_api` on the oapi domain, where it goes
+        in the `access_token` query parameter."""
         token = await self._access_token()
         query = dict(params or {})
         headers: dict[str, str] | None = None
@@ -259,7 +259,7 @@ class DingTalkClient:
         else:
             headers = {"x-acs-dingtalk-access-token": token}
         url = f"{path}?{urlencode(query)}" if query else path
-        async with self._limiter.call(what):
+        async with self._limiter.call(limit_key or what):
             return await self._request(method, url, what=what, payload=payload, headers=headers, token=token)
 
     async def user_detail(self, staff_id: str) -> dict[str, Any]:
@@ -360,18 +360,21 @@ class Directory:
     def __init__(self, client: DingTalkClient, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._client = client
         self._clock = clock
-        self._names: dict[str, tuple[str, float]] = {}  # staffId -> (name, looked up at)
+        # staffId -> (name, looked up at); "" for someone DingTalk has no name for (not asked again
+        # within the hour, e.g. while the app lacks the permission).
+        self._names: dict[str, tuple[str, float]] = {}
 
     async def names(self, staff_ids: Iterable[str]) -> dict[str, str]:
         """The names found (a user whose lookup failed is missing)."""
         wanted = list(dict.fromkeys(staff_ids))
         now = self._clock()
-        found = {
+        known = {
             staff_id: cached[0]
             for staff_id in wanted
             if (cached := self._names.get(staff_id)) and now - cached[1] < _NAME_TTL_SECONDS
         }
-        missing = [staff_id for staff_id in wanted if staff_id not in found]
+        found = {staff_id: name for staff_id, name in known.items() if name}
+        missing = [staff_id for staff_id in wanted if staff_id not in known]
         if not missing:
             return found
         try:
@@ -384,8 +387,8 @@ class Directory:
         if len(self._names) + len(missing) > _NAME_CACHE_LIMIT:
             self._names.clear()
         for staff_id, name in zip(missing, looked_up, strict=True):
+            self._names[staff_id] = (name or "", now)
             if name:
-                self._names[staff_id] = (name, now)
                 found[staff_id] = name
         return found
 

@@ -27,7 +27,11 @@ async def read_message(
     now: datetime,
     oapi_domain: str,
 ) -> tuple[InboundMessage, ReplyRoute | None]:
-    """events.parse_message, after looking up the names of the users mentioned when there are several."""
+    """events.parse_message, with the names of the users mentioned when there are several (looked up
+    only for a message that parses: a rejected one costs no lookup)."""
+    parsed = parse_message(payload, robot_code=robot_code, now=now, oapi_domain=oapi_domain)
     wanted = names_to_look_up(payload)
-    names: Mapping[str, str] = await directory.names(wanted) if directory is not None and wanted else {}
+    if directory is None or not wanted:
+        return parsed
+    names: Mapping[str, str] = await directory.names(wanted)
     return parse_message(payload, robot_code=robot_code, now=now, oapi_domain=oapi_domain, names=names)

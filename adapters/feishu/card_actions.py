@@ -21,6 +21,7 @@ from adapters.base import WebhookRejected
 from adapters.feishu.cards import field_name, render_parts
 from adapters.feishu.client import FeishuClient
 from adapters.feishu.events import PLATFORM, authenticate, timestamp
+from adapters.feishu.webhook import NOT_CONFIGURED
 from adapters.models import CardClick, UserRef
 from bot.card_clicks import ClickResult
 from bot.settings import Settings
@@ -29,10 +30,6 @@ log = logging.getLogger(__name__)
 
 HandleClick = Callable[[CardClick], Awaitable[ClickResult]]
 
-NOT_CONFIGURED = (
-    "Feishu is not configured on this crosstrack instance: set CROSSTRACK_FEISHU_APP_ID, "
-    "CROSSTRACK_FEISHU_APP_SECRET and CROSSTRACK_FEISHU_VERIFICATION_TOKEN."
-)
 _TOAST_TYPES = {
     "applied": "success",
     "refused": "error",

@@ -293,3 +293,19 @@ async def test_a_retry_after_a_failed_part_sends_only_the_parts_not_yet_sent(
     ]
     assert texts[2] == texts[1]  # the failed part again, not the first one
     assert len(set(texts)) == len(texts) - 1
+
+
+async def test_a_name_never_replaces_the_front_of_a_longer_id(
+    client: DingTalkClient, api: respx.MockRouter
+) -> None:
+    def contacts(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content)["userid"] == "user123":
+            return httpx.Response(200, json={"errcode": 0, "result": {"userid": "user123", "name": "张三"}})
+        return httpx.Response(200, json={"errcode": 60121, "errmsg": "找不到该用户"})
+
+    api["contacts"].mock(side_effect=contacts)
+    await client.send(outbound(Card("周报", "<at:user123> <at:user1234>")))
+    assert "@张三 @user1234" in json.loads(body(api, "group")["msgParam"])["text"]
+    # Nobody is asked twice within the hour, found or not.
+    await client.send(outbound(Card("周报", "<at:user123> <at:user1234>"), idempotency_key="k2"))
+    assert api["contacts"].call_count == 2

@@ -225,16 +225,9 @@ class CardClicks:
         record = await session.get(InboundEventRecord, record_id)
         assert record is not None
         record.status, record.attempts, record.processed_at = "done", 1, now
-        for index, reply in enumerate(handled.replies):
-            await idempotency.enqueue(
-                session,
-                idempotency_key=f"reply:{message.platform}:{message.event_id}:{index}",
-                platform=message.platform,
-                chat_id=message.chat.chat_id,
-                reply_to=click.card_message_id,
-                payload={"content": reply_to_json(reply)},
-                now=now,
-            )
+        await self.runtime.enqueue_replies(
+            session, message, handled.replies, now, reply_to=click.card_message_id
+        )
         updated = _after_click(card, click.group, button, self._line(project, locale, click, button, now))
         assert row is not None
         row.payload = {**row.payload, "content": reply_to_json(updated)}

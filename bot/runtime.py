@@ -145,7 +145,7 @@ class Runtime:
                 replies = await dispatch(
                     session, event, registry=self.registry, defaults=self.defaults, now=now
                 )
-                await self._enqueue_replies(session, event, replies, now)
+                await self.enqueue_replies(session, event, replies, now)
                 record.status = "done"
                 record.attempts += 1
                 record.processed_at = now
@@ -167,7 +167,7 @@ class Runtime:
                 return
             record.status = "failed"
             event = event_from_json(record.payload)
-            await self._enqueue_replies(
+            await self.enqueue_replies(
                 session, event, [Text(t(self.defaults.locale, "error.internal"))], self.clock()
             )
 
@@ -175,10 +175,19 @@ class Runtime:
         await asyncio.sleep(delay)
         await self.process(record_id)
 
-    async def _enqueue_replies(
-        self, session: Any, event: InboundEvent, replies: Sequence[Reply], now: datetime
+    async def enqueue_replies(
+        self,
+        session: Any,
+        event: InboundEvent,
+        replies: Sequence[Reply],
+        now: datetime,
+        *,
+        reply_to: str | None = None,
     ) -> None:
-        reply_to = event.message_id if isinstance(event, InboundMessage) else None
+        """Queue the replies to `event`, in its chat, as replies to `reply_to` (default: the message
+        itself), keyed by the event so a reprocessed event never replies twice."""
+        if reply_to is None and isinstance(event, InboundMessage):
+            reply_to = event.message_id
         payload: dict[str, Any] = {}
         if isinstance(event, InboundMessage) and event.chat.chat_type == "p2p":
             # Who a 1:1 chat is with: a platform that cannot post to the chat itself (DingTalk, once

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from adapters.models import InboundEvent, OutboundMessage
+
+# Hands verified inbound events to the core (Runtime.accept), which claims each one durably.
+Accept = Callable[[Sequence[InboundEvent]], Awaitable[None]]
 
 
 class WebhookRejected(Exception):

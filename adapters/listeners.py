@@ -6,21 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 
+from adapters.base import Accept
 from adapters.dingtalk.client import DingTalkClient
 from adapters.dingtalk.stream import DingTalkStream, StreamTimings, robot_message_handler
 from adapters.feishu.card_actions import HandleClick, card_answerer
 from adapters.feishu.client import FeishuClient
 from adapters.feishu.ws import FeishuLongConnection, event_deliverer
-from adapters.models import InboundEvent
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Accept = Callable[[Sequence[InboundEvent]], Awaitable[None]]
 _STOP_TIMEOUT_SECONDS = 10.0
 
 

@@ -19,7 +19,7 @@ import json
 import logging
 import random
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -30,11 +30,10 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
-from adapters.base import WebhookRejected
+from adapters.base import Accept, WebhookRejected
 from adapters.dingtalk.client import Directory
 from adapters.dingtalk.directory import read_message
 from adapters.dingtalk.events import ReplyRoute
-from adapters.models import InboundEvent
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,6 @@ _TIMEOUT_SECONDS = 10.0
 # DingTalk gives a card callback about as long as an HTTP callback to be answered.
 _CARD_TIMEOUT_SECONDS = 3.0
 
-Accept = Callable[[Sequence[InboundEvent]], Awaitable[None]]
 # A robot message's parsed `data`; acked before it is called.
 MessageHandler = Callable[[dict[str, Any]], Awaitable[None]]
 # A card callback's parsed `data` -> the `response` of its ack (e.g. {"cardData": ...}), or None.

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from adapters.base import WebhookRejected
+from adapters.base import Accept, WebhookRejected
 from adapters.dingtalk.client import DingTalkClient
 from adapters.dingtalk.directory import read_message
 from adapters.dingtalk.signing import verify_callback
-from adapters.models import InboundEvent
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Accept = Callable[[Sequence[InboundEvent]], Awaitable[None]]
 
 NOT_CONFIGURED = (
     "DingTalk is not configured on this crosstrack instance: set CROSSTRACK_DINGTALK_APP_KEY, "

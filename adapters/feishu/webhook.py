@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from adapters.base import WebhookRejected
+from adapters.base import Accept, WebhookRejected
 from adapters.feishu.client import FeishuClient
 from adapters.feishu.events import parse_webhook
-from adapters.models import InboundEvent
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Accept = Callable[[Sequence[InboundEvent]], Awaitable[None]]
 
 NOT_CONFIGURED = (
     "Feishu is not configured on this crosstrack instance: set CROSSTRACK_FEISHU_APP_ID, "

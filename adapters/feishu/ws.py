@@ -19,7 +19,7 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import lark_oapi.ws.client as lark_ws
@@ -33,13 +33,11 @@ from lark_oapi.event.custom import CustomizedEvent
 from lark_oapi.event.dispatcher_handler import EventDispatcherHandler
 from lark_oapi.ws.exception import ClientException
 
-from adapters.base import WebhookRejected
+from adapters.base import Accept, WebhookRejected
 from adapters.feishu.events import parse_event
-from adapters.models import InboundEvent
 
 log = logging.getLogger(__name__)
 
-Accept = Callable[[Sequence[InboundEvent]], Awaitable[None]]
 # Runs on the app's loop with one event's plain JSON; returns once the event is durably claimed.
 Deliver = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 # Runs on the app's loop with one card.action.trigger's plain JSON; returns the callback's answer.

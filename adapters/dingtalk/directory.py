@@ -10,10 +10,11 @@ written (the command then asks for them one at a time), it never drops the messa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from adapters.base import Accept
 from adapters.dingtalk.client import Directory
 from adapters.dingtalk.events import ReplyRoute, names_to_look_up, parse_message
 from adapters.models import InboundMessage
@@ -35,3 +36,24 @@ async def read_message(
         return parsed
     names: Mapping[str, str] = await directory.names(wanted)
     return parse_message(payload, robot_code=robot_code, now=now, oapi_domain=oapi_domain, names=names)
+
+
+async def receive(
+    payload: dict[str, Any],
+    *,
+    directory: Directory | None,
+    remember_route: Callable[[str, ReplyRoute], None],
+    accept: Accept,
+    robot_code: str | None,
+    now: datetime,
+    oapi_domain: str,
+) -> None:
+    """One robot message, from an HTTP callback or a Stream frame: normalised (read_message), its
+    session webhook kept for the reply, handed to `accept` (which claims its msgId, so a redelivery
+    is dropped there). Raises WebhookRejected for a message we do not take."""
+    message, route = await read_message(
+        payload, directory=directory, robot_code=robot_code, now=now, oapi_domain=oapi_domain
+    )
+    if route is not None:
+        remember_route(message.chat.chat_id, route)
+    await accept((message,))

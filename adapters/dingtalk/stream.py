@@ -32,7 +32,7 @@ from websockets.exceptions import WebSocketException
 
 from adapters.base import Accept, WebhookRejected
 from adapters.dingtalk.client import Directory
-from adapters.dingtalk.directory import read_message
+from adapters.dingtalk.directory import receive
 from adapters.dingtalk.events import ReplyRoute
 
 log = logging.getLogger(__name__)
@@ -293,15 +293,17 @@ def robot_message_handler(
 
     async def handle(payload: dict[str, Any]) -> None:
         try:
-            message, route = await read_message(
-                payload, directory=directory, robot_code=robot_code, now=clock(), oapi_domain=oapi_domain
+            await receive(
+                payload,
+                directory=directory,
+                remember_route=remember_route,
+                accept=accept,
+                robot_code=robot_code,
+                now=clock(),
+                oapi_domain=oapi_domain,
             )
         except WebhookRejected as rejected:
             log.warning("DingTalk Stream: robot message rejected: %s", rejected.reason)
-            return
-        if route is not None:
-            remember_route(message.chat.chat_id, route)
-        await accept((message,))
 
     return handle
 

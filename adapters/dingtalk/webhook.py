@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from adapters.base import Accept, WebhookRejected
 from adapters.dingtalk.client import DingTalkClient
-from adapters.dingtalk.directory import read_message
+from adapters.dingtalk.directory import receive
 from adapters.dingtalk.signing import verify_callback
 from bot.settings import Settings
 
@@ -29,7 +29,6 @@ def build_router(
     settings: Settings, client: DingTalkClient | None, accept: Accept, clock: Callable[[], datetime]
 ) -> APIRouter:
     router = APIRouter(tags=["webhooks"])
-    directory = client.directory if client is not None else None
 
     @router.post("/webhooks/dingtalk", summary="DingTalk robot message callback (HTTP mode)")
     async def dingtalk_message(request: Request) -> JSONResponse:
@@ -46,9 +45,11 @@ def build_router(
                 raise WebhookRejected("body is not JSON", status_code=400) from exc
             if not isinstance(payload, dict):
                 raise WebhookRejected("body is not a JSON object", status_code=400)
-            message, route = await read_message(
+            await receive(
                 payload,
-                directory=directory,
+                directory=client.directory,
+                remember_route=client.remember_route,
+                accept=accept,
                 robot_code=settings.dingtalk_robot_code,
                 now=now,
                 oapi_domain=settings.dingtalk_oapi_domain,
@@ -57,9 +58,6 @@ def build_router(
             log.warning("rejected DingTalk callback: %s", rejected.reason)
             error = "unauthorized" if rejected.status_code == 401 else "bad request"
             return JSONResponse({"error": error}, status_code=rejected.status_code)
-        if route is not None:
-            client.remember_route(message.chat.chat_id, route)
-        await accept((message,))
         return JSONResponse({})
 
     return router

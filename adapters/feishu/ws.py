@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 import lark_oapi.ws.client as lark_ws
 from lark_oapi.core.enum import LogLevel
@@ -37,6 +37,8 @@ from adapters.base import Accept, WebhookRejected
 from adapters.feishu.events import parse_event
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Runs on the app's loop with one event's plain JSON; returns once the event is durably claimed.
 Deliver = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
@@ -145,23 +147,24 @@ class FeishuLongConnection:
     def _on_event(self, event: CustomizedEvent) -> None:
         """Called on the connection's thread; blocks until the app has claimed the event, and raises
         (so the frame is answered 500) when it could not."""
-        assert self._app_loop is not None
-        payload = json.loads(JSON.marshal(event))  # the event's plain JSON again, as a webhook has it
-        future = asyncio.run_coroutine_threadsafe(self._deliver(payload), self._app_loop)
-        try:
-            future.result(_DELIVER_TIMEOUT_SECONDS)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            raise
+        self._on_app_loop(self._deliver, event, _DELIVER_TIMEOUT_SECONDS)
 
     def _on_card(self, event: P2CardActionTrigger) -> P2CardActionTriggerResponse:
         """Called on the connection's thread for a card click; the answer (toast, updated card) goes
         back in the response frame, as the HTTP callback's body would."""
-        assert self._app_loop is not None and self._answer_card is not None
+        assert self._answer_card is not None
+        return P2CardActionTriggerResponse(self._on_app_loop(self._answer_card, event, _CARD_TIMEOUT_SECONDS))
+
+    def _on_app_loop(
+        self, handle: Callable[[dict[str, Any]], Coroutine[Any, Any, T]], event: object, timeout: float
+    ) -> T:
+        """`handle` the event's plain JSON (as a webhook has it) on the app's loop and wait for it; a
+        handler still running after `timeout` is cancelled and the frame answered 500."""
+        assert self._app_loop is not None
         payload = json.loads(JSON.marshal(event))
-        future = asyncio.run_coroutine_threadsafe(self._answer_card(payload), self._app_loop)
+        future = asyncio.run_coroutine_threadsafe(handle(payload), self._app_loop)
         try:
-            return P2CardActionTriggerResponse(future.result(_CARD_TIMEOUT_SECONDS))
+            return future.result(timeout)
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise

@@ -229,7 +229,7 @@ class DingTalkStream:
         if kind == "CALLBACK" and topic == ROBOT_TOPIC:
             # Ack first: a robot message is pushed once ("fire and forget"), and processing is durable
             # once claimed, so the gateway need not wait for it.
-            await self._ack(ws, message_id, json.dumps({"response": None}))
+            await self._ack(ws, message_id, {"response": None})
             data = _object(frame.get("data"))
             if data is None:
                 log.warning("DingTalk Stream: robot message without a JSON object body ignored")
@@ -240,14 +240,14 @@ class DingTalkStream:
                 log.exception("DingTalk Stream: handling robot message %s failed", message_id)
             return None
         if kind == "CALLBACK" and topic == CARD_TOPIC and self._on_card is not None:
-            await self._ack(ws, message_id, json.dumps({"response": await self._card(frame)}))
+            await self._ack(ws, message_id, {"response": await self._card(frame)})
             return None
         if kind == "EVENT":
             # Not subscribed; if one comes anyway, say it was consumed so it is not pushed again.
-            await self._ack(ws, message_id, json.dumps({"status": "SUCCESS", "message": "success"}))
+            await self._ack(ws, message_id, {"status": "SUCCESS", "message": "success"})
             return None
         log.warning("DingTalk Stream: unsupported %s frame (topic %r) ignored", kind, topic)
-        await self._ack(ws, message_id, json.dumps({"response": None}), code=404, message="not supported")
+        await self._ack(ws, message_id, {"response": None}, code=404, message="not supported")
         return None
 
     async def _card(self, frame: dict[str, Any]) -> dict[str, Any] | None:
@@ -273,7 +273,7 @@ class DingTalkStream:
                     "code": code,
                     "headers": {"contentType": "application/json", "messageId": message_id},
                     "message": message,
-                    "data": data if isinstance(data, str) else json.dumps(data),
+                    "data": data if isinstance(data, str) else json.dumps(data),  # a JSON string
                 }
             )
         )

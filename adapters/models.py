@@ -104,6 +104,10 @@ class Field:
     required: bool = True  # a button using it is refused while it is empty
 
 
+# A `{name}` in a button's command: filled from the field of that name when the button is clicked.
+COMMAND_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
 @dataclass(frozen=True)
 class Button:
     """Clicking it is the same as the clicking user sending `command` in the card's chat."""
@@ -114,6 +118,11 @@ class Button:
     done: str = ""  # what a successful click did, for the line added to the card ("marked 2.1 done")
     final: bool = True  # a successful click ends its group: the group's buttons are removed
     hint: str = ""  # what to type instead, where a platform cannot show the fields this needs
+
+    @property
+    def needs_input(self) -> bool:
+        """Whether its command waits for field values (so it cannot be a plain one-tap link)."""
+        return COMMAND_PLACEHOLDER.search(self.command) is not None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.codec import event_to_json, reply_from_json, reply_to_json
 from adapters.models import (
+    COMMAND_PLACEHOLDER,
     MENTION_TOKEN,
     ActionGroup,
     Button,
@@ -47,7 +48,6 @@ log = logging.getLogger(__name__)
 
 BUDGET_SECONDS = 2.5  # of the platform's 3 s, for processing inline
 MAX_TOAST = 120  # characters: a toast is a line or two on a phone
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 Outcome = Literal["applied", "refused", "duplicate", "pending", "invalid"]
 
@@ -97,7 +97,7 @@ def fill(button: Button, group: ActionGroup, values: dict[str, str]) -> tuple[st
         filled += 1
         return field.fill.replace("{}", given)
 
-    command = " ".join(_PLACEHOLDER.sub(value, button.command).split())
+    command = " ".join(COMMAND_PLACEHOLDER.sub(value, button.command).split())
     if used and not filled and not missing:
         missing = used
     return command, missing

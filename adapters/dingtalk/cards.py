@@ -11,14 +11,12 @@ need input (a date, a reason) cannot be a button: their hint line tells what to 
 
 from __future__ import annotations
 
-import re
 from urllib.parse import quote
 
 from adapters.models import Button, Card
 
 MAX_BUTTONS = 5  # sampleActionCard5 is the largest layout
 MAX_BUTTON_TITLE = 20  # characters, per the message type's documentation
-_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 
 
 def send_message_link(command: str) -> str:
@@ -31,7 +29,7 @@ def hint_lines(card: Card) -> list[str]:
         button.hint
         for group in card.actions
         for button in group.buttons
-        if button.hint and _PLACEHOLDER.search(button.command)
+        if button.hint and button.needs_input
     ]
 
 
@@ -43,7 +41,7 @@ def action_card(card: Card, text: str) -> tuple[str, dict[str, str]] | None:
         (_title(button, group.title if len(groups) > 1 else ""), send_message_link(button.command))
         for group in groups
         for button in group.buttons
-        if not _PLACEHOLDER.search(button.command)
+        if not button.needs_input
     ][:MAX_BUTTONS]
     if not buttons:
         return None

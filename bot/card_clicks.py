@@ -119,7 +119,7 @@ def _toast(replies: list[Reply]) -> str:
 
 def _flat(replies: list[Reply]) -> str:
     texts = [reply.text if isinstance(reply, Text) else reply.title for reply in replies]
-    return _short(" ".join(" ".join(texts).split()))
+    return _short(" ".join(texts))
 
 
 def _short(text: str) -> str:
@@ -183,9 +183,11 @@ class CardClicks:
         )
         # A card sent by a job is about the job's project: in a 1:1 chat with someone in several
         # projects, the command must not land in whichever one they last talked about.
-        card_project = _job_project(row.idempotency_key) if row is not None else None
-        project = (await session.get(Project, card_project) if card_project else None) or (
-            await projects.for_message(session, message)
+        card_project = row.payload.get("extra", {}).get("project") if row is not None else None
+        project = (await session.get(Project, int(card_project)) if card_project else None) or (
+            await session.get(Project, binding.project_id)
+            if binding is not None
+            else await projects.for_message(session, message)
         )
         locale = progress.locale = project.locale if project else self.runtime.defaults.locale
         card = reply_from_json(row.payload["content"]) if row is not None else None
@@ -262,13 +264,6 @@ class CardClicks:
                 )
         except Exception:
             log.exception("could not report the failed card click %s", click.event_id)
-
-
-def _job_project(key: str) -> int | None:
-    """The project of a message a job queued: jobs key theirs `<job>:<project id>:...` (see
-    JobContext.send); replies and notices are keyed by platform and event instead."""
-    parts = key.split(":", 2)
-    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
 
 
 def _after_click(card: Card, group_index: int, button: Button, line: str) -> Card:

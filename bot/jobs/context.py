@@ -61,7 +61,8 @@ class JobContext:
         """Queue one message, keyed (job, project, recipient, business date[, topic]) so that a re-run,
         a catch-up or a second scheduler never sends it twice; False when it was already queued.
         An explicit `key` replaces that, for a message that goes once ever rather than once a day.
-        `extra` goes to the sender with the message (a report webhook's URL and secret)."""
+        `extra` goes to the sender with the message (a report webhook's URL and secret); the row also
+        records the project, which a click on the message's buttons acts on."""
         if key is None:
             key = f"{self.job}:{self.project.id}:{to.kind}:{to.id}:{self.business_date.isoformat()}"
             key = f"{key}:{topic}" if topic else key
@@ -70,6 +71,9 @@ class JobContext:
             idempotency_key=key,
             platform=to.platform,
             chat_id=to.id,
-            payload={"content": reply_to_json(reply), "extra": {**(extra or {}), "to": to.kind}},
+            payload={
+                "content": reply_to_json(reply),
+                "extra": {**(extra or {}), "to": to.kind, "project": str(self.project.id)},
+            },
             now=self.now,
         )

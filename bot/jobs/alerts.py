@@ -88,10 +88,11 @@ def _digest(
     people: Mapping[int, Member],
     heads: Mapping[str, int | None],
 ) -> Card:
-    lines = [_line(ctx, item, reader, people) for item in items[:MAX_ITEMS]]
+    shown = items[:MAX_ITEMS]
+    lines = [_line(ctx, item, reader, people) for item in shown]
     if len(items) > MAX_ITEMS:
         lines.append(ctx.t("alerts.more", count=len(items) - MAX_ITEMS))
-    groups = (_actions(ctx, people[reader], item.finding, heads) for item in items[:MAX_ITEMS])
+    groups = (_actions(ctx, people[reader], item.finding, heads) for item in shown)
     return Card(
         ctx.t("alerts.dm_title", project=ctx.project.name, count=len(items)),
         "\n\n".join(lines),

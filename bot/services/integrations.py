@@ -28,7 +28,9 @@ from storage.models import Member, OutboxMessage, Project, ReportWebhook
 DINGTALK_WEBHOOK = "dingtalk-webhook"
 FEISHU_WEBHOOK = "feishu-webhook"
 
-CLEAR = frozenset({"off", "none", "-", "关", "关闭", "清空", "无", "删除", "移除"})
+# Words that clear a /config value; removing a webhook also takes "delete"/"remove" words.
+CLEAR_WORDS = frozenset({"off", "none", "-", "关", "关闭", "清空", "无"})
+CLEAR = CLEAR_WORDS | {"删除", "移除"}
 _ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 # An AI table link: https://alidocs.dingtalk.com/i/nodes/<baseId>?...
 _NODE_URL = re.compile(r"https?://\S+?/nodes/(?P<base>[A-Za-z0-9_-]+)\S*")

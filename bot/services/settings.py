@@ -86,7 +86,7 @@ _SWITCHES = MappingProxyType(
         **dict.fromkeys(("off", "no", "false", "关", "关闭", "停用"), False),
     }
 )
-_CLEAR = frozenset({"off", "none", "-", "关", "关闭", "清空", "无"})
+_CLEAR = integrations.CLEAR_WORDS
 WEEKDAYS: Mapping[str, int] = MappingProxyType(
     {
         name: number

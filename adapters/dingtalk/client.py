@@ -17,7 +17,7 @@ import httpx
 
 from adapters.base import SendError
 from adapters.dingtalk.cards import action_card, hint_lines
-from adapters.dingtalk.events import PLATFORM, ReplyRoute
+from adapters.dingtalk.events import PLATFORM, ReplyRoute, longest_first
 from adapters.models import MENTION_TOKEN, OutboundMessage, Reply, Text
 from adapters.ratelimit import Limit, RateLimiter
 from adapters.split import json_escaped_size, part_of, split_reply
@@ -193,10 +193,8 @@ class DingTalkClient:
         names = await self.directory.names(at_ids)
         if not names:
             return fields
-        # Longest first, and never followed by more of an id, so "@user1" never takes the front of
-        # "@user12".
-        alternatives = "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
-        pattern = re.compile(f"@({alternatives})(?![A-Za-z0-9_-])")
+        # Never followed by more of an id, so "@user1" never takes the front of "@user12".
+        pattern = re.compile(f"@({longest_first(names)})(?![A-Za-z0-9_-])")
         return {
             key: pattern.sub(lambda match: f"@{names[match.group(1)]}", value)
             for key, value in fields.items()

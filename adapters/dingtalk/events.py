@@ -21,7 +21,7 @@ the mentioned users' tokens are appended, in `atUsers` order.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +36,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # or "、" it is one (`owner=@Bob`, `C=@Amy、@Bob`): DingTalk inserts a picked name where the cursor is.
 _MENTION_START = r"(?<![A-Za-z0-9._%+\-])@"
 _VISIBLE_MENTION = re.compile(_MENTION_START + r"[^\s@]+")
+
+
+def longest_first(words: Iterable[str]) -> str:
+    """A regex alternation of `words`, longest first, so "Bo" never takes the front of "Bob"."""
+    return "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
 
 
 @dataclass(frozen=True)
@@ -175,14 +180,12 @@ def _tokenise(text: str, others: list[dict[str, Any]], names: Mapping[str, str])
         return " ".join([text, *map(mention_token, dict.fromkeys(ids))]).strip()
     placed: set[str] = set()
     if known:
-        # Longest first, so "@Bo" never takes the front of "@Bob".
-        alternatives = "|".join(re.escape(name) for name in sorted(known, key=len, reverse=True))
 
         def place(match: re.Match[str]) -> str:
             placed.add(known[match.group(1)])
             return mention_token(known[match.group(1)])
 
-        text = re.sub(f"{_MENTION_START}({alternatives})", place, text)
+        text = re.sub(f"{_MENTION_START}({longest_first(known)})", place, text)
     left = [user for user in others if _staff_id(user) not in placed]
     last = _staff_id(left[0]) if len(left) == 1 else None
     if last is None or len(set(_VISIBLE_MENTION.findall(text))) != 1:

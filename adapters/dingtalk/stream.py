@@ -65,12 +65,13 @@ class _End(Enum):
 class StreamTimings:
     """`watchdog_seconds`: reconnect when neither a frame nor a pong to our WebSocket ping arrived
     for this long; errors back off from `backoff_seconds` (doubling, jittered) up to
-    `backoff_max_seconds`; refused credentials are retried every `refused_retry_seconds`."""
+    `backoff_max_seconds`; refused credentials are retried every `refused_retry_seconds`. The
+    defaults are the CROSSTRACK_DINGTALK_STREAM_* settings'."""
 
-    watchdog_seconds: float = 90.0
-    backoff_seconds: float = 1.0
-    backoff_max_seconds: float = 60.0
-    refused_retry_seconds: float = 300.0
+    watchdog_seconds: float
+    backoff_seconds: float
+    backoff_max_seconds: float
+    refused_retry_seconds: float
 
 
 class DingTalkStream:
@@ -84,7 +85,7 @@ class DingTalkStream:
         *,
         on_message: MessageHandler,
         on_card: CardHandler | None = None,
-        timings: StreamTimings | None = None,
+        timings: StreamTimings,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self._api_domain = api_domain.rstrip("/")
@@ -92,7 +93,7 @@ class DingTalkStream:
         self._client_secret = client_secret
         self._on_message = on_message
         self._on_card = on_card
-        self._timings = timings or StreamTimings()
+        self._timings = timings
         self._jitter = jitter
 
     @property

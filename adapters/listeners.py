@@ -8,7 +8,6 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 
 from adapters.base import Accept
 from adapters.dingtalk.client import DingTalkClient
@@ -28,12 +27,10 @@ class Listeners:
         self,
         *,
         dingtalk: DingTalkStream | None = None,
-        feishu: Callable[[], FeishuLongConnection] | None = None,
+        feishu: FeishuLongConnection | None = None,
     ) -> None:
         self.dingtalk = dingtalk
-        # Built at start: it owns a thread and an event loop from then on.
-        self._feishu_factory = feishu
-        self.feishu: FeishuLongConnection | None = None
+        self.feishu = feishu
         self._stop = asyncio.Event()
         self._dingtalk_task: asyncio.Task[None] | None = None
 
@@ -42,9 +39,8 @@ class Listeners:
         if self.dingtalk is not None:
             log.info("DingTalk Stream mode: opening the connection")
             self._dingtalk_task = asyncio.create_task(self.dingtalk.run(self._stop), name="dingtalk-stream")
-        if self._feishu_factory is not None:
+        if self.feishu is not None:
             log.info("Feishu long-connection mode: opening the connection")
-            self.feishu = self._feishu_factory()
             self.feishu.start()
 
     async def stop(self) -> None:
@@ -57,7 +53,6 @@ class Listeners:
             self._dingtalk_task = None
         if self.feishu is not None:
             await self.feishu.stop()
-            self.feishu = None
 
 
 def build_listeners(
@@ -92,11 +87,10 @@ def build_listeners(
                 refused_retry_seconds=settings.dingtalk_stream_refused_retry_seconds,
             ),
         )
-    long_connection: Callable[[], FeishuLongConnection] | None = None
+    long_connection = None
     if feishu is not None and settings.feishu_mode == "ws":
         assert settings.feishu_app_id and settings.feishu_app_secret
-        long_connection = partial(
-            FeishuLongConnection,
+        long_connection = FeishuLongConnection(
             settings.feishu_domain,
             settings.feishu_app_id,
             settings.feishu_app_secret,

@@ -79,6 +79,8 @@ class FeishuLongConnection:
         self._cleaning = False
 
     def start(self) -> None:
+        self._stopping.clear()
+        self._cleaning = False
         self._app_loop = asyncio.get_running_loop()
         # The thread's loop is made here, not in the thread, so `stop` can always reach it.
         self._loop = asyncio.new_event_loop()

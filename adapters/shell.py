@@ -53,10 +53,13 @@ def render(content: Text | Card) -> str:
     """A reply as plain console text, with mentions shown as @name."""
     if isinstance(content, Text):
         prefix = "".join(f"@{user.name or user.user_id} " for user in content.mentions)
-        body = prefix + content.text
-    else:
-        body = f"【{content.title}】\n{content.body}"
-    return MENTION_TOKEN.sub(lambda match: "@" + match.group(1), body).replace("**", "")
+        return plain(prefix + content.text)
+    return plain(f"【{content.title}】\n{content.body}")
+
+
+def plain(markdown: str) -> str:
+    """Neutral markdown as the console shows it: `<at:ID>` as "@ID", no bold markers."""
+    return MENTION_TOKEN.sub(lambda match: "@" + match.group(1), markdown).replace("**", "")
 
 
 class ShellSender:

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters import shell
 from adapters.dingtalk import client as dingtalk_client
 from adapters.feishu import client as feishu_client
-from adapters.models import MENTION_TOKEN, Card
+from adapters.models import Card
 from bot.commands.all import build_registry
 from bot.main import create_app
 from bot.runtime import Runtime
@@ -58,13 +58,8 @@ class Sent:
     request: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
-def neutral(text: str) -> str:
-    """Neutral markdown as the decoded text shows it: `<at:ID>` as "@ID", no bold markers."""
-    return MENTION_TOKEN.sub(lambda match: "@" + match.group(1), text).replace("**", "")
-
-
 def card_text(title: str, body: str) -> str:
-    return neutral(f"【{title}】\n{body}")
+    return shell.plain(f"【{title}】\n{body}")
 
 
 def api_call(sent: Sent) -> str:

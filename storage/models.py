@@ -490,6 +490,9 @@ class InboundEventRecord(Base):
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime]
     processed_at: Mapped[datetime | None]
+    # When a pending event may be (re)tried: the sweeper picks up pending events past it, so a retry
+    # survives a restart and an event acked during a database outage is not left behind.
+    next_attempt_at: Mapped[datetime | None]
 
     __table_args__ = (
         UniqueConstraint("platform", "event_id"),
@@ -523,3 +526,27 @@ class OutboxMessage(Base):
         CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
         Index("ix_outbox_due", "status", "next_attempt_at"),
     )
+
+
+class RequestNonce(Base):
+    """A single-use value seen on a request (e.g. a DingTalk callback's timestamp/sign header pair) and
+    what claimed it first; kept until `expires_at`, when the value could no longer be accepted anyway."""
+
+    __tablename__ = "request_nonces"
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RateCounter(Base):
+    """Fixed-window counters shared by every process on one database: a per-user command limit, one
+    send budget per platform app."""
+
+    __tablename__ = "rate_counters"
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

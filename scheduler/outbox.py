@@ -2,22 +2,25 @@
 chat and in id order, retrying what is retryable with jittered backoff.
 
 A message is claimed by one atomic UPDATE that counts the attempt and pushes its next attempt a
-lease into the future; it is then sent outside any transaction and the outcome written after. So
-senders in several processes (PostgreSQL, or SQLite on one host) never send one message twice at
-once, no database connection waits on the platform, and a crash mid-send only delays the message
-by the lease: it is then sent again under the same idempotency key, which the platform dedupes.
-A pending message not yet due (backing off, or leased) holds back the later ones to its chat."""
+short lease into the future, renewed while the send is in flight (a heartbeat); it is sent outside
+any transaction and the outcome written after. So senders in several processes (PostgreSQL, or
+SQLite on one host) never send one message twice at once, a slow send keeps its claim, no database
+connection waits on the platform, and a crash mid-send delays the message by at most the lease: it is
+then sent again under the same idempotency key (Feishu dedupes it; DingTalk has no such key, so
+there it may show twice). A pending message not yet due (backing off, or leased) holds back the
+later ones to its chat."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import random
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -32,8 +35,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 MAX_BACKOFF_SECONDS = 300.0
 FIRST_BACKOFF_SECONDS = 0.25
-LEASE_SECONDS = 120.0
-# Shorter than the lease, so our outcome is written before another sender may claim the message.
+# A dead sender's messages are taken over this soon; a live one renews its claims every
+# RENEW_EVERY_SECONDS, so a renewal may fail (or come late) twice before it loses one.
+LEASE_SECONDS = 20.0
+RENEW_EVERY_SECONDS = LEASE_SECONDS / 4
 SEND_TIMEOUT_SECONDS = 90.0
 
 ChatKey = tuple[str, str]  # (platform, chat_id)
@@ -73,6 +78,9 @@ class OutboxWorker:
         self._picking = asyncio.Lock()  # the run loop and send_due() must not both start one chat
         self._closing = False
         self._wakeup = asyncio.Event()
+        self._claims: dict[int, int] = {}  # row id -> attempt number of the messages we are sending
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._all_released = asyncio.Event()
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -258,26 +266,71 @@ class OutboxWorker:
             reply_to=reply_to,
             extra=payload.get("extra", {}),
         )
+        self._hold(row_id, attempts)  # renewed by the heartbeat until the outcome is written
         try:
-            platform_message_id = await self._send(message)
-        except SendError as error:
-            outcome, values = self._failure(key, attempts, error)
-        else:
-            outcome = "sent"
-            values = {
-                "status": "sent",
-                "sent_at": self._clock(),
-                "last_error": None,
-                "platform_message_id": platform_message_id,
-            }
-        async with unit_of_work(self._factory) as session:
-            # Only while the claim is still ours (a later claim counted another attempt).
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row_id, OutboxMessage.attempts == attempts)
-                .values(**values)
-            )
-        return outcome
+            try:
+                platform_message_id = await self._send(message)
+            except SendError as error:
+                outcome, values = self._failure(key, attempts, error)
+            else:
+                outcome = "sent"
+                values = {
+                    "status": "sent",
+                    "sent_at": self._clock(),
+                    "last_error": None,
+                    "platform_message_id": platform_message_id,
+                }
+            async with unit_of_work(self._factory) as session:
+                # Only while the claim is still ours (a later claim counted another attempt).
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row_id, OutboxMessage.attempts == attempts)
+                    .values(**values)
+                )
+            return outcome
+        finally:
+            self._release(row_id)
+
+    # -- leases ------------------------------------------------------------------------------------
+
+    def _hold(self, row_id: int, attempts: int) -> None:
+        self._claims[row_id] = attempts
+        self._all_released.clear()
+        if self._heartbeat is None or self._heartbeat.done():
+            self._heartbeat = asyncio.create_task(self._renew_while_sending())
+
+    def _release(self, row_id: int) -> None:
+        self._claims.pop(row_id, None)
+        if not self._claims:
+            self._all_released.set()
+
+    async def _renew_while_sending(self) -> None:
+        while self._claims:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_released.wait(), RENEW_EVERY_SECONDS)
+            if self._claims:
+                await self.renew_leases()
+
+    async def renew_leases(self) -> int:
+        """Push the lease of every message this worker is sending a full lease ahead, while the claim
+        is still ours (the heartbeat calls this); returns how many were renewed. Never raises."""
+        claims = list(self._claims.items())
+        if not claims:
+            return 0
+        try:
+            async with unit_of_work(self._factory) as session:
+                renewed = await session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        tuple_(OutboxMessage.id, OutboxMessage.attempts).in_(claims),
+                        OutboxMessage.status == "pending",
+                    )
+                    .values(next_attempt_at=self._clock() + timedelta(seconds=LEASE_SECONDS))
+                )
+        except Exception as error:
+            log.warning("outbox: renewing %d leases failed: %r", len(claims), error)
+            return 0
+        return int(getattr(renewed, "rowcount", 0))
 
     async def _send(self, message: OutboundMessage) -> str:
         sender = self._senders.get(message.platform)

@@ -267,11 +267,45 @@ async def test_a_send_cut_short_by_a_crash_is_retried_after_the_lease(engine: As
     restarted = OutboxWorker(session_factory(engine), {"fake": sender}, clock)
     clock.now = T0 + timedelta(seconds=LEASE_SECONDS - 1)
     assert await restarted.send_due() == 0  # maybe still being sent elsewhere
-    clock.now = T0 + timedelta(seconds=LEASE_SECONDS)
+    clock.now = T0 + timedelta(seconds=30)  # the dead process's claim is over within 30 s
     assert await restarted.send_due() == 1
     [row] = await rows(engine)
     assert row.status == "sent" and row.attempts == 2
     assert [m.idempotency_key for m in hanging.attempts + sender.attempts] == ["k1", "k1"]  # same dedupe id
+
+
+async def test_a_slow_send_renewing_its_lease_keeps_its_claim(engine: AsyncEngine) -> None:
+    """The heartbeat renews the lease of a live sender's send, so no other worker sends it too."""
+    asking = asyncio.Event()
+    answer = asyncio.Event()
+
+    class Slow(ScriptedSender):
+        async def send(self, message: OutboundMessage) -> str:
+            self.attempts.append(message)
+            asking.set()
+            await answer.wait()  # the platform takes its time
+            return "m-slow"
+
+    await queue(engine, "k1")
+    clock = Clock()
+    slow = Slow()
+    alive = OutboxWorker(session_factory(engine), {"fake": slow}, clock)
+    other_sender = ScriptedSender()
+    other = OutboxWorker(session_factory(engine), {"fake": other_sender}, clock)
+    sending = asyncio.create_task(alive.send_due())
+    await asyncio.wait_for(asking.wait(), 5)
+    for seconds in (15, 30, 45, 60):  # what the heartbeat does every few seconds
+        clock.now = T0 + timedelta(seconds=seconds)
+        assert await alive.renew_leases() == 1
+        assert await other.send_due() == 0  # past the first lease, yet still claimed
+    answer.set()
+    assert await asyncio.wait_for(sending, 5) == 1
+    clock.now = T0 + timedelta(hours=1)
+    assert await other.send_due() == 0
+    [row] = await rows(engine)
+    assert row.status == "sent" and row.attempts == 1 and row.platform_message_id == "m-slow"
+    assert other_sender.attempts == [] and len(slow.attempts) == 1
+    assert await alive.renew_leases() == 0  # nothing in flight: nothing to renew
 
 
 async def test_no_sender_for_the_platform_is_a_permanent_failure(engine: AsyncEngine) -> None:

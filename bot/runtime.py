@@ -1,15 +1,21 @@
 """The running service: claims inbound events, processes them in tracked background tasks, and
-feeds the outbox worker. One transaction per inbound event."""
+feeds the outbox worker. One transaction per inbound event.
+
+An event is acked once claimed, so it must be processed even when its first try cannot be: a failed
+try is retried at its `next_attempt_at`, and a sweeper (every `inbound_sweep_seconds`, in every
+process) picks up pending events that are due or were left unfinished (their process died, or the
+database failed both the try and its bookkeeping). Any number of sweepers may run: `process` locks the
+row and applies it only while it is still pending."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.base import Sender
@@ -28,6 +34,14 @@ from storage.models import InboundEventRecord
 log = logging.getLogger(__name__)
 
 MAX_EVENT_ATTEMPTS = 3
+# A pending event with no retry scheduled is swept once this old: its own background task has had
+# time to finish, so it died with its process or failed during a database outage.
+UNFINISHED_AFTER_SECONDS = 30.0
+SWEEP_BATCH = 200
+# Woken for a retry at most this often, so a retry whose bookkeeping keeps failing cannot spin.
+MIN_SWEEP_SECONDS = 1.0
+# What decoding a stored payload raises when it is not an event: no retry can fix that.
+UNDECODABLE = (KeyError, TypeError, ValueError, AttributeError)
 
 
 def utcnow() -> datetime:
@@ -62,20 +76,26 @@ class Runtime:
         self.outbox = OutboxWorker(self.factory, self.senders, clock)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._outbox_task: asyncio.Task[None] | None = None
+        self._sweeper_task: asyncio.Task[None] | None = None
+        self._sweep_wakeup = asyncio.Event()  # a retry was scheduled (or we are stopping): look again
         self._stop = asyncio.Event()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def start(self, *, run_outbox: bool = True) -> None:
         self._stop.clear()
-        await self.recover()
+        # In the background: the app serves at once, and no backlog, however bad, can stop it starting.
+        self.spawn(self.recover())
+        self._sweeper_task = asyncio.create_task(self._sweep_periodically())
         if run_outbox:
             self._outbox_task = asyncio.create_task(self.outbox.run(self._stop))
 
     async def stop(self) -> None:
         self._stop.set()
+        self._sweep_wakeup.set()
         self.outbox.wake()
-        running = {*self._tasks, *([self._outbox_task] if self._outbox_task else [])}
+        loops = [task for task in (self._outbox_task, self._sweeper_task) if task is not None]
+        running = {*self._tasks, *loops}
         if running:
             await asyncio.wait(running, timeout=10)
         for sender in self.senders.values():
@@ -90,10 +110,14 @@ class Runtime:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def settle(self) -> None:
-        """Wait for inbound processing and deliver everything due (tests and the shell use this)."""
+    async def wait_for_inbound(self) -> None:
+        """Wait until no inbound event is being processed in the background."""
         while self._tasks:
             await asyncio.wait(set(self._tasks))
+
+    async def settle(self) -> None:
+        """Wait for inbound processing and deliver everything due (tests and the shell use this)."""
+        await self.wait_for_inbound()
         while await self.outbox.send_due():
             pass
 
@@ -118,19 +142,112 @@ class Runtime:
             self.spawn(self.process(record_id))
 
     async def recover(self) -> None:
-        """Process events claimed before a crash or restart but never finished."""
-        async with self.factory() as session:
-            pending = list(
-                await session.scalars(
-                    select(InboundEventRecord.id)
-                    .where(InboundEventRecord.status == "pending")
-                    .order_by(InboundEventRecord.id)
+        """Process the events claimed before a crash or restart but never finished (retries not yet
+        due wait for the sweeper)."""
+        await self.sweep(include_recent=True)
+
+    async def sweep(self, *, include_recent: bool = False) -> int:
+        """Process, one by one in arrival order, the pending events that are due: retries whose time
+        has come, and events nobody finished (received over UNFINISHED_AFTER_SECONDS ago, or at any
+        time with `include_recent`). Returns how many were tried; never raises."""
+        now = self.clock()
+        received_before = now if include_recent else now - timedelta(seconds=UNFINISHED_AFTER_SECONDS)
+        due = or_(
+            InboundEventRecord.next_attempt_at <= now,
+            and_(
+                InboundEventRecord.next_attempt_at.is_(None),
+                InboundEventRecord.received_at <= received_before,
+            ),
+        )
+        tried = 0
+        after = 0  # walk by id, so an event that fails again is not retried within one sweep
+        while not self._stop.is_set():
+            try:
+                async with self.factory() as session:
+                    batch = list(
+                        await session.scalars(
+                            select(InboundEventRecord.id)
+                            .where(InboundEventRecord.status == "pending", InboundEventRecord.id > after, due)
+                            .order_by(InboundEventRecord.id)
+                            .limit(SWEEP_BATCH)
+                        )
+                    )
+            except Exception as error:
+                log.warning("inbound sweep could not read pending events: %r", error)
+                break
+            for record_id in batch:
+                if self._stop.is_set():
+                    return tried
+                await self.process(record_id)
+                tried += 1
+            if len(batch) < SWEEP_BATCH:
+                break
+            after = batch[-1]
+        return tried
+
+    async def _sweep_periodically(self) -> None:
+        while not self._stop.is_set():
+            self._sweep_wakeup.clear()
+            try:
+                await asyncio.wait_for(self._sweep_wakeup.wait(), await self._seconds_to_next_sweep())
+            except TimeoutError:
+                await self.sweep()
+
+    async def _seconds_to_next_sweep(self) -> float:
+        """The sweep interval, or less when a scheduled retry comes due sooner."""
+        interval = self.settings.inbound_sweep_seconds
+        now = self.clock()
+        try:
+            async with self.factory() as session:
+                next_retry = await session.scalar(
+                    select(func.min(InboundEventRecord.next_attempt_at)).where(
+                        InboundEventRecord.status == "pending", InboundEventRecord.next_attempt_at > now
+                    )
                 )
-            )
-        for record_id in pending:
-            await self.process(record_id)
+        except Exception as error:
+            log.warning("inbound sweeper could not look for retries: %r", error)
+            return interval
+        if next_retry is None:
+            return interval
+        return min(interval, max(MIN_SWEEP_SECONDS, (next_retry - now).total_seconds()))
 
     async def process(self, record_id: int) -> None:
+        """Apply one claimed event, once whoever tries: its row is locked (one that another
+        transaction holds is skipped: that one is on it) and must still be pending. Never raises: a
+        failure is recorded for a retry, and if even that fails the event stays pending for the sweeper."""
+        try:
+            async with unit_of_work(self.factory) as session:
+                record = await session.scalar(
+                    select(InboundEventRecord)
+                    .where(InboundEventRecord.id == record_id, InboundEventRecord.status == "pending")
+                    .with_for_update(skip_locked=True)
+                )
+                if record is None:
+                    return
+                now = self.clock()
+                record.attempts += 1
+                try:
+                    event = event_from_json(record.payload)
+                except UNDECODABLE as error:
+                    log.error("inbound event %s cannot be decoded; given up: %r", record_id, error)
+                    record.status = "failed"
+                    record.error = repr(error)[:2000]
+                    return
+                replies = await dispatch(
+                    session, event, registry=self.registry, defaults=self.defaults, now=now
+                )
+                await self.enqueue_replies(session, event, replies, now)
+                record.status = "done"
+                record.processed_at = now
+        except Exception as error:
+            log.exception("processing inbound event %s failed", record_id)
+            await self._record_failure(record_id, error)
+        finally:
+            self.outbox.wake()
+
+    async def _record_failure(self, record_id: int, error: Exception) -> None:
+        """Count the failed try and schedule the next one, backing off; after the last, give up with a
+        polite apology. Never raises (see `process`)."""
         try:
             async with unit_of_work(self.factory) as session:
                 record = await session.scalar(
@@ -138,42 +255,37 @@ class Runtime:
                     .where(InboundEventRecord.id == record_id, InboundEventRecord.status == "pending")
                     .with_for_update()
                 )
-                if record is None:
+                if record is None:  # another process has applied it meanwhile
                     return
-                event = event_from_json(record.payload)
                 now = self.clock()
-                replies = await dispatch(
-                    session, event, registry=self.registry, defaults=self.defaults, now=now
-                )
-                await self.enqueue_replies(session, event, replies, now)
-                record.status = "done"
                 record.attempts += 1
-                record.processed_at = now
-        except Exception as error:
-            log.exception("processing inbound event %s failed", record_id)
-            await self._record_failure(record_id, error)
-        self.outbox.wake()
-
-    async def _record_failure(self, record_id: int, error: Exception) -> None:
-        async with unit_of_work(self.factory) as session:
-            record = await session.get(InboundEventRecord, record_id)
-            if record is None:
-                return
-            record.attempts += 1
-            record.error = repr(error)[:2000]
-            if record.attempts < MAX_EVENT_ATTEMPTS:
-                # Stays pending (recover() picks it up after a restart) and is retried shortly.
-                self.spawn(self._retry_later(record_id, delay=self.retry_delay_seconds * 2**record.attempts))
-                return
-            record.status = "failed"
-            event = event_from_json(record.payload)
-            await self.enqueue_replies(
-                session, event, [Text(t(self.defaults.locale, "error.internal"))], self.clock()
+                record.error = repr(error)[:2000]
+                if record.attempts < MAX_EVENT_ATTEMPTS:
+                    delay = self.retry_delay_seconds * 2**record.attempts
+                    record.next_attempt_at = now + timedelta(seconds=delay)
+                else:
+                    record.status = "failed"
+                    await self._apologise(session, record_id, record.payload, now)
+        except Exception as failure:
+            log.error(
+                "inbound event %s: recording its failure failed too, left pending for the sweeper: %r",
+                record_id,
+                failure,
             )
+            return
+        self._sweep_wakeup.set()
 
-    async def _retry_later(self, record_id: int, delay: float) -> None:
-        await asyncio.sleep(delay)
-        await self.process(record_id)
+    async def _apologise(self, session: Any, record_id: int, payload: Any, now: datetime) -> None:
+        """Queue the apology in a savepoint: a payload the outbox cannot take either (an oversized
+        chat id, say) costs the apology, not the record that the event failed."""
+        try:
+            async with session.begin_nested():
+                event = event_from_json(payload)
+                await self.enqueue_replies(
+                    session, event, [Text(t(self.defaults.locale, "error.internal"))], now
+                )
+        except Exception as error:
+            log.error("inbound event %s failed for good; no apology could be queued: %r", record_id, error)
 
     async def enqueue_replies(
         self,

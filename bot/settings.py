@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     dingtalk_stream_backoff_seconds: Positive = 1.0
     dingtalk_stream_backoff_max_seconds: Positive = 60.0
     dingtalk_stream_refused_retry_seconds: Positive = 300.0
+    # How often pending inbound events are looked for (retries due, events acked but left behind).
+    inbound_sweep_seconds: Positive = 15.0
 
     @field_validator("timezone")
     @classmethod

@@ -272,3 +272,22 @@ async def test_sweepers_in_several_processes_apply_each_event_once(engine: Async
     assert await count(engine, select(func.count()).select_from(OutboxMessage)) == len(names)
     assert {record.status for record in await records(engine)} == {"done"}
     assert {record.attempts for record in await records(engine)} == {1}
+
+
+async def test_the_app_sweeps_in_the_background(engine: AsyncEngine) -> None:
+    """The sweeper runs by itself in a served app (every `inbound_sweep_seconds`)."""
+    clock = Clock()
+    settings = feishu_settings(engine).model_copy(update={"inbound_sweep_seconds": 0.01})
+    async with feishu_api() as api:
+        app = create_app(settings, clock=clock)
+        async with app.router.lifespan_context(app):
+            await app.state.runtime.wait_for_inbound()  # start-up recovery found nothing
+            left_behind = await store_pending(engine, feishu_payload("/项目 新建 Swept"))
+            clock.at(UNFINISHED_AFTER_SECONDS)
+            async with asyncio.timeout(10):
+                # The row is the observable here; nothing in the app signals a sweep.
+                while (await status_of(engine, left_behind)).status == "pending":  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+            await app.state.runtime.settle()
+    assert (await status_of(engine, left_behind)).status == "done"
+    assert sum("Swept" in text for text in api.texts()) == 1

@@ -16,6 +16,26 @@ from adapters.models import InboundEvent, OutboundMessage
 Accept = Callable[[Sequence[InboundEvent]], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class RequestNonce:
+    """A single-use value a request carries (e.g. a DingTalk callback's timestamp/sign pair): the first
+    `owner` (the event it brought) to claim it keeps it until `expires_at`."""
+
+    scope: str
+    nonce: str
+    owner: str
+    expires_at: datetime
+
+
+class AcceptOnce(Protocol):
+    """Runtime.accept with the request's nonce: claimed in the same transaction as the events, and a
+    nonce held by another owner refuses the request (WebhookRejected) with nothing stored."""
+
+    def __call__(
+        self, events: Sequence[InboundEvent], *, nonce: RequestNonce | None = None
+    ) -> Awaitable[None]: ...
+
+
 class WebhookRejected(Exception):
     """A request that failed verification; answered 401 and never processed."""
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.base import Sender
+from adapters.base import RequestNonce, Sender, WebhookRejected
 from adapters.codec import event_from_json, event_to_json, reply_to_json
 from adapters.models import InboundEvent, InboundMessage, Reply, Text
 from bot.commands.registry import Registry
@@ -123,22 +123,30 @@ class Runtime:
 
     # -- inbound ---------------------------------------------------------------------------------
 
-    async def accept(self, events: Sequence[InboundEvent]) -> None:
-        """Claim each event durably, then process it in the background; redeliveries are dropped here."""
-        for event in events:
-            message_id = event.message_id if isinstance(event, InboundMessage) else None
-            async with unit_of_work(self.factory) as session:
+    async def accept(self, events: Sequence[InboundEvent], *, nonce: RequestNonce | None = None) -> None:
+        """Claim the events durably in one transaction, then process each in the background;
+        redeliveries are dropped here. A `nonce` is claimed in the same transaction: one that another
+        owner holds refuses the request (WebhookRejected, 401) with nothing stored."""
+        claimed: list[int] = []
+        async with unit_of_work(self.factory) as session:
+            if nonce is not None and not await idempotency.claim_nonce(
+                session, scope=nonce.scope, nonce=nonce.nonce, owner=nonce.owner, expires_at=nonce.expires_at
+            ):
+                raise WebhookRejected(f"{nonce.scope} nonce already used by another event")
+            for event in events:
                 record_id = await idempotency.claim_event(
                     session,
                     platform=event.platform,
                     event_id=event.event_id,
-                    message_id=message_id,
+                    message_id=event.message_id if isinstance(event, InboundMessage) else None,
                     payload=event_to_json(event),
                     now=self.clock(),
                 )
-            if record_id is None:
-                log.info("duplicate %s event %s ignored", event.platform, event.event_id)
-                continue
+                if record_id is None:
+                    log.info("duplicate %s event %s ignored", event.platform, event.event_id)
+                else:
+                    claimed.append(record_id)
+        for record_id in claimed:
             self.spawn(self.process(record_id))
 
     async def recover(self) -> None:

@@ -43,8 +43,9 @@ class Settings(BaseSettings):
     dingtalk_app_key: str | None = None
     dingtalk_app_secret: str | None = None
     dingtalk_robot_code: str | None = None
-    # `http`: signed callbacks on /webhooks/dingtalk; `stream`: a connection we open (no public URL).
-    dingtalk_mode: Literal["http", "stream"] = "http"
+    # `stream` (default): a connection we open (no public URL, authenticated end to end); `http`:
+    # callbacks on /webhooks/dingtalk, whose signature covers the timestamp only (see the README).
+    dingtalk_mode: Literal["http", "stream"] = "stream"
     dingtalk_api_domain: str = "https://api.dingtalk.com"
     dingtalk_oapi_domain: str = "https://oapi.dingtalk.com"
     # Stream mode: reconnect when nothing (no frame, no pong to our ping) arrived for this long; back

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Insert, update
+from sqlalchemy import Insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import InboundEventRecord, JobRun, OutboxMessage
+from storage.models import InboundEventRecord, JobRun, OutboxMessage, RequestNonce
 
 
 def _insert_ignoring_conflicts(session: AsyncSession, table: Any) -> Insert:
@@ -93,3 +93,21 @@ async def finish_job(
         .where(JobRun.job == job, JobRun.project_id == project_id, JobRun.business_date == business_date)
         .values(status="done", finished_at=now, error=None)
     )
+
+
+async def claim_nonce(
+    session: AsyncSession, *, scope: str, nonce: str, owner: str, expires_at: datetime
+) -> bool:
+    """Claim a single-use value for `owner`; False when another owner claimed it first (the same owner
+    again is a redelivery and may go on). Kept until `expires_at`, when the value is refused anyway."""
+    statement = (
+        _insert_ignoring_conflicts(session, RequestNonce)
+        .values(scope=scope, nonce=nonce, owner=owner, expires_at=expires_at)
+        .returning(RequestNonce.owner)
+    )
+    if (await session.execute(statement)).scalar_one_or_none() is not None:
+        return True
+    holder = await session.scalar(
+        select(RequestNonce.owner).where(RequestNonce.scope == scope, RequestNonce.nonce == nonce)
+    )
+    return holder == owner

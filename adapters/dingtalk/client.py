@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 _TIMEOUT_SECONDS = 10.0
 # A session webhook this close to its expiry is not used: the send may be retried after it lapses.
 _ROUTE_MARGIN = timedelta(seconds=60)
-# Forget expired routes once this many are kept (one per active conversation).
-_ROUTE_PRUNE_AT = 1024
+# Reply routes kept at most (one per active conversation; conversation ids come from message bodies,
+# so a flood of them must not grow memory); also the cap of the parts-sent map.
+MAX_ROUTES = 1024
 # New-API (api.dingtalk.com) error codes.
 _TOKEN_REJECTED = frozenset({"InvalidAuthentication", "InvalidAccessToken"})
 _THROTTLED_MARKERS = ("QpsLimit", "Throttling", "RateLimit")
@@ -121,6 +122,7 @@ class DingTalkClient:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         limiter: RateLimiter | None = None,
         oapi_domain: str = "https://oapi.dingtalk.com",
+        max_routes: int = MAX_ROUTES,
     ) -> None:
         self._app_key = app_key
         self._app_secret = app_secret
@@ -131,7 +133,9 @@ class DingTalkClient:
         self._http = httpx.AsyncClient(base_url=api_domain.rstrip("/"), timeout=_TIMEOUT_SECONDS)
         self._oapi_domain = oapi_domain.rstrip("/")
         self._token = CachedToken(self._fetch_token, clock=clock)
+        # Oldest first (insertion order): the eviction order once expired routes are gone.
         self._routes: dict[str, ReplyRoute] = {}
+        self._max_routes = max_routes
         # Parts of a split message already sent, by idempotency key, while its later parts fail.
         self._parts_sent: dict[str, int] = {}
         self.directory = Directory(self)
@@ -140,18 +144,22 @@ class DingTalkClient:
         await self._http.aclose()
 
     def remember_route(self, chat_id: str, route: ReplyRoute) -> None:
-        """Keep the conversation's session webhook for replies until it expires."""
-        if len(self._routes) >= _ROUTE_PRUNE_AT:
+        """Keep the conversation's session webhook for replies until it expires, at most `max_routes`
+        of them: past that, expired ones go first, then the oldest (their replies use the OpenAPI)."""
+        self._routes.pop(chat_id, None)
+        self._routes[chat_id] = route
+        if len(self._routes) > self._max_routes:
             now = self._now()
             self._routes = {chat: kept for chat, kept in self._routes.items() if kept.expires_at > now}
-        self._routes[chat_id] = route
+            while len(self._routes) > self._max_routes:
+                del self._routes[next(iter(self._routes))]
 
     async def send(self, message: OutboundMessage) -> str:
         """Send one message (in parts when it is too large); returns DingTalk's processQueryKey of the
         last part ("" for a session webhook reply). Robot sends have no dedupe key, so the parts that
         went out are remembered and a retry after a failed part sends only the rest."""
         parts = render_parts(message.content, buttons=message.extra.get("to") == "user")
-        if len(self._parts_sent) >= _ROUTE_PRUNE_AT:  # left by messages that failed for good
+        if len(self._parts_sent) >= MAX_ROUTES:  # left by messages that failed for good
             self._parts_sent.clear()
         done = self._parts_sent.get(message.idempotency_key, 0)
         key = ""

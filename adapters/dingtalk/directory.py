@@ -16,12 +16,12 @@ from typing import Any
 
 from adapters.base import Accept
 from adapters.dingtalk.client import Directory
-from adapters.dingtalk.events import ReplyRoute, names_to_look_up, parse_message
+from adapters.dingtalk.events import ReplyRoute, RobotMessage, names_to_look_up, parse_message
 from adapters.models import InboundMessage
 
 
 async def read_message(
-    payload: dict[str, Any],
+    payload: RobotMessage | Mapping[str, Any],
     *,
     directory: Directory | None,
     robot_code: str | None,
@@ -30,16 +30,17 @@ async def read_message(
 ) -> tuple[InboundMessage, ReplyRoute | None]:
     """events.parse_message, with the names of the users mentioned when there are several (looked up
     only for a message that parses: a rejected one costs no lookup)."""
-    parsed = parse_message(payload, robot_code=robot_code, now=now, oapi_domain=oapi_domain)
-    wanted = names_to_look_up(payload)
+    message = payload if isinstance(payload, RobotMessage) else RobotMessage.from_payload(payload)
+    parsed = parse_message(message, robot_code=robot_code, now=now, oapi_domain=oapi_domain)
+    wanted = names_to_look_up(message)
     if directory is None or not wanted:
         return parsed
     names: Mapping[str, str] = await directory.names(wanted)
-    return parse_message(payload, robot_code=robot_code, now=now, oapi_domain=oapi_domain, names=names)
+    return parse_message(message, robot_code=robot_code, now=now, oapi_domain=oapi_domain, names=names)
 
 
 async def receive(
-    payload: dict[str, Any],
+    raw: str | bytes,
     *,
     directory: Directory | None,
     remember_route: Callable[[str, ReplyRoute], None],
@@ -48,12 +49,17 @@ async def receive(
     now: datetime,
     oapi_domain: str,
 ) -> None:
-    """One robot message, from an HTTP callback or a Stream frame: normalised (read_message), its
-    session webhook kept for the reply, handed to `accept` (which claims its msgId, so a redelivery
-    is dropped there). Raises WebhookRejected for a message we do not take."""
+    """One robot message as a Stream frame's `data` carries it (a JSON string): parsed and bounded
+    (RobotMessage), normalised (read_message), handed to `accept` (which stores it and claims its
+    msgId, so a redelivery is dropped there), and only then its session webhook kept for the reply.
+    Raises WebhookRejected for a message we do not take, and whatever storing it raised."""
     message, route = await read_message(
-        payload, directory=directory, robot_code=robot_code, now=now, oapi_domain=oapi_domain
+        RobotMessage.from_json(raw),
+        directory=directory,
+        robot_code=robot_code,
+        now=now,
+        oapi_domain=oapi_domain,
     )
+    await accept((message,))
     if route is not None:
         remember_route(message.chat.chat_id, route)
-    await accept((message,))

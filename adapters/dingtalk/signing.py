@@ -2,8 +2,9 @@
 custom robot's `sign` query parameter share one algorithm.
 
 sign = base64(HMAC-SHA256(key=secret, msg=timestamp_ms + "\\n" + secret)). It covers the timestamp
-only, never the body: a captured request can be replayed with any body inside the window, so the
-webhook must also dedupe on `msgId` and treat body fields as untrusted.
+only, never the body: a captured pair would let anyone post any body inside the window, so the
+webhook makes each pair single-use (the first msgId to claim it keeps it) and still treats body fields
+as untrusted.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote_plus
 
 from adapters.base import WebhookRejected
@@ -22,6 +24,7 @@ _TIMESTAMP = "timestamp"
 _SIGN = "sign"
 # ASCII digits only (str.isdigit takes "１２３"), and few enough that int() stays cheap.
 _MILLIS = re.compile(r"[0-9]{1,16}")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def callback_sign(timestamp_ms: str, app_secret: str) -> str:
@@ -35,11 +38,21 @@ def custom_robot_sign(timestamp_ms: str, secret: str) -> str:
     return quote_plus(callback_sign(timestamp_ms, secret))
 
 
+@dataclass(frozen=True)
+class SignedPair:
+    """A verified callback's `timestamp`/`sign` pair as a single-use value: `nonce` names it and
+    `expires_at` is when its window closes (after that the pair is refused anyway)."""
+
+    nonce: str
+    expires_at: datetime
+
+
 def verify_callback(
     headers: Mapping[str, str], *, app_secret: str, now: datetime, window_seconds: int = 3600
-) -> None:
+) -> SignedPair:
     """Accept a robot callback signed with `app_secret` less than `window_seconds` ago (either way,
-    so a future timestamp cannot stretch the window); raise WebhookRejected otherwise."""
+    so a future timestamp cannot stretch the window); raise WebhookRejected otherwise. Headers only:
+    the body is not read before this passes."""
     lowered = {name.lower(): value for name, value in headers.items()}
     timestamp, received = lowered.get(_TIMESTAMP), lowered.get(_SIGN)
     if not timestamp or not received:
@@ -52,3 +65,7 @@ def verify_callback(
     # Bytes, because compare_digest refuses non-ASCII str and the header is attacker-controlled.
     if not hmac.compare_digest(expected.encode(), received.encode()):
         raise WebhookRejected("bad signature")
+    return SignedPair(
+        nonce=hashlib.sha256(f"{timestamp}\n{received}".encode()).hexdigest(),
+        expires_at=_EPOCH + timedelta(milliseconds=int(timestamp), seconds=window_seconds),
+    )

@@ -6,9 +6,17 @@ public URL is needed. The documented protocol (developerpedia `docs/learn/stream
 2. Connect to `endpoint?ticket=...` and answer every frame with an ack naming its `messageId`:
    SYSTEM `ping` (echo its data), SYSTEM `disconnect` (the server closes soon: reconnect with a new
    ticket), CALLBACK frames whose `data` string is the same robot message JSON as an HTTP callback.
+   An ack's `code` is 200 (OK), 404 (topic not supported) or 500 (internal error); the SDK adds 400
+   (bad request).
+
+A robot message is acked once it is stored (claimed: fast, the work runs later): 200; a message we
+refuse (malformed, another robot's): 400, as sending it again cannot help; one we could not store
+(e.g. the database is down): 500, never a success. The protocol says robot messages are
+"fire-and-forget" today (not pushed again after a timeout), so a 500 is what lets DingTalk know and
+redeliver if it does; the log line says which message was lost.
 
 Our own small client rather than the official `dingtalk-stream` SDK: the SDK opens the connection
-with blocking `requests` (stalling our event loop) and acks only after the handler returns.
+with blocking `requests` (stalling our event loop).
 """
 
 from __future__ import annotations
@@ -45,8 +53,8 @@ _TIMEOUT_SECONDS = 10.0
 # DingTalk gives a card callback about as long as an HTTP callback to be answered.
 _CARD_TIMEOUT_SECONDS = 3.0
 
-# A robot message's parsed `data`; acked before it is called.
-MessageHandler = Callable[[dict[str, Any]], Awaitable[None]]
+# A robot message's `data` (a JSON string), acked once this returns; WebhookRejected when refused.
+MessageHandler = Callable[[Any], Awaitable[None]]
 # A card callback's parsed `data` -> the `response` of its ack (e.g. {"cardData": ...}), or None.
 CardHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
 
@@ -218,7 +226,7 @@ class DingTalkStream:
             frame = json.loads(raw)
             headers = frame.get("headers") or {}
             kind, topic, message_id = frame.get("type"), headers.get("topic"), headers.get("messageId")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             log.warning("DingTalk Stream: unreadable frame ignored: %r", raw[:200])
             return None
         if kind == "SYSTEM":
@@ -228,17 +236,8 @@ class DingTalkStream:
                 await self._ack(ws, message_id, frame.get("data"))  # echoes the opaque value
             return None
         if kind == "CALLBACK" and topic == ROBOT_TOPIC:
-            # Ack first: a robot message is pushed once ("fire and forget"), and processing is durable
-            # once claimed, so the gateway need not wait for it.
-            await self._ack(ws, message_id, {"response": None})
-            data = _object(frame.get("data"))
-            if data is None:
-                log.warning("DingTalk Stream: robot message without a JSON object body ignored")
-                return None
-            try:
-                await self._on_message(data)
-            except Exception:
-                log.exception("DingTalk Stream: handling robot message %s failed", message_id)
+            code, message = await self._robot_message(frame.get("data"), message_id)
+            await self._ack(ws, message_id, {"response": None}, code=code, message=message)
             return None
         if kind == "CALLBACK" and topic == CARD_TOPIC and self._on_card is not None:
             await self._ack(ws, message_id, {"response": await self._card(frame)})
@@ -250,6 +249,18 @@ class DingTalkStream:
         log.warning("DingTalk Stream: unsupported %s frame (topic %r) ignored", kind, topic)
         await self._ack(ws, message_id, {"response": None}, code=404, message="not supported")
         return None
+
+    async def _robot_message(self, data: Any, message_id: Any) -> tuple[int, str]:
+        """Store one robot message; the ack's code and message (see the module docstring)."""
+        try:
+            await self._on_message(data)
+        except WebhookRejected as rejected:
+            log.warning("DingTalk Stream: robot message %s rejected: %s", message_id, rejected.reason)
+            return 400, "bad request"
+        except Exception as error:
+            log.error("DingTalk Stream: robot message %s not stored, acked as failed: %r", message_id, error)
+            return 500, "internal error"
+        return 200, "OK"
 
     async def _card(self, frame: dict[str, Any]) -> dict[str, Any] | None:
         assert self._on_card is not None
@@ -289,22 +300,22 @@ def robot_message_handler(
     clock: Callable[[], datetime],
     directory: Directory | None = None,
 ) -> MessageHandler:
-    """Normalise a Stream robot message exactly as the HTTP callback does, keep its session webhook
-    for the reply, and hand it to `accept` (which claims its msgId: a redelivery is dropped there)."""
+    """Parse and normalise a Stream robot message's `data` exactly as the HTTP callback's body, hand it
+    to `accept` (which stores it and claims its msgId: a redelivery is dropped there), then keep its
+    session webhook for the reply. Raises WebhookRejected for a message we refuse."""
 
-    async def handle(payload: dict[str, Any]) -> None:
-        try:
-            await receive(
-                payload,
-                directory=directory,
-                remember_route=remember_route,
-                accept=accept,
-                robot_code=robot_code,
-                now=clock(),
-                oapi_domain=oapi_domain,
-            )
-        except WebhookRejected as rejected:
-            log.warning("DingTalk Stream: robot message rejected: %s", rejected.reason)
+    async def handle(data: Any) -> None:
+        if not isinstance(data, str | bytes):
+            raise WebhookRejected("robot message data is not a JSON string", status_code=400)
+        await receive(
+            data,
+            directory=directory,
+            remember_route=remember_route,
+            accept=accept,
+            robot_code=robot_code,
+            now=clock(),
+            oapi_domain=oapi_domain,
+        )
 
     return handle
 
@@ -312,7 +323,7 @@ def robot_message_handler(
 def _object(data: Any) -> dict[str, Any] | None:
     try:
         parsed = json.loads(data) if isinstance(data, str) else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return parsed if isinstance(parsed, dict) else None
 

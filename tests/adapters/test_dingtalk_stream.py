@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.base import WebhookRejected
 from adapters.dingtalk.client import DingTalkClient
 from adapters.dingtalk.stream import (
     CARD_TOPIC,
@@ -83,26 +84,24 @@ async def project_names(runtime: Runtime) -> list[str]:
         return list(await session.scalars(select(Project.name).order_by(Project.id)))
 
 
-async def test_message_is_acked_before_processing_then_applied_and_replied(engine: AsyncEngine) -> None:
+async def test_message_is_acked_once_stored_then_applied_and_replied(engine: AsyncEngine) -> None:
     async with dingtalk_organisation(engine) as org, StreamGateway(APP_KEY, APP_SECRET) as gateway:
         gateway.install(org.api.router, API_DOMAIN)
         client = org.runtime.senders["dingtalk"]
         assert isinstance(client, DingTalkClient)
         connected: list[StreamConnection] = []
-        acks: list[dict[str, Any]] = []
-        accepted = asyncio.Event()
+        unacked_when_stored: list[bool] = []
 
-        async def accept_after_ack(events: Any) -> None:
-            # Processing may start only once the gateway holds the ack: it must not wait for our work.
-            acks.append(await connected[0].reply())
+        async def accept_then_look(events: Any) -> None:
             await org.runtime.accept(events)
-            accepted.set()
+            # Stored (claimed) now, and the gateway has no ack yet: it comes only after this.
+            unacked_when_stored.append(connected[0].received.empty())
 
         handler = robot_message_handler(
             robot_code=org.runtime.settings.dingtalk_robot_code,
             oapi_domain=org.runtime.settings.dingtalk_oapi_domain,
             remember_route=client.remember_route,
-            accept=accept_after_ack,
+            accept=accept_then_look,
             clock=org.runtime.clock,
         )
         async with running(bare_stream(handler)):
@@ -114,14 +113,13 @@ async def test_message_is_acked_before_processing_then_applied_and_replied(engin
             assert isinstance(opened["ua"], str) and isinstance(opened["localIp"], str)
 
             payload = robot_message("user123", "/项目 新建 长连接")
-            frame = callback_frame(payload, message_id="212ca9d7_974_1898c159aa6_1783b")
-            await connection.send(frame)
-            await asyncio.wait_for(accepted.wait(), 5)
+            await connection.send(callback_frame(payload, message_id="212ca9d7_974_1898c159aa6_1783b"))
+            acked = await connection.reply()
             await org.runtime.settle()
 
         ack = load("dingtalk", "stream_ack_chatbot.developerpedia")
         ack["headers"]["messageId"] = "212ca9d7_974_1898c159aa6_1783b"
-        assert acks == [ack]
+        assert acked == ack and unacked_when_stored == [True]
         assert await project_names(org.runtime) == ["长连接"]
         [reply] = org.api.sent
         assert reply["_url"] == payload["sessionWebhook"]  # the route was kept, as for HTTP callbacks
@@ -268,7 +266,7 @@ def test_stream_mode_is_accepted_and_timed_by_settings() -> None:
         Settings(_env_file=None, dingtalk_stream_watchdog_seconds=0)  # type: ignore[call-arg]
 
 
-async def test_messages_for_another_robot_are_dropped() -> None:
+async def test_messages_for_another_robot_are_refused() -> None:
     accepted: list[InboundEvent] = []
 
     async def accept(events: Any) -> None:
@@ -281,5 +279,69 @@ async def test_messages_for_another_robot_are_dropped() -> None:
         accept=accept,
         clock=lambda: datetime.now(UTC),
     )
-    await handler(robot_message("user123", "/项目 新建 X"))  # robotCode is the scenario robot's
+    with pytest.raises(WebhookRejected, match="another robot"):  # robotCode is the scenario robot's
+        await handler(json.dumps(robot_message("user123", "/项目 新建 X")))
     assert accepted == []
+
+
+async def count_events(runtime: Runtime) -> int:
+    async with runtime.factory() as session:
+        return int(await session.scalar(select(func.count()).select_from(InboundEventRecord)) or 0)
+
+
+async def test_a_message_that_cannot_be_stored_is_not_acked_as_handled(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database is unreachable for inbound events while a message arrives: the ack says so (500),
+    one line is logged, and DingTalk's redelivery after the outage is applied."""
+    caplog.set_level(logging.ERROR, logger="adapters.dingtalk.stream")
+    async with serving_in_stream_mode(engine) as (runtime, api, gateway):
+        connection = await gateway.connection()
+        frame = callback_frame(
+            robot_message("user123", "/项目 新建 停机", msg_id="msg-outage"), message_id="p-1"
+        )
+        async with runtime.engine.begin() as db:
+            await db.execute(text("ALTER TABLE inbound_events RENAME TO inbound_events_away"))
+        try:
+            await connection.send(frame)
+            ack = await connection.reply()
+        finally:
+            async with runtime.engine.begin() as db:
+                await db.execute(text("ALTER TABLE inbound_events_away RENAME TO inbound_events"))
+        assert (ack["code"], ack["message"], ack["headers"]["messageId"]) == (500, "internal error", "p-1")
+        assert await count_events(runtime) == 0 and api.sent == []
+        [logged] = [record.getMessage() for record in caplog.records]
+        assert "p-1 not stored" in logged and "\n" not in logged
+
+        await connection.send(frame)  # pushed again once the database is back
+        assert (await connection.reply())["code"] == 200
+        await runtime.settle()
+        assert await project_names(runtime) == ["停机"] and len(api.sent) == 1
+
+
+async def test_malformed_messages_are_acked_as_refused_and_nothing_is_stored(engine: AsyncEngine) -> None:
+    async with serving_in_stream_mode(engine) as (runtime, api, gateway):
+        connection = await gateway.connection()
+        long_conversation = robot_message("user123", "/项目 新建 长", conversation="c" * 200)
+        deep = (
+            json.dumps(robot_message("user123", "/项目 新建 深"))[:-1]
+            + ', "x": '
+            + "[" * 5000
+            + "]" * 5000
+            + "}"
+        )
+        frames = [
+            callback_frame(long_conversation, message_id="bad-1"),
+            {**callback_frame({}, message_id="bad-2"), "data": deep},
+            {**callback_frame({}, message_id="bad-3"), "data": {"not": "a string"}},
+            {**callback_frame({}, message_id="bad-4"), "data": json.dumps(["not", "an object"])},
+        ]
+        for frame in frames:
+            await connection.send(frame)
+            ack = await connection.reply()
+            assert (ack["code"], ack["message"]) == (400, "bad request")
+            assert ack["headers"]["messageId"] == frame["headers"]["messageId"]
+        assert (await ping(connection, "still here"))["code"] == 200  # the same connection goes on
+        await runtime.settle()
+        assert await count_events(runtime) == 0 and api.sent == []
+        assert len(gateway.opened) == 1

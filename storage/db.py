@@ -28,12 +28,18 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+# How long a transaction waits for SQLite's write lock before "database is locked". Every transaction
+# takes it first (BEGIN IMMEDIATE), and SQLite's busy handler polls rather than queues: in a burst of
+# a hundred writers a waiter can be passed over for seconds, so 5 s was not enough.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # Foreign keys are off by default in SQLite; WAL lets the API read while the worker writes.
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see _begin_immediate)
 

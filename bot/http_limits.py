@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
@@ -142,3 +143,18 @@ def _describe(scope: Scope) -> str:
     client = scope.get("client")
     peer = f"{client[0]}:{client[1]}" if client else "?"
     return f"{scope['method']} {scope['path']} from {peer}"
+
+
+def uvicorn_options(max_concurrent_requests: int) -> dict[str, Any]:
+    """The server's own limits, for what happens before the app is called (`crosstrack serve`)."""
+    return {
+        # h11, because httptools ignores the header-size cap below; throughput is not our bottleneck.
+        "http": "h11",
+        # A request line plus headers above 16 KiB is refused with 400 (platform callbacks send < 2 KiB).
+        "h11_max_incomplete_event_size": 16 * 1024,
+        # Idle keep-alive connections are closed after 5 s: each one counts against limit_concurrency.
+        "timeout_keep_alive": 5,
+        # Backstop counting connections (ours counts requests): one still sending its headers never
+        # reaches the middleware, so uvicorn answers 503 beyond this many.
+        "limit_concurrency": 2 * max_concurrent_requests,
+    }

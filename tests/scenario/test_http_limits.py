@@ -17,7 +17,9 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.http_limits import uvicorn_options
 from bot.main import create_app
+from bot.settings import Settings
 from storage.models import InboundEventRecord, Project
 from tests.scenario.feishu import Tenant, feishu_api, feishu_settings, feishu_tenant
 
@@ -96,11 +98,14 @@ async def test_a_body_within_the_cap_still_goes_through(engine: AsyncEngine) -> 
 
 
 @asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[int]:
-    """`app` under a real uvicorn on a free port of 127.0.0.1, lifespan included; yields the port."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, timeout_graceful_shutdown=1)
+async def serving(app: FastAPI, settings: Settings) -> AsyncIterator[int]:
+    """`app` under a real uvicorn on a free port of 127.0.0.1 with `crosstrack serve`'s options,
+    lifespan included; yields the port."""
+    options = uvicorn_options(settings.max_concurrent_requests)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_config=None, timeout_graceful_shutdown=1, **options
     )
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(WAIT_SECONDS):
         while not server.started:  # noqa: ASYNC110 - uvicorn offers no event for it
@@ -115,8 +120,9 @@ async def serving(app: FastAPI) -> AsyncIterator[int]:
 @asynccontextmanager
 async def limited_app(engine: AsyncEngine, **limits: Any) -> AsyncIterator[tuple[FastAPI, int]]:
     async with feishu_api():
-        app = create_app(feishu_settings(engine).model_copy(update=limits))
-        async with serving(app) as port:
+        settings = feishu_settings(engine).model_copy(update=limits)
+        app = create_app(settings)
+        async with serving(app, settings) as port:
             yield app, port
 
 
@@ -203,3 +209,19 @@ async def test_beyond_the_concurrency_limit_a_request_gets_503_at_once(
         await eventually(lambda: app.state.http_limits.in_flight == 0)
     refusals = [r.getMessage() for r in caplog.records if r.name == "bot.http_limits"]
     assert sum("(503)" in line for line in refusals) == 1
+
+
+async def test_headers_growing_past_16_kib_are_refused_by_the_server(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client trickling endless headers: uvicorn holds at most 16 KiB of them, then answers 400."""
+    async with limited_app(engine) as (_, port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /livez HTTP/1.1\r\nHost: crosstrack.test\r\n")
+        for n in range(20):  # never the blank line that ends the headers
+            writer.write(f"X-Padding-{n}: {'x' * 1024}\r\n".encode())
+            await writer.drain()
+        status, _ = await status_of(reader)
+        writer.close()
+    assert status == 400
+    assert not [r for r in caplog.records if r.exc_info is not None]

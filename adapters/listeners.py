@@ -43,6 +43,15 @@ class Listeners:
             log.info("Feishu long-connection mode: opening the connection")
             self.feishu.start()
 
+    def connections(self) -> dict[str, bool]:
+        """Whether each connection the settings ask for is up now (for /readyz)."""
+        up = {}
+        if self.dingtalk is not None:
+            up["dingtalk_stream"] = self.dingtalk.connected
+        if self.feishu is not None:
+            up["feishu_long_connection"] = self.feishu.connected
+        return up
+
     async def stop(self) -> None:
         self._stop.set()
         if self._dingtalk_task is not None:

@@ -1,4 +1,4 @@
-"""The read-only JSON API and the health check."""
+"""The read-only JSON API (the health checks are in bot/health.py)."""
 
 # No `from __future__ import annotations` here: FastAPI must evaluate the annotations that name
 # dependencies local to build_router (Session, the bearer scheme).
@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.report import week_of
@@ -387,15 +387,6 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
 
 def build_router(settings: Settings, factory: async_sessionmaker[AsyncSession]) -> APIRouter:
     router = APIRouter()
-
-    @router.get("/healthz", tags=["health"])
-    async def healthz() -> JSONResponse:
-        try:
-            async with factory() as session:
-                await session.execute(text("SELECT 1"))
-        except Exception as error:
-            return JSONResponse({"status": "error", "database": repr(error)[:200]}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok"})
 
     bearer = HTTPBearer(auto_error=False, description="The value of CROSSTRACK_API_TOKEN.")
 

@@ -86,6 +86,7 @@ def serve(
     """Apply migrations, then serve the webhooks, the JSON API, the outbox sender and the scheduler."""
     import uvicorn
 
+    from bot.http_limits import uvicorn_options
     from bot.main import create_app
     from storage.migrate import upgrade
 
@@ -93,7 +94,13 @@ def serve(
     settings = get_settings()
     upgrade(settings.database_url)
     app = create_app(settings, scheduler=scheduler, leader_check_seconds=leader_check)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None)
+    uvicorn.run(
+        app,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        **uvicorn_options(settings.max_concurrent_requests),
+    )
 
 
 @app.command("scheduler")

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.base import Sender
 from adapters.dingtalk import notable
@@ -28,17 +28,18 @@ from adapters.feishu import webhook as feishu_webhook
 from adapters.feishu.bitable import build_tables
 from adapters.feishu.bot_webhook import FeishuBotWebhook
 from adapters.feishu.client import FeishuClient
-from adapters.listeners import build_listeners
-from bot import api
+from adapters.listeners import Listeners, build_listeners
+from bot import api, health
 from bot.card_clicks import CardClicks
 from bot.commands.all import build_registry
+from bot.http_limits import HttpLimits, RequestLimits
 from bot.runtime import Runtime, utcnow
 from bot.settings import Settings, get_settings
 from scheduler.leader import leadership_for
 from scheduler.outbox import OutboxWorker
 from scheduler.runner import JobRunner
 from scheduler.service import LEADER_CHECK_SECONDS, SchedulerService
-from storage.db import create_engine, session_factory
+from storage.db import create_engine, database_answers, session_factory
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,31 @@ async def run_scheduler(
         await engine.dispose()
 
 
+def readiness_checks(
+    engine: AsyncEngine, listeners: Listeners, service: SchedulerService | None
+) -> dict[str, health.Check]:
+    """What /readyz asks: the database, each connection the settings open, the scheduler if it runs."""
+
+    async def database() -> bool:
+        return await database_answers(engine)
+
+    def connection(name: str) -> health.Check:
+        async def up() -> bool:
+            return listeners.connections()[name]
+
+        return up
+
+    async def scheduler() -> bool:
+        assert service is not None
+        return service.leadership_known
+
+    checks: dict[str, health.Check] = {"database": database}
+    checks.update({name: connection(name) for name in listeners.connections()})
+    if service is not None:
+        checks["scheduler"] = scheduler
+    return checks
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -206,6 +232,12 @@ def create_app(
     app.state.scheduler = service
     app.state.listeners = listeners
     app.include_router(api.build_router(settings, runtime.factory))
+    app.include_router(health.build_router(readiness_checks(engine, listeners, service)))
+    limits = HttpLimits(
+        settings.max_body_bytes, settings.max_concurrent_requests, settings.body_timeout_seconds
+    )
+    app.state.http_limits = limits
+    app.add_middleware(RequestLimits, limits=limits)
     app.include_router(feishu_webhook.build_router(settings, feishu_client, runtime.accept, clock))
     app.state.card_clicks = clicks
     app.include_router(feishu_card_actions.build_router(settings, feishu_client, clicks.handle, clock))

@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./crosstrack.db"
     host: str = "127.0.0.1"
     port: int = 8000
+    # The HTTP edge (bot/http_limits.py): bodies above this are refused (413); beyond this many
+    # requests in flight new ones get 503; a body not received within this many seconds gets 408.
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    max_concurrent_requests: int = Field(default=100, gt=0)
+    body_timeout_seconds: Positive = 10.0
     timezone: str = "Asia/Shanghai"
     locale: Literal["zh", "en"] = "zh"
     api_token: str | None = None

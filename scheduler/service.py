@@ -50,6 +50,11 @@ class SchedulerService:
     def leading(self) -> bool:
         return bool(self._leading)
 
+    @property
+    def leadership_known(self) -> bool:
+        """The first leadership check has answered (leading or standing by)."""
+        return self._leading is not None
+
     async def start(self) -> None:
         self._scheduler.start()
         self._scheduler.add_job(

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -28,17 +28,29 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+# How long a transaction waits for SQLite's write lock before "database is locked". Every transaction
+# takes it first (BEGIN IMMEDIATE), and SQLite's busy handler polls rather than queues: in a burst of
+# a hundred writers a waiter can be passed over for seconds, so 5 s was not enough.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # Foreign keys are off by default in SQLite; WAL lets the API read while the worker writes.
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see _begin_immediate)
 
 
+# Execution option of a connection whose statements run outside any transaction (SQLite only).
+_NO_TRANSACTION = "crosstrack_no_transaction"
+
+
 def _begin_immediate(connection: Any) -> None:
+    if connection.get_execution_options().get(_NO_TRANSACTION):
+        return  # a read that must not wait for (or take) the write lock
     # Take SQLite's write lock when the transaction starts: a transaction that reads and then
     # writes would otherwise fail with "database is locked" (no waiting) when another one writes
     # first. pysqlite's own implicit BEGIN is switched off in _sqlite_pragmas for this.
@@ -51,6 +63,14 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
+
+
+async def database_answers(engine: AsyncEngine) -> bool:
+    """`SELECT 1` outside any transaction: on SQLite it neither takes nor waits for the write lock
+    that every transaction here takes (WAL readers never wait for the writer)."""
+    async with engine.connect() as connection:
+        connection = await connection.execution_options(**{_NO_TRANSACTION: True})
+        return await connection.scalar(text("SELECT 1")) == 1
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -103,6 +103,7 @@ class DingTalkStream:
         self._on_card = on_card
         self._timings = timings
         self._jitter = jitter
+        self.connected = False  # a connection is open now
 
     @property
     def topics(self) -> list[str]:
@@ -175,11 +176,13 @@ class DingTalkStream:
         close_timeout = min(5.0, self._timings.watchdog_seconds / 3)
         async with connect(url, ping_interval=None, close_timeout=close_timeout) as ws:
             log.info("DingTalk Stream connected")
+            self.connected = True
             reading = asyncio.create_task(self._read(ws, heard))
             stopping = asyncio.create_task(stop.wait())
             try:
                 await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
             finally:
+                self.connected = False
                 for task in (reading, stopping):
                     task.cancel()
                 await asyncio.gather(reading, stopping, return_exceptions=True)

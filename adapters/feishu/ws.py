@@ -77,6 +77,12 @@ class FeishuLongConnection:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._cleaning = False
+        self._client: lark_ws.Client | None = None
+
+    @property
+    def connected(self) -> bool:
+        """A connection is open now (lark-oapi clears `_conn` while it reconnects)."""
+        return getattr(self._client, "_conn", None) is not None
 
     def start(self) -> None:
         self._stopping.clear()
@@ -112,7 +118,7 @@ class FeishuLongConnection:
         client: lark_ws.Client | None = None
         try:
             while not self._stopping.is_set():
-                client = lark_ws.Client(
+                client = self._client = lark_ws.Client(
                     self._app_id,
                     self._app_secret,
                     event_handler=handler,

@@ -143,7 +143,7 @@ async def test_api_is_disabled_without_a_token(engine: AsyncEngine, database_url
             response = await client.get(path, headers=AUTH)
             assert response.status_code == 503
             assert response.json() == {"error": "JSON API disabled: set CROSSTRACK_API_TOKEN"}
-        assert (await client.get("/healthz")).json() == {"status": "ok", "database": "ok"}
+        assert (await client.get("/healthz")).json() == {"status": "ok", "checks": {"database": "ok"}}
 
 
 async def test_wrong_or_missing_token_is_refused(engine: AsyncEngine, database_url: str) -> None:

@@ -32,13 +32,15 @@ def build_router(
 
     @router.post("/webhooks/dingtalk", summary="DingTalk robot message callback (HTTP mode)")
     async def dingtalk_message(request: Request) -> JSONResponse:
-        if client is None or not settings.dingtalk_app_secret:
+        if client is None or settings.dingtalk_app_secret is None:
             return JSONResponse({"error": NOT_CONFIGURED}, status_code=503)
         now = clock()
         try:
             # The signature covers the timestamp only: the body is untrusted even when it passes
             # (parsing accepts only session webhooks on our oapi domain; msgId dedupes replays).
-            verify_callback(request.headers, app_secret=settings.dingtalk_app_secret, now=now)
+            verify_callback(
+                request.headers, app_secret=settings.dingtalk_app_secret.get_secret_value(), now=now
+            )
             try:
                 payload = json.loads(await request.body())
             except ValueError as exc:

@@ -158,11 +158,13 @@ class Tenant:
         self, payload: dict[str, Any], *, timestamp: int | None = None
     ) -> tuple[bytes, dict[str, str]]:
         """The raw body and headers Feishu would send: encrypted and signed when a key is set."""
+        return self.sealed(json.dumps(payload, ensure_ascii=False).encode(), timestamp=timestamp)
+
+    def sealed(self, plaintext: bytes, *, timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
+        """`signed` for any plaintext, JSON or not."""
         if self.encrypt_key is None:
-            return json.dumps(payload).encode(), {"content-type": "application/json"}
-        raw = json.dumps(
-            {"encrypt": encrypt(self.encrypt_key, json.dumps(payload, ensure_ascii=False))}
-        ).encode()
+            return plaintext, {"content-type": "application/json"}
+        raw = json.dumps({"encrypt": encrypt(self.encrypt_key, plaintext)}).encode()
         stamp = str(timestamp if timestamp is not None else int(self._now()))
         nonce = uuid.uuid4().hex
         return raw, {

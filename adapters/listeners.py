@@ -80,7 +80,7 @@ def build_listeners(
         stream = DingTalkStream(
             settings.dingtalk_api_domain,
             settings.dingtalk_app_key,
-            settings.dingtalk_app_secret,
+            settings.dingtalk_app_secret.get_secret_value(),
             on_message=robot_message_handler(
                 robot_code=settings.dingtalk_robot_code,
                 oapi_domain=settings.dingtalk_oapi_domain,
@@ -102,7 +102,7 @@ def build_listeners(
         long_connection = FeishuLongConnection(
             settings.feishu_domain,
             settings.feishu_app_id,
-            settings.feishu_app_secret,
+            settings.feishu_app_secret.get_secret_value(),
             deliver=event_deliverer(feishu.bot_open_id, accept),
             answer_card=card_answerer(handle_click) if handle_click is not None else None,
         )

@@ -397,7 +397,7 @@ def build_router(settings: Settings, factory: async_sessionmaker[AsyncSession]) 
             raise ApiError(503, DISABLED)
         given = credentials.credentials if credentials else ""
         # Bytes, because compare_digest refuses non-ASCII str.
-        if not secrets.compare_digest(given.encode(), settings.api_token.encode()):
+        if not secrets.compare_digest(given.encode(), settings.api_token.get_secret_value().encode()):
             raise ApiError(401, "invalid or missing bearer token", {"WWW-Authenticate": "Bearer"})
 
     async def open_session() -> AsyncIterator[AsyncSession]:

@@ -61,14 +61,14 @@ def build_senders(settings: Settings) -> dict[str, Sender]:
     if settings.feishu_enabled:
         assert settings.feishu_app_id and settings.feishu_app_secret
         senders["feishu"] = FeishuClient(
-            settings.feishu_domain, settings.feishu_app_id, settings.feishu_app_secret
+            settings.feishu_domain, settings.feishu_app_id, settings.feishu_app_secret.get_secret_value()
         )
     if settings.dingtalk_enabled:
         assert settings.dingtalk_app_key and settings.dingtalk_app_secret and settings.dingtalk_robot_code
         senders["dingtalk"] = DingTalkClient(
             settings.dingtalk_api_domain,
             settings.dingtalk_app_key,
-            settings.dingtalk_app_secret,
+            settings.dingtalk_app_secret.get_secret_value(),
             settings.dingtalk_robot_code,
             oapi_domain=settings.dingtalk_oapi_domain,
         )
@@ -212,6 +212,7 @@ def create_app(
         log.info("crosstrack starting; platforms enabled: %s; scheduler %s", enabled, scheduling)
         if feishu_client is None and dingtalk_client is None:
             log.warning("no platform credentials set: webhook endpoints answer 503; try `crosstrack shell`")
+        feishu_webhook.warn_if_unsigned(settings)
         if feishu_client is not None:
             await feishu_client.bot_open_id()
         await runtime.start()

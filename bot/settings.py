@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values people copy from examples and forget to replace.
@@ -16,14 +16,16 @@ _PLACEHOLDERS = {"changeme", "change-me", "xxx", "xxxxxx", "secret", "your-secre
 Positive = Annotated[float, Field(gt=0)]
 
 
-def _is_placeholder(value: str | None) -> bool:
+def _is_placeholder(secret: SecretStr | str | None) -> bool:
+    value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
     return not value or value.strip().lower() in _PLACEHOLDERS or value.strip().lower().startswith("your")
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CROSSTRACK_", env_file=".env", extra="ignore")
 
-    database_url: str = "sqlite:///./crosstrack.db"
+    # Out of repr: a PostgreSQL URL may carry a password.
+    database_url: str = Field(default="sqlite:///./crosstrack.db", repr=False)
     host: str = "127.0.0.1"
     port: int = 8000
     # The HTTP edge (bot/http_limits.py): bodies above this are refused (413); beyond this many
@@ -33,12 +35,16 @@ class Settings(BaseSettings):
     body_timeout_seconds: Positive = 10.0
     timezone: str = "Asia/Shanghai"
     locale: Literal["zh", "en"] = "zh"
-    api_token: str | None = None
+    # Secrets are SecretStr: repr() and str() of the settings (and tracebacks, logs) never show them.
+    api_token: SecretStr | None = None
 
     feishu_app_id: str | None = None
-    feishu_app_secret: str | None = None
-    feishu_verification_token: str | None = None
-    feishu_encrypt_key: str | None = None
+    feishu_app_secret: SecretStr | None = None
+    feishu_verification_token: SecretStr | None = None
+    feishu_encrypt_key: SecretStr | None = None
+    # HTTP mode without an encrypt key trusts a static token in the body (no signature, no time):
+    # refused unless this is set, and then warned about at every start.
+    feishu_allow_unsigned: bool = False
     feishu_domain: str = "https://open.feishu.cn"
     # Signed Feishu requests older than this are refused as replays.
     feishu_replay_window_seconds: int = 300
@@ -46,7 +52,7 @@ class Settings(BaseSettings):
     feishu_mode: Literal["http", "ws"] = "http"
 
     dingtalk_app_key: str | None = None
-    dingtalk_app_secret: str | None = None
+    dingtalk_app_secret: SecretStr | None = None
     dingtalk_robot_code: str | None = None
     # `stream` (default): a connection we open (no public URL, authenticated end to end); `http`:
     # callbacks on /webhooks/dingtalk, whose signature covers the timestamp only (see the README).
@@ -90,6 +96,12 @@ class Settings(BaseSettings):
                     "Feishu is enabled (CROSSTRACK_FEISHU_APP_ID is set) but these secrets are empty "
                     f"or placeholders: {', '.join(missing)}"
                 )
+            if self.feishu_accepts_unsigned and not self.feishu_allow_unsigned:
+                raise ValueError(
+                    "Feishu HTTP mode needs CROSSTRACK_FEISHU_ENCRYPT_KEY (the Encrypt Key of the event "
+                    "subscription): without it requests are neither signed nor time-stamped. Set it, "
+                    "or accept unsigned requests explicitly with CROSSTRACK_FEISHU_ALLOW_UNSIGNED=true"
+                )
         if self.dingtalk_app_key:
             missing = [
                 name
@@ -111,6 +123,11 @@ class Settings(BaseSettings):
     @property
     def feishu_enabled(self) -> bool:
         return bool(self.feishu_app_id)
+
+    @property
+    def feishu_accepts_unsigned(self) -> bool:
+        """Feishu webhooks that only a static token in the body vouches for (see above)."""
+        return self.feishu_enabled and self.feishu_mode == "http" and self.feishu_encrypt_key is None
 
     @property
     def dingtalk_enabled(self) -> bool:

@@ -332,7 +332,7 @@ async def _feishu_runtime(
     sender = feishu_client.FeishuClient(
         settings.feishu_domain,
         settings.feishu_app_id,
-        settings.feishu_app_secret,
+        settings.feishu_app_secret.get_secret_value(),
         clock=time.clock,
         limiter=feishu_client.send_limiter(clock=time.clock, sleep=time.sleep),
     )
@@ -344,7 +344,7 @@ async def _feishu_runtime(
         ),
     ):
         await sender.bot_open_id()  # as the app's start-up does: group messages @ the bot
-        tenant = feishu.Tenant(http, runtime, api, settings.feishu_encrypt_key, clock)
+        tenant = feishu.Tenant(http, runtime, api, feishu.ENCRYPT_KEY, clock)
         yield Chat("feishu", runtime, _FeishuRoom(tenant))
 
 

@@ -41,7 +41,7 @@ def build_router(
 
     @router.post("/webhooks/dingtalk", summary="DingTalk robot message callback (HTTP mode)")
     async def dingtalk_message(request: Request) -> JSONResponse:
-        if client is None or not settings.dingtalk_app_secret:
+        if client is None or settings.dingtalk_app_secret is None:
             return JSONResponse({"error": NOT_CONFIGURED}, status_code=503)
         if settings.dingtalk_mode != "http":
             # Nothing legitimate arrives here in Stream mode: the unsigned-body surface stays closed.
@@ -51,7 +51,9 @@ def build_router(
             # The signature covers the timestamp only: checked before the body is even read. The
             # pair is single-use (the first msgId claims it) and the body stays untrusted (bounded,
             # typed, session webhooks only on our oapi domain's reply path).
-            pair = verify_callback(request.headers, app_secret=settings.dingtalk_app_secret, now=now)
+            pair = verify_callback(
+                request.headers, app_secret=settings.dingtalk_app_secret.get_secret_value(), now=now
+            )
             robot = RobotMessage.from_json(await _bounded_body(request))
             message, route = await read_message(
                 robot,

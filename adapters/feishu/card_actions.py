@@ -16,12 +16,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from adapters.base import WebhookRejected
 from adapters.feishu.cards import field_name, render_parts
 from adapters.feishu.client import FeishuClient
-from adapters.feishu.events import PLATFORM, authenticate, timestamp
-from adapters.feishu.webhook import NOT_CONFIGURED
+from adapters.feishu.events import PLATFORM, authenticate, challenge_answer, first_error
+from adapters.feishu.payloads import CardAction, Envelope, EventHeader, OurButton
+from adapters.feishu.webhook import NOT_CONFIGURED, encrypt_key
 from adapters.models import CardClick, UserRef
 from bot.card_clicks import ClickResult
 from bot.settings import Settings
@@ -51,7 +53,7 @@ def parse_callback(
     replay_window_seconds: int,
 ) -> CardClick | dict[str, str]:
     """A verified click, or the answer to the URL check. Raises WebhookRejected otherwise (401 when
-    unauthenticated, 400 for an authentic request that is no card action)."""
+    unauthenticated, 400 for an authentic request that is no card action we can read)."""
     payload = authenticate(
         headers,
         raw_body,
@@ -61,59 +63,51 @@ def parse_callback(
         replay_window_seconds=replay_window_seconds,
     )
     if payload.get("type") == "url_verification":
-        return {"challenge": payload["challenge"]}
+        return challenge_answer(payload)
     return click_from(payload)
 
 
 def click_from(payload: dict[str, Any]) -> CardClick:
     """The click in an authenticated, plain `card.action.trigger` (a callback's, or one received
-    over the long connection). Raises WebhookRejected (400) when it is not one."""
+    over the long connection). Raises WebhookRejected (400) when it is not one or does not fit our
+    models."""
     header = payload.get("header")
     if not isinstance(header, dict) or header.get("event_type") != "card.action.trigger":
         raise WebhookRejected("not a card.action.trigger callback", status_code=400)
     try:
-        return _click(header, payload["event"])
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise WebhookRejected("malformed card.action.trigger callback", status_code=400) from exc
+        envelope = Envelope.model_validate(payload)
+        return _click(envelope.header, CardAction.model_validate(envelope.event))
+    except ValidationError as exc:
+        raise WebhookRejected(
+            f"malformed card.action.trigger callback: {first_error(exc)}", status_code=400
+        ) from exc
 
 
-def _click(header: dict[str, Any], event: dict[str, Any]) -> CardClick:
-    action, context = event["action"], event["context"]
-    value = action.get("value")
+def _click(header: EventHeader, event: CardAction) -> CardClick:
+    value = event.action.value
     # Not one of our buttons (or from a card layout we no longer send): -1 is answered "expired".
-    group, button = (value.get("g"), value.get("b")) if isinstance(value, dict) else (None, None)
-    if not isinstance(group, int) or not isinstance(button, int):
-        group = button = -1
+    group, button = (value.g, value.b) if isinstance(value, OurButton) else (-1, -1)
     return CardClick(
         platform=PLATFORM,
-        event_id=_required(header, "event_id"),
-        card_message_id=_required(context, "open_message_id"),
-        chat_id=_required(context, "open_chat_id"),
-        operator=UserRef(PLATFORM, _required(event["operator"], "open_id")),
+        event_id=header.event_id,
+        card_message_id=event.context.open_message_id,
+        chat_id=event.context.open_chat_id,
+        operator=UserRef(PLATFORM, event.operator.open_id),
         group=group,
         button=button,
-        values=_values(action.get("form_value"), group),
-        clicked_at=timestamp(header["create_time"]),
+        values=_values(event.action.form_value or {}, group),
+        clicked_at=header.create_time,
     )
 
 
-def _required(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"missing {key}")
-    return value
-
-
-def _values(form_value: Any, group: int) -> dict[str, str]:
+def _values(form_value: dict[str, str | list[str]], group: int) -> dict[str, str]:
     """The clicked group's inputs by field name, as text."""
-    if not isinstance(form_value, dict):
-        return {}
     prefix = field_name(group, "")
     values: dict[str, str] = {}
     for key, value in form_value.items():
-        if not isinstance(key, str) or not key.startswith(prefix):
+        if not key.startswith(prefix):
             continue
-        text = " ".join(str(item) for item in value) if isinstance(value, list) else str(value)
+        text = " ".join(value) if isinstance(value, list) else value
         picked = _PICKED_DATE.fullmatch(text)
         values[key.removeprefix(prefix)] = picked[1] if picked else text
     return values
@@ -131,10 +125,15 @@ def answer(result: ClickResult) -> dict[str, Any]:
 
 def card_answerer(handle: HandleClick) -> Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]]:
     """For the long connection, where a click arrives already authenticated: the same answer as the
-    HTTP callback's (a malformed one raises, and the frame is answered 500)."""
+    HTTP callback's; a malformed click is logged and answered with nothing (no toast, no change)."""
 
     async def answer_card(payload: dict[str, Any]) -> dict[str, Any]:
-        return answer(await handle(click_from(payload)))
+        try:
+            click = click_from(payload)
+        except WebhookRejected as rejected:
+            log.warning("Feishu long connection: card click ignored: %s", rejected.reason)
+            return {}
+        return answer(await handle(click))
 
     return answer_card
 
@@ -149,14 +148,14 @@ def build_router(
 
     @router.post("/webhooks/feishu/cards", summary="Feishu card callback (card.action.trigger)")
     async def feishu_cards(request: Request) -> JSONResponse:
-        if client is None or not settings.feishu_verification_token:
+        if client is None or settings.feishu_verification_token is None:
             return JSONResponse({"error": NOT_CONFIGURED}, status_code=503)
         try:
             parsed = parse_callback(
                 request.headers,
                 await request.body(),
-                verification_token=settings.feishu_verification_token,
-                encrypt_key=settings.feishu_encrypt_key,
+                verification_token=settings.feishu_verification_token.get_secret_value(),
+                encrypt_key=encrypt_key(settings),
                 now=clock(),
                 replay_window_seconds=settings.feishu_replay_window_seconds,
             )

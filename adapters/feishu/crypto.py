@@ -18,11 +18,13 @@ def decrypt(encrypt_key: str, encrypted_b64: str) -> str:
     return AESCipher(encrypt_key).decrypt_str(encrypted_b64)
 
 
-def encrypt(encrypt_key: str, plaintext: str) -> str:
-    """The inverse of `decrypt` (random IV); used to build encrypted payloads in tests."""
+def encrypt(encrypt_key: str, plaintext: str | bytes) -> str:
+    """The inverse of `decrypt` (random IV); used to build encrypted payloads in tests (bytes: to
+    encrypt what is not UTF-8)."""
+    data = plaintext.encode() if isinstance(plaintext, str) else plaintext
     iv = os.urandom(AES.block_size)
     cipher = AES.new(hashlib.sha256(encrypt_key.encode()).digest(), AES.MODE_CBC, iv)
-    return base64.b64encode(iv + cipher.encrypt(pad(plaintext.encode(), AES.block_size))).decode()
+    return base64.b64encode(iv + cipher.encrypt(pad(data, AES.block_size))).decode()
 
 
 def signature(timestamp: str, nonce: str, encrypt_key: str, raw_body: bytes) -> str:

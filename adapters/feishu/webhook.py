@@ -23,6 +23,20 @@ NOT_CONFIGURED = (
 )
 
 
+def encrypt_key(settings: Settings) -> str | None:
+    return settings.feishu_encrypt_key.get_secret_value() if settings.feishu_encrypt_key else None
+
+
+def warn_if_unsigned(settings: Settings) -> None:
+    """Said at every start while CROSSTRACK_FEISHU_ALLOW_UNSIGNED stands in for the encrypt key."""
+    if settings.feishu_accepts_unsigned:
+        log.warning(
+            "CROSSTRACK_FEISHU_ALLOW_UNSIGNED: Feishu webhooks are accepted without a signature "
+            "(anyone who learns the verification token can post events, and replays are not "
+            "detected); set CROSSTRACK_FEISHU_ENCRYPT_KEY"
+        )
+
+
 def build_router(
     settings: Settings, client: FeishuClient | None, accept: Accept, clock: Callable[[], datetime]
 ) -> APIRouter:
@@ -30,15 +44,15 @@ def build_router(
 
     @router.post("/webhooks/feishu/events", summary="Feishu event subscription endpoint")
     async def feishu_events(request: Request) -> JSONResponse:
-        if client is None or not settings.feishu_verification_token:
+        if client is None or settings.feishu_verification_token is None:
             return JSONResponse({"error": NOT_CONFIGURED}, status_code=503)
         raw = await request.body()
         try:
             result = parse_webhook(
                 request.headers,
                 raw,
-                verification_token=settings.feishu_verification_token,
-                encrypt_key=settings.feishu_encrypt_key,
+                verification_token=settings.feishu_verification_token.get_secret_value(),
+                encrypt_key=encrypt_key(settings),
                 # Cached after the first success (warmed at start-up), so challenges stay fast.
                 bot_open_id=await client.bot_open_id(),
                 now=clock(),
@@ -46,7 +60,8 @@ def build_router(
             )
         except WebhookRejected as rejected:
             log.warning("rejected Feishu webhook: %s", rejected.reason)
-            return JSONResponse({"error": "unauthorized"}, status_code=rejected.status_code)
+            error = "unauthorized" if rejected.status_code == 401 else "bad request"
+            return JSONResponse({"error": error}, status_code=rejected.status_code)
         if result.events:
             await accept(result.events)
         return JSONResponse(result.response)

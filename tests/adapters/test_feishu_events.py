@@ -33,13 +33,18 @@ def parse(
     body: dict[str, Any] | bytes,
     *,
     token: str = GROUP_TOKEN,
-    key: str | None = None,
+    key: str | None = KEY,
     bot: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> WebhookResult:
-    raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+    """Parse as the app does with encrypt key `key` (None: CROSSTRACK_FEISHU_ALLOW_UNSIGNED). A payload
+    (not bytes) is sent as Feishu would: encrypted and signed with the key, plain without one."""
+    raw, sent_headers = body, {}
+    if not isinstance(body, bytes):
+        raw, sent_headers = sealed(body, key=key) if key else (json.dumps(body).encode(), {})
+    assert isinstance(raw, bytes)
     return parse_webhook(
-        headers or {},
+        sent_headers if headers is None else headers,
         raw,
         verification_token=token,
         encrypt_key=key,
@@ -74,7 +79,7 @@ def ms(value: int) -> datetime:
 
 
 def test_plain_url_verification_echoes_the_challenge() -> None:
-    result = parse(sample("url_verification_plain"), token="xxxxxx")
+    result = parse(sample("url_verification_plain"), token="xxxxxx", key=None)
     assert result.response == load("feishu", "url_verification_response")
     assert result.events == ()
 
@@ -105,7 +110,7 @@ def test_url_verification_with_wrong_token_is_rejected(key: str | None) -> None:
 )
 def test_doc_placeholder_ciphertexts_are_rejected(name: str) -> None:
     with pytest.raises(WebhookRejected, match="decrypt"):
-        parse(sample(name), token="xxxxxx", key=KEY)
+        parse(json.dumps(sample(name)).encode(), token="xxxxxx", key=KEY)
 
 
 # --- message events ---------------------------------------------------------------------------------
@@ -368,7 +373,7 @@ def test_plain_body_when_a_key_is_configured_is_rejected() -> None:
 def test_encrypted_body_without_a_configured_key_is_rejected() -> None:
     raw, _ = sealed(sample("url_verification_plain"))
     with pytest.raises(WebhookRejected, match="no encrypt key"):
-        parse(raw, token="xxxxxx")
+        parse(raw, token="xxxxxx", key=None)
 
 
 def test_encrypted_garbage_that_is_not_json_is_rejected() -> None:

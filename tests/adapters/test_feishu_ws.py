@@ -33,7 +33,7 @@ async def serving_in_ws_mode(
 ) -> AsyncIterator[tuple[Runtime, FeishuApi, LongConnectionServer]]:
     """`crosstrack serve` with CROSSTRACK_FEISHU_MODE=ws and no verification token."""
     async with LongConnectionServer(APP_ID, APP_SECRET) as server, feishu_api(server.domain) as api:
-        settings = feishu_settings(engine, encrypt_key=None).model_copy(
+        settings = feishu_settings(engine).model_copy(
             update={"feishu_mode": "ws", "feishu_domain": server.domain, "feishu_verification_token": None}
         )
         app = create_app(settings)

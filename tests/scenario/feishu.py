@@ -158,11 +158,13 @@ class Tenant:
         self, payload: dict[str, Any], *, timestamp: int | None = None
     ) -> tuple[bytes, dict[str, str]]:
         """The raw body and headers Feishu would send: encrypted and signed when a key is set."""
+        return self.sealed(json.dumps(payload, ensure_ascii=False).encode(), timestamp=timestamp)
+
+    def sealed(self, plaintext: bytes, *, timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
+        """`signed` for any plaintext, JSON or not."""
         if self.encrypt_key is None:
-            return json.dumps(payload).encode(), {"content-type": "application/json"}
-        raw = json.dumps(
-            {"encrypt": encrypt(self.encrypt_key, json.dumps(payload, ensure_ascii=False))}
-        ).encode()
+            return plaintext, {"content-type": "application/json"}
+        raw = json.dumps({"encrypt": encrypt(self.encrypt_key, plaintext)}).encode()
         stamp = str(timestamp if timestamp is not None else int(self._now()))
         nonce = uuid.uuid4().hex
         return raw, {
@@ -185,8 +187,10 @@ class Tenant:
 
 
 def feishu_settings(
-    engine: AsyncEngine, *, encrypt_key: str | None = ENCRYPT_KEY, locale: Literal["zh", "en"] = "zh"
+    engine: AsyncEngine, *, unsigned: bool = False, locale: Literal["zh", "en"] = "zh"
 ) -> Settings:
+    """Feishu in HTTP mode with an encrypt key; `unsigned`: without one, as
+    CROSSTRACK_FEISHU_ALLOW_UNSIGNED=true allows."""
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
         database_url=engine.url.render_as_string(hide_password=False),
@@ -194,22 +198,24 @@ def feishu_settings(
         feishu_app_id="cli_scenario",
         feishu_app_secret="scenario-app-secret",
         feishu_verification_token=VERIFICATION_TOKEN,
-        feishu_encrypt_key=encrypt_key,
+        feishu_encrypt_key=None if unsigned else ENCRYPT_KEY,
+        feishu_allow_unsigned=unsigned,
         feishu_domain=DOMAIN,
     )
 
 
 @asynccontextmanager
 async def feishu_tenant(
-    engine: AsyncEngine, *, encrypt_key: str | None = ENCRYPT_KEY, locale: Literal["zh", "en"] = "zh"
+    engine: AsyncEngine, *, unsigned: bool = False, locale: Literal["zh", "en"] = "zh"
 ) -> AsyncIterator[Tenant]:
-    """The whole app (lifespan included) wired to a fake Feishu, with a client that posts webhooks."""
+    """The whole app (lifespan included) wired to a fake Feishu, with a client that posts webhooks
+    (signed and encrypted, or plain when `unsigned`)."""
     async with feishu_api() as api:
-        app = create_app(feishu_settings(engine, encrypt_key=encrypt_key, locale=locale))
+        app = create_app(feishu_settings(engine, unsigned=unsigned, locale=locale))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://crosstrack.test") as client:
-                yield Tenant(client, app.state.runtime, api, encrypt_key)
+                yield Tenant(client, app.state.runtime, api, None if unsigned else ENCRYPT_KEY)
 
 
 def now_ms() -> int:

@@ -60,3 +60,41 @@ def test_database_urls_map_to_async_drivers(url: str, expected: str) -> None:
 def test_unsupported_database_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported"):
         async_url("mysql://root@localhost/x")
+
+
+FEISHU = {"feishu_app_id": "cli_1", "feishu_app_secret": "real-secret-1", "feishu_verification_token": "vt-1"}
+
+
+def test_feishu_http_mode_without_an_encrypt_key_refuses_to_start() -> None:
+    with pytest.raises(ValidationError, match="CROSSTRACK_FEISHU_ALLOW_UNSIGNED"):
+        make(**FEISHU)
+    assert make(**FEISHU, feishu_encrypt_key="ek-1").feishu_accepts_unsigned is False
+    assert make(**FEISHU, feishu_allow_unsigned=True).feishu_accepts_unsigned is True
+    # The long connection is authenticated by the connection itself: no key needed.
+    assert make(**FEISHU, feishu_mode="ws").feishu_accepts_unsigned is False
+
+
+def test_allow_unsigned_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CROSSTRACK_FEISHU_ALLOW_UNSIGNED", "true")
+    assert make(**FEISHU).feishu_allow_unsigned is True
+
+
+def test_secrets_are_never_shown() -> None:
+    secrets = {
+        "api_token": "api-token-s3cr3t",
+        "feishu_app_secret": "app-secret-s3cr3t",
+        "feishu_verification_token": "verification-s3cr3t",
+        "feishu_encrypt_key": "encrypt-key-s3cr3t",
+        "dingtalk_app_secret": "dingtalk-secret-s3cr3t",
+    }
+    settings = make(
+        feishu_app_id="cli_1",
+        dingtalk_app_key="ding1",
+        dingtalk_robot_code="robot1",
+        database_url="postgresql://crosstrack:db-password-s3cr3t@db/crosstrack",
+        **secrets,
+    )
+    for shown in (repr(settings), str(settings), f"{settings}"):
+        assert "s3cr3t" not in shown, shown
+    assert {name: getattr(settings, name).get_secret_value() for name in secrets} == secrets
+    assert "db-password-s3cr3t" in settings.database_url

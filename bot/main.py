@@ -39,6 +39,7 @@ from scheduler.outbox import OutboxWorker
 from scheduler.runner import JobRunner
 from scheduler.service import LEADER_CHECK_SECONDS, SchedulerService
 from storage.db import create_engine, session_factory
+from storage.secretbox import opener
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +53,12 @@ def enabled_platforms(senders: Mapping[str, Sender]) -> str:
 
 
 def build_senders(settings: Settings) -> dict[str, Sender]:
-    # Report-only groups' custom robot webhooks need no app credentials: always available.
+    # Report-only groups' custom robot webhooks need no app credentials: always available (their
+    # stored credentials need CROSSTRACK_SECRET_KEY to be decrypted).
+    unseal = opener(settings.secret_box())
     senders: dict[str, Sender] = {
-        DingTalkRobotWebhook.platform: DingTalkRobotWebhook(),
-        FeishuBotWebhook.platform: FeishuBotWebhook(),
+        DingTalkRobotWebhook.platform: DingTalkRobotWebhook(unseal=unseal),
+        FeishuBotWebhook.platform: FeishuBotWebhook(unseal=unseal),
     }
     if settings.feishu_enabled:
         assert settings.feishu_app_id and settings.feishu_app_secret

@@ -16,7 +16,7 @@ from adapters.base import Sender
 from adapters.codec import event_from_json, event_to_json, reply_to_json
 from adapters.models import InboundEvent, InboundMessage, Reply, Text
 from bot.commands.registry import Registry
-from bot.dispatcher import Defaults, dispatch
+from bot.dispatcher import Defaults, dispatch, redacted
 from bot.render.i18n import t
 from bot.services.integrations import WebhookHosts
 from bot.settings import Settings
@@ -58,6 +58,7 @@ class Runtime:
             webhook_hosts=WebhookHosts().with_domains(
                 dingtalk_oapi=settings.dingtalk_oapi_domain, feishu=settings.feishu_domain
             ),
+            secret_box=settings.secret_box(),
         )
         self.outbox = OutboxWorker(self.factory, self.senders, clock)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -146,6 +147,8 @@ class Runtime:
                     session, event, registry=self.registry, defaults=self.defaults, now=now
                 )
                 await self.enqueue_replies(session, event, replies, now)
+                # Credentials in the command (a webhook secret) are not kept past this transaction.
+                record.payload = event_to_json(redacted(event, self.registry))
                 record.status = "done"
                 record.attempts += 1
                 record.processed_at = now
@@ -167,6 +170,7 @@ class Runtime:
                 return
             record.status = "failed"
             event = event_from_json(record.payload)
+            record.payload = event_to_json(redacted(event, self.registry))
             await self.enqueue_replies(
                 session, event, [Text(t(self.defaults.locale, "error.internal"))], self.clock()
             )

@@ -23,6 +23,7 @@ from bot.main import create_app
 from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.samples import load
+from tests.scenario import SECRET_KEY
 
 DOMAIN = "https://feishu.test"
 VERIFICATION_TOKEN = "vt-scenario-0123456789"
@@ -185,7 +186,11 @@ class Tenant:
 
 
 def feishu_settings(
-    engine: AsyncEngine, *, encrypt_key: str | None = ENCRYPT_KEY, locale: Literal["zh", "en"] = "zh"
+    engine: AsyncEngine,
+    *,
+    encrypt_key: str | None = ENCRYPT_KEY,
+    locale: Literal["zh", "en"] = "zh",
+    secret_key: str | None = SECRET_KEY,
 ) -> Settings:
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
@@ -196,6 +201,7 @@ def feishu_settings(
         feishu_verification_token=VERIFICATION_TOKEN,
         feishu_encrypt_key=encrypt_key,
         feishu_domain=DOMAIN,
+        secret_key=secret_key,
     )
 
 

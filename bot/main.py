@@ -32,6 +32,7 @@ from adapters.listeners import build_listeners
 from bot import api
 from bot.card_clicks import CardClicks
 from bot.commands.all import build_registry
+from bot.jobs.prune import Housekeeping
 from bot.runtime import Runtime, utcnow
 from bot.settings import Settings, get_settings
 from scheduler.leader import leadership_for
@@ -82,11 +83,12 @@ def build_job_runner(
     clock: Callable[[], datetime],
     outbox: OutboxWorker,
     senders: Mapping[str, Sender],
+    housekeeping: Housekeeping | None = None,
 ) -> JobRunner:
     """Jobs queue their messages for `outbox` (and wake it), and write shared tables through the
-    platforms' senders."""
+    platforms' senders; with `housekeeping`, the instance jobs (prune) run too."""
     tables = {**build_tables(senders), **notable.build_tables(senders)}
-    return JobRunner(factory, clock, on_queued=outbox.wake, tables=tables)
+    return JobRunner(factory, clock, on_queued=outbox.wake, tables=tables, housekeeping=housekeeping)
 
 
 def build_scheduler(
@@ -99,7 +101,7 @@ def build_scheduler(
     leader_check_seconds: float = LEADER_CHECK_SECONDS,
 ) -> SchedulerService:
     return SchedulerService(
-        build_job_runner(factory, clock, outbox, senders),
+        build_job_runner(factory, clock, outbox, senders, Housekeeping.from_settings(settings)),
         leadership_for(settings.database_url),
         leader_check_seconds=leader_check_seconds,
     )

@@ -19,7 +19,7 @@ from adapters.models import Text
 from bot.cli import JOB_NAMES, app
 from bot.jobs.context import JobContext, Recipient
 from bot.settings import get_settings
-from scheduler.jobs import JOBS_BY_NAME, Job
+from scheduler.jobs import INSTANCE_JOBS_BY_NAME, JOBS_BY_NAME, Job
 from storage.models import Base
 from tests.samples import load
 
@@ -108,7 +108,7 @@ FEISHU = "https://feishu.test"
 
 
 def test_run_job_help_names_every_job() -> None:
-    assert JOB_NAMES.split(", ") == list(JOBS_BY_NAME)
+    assert JOB_NAMES.split(", ") == [*JOBS_BY_NAME, *INSTANCE_JOBS_BY_NAME]
     assert "standup-prompt" in run("run-job", "--help").output
 
 

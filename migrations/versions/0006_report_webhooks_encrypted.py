@@ -99,17 +99,18 @@ def _mask_stored_commands() -> None:
 
 
 def upgrade() -> None:
+    connection = op.get_bind()
+    # Before any change: SQLite does not roll DDL back, so a refusal must come first.
+    rows = list(connection.execute(sa.select(_webhooks.c.id, _webhooks.c.url, _webhooks.c.secret)))
+    box = _box(len(rows), "encrypted") if rows else None
     with op.batch_alter_table("report_webhooks", schema=None) as batch_op:
         batch_op.add_column(sa.Column("url_digest", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("url_sealed", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("url_shown", sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column("secret_sealed", sa.Text(), nullable=True))
 
-    connection = op.get_bind()
-    rows = list(connection.execute(sa.select(_webhooks.c.id, _webhooks.c.url, _webhooks.c.secret)))
     credentials: dict[str, dict[str, str]] = {}
-    if rows:
-        box = _box(len(rows), "encrypted")
+    if box is not None:
         for row_id, url, secret in rows:
             sealed: dict[str, Any] = {
                 "url_digest": box.digest(url),
@@ -137,17 +138,17 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("report_webhooks", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("url", sa.String(length=500), nullable=True))
-        batch_op.add_column(sa.Column("secret", sa.String(length=200), nullable=True))
-
     connection = op.get_bind()
     rows = list(
         connection.execute(sa.select(_webhooks.c.id, _webhooks.c.url_sealed, _webhooks.c.secret_sealed))
     )
+    box = _box(len(rows), "decrypted") if rows else None
+    with op.batch_alter_table("report_webhooks", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("url", sa.String(length=500), nullable=True))
+        batch_op.add_column(sa.Column("secret", sa.String(length=200), nullable=True))
+
     credentials: dict[str, dict[str, str]] = {}
-    if rows:
-        box = _box(len(rows), "decrypted")
+    if box is not None:
         for row_id, url_sealed, secret_sealed in rows:
             url, secret = box.open(url_sealed), box.open(secret_sealed)
             connection.execute(

@@ -3,6 +3,7 @@ from pydantic import ValidationError
 
 from bot.settings import Settings
 from storage.db import async_url
+from storage.secretbox import SecretBox, new_key
 
 
 def make(**values: object) -> Settings:
@@ -60,3 +61,30 @@ def test_database_urls_map_to_async_drivers(url: str, expected: str) -> None:
 def test_unsupported_database_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported"):
         async_url("mysql://root@localhost/x")
+
+
+def test_secret_keys_come_from_the_environment_old_ones_comma_separated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    current, old = new_key(), new_key()
+    monkeypatch.setenv("CROSSTRACK_SECRET_KEY", current)
+    monkeypatch.setenv("CROSSTRACK_SECRET_KEYS_OLD", f"{old}, ")
+    monkeypatch.setenv("CROSSTRACK_RETENTION_DAYS", "7")
+    settings = make()
+    box = settings.secret_box()
+    assert box is not None and settings.retention_days == 7
+    assert box.open(SecretBox([old]).seal("x")) == "x"  # an old key still reads
+    assert SecretBox([current]).open(box.seal("y")) == "y"  # the current one writes
+    assert current not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"secret_key": "changeme"}, "CROSSTRACK_SECRET_KEY"),
+        ({"secret_key": new_key(), "secret_keys_old": "not-a-key"}, "CROSSTRACK_SECRET_KEYS_OLD"),
+    ],
+)
+def test_a_malformed_secret_key_stops_the_start_naming_it(values: dict[str, str], named: str) -> None:
+    with pytest.raises(ValidationError, match=named):
+        make(**values)

@@ -6,9 +6,11 @@ once handled, and once the webhook is removed they are in no column of any table
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -58,8 +60,9 @@ async def count(chat: Chat, model: Any) -> int:
 
 
 async def test_a_removed_webhook_leaves_its_credentials_in_no_table(
-    engine: AsyncEngine, platform: str
+    engine: AsyncEngine, platform: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     url, credential, secret = robot(platform)
     async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await chat.say("alice", "/项目 新建 新品发布")
@@ -83,6 +86,7 @@ async def test_a_removed_webhook_leaves_its_credentials_in_no_table(
                 await s.scalars(select(AuditEntry.action).where(AuditEntry.entity == "report_webhook"))
             )
         assert actions == ["project.webhook_add", "project.webhook_remove"]
+    assert caplog.records and credential not in caplog.text and secret not in caplog.text
 
 
 async def test_without_a_key_binding_is_refused_naming_the_setting_and_the_rest_works(

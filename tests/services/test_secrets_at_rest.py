@@ -62,7 +62,7 @@ async def count(chat: Chat, model: Any) -> int:
 async def test_a_removed_webhook_leaves_its_credentials_in_no_table(
     engine: AsyncEngine, platform: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.INFO)  # what `crosstrack serve` logs
     url, credential, secret = robot(platform)
     async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await chat.say("alice", "/项目 新建 新品发布")

@@ -62,6 +62,23 @@ class SendError(Exception):
         self.retry_after = retry_after
 
 
+# Decrypts a value stored encrypted (storage/secretbox.py: SecretBox.open); raises ValueError when it
+# cannot (no key configured, or not the key it was sealed with).
+Unseal = Callable[[str], str]
+
+
+def webhook_credentials(message: OutboundMessage, unseal: Unseal, what: str) -> tuple[str, str]:
+    """A custom robot message's webhook URL and secret, from the encrypted `sealed_url` and
+    `sealed_secret` of its `extra`; a message without them, or whose key is gone, is not retried."""
+    url, secret = message.extra.get("sealed_url"), message.extra.get("sealed_secret")
+    if not url or not secret:
+        raise SendError(f"{what}: no webhook URL or secret with the message", retryable=False)
+    try:
+        return unseal(url), unseal(secret)
+    except ValueError as exc:
+        raise SendError(f"{what}: {exc}", retryable=False) from exc
+
+
 class Sender(Protocol):
     platform: str
 

@@ -69,7 +69,7 @@ def migrate() -> None:
 
 LEADER_CHECK_HELP = "Seconds between leadership checks: how soon a standby scheduler takes over."
 # Job names, for the help text (scheduler.jobs is imported only when a command needs it).
-JOB_NAMES = "standup-prompt, standup-remind, standup-summary, risk-scan, weekly-report, calendar-check"
+JOB_NAMES = "standup-prompt, standup-remind, standup-summary, risk-scan, weekly-report, calendar-check, prune"
 # How long `run-job` keeps retrying delivery before leaving the rest to the running sender.
 RUN_JOB_DELIVERY_SECONDS = 60.0
 
@@ -139,21 +139,47 @@ def run_job(
     ),
 ) -> None:
     """Run one job once, due or not, and deliver what it queued; what was already sent is not sent again."""
-    from scheduler.jobs import JOBS_BY_NAME
+    from scheduler.jobs import INSTANCE_JOBS_BY_NAME, JOBS_BY_NAME
     from storage.migrate import upgrade
 
     chosen = JOBS_BY_NAME.get(job)
-    if chosen is None:
-        raise typer.BadParameter(f"unknown job {job!r}; one of: {', '.join(JOBS_BY_NAME)}", param_hint="JOB")
+    names = [*JOBS_BY_NAME, *INSTANCE_JOBS_BY_NAME]
+    if chosen is None and job not in INSTANCE_JOBS_BY_NAME:
+        raise typer.BadParameter(f"unknown job {job!r}; one of: {', '.join(names)}", param_hint="JOB")
     _configure_logging(logging.WARNING)
     settings = get_settings()
     when = _parse_at(at, settings)
     upgrade(settings.database_url)
+    if chosen is None:  # an instance job (prune): not per project, sends nothing
+        done = asyncio.run(_run_instance_job(settings, job, when))
+        typer.echo(f"{job}: " + ("failed, see the log" if done is None else _counts(done)))
+        if done is None:
+            raise typer.Exit(1)
+        return
     lines, ok = asyncio.run(_run_job(settings, chosen, when, project))
     for line in lines:
         typer.echo(line)
     if not ok:
         raise typer.Exit(1)
+
+
+async def _run_instance_job(settings: Settings, name: str, at: datetime) -> dict[str, int] | None:
+    from bot.jobs.prune import Housekeeping
+    from bot.runtime import utcnow
+    from scheduler.jobs import INSTANCE_JOBS_BY_NAME
+    from scheduler.runner import JobRunner
+    from storage.db import create_engine, session_factory
+
+    engine = create_engine(settings.database_url)
+    try:
+        runner = JobRunner(session_factory(engine), utcnow, housekeeping=Housekeeping.from_settings(settings))
+        return await runner.run_instance_job(INSTANCE_JOBS_BY_NAME[name], at=at)
+    finally:
+        await engine.dispose()
+
+
+def _counts(done: dict[str, int]) -> str:
+    return ", ".join(f"{count} {what}" for what, count in done.items())
 
 
 def _parse_at(value: str | None, settings: Settings) -> datetime:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,7 @@ from bot.render.i18n import t
 from bot.services import members, projects
 from bot.services.integrations import WebhookHosts
 from storage.models import Project
+from storage.secretbox import SecretBox
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Defaults:
     timezone: str
     locale: str
     webhook_hosts: WebhookHosts = field(default_factory=WebhookHosts)
+    secret_box: SecretBox | None = None
 
 
 def usage_line(locale: str, spec: CommandSpec) -> str:
@@ -123,6 +125,7 @@ async def dispatch_message(
         locale=locale,
         default_timezone=defaults.timezone,
         webhook_hosts=defaults.webhook_hosts,
+        secret_box=defaults.secret_box,
     )
     try:
         # A refused command changes nothing: its writes live and die in this savepoint.
@@ -135,3 +138,15 @@ async def dispatch_message(
     except (UserFacingError, ArgError) as error:
         # The handler may have switched language (e.g. a new project); refuse in the context's.
         return Dispatched([Text(refusal(ctx.locale, spec, error))], applied=False)
+
+
+def redacted(event: InboundEvent, registry: Registry) -> InboundEvent:
+    """The event as it may be stored once handled: a command whose spec says its arguments may
+    carry credentials (`/config webhook <url> <secret>`) keeps them masked."""
+    if not isinstance(event, InboundMessage):
+        return event
+    match = registry.match(normalize(event.text))
+    if match is None or match.spec.redact is None:
+        return event
+    args = match.spec.redact(match.args)
+    return replace(event, text=f"/{match.invoked_as} {args}") if args != match.args else event

@@ -33,6 +33,7 @@ from bot import api, health
 from bot.card_clicks import CardClicks
 from bot.commands.all import build_registry
 from bot.http_limits import HttpLimits, RequestLimits
+from bot.jobs.prune import Housekeeping
 from bot.runtime import Runtime, utcnow
 from bot.settings import Settings, get_settings
 from scheduler.leader import leadership_for
@@ -40,6 +41,7 @@ from scheduler.outbox import OutboxWorker
 from scheduler.runner import JobRunner
 from scheduler.service import LEADER_CHECK_SECONDS, SchedulerService
 from storage.db import create_engine, database_answers, session_factory
+from storage.secretbox import opener
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +55,12 @@ def enabled_platforms(senders: Mapping[str, Sender]) -> str:
 
 
 def build_senders(settings: Settings) -> dict[str, Sender]:
-    # Report-only groups' custom robot webhooks need no app credentials: always available.
+    # Report-only groups' custom robot webhooks need no app credentials: always available (their
+    # stored credentials need CROSSTRACK_SECRET_KEY to be decrypted).
+    unseal = opener(settings.secret_box())
     senders: dict[str, Sender] = {
-        DingTalkRobotWebhook.platform: DingTalkRobotWebhook(),
-        FeishuBotWebhook.platform: FeishuBotWebhook(),
+        DingTalkRobotWebhook.platform: DingTalkRobotWebhook(unseal=unseal),
+        FeishuBotWebhook.platform: FeishuBotWebhook(unseal=unseal),
     }
     if settings.feishu_enabled:
         assert settings.feishu_app_id and settings.feishu_app_secret
@@ -80,11 +84,12 @@ def build_job_runner(
     clock: Callable[[], datetime],
     outbox: OutboxWorker,
     senders: Mapping[str, Sender],
+    housekeeping: Housekeeping | None = None,
 ) -> JobRunner:
     """Jobs queue their messages for `outbox` (and wake it), and write shared tables through the
-    platforms' senders."""
+    platforms' senders; with `housekeeping`, the instance jobs (prune) run too."""
     tables = {**build_tables(senders), **notable.build_tables(senders)}
-    return JobRunner(factory, clock, on_queued=outbox.wake, tables=tables)
+    return JobRunner(factory, clock, on_queued=outbox.wake, tables=tables, housekeeping=housekeeping)
 
 
 def build_scheduler(
@@ -97,7 +102,7 @@ def build_scheduler(
     leader_check_seconds: float = LEADER_CHECK_SECONDS,
 ) -> SchedulerService:
     return SchedulerService(
-        build_job_runner(factory, clock, outbox, senders),
+        build_job_runner(factory, clock, outbox, senders, Housekeeping.from_settings(settings)),
         leadership_for(settings.database_url),
         leader_check_seconds=leader_check_seconds,
     )

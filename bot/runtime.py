@@ -22,7 +22,7 @@ from adapters.base import RequestNonce, Sender, WebhookRejected
 from adapters.codec import event_from_json, event_to_json, reply_to_json
 from adapters.models import InboundEvent, InboundMessage, Reply, Text
 from bot.commands.registry import Registry
-from bot.dispatcher import Defaults, dispatch
+from bot.dispatcher import Defaults, dispatch, redacted
 from bot.render.i18n import t
 from bot.services.integrations import WebhookHosts
 from bot.settings import Settings
@@ -72,6 +72,7 @@ class Runtime:
             webhook_hosts=WebhookHosts().with_domains(
                 dingtalk_oapi=settings.dingtalk_oapi_domain, feishu=settings.feishu_domain
             ),
+            secret_box=settings.secret_box(),
         )
         self.outbox = OutboxWorker(self.factory, self.senders, clock)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -245,6 +246,8 @@ class Runtime:
                     session, event, registry=self.registry, defaults=self.defaults, now=now
                 )
                 await self.enqueue_replies(session, event, replies, now)
+                # Credentials in the command (a webhook secret) are not kept past this transaction.
+                record.payload = event_to_json(redacted(event, self.registry))
                 record.status = "done"
                 record.processed_at = now
         except Exception as error:
@@ -273,7 +276,7 @@ class Runtime:
                     record.next_attempt_at = now + timedelta(seconds=delay)
                 else:
                     record.status = "failed"
-                    await self._apologise(session, record_id, record.payload, now)
+                    await self._apologise(session, record, now)
         except Exception as failure:
             log.error(
                 "inbound event %s: recording its failure failed too, left pending for the sweeper: %r",
@@ -283,12 +286,15 @@ class Runtime:
             return
         self._sweep_wakeup.set()
 
-    async def _apologise(self, session: Any, record_id: int, payload: Any, now: datetime) -> None:
+    async def _apologise(self, session: Any, record: InboundEventRecord, now: datetime) -> None:
         """Queue the apology in a savepoint: a payload the outbox cannot take either (an oversized
-        chat id, say) costs the apology, not the record that the event failed."""
+        chat id, say) costs the apology, not the record that the event failed. The stored command
+        loses its credentials as a processed one does."""
+        record_id = record.id
         try:
             async with session.begin_nested():
-                event = event_from_json(payload)
+                event = event_from_json(record.payload)
+                record.payload = event_to_json(redacted(event, self.registry))
                 await self.enqueue_replies(
                     session, event, [Text(t(self.defaults.locale, "error.internal"))], now
                 )

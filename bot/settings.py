@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from storage.secretbox import KEY_SETTING, OLD_KEYS_SETTING, SecretBox
 
 # Values people copy from examples and forget to replace.
 _PLACEHOLDERS = {"changeme", "change-me", "xxx", "xxxxxx", "secret", "your-secret", "todo", "placeholder"}
@@ -68,6 +70,18 @@ class Settings(BaseSettings):
     # How often pending inbound events are looked for (retries due, events acked but left behind).
     inbound_sweep_seconds: Positive = 15.0
 
+    # Encrypts integration secrets at rest (a Fernet key); older keys, comma-separated, still decrypt
+    # while rows are re-encrypted under the new one (see README, Security).
+    secret_key: SecretStr | None = None
+    secret_keys_old: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    # Processed inbound events, delivered outbox rows, job runs ... older than this are deleted daily.
+    retention_days: Annotated[int, Field(ge=1)] = 30
+
+    @field_validator("secret_keys_old", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return [key.strip() for key in value.split(",") if key.strip()] if isinstance(value, str) else value
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -118,6 +132,15 @@ class Settings(BaseSettings):
                 )
         if self.api_token is not None and _is_placeholder(self.api_token):
             raise ValueError("CROSSTRACK_API_TOKEN is a placeholder; set a real token or unset it")
+        keys = [(KEY_SETTING, self.secret_key)] if self.secret_key is not None else []
+        for name, key in [*keys, *((OLD_KEYS_SETTING, old) for old in self.secret_keys_old)]:
+            try:
+                SecretBox([key.get_secret_value()])
+            except ValueError as exc:
+                raise ValueError(
+                    f"{name} must hold Fernet keys (32 url-safe base64-encoded bytes), e.g. from "
+                    "`python -c 'from storage.secretbox import new_key; print(new_key())'`"
+                ) from exc
         return self
 
     @property
@@ -136,6 +159,13 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def secret_box(self) -> SecretBox | None:
+        """None without CROSSTRACK_SECRET_KEY: features that store secrets refuse, the rest works."""
+        if self.secret_key is None:
+            return None
+        keys = [self.secret_key, *self.secret_keys_old]
+        return SecretBox([key.get_secret_value() for key in keys])
 
 
 @lru_cache

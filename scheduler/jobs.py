@@ -10,9 +10,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from bot.domain.workdays import WorkCalendar
-from bot.jobs import alerts, calendar_notice, report, standup
+from bot.jobs import alerts, calendar_notice, prune, report, standup
 from bot.jobs.context import JobContext
+from bot.jobs.prune import Housekeeping
 from storage.models import Project
 
 # The one standup reminder goes out this long before the cutoff (or halfway, if that is sooner).
@@ -84,3 +87,20 @@ JOBS: tuple[Job, ...] = (
 )
 
 JOBS_BY_NAME = {job.name: job for job in JOBS}
+
+
+@dataclass(frozen=True)
+class InstanceJob:
+    """A job for the whole instance rather than one project (housekeeping), due once a day from `at`
+    in CROSSTRACK_TIMEZONE on the leader. Idempotent, so it needs no claim in `job_runs`: a restart
+    or a new leader running it again the same day finds nothing left to do."""
+
+    name: str
+    run: Callable[[async_sessionmaker[AsyncSession], Housekeeping, datetime], Awaitable[dict[str, int]]]
+    at: time
+
+
+# Early morning: after the day's messages, before the first standup prompt.
+INSTANCE_JOBS: tuple[InstanceJob, ...] = (InstanceJob("prune", prune.prune, time(4, 0)),)
+
+INSTANCE_JOBS_BY_NAME = {job.name: job for job in INSTANCE_JOBS}

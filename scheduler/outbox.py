@@ -19,6 +19,7 @@ import logging
 import random
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import exists, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -280,6 +281,8 @@ class OutboxWorker:
                     "last_error": None,
                     "platform_message_id": platform_message_id,
                 }
+            if values.get("status") in ("sent", "failed"):
+                values.update(_without_sealed(payload))
             async with unit_of_work(self._factory) as session:
                 # Only while the claim is still ours (a later claim counted another attempt).
                 await session.execute(
@@ -356,3 +359,13 @@ class OutboxWorker:
         log.warning("outbox %s retry in %.1fs: %s", key, delay, error)
         retry_at = self._clock() + timedelta(seconds=delay)
         return "retry", {"next_attempt_at": retry_at, "last_error": last_error}
+
+
+def _without_sealed(payload: dict[str, Any]) -> dict[str, object]:
+    """The row's new payload without its `sealed_*` extras (a report webhook's encrypted URL and
+    secret), which a row sent or given up on never needs again; nothing when it has none."""
+    extra = payload.get("extra", {})
+    if not any(key.startswith("sealed_") for key in extra):
+        return {}
+    kept = {key: value for key, value in extra.items() if not key.startswith("sealed_")}
+    return {"payload": {**payload, "extra": kept}}

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.jobs.context import JobContext
+from bot.jobs.prune import Housekeeping
 from bot.services import calendar as calendar_service
-from scheduler.jobs import JOBS, Job
+from scheduler.jobs import INSTANCE_JOBS, JOBS, InstanceJob, Job
 from storage import idempotency
 from storage.db import unit_of_work
 from storage.models import JobRun, Project
@@ -39,12 +40,15 @@ class JobRunner:
         jobs: Sequence[Job] = JOBS,
         on_queued: Callable[[], None] = lambda: None,
         tables: Mapping[str, object] | None = None,
+        housekeeping: Housekeeping | None = None,
     ) -> None:
         self._factory = factory
         self._clock = clock
         self._jobs = tuple(jobs)
         self._on_queued = on_queued  # wakes the outbox sender
         self._tables = dict(tables or {})
+        self._housekeeping = housekeeping  # None: the instance jobs do not run
+        self._instance_days: dict[str, date] = {}  # the local day each instance job last ran
 
     async def tick(self, now: datetime | None = None) -> list[JobOutcome]:
         """Run every job that is due now, for every active project."""
@@ -60,7 +64,28 @@ class JobRunner:
                     business_date = job.due(project, now.astimezone(ZoneInfo(project.timezone)), calendar)
                 if business_date is not None:
                     outcomes.append(await self._run(job, project_id, business_date, now, force=False))
+        await self._run_instance_jobs(now)
         return outcomes
+
+    async def _run_instance_jobs(self, now: datetime) -> None:
+        if self._housekeeping is None:
+            return
+        local = now.astimezone(ZoneInfo(self._housekeeping.timezone))
+        for job in INSTANCE_JOBS:
+            if local.time() >= job.at and self._instance_days.get(job.name) != local.date():
+                self._instance_days[job.name] = local.date()  # failed or not: tried again tomorrow
+                await self.run_instance_job(job, at=now)
+
+    async def run_instance_job(self, job: InstanceJob, *, at: datetime) -> dict[str, int] | None:
+        """Run an instance job now (the tick, or an operator); what it did, None when it failed."""
+        assert self._housekeeping is not None, "instance jobs need the housekeeping settings"
+        try:
+            done = await job.run(self._factory, self._housekeeping, at)
+        except Exception:
+            log.exception("job %s failed", job.name)
+            return None
+        log.info("job %s: %s", job.name, ", ".join(f"{count} {what}" for what, count in done.items()))
+        return done
 
     async def run_job(self, job: Job, *, at: datetime, project_id: int | None = None) -> list[JobOutcome]:
         """Run one job as if at `at`, whether or not it is due (for operators and tests); what it

@@ -431,21 +431,25 @@ class ReportSnapshot(Base):
 
 class ReportWebhook(Base):
     """A custom group robot (DingTalk) or custom bot (Feishu) webhook that also gets the weekly report:
-    a report-only group the app's bot is not in. `url` and `secret` are credentials: never shown
-    in full, never audited."""
+    a report-only group the app's bot is not in. The URL (its access_token or hook id) and the
+    signing secret are credentials: stored encrypted (storage/secretbox.py), never shown in full,
+    never audited. `url_digest` (a keyed HMAC of the URL) makes a URL unique per project, since two
+    encryptions of one URL differ; `url_shown` is the masked form chat and the audit log show."""
 
     __tablename__ = "report_webhooks"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     platform: Mapped[str] = mapped_column(String(16))  # the outbox platform: "dingtalk-webhook" ...
-    url: Mapped[str] = mapped_column(String(500))
-    secret: Mapped[str] = mapped_column(String(200))
+    url_digest: Mapped[str] = mapped_column(String(64))
+    url_sealed: Mapped[str] = mapped_column(Text)
+    url_shown: Mapped[str] = mapped_column(String(200))
+    secret_sealed: Mapped[str] = mapped_column(Text)
     created_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    __table_args__ = (UniqueConstraint("project_id", "url"),)
+    __table_args__ = (UniqueConstraint("project_id", "url_digest"),)
 
 
 class TableSyncRecord(Base):

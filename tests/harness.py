@@ -34,7 +34,7 @@ from bot.commands.all import build_registry
 from bot.main import create_app
 from bot.runtime import Runtime
 from bot.settings import Settings
-from tests.scenario import dingtalk, feishu
+from tests.scenario import SECRET_KEY, dingtalk, feishu
 
 # `@name` in a typed line: the shell's mention syntax, and the users a test line mentions.
 _TYPED_MENTION = re.compile(r"@([\w.\-]+)")
@@ -290,19 +290,21 @@ async def chat_runtime(
     now: datetime | None = None,
     clock: Callable[[], datetime] | None = None,
     locale: Literal["zh", "en"] = "zh",
+    secret_key: str | None = SECRET_KEY,
 ) -> AsyncIterator[Chat]:
-    """The app on `platform` with a frozen clock (`now`, or a `clock` the test moves)."""
+    """The app on `platform` with a frozen clock (`now`, or a `clock` the test moves), and
+    CROSSTRACK_SECRET_KEY set to `secret_key`."""
     if clock is None:
         frozen = now or datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
         clock = lambda: frozen  # noqa: E731
     if platform == "shell":
-        async with _shell_runtime(engine, clock, locale) as chat:
+        async with _shell_runtime(engine, clock, locale, secret_key) as chat:
             yield chat
     elif platform == "feishu":
-        async with _feishu_runtime(engine, clock, locale) as chat:
+        async with _feishu_runtime(engine, clock, locale, secret_key) as chat:
             yield chat
     elif platform == "dingtalk":
-        async with _dingtalk_runtime(engine, clock, locale) as chat:
+        async with _dingtalk_runtime(engine, clock, locale, secret_key) as chat:
             yield chat
     else:
         raise ValueError(f"unknown platform {platform!r}")
@@ -310,9 +312,11 @@ async def chat_runtime(
 
 @asynccontextmanager
 async def _shell_runtime(
-    engine: AsyncEngine, clock: Callable[[], datetime], locale: Literal["zh", "en"]
+    engine: AsyncEngine, clock: Callable[[], datetime], locale: Literal["zh", "en"], secret_key: str | None
 ) -> AsyncIterator[Chat]:
-    settings = Settings(database_url=str(engine.url), locale=locale, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        database_url=str(engine.url), locale=locale, secret_key=secret_key, _env_file=None
+    )
     sender = shell.ShellSender()
     runtime = Runtime(settings, engine, build_registry(), {"shell": sender}, clock=clock)
     await runtime.start(run_outbox=False)
@@ -324,9 +328,9 @@ async def _shell_runtime(
 
 @asynccontextmanager
 async def _feishu_runtime(
-    engine: AsyncEngine, clock: Callable[[], datetime], locale: Literal["zh", "en"]
+    engine: AsyncEngine, clock: Callable[[], datetime], locale: Literal["zh", "en"], secret_key: str | None
 ) -> AsyncIterator[Chat]:
-    settings = feishu.feishu_settings(engine, locale=locale)
+    settings = feishu.feishu_settings(engine, locale=locale, secret_key=secret_key)
     assert settings.feishu_app_id and settings.feishu_app_secret
     time = _VirtualTime()
     sender = feishu_client.FeishuClient(
@@ -350,7 +354,7 @@ async def _feishu_runtime(
 
 @asynccontextmanager
 async def _dingtalk_runtime(
-    engine: AsyncEngine, clock: Callable[[], datetime], locale: Literal["zh", "en"]
+    engine: AsyncEngine, clock: Callable[[], datetime], locale: Literal["zh", "en"], secret_key: str | None
 ) -> AsyncIterator[Chat]:
     time = _VirtualTime()
     sender = dingtalk_client.DingTalkClient(
@@ -363,7 +367,7 @@ async def _dingtalk_runtime(
         now=clock,
         limiter=dingtalk_client.send_limiter(clock=time.clock, sleep=time.sleep),
     )
-    settings = dingtalk.dingtalk_settings(engine, locale=locale)
+    settings = dingtalk.dingtalk_settings(engine, locale=locale, secret_key=secret_key)
     async with (
         dingtalk.dingtalk_api() as api,
         _serving(create_app(settings, senders={"dingtalk": sender}, clock=clock)) as (runtime, http),

@@ -19,7 +19,7 @@ from adapters.models import Text
 from bot.cli import JOB_NAMES, app
 from bot.jobs.context import JobContext, Recipient
 from bot.settings import get_settings
-from scheduler.jobs import JOBS_BY_NAME, Job
+from scheduler.jobs import INSTANCE_JOBS_BY_NAME, JOBS_BY_NAME, Job
 from storage.models import Base
 from tests.samples import load
 
@@ -108,7 +108,7 @@ FEISHU = "https://feishu.test"
 
 
 def test_run_job_help_names_every_job() -> None:
-    assert JOB_NAMES.split(", ") == list(JOBS_BY_NAME)
+    assert JOB_NAMES.split(", ") == [*JOBS_BY_NAME, *INSTANCE_JOBS_BY_NAME]
     assert "standup-prompt" in run("run-job", "--help").output
 
 
@@ -204,3 +204,21 @@ def test_shell_runs_a_job_and_shows_who_got_what(database: Path) -> None:
     assert output.count("→ @carol (private)") == 1  # the second run sends nothing new
     assert "1.1 接口 · 0% · 截止 11-26" in output
     assert "no job 'nope'" in output
+
+
+def test_run_job_prune_deletes_what_is_past_the_retention(database: Path) -> None:
+    run("migrate")
+    with sqlite3.connect(database) as connection:
+        for event_id, received in (
+            ("old", "2020-01-01 00:00:00.000000"),
+            ("new", "2999-01-01 00:00:00.000000"),
+        ):
+            connection.execute(
+                "INSERT INTO inbound_events (platform, event_id, payload, status, attempts, received_at) "
+                "VALUES ('shell', ?, '{}', 'done', 1, ?)",
+                (event_id, received),
+            )
+    output = run("run-job", "prune").output
+    assert output.startswith("prune: 1 inbound_events, 0 outbox, 0 job_runs")
+    with sqlite3.connect(database) as connection:
+        assert [row[0] for row in connection.execute("SELECT event_id FROM inbound_events")] == ["new"]

@@ -23,6 +23,8 @@ SECRETS = {
     "dingtalk_app_key",
     "dingtalk_app_secret",
     "dingtalk_robot_code",
+    "secret_key",
+    "secret_keys_old",
 }
 # `${VAR:-default}`, as compose interpolates it.
 INTERPOLATION = re.compile(r"\$\{(\w+):-([^}]*)\}")

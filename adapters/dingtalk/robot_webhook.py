@@ -2,7 +2,8 @@
 webhook, at most 20 a minute per robot, mapped to SendError.
 
 No app credentials are involved: the webhook URL (with its access_token) and the robot's `SEC...`
-secret come with each message in `extra` (they are stored with the project's binding). Custom robots
+secret come with each message in `extra`, encrypted as stored with the project's binding, and are
+decrypted here with `unseal` only for the request (adapters/base.py: webhook_credentials). Custom robots
 have no idempotency key, so a send that timed out after DingTalk accepted it is posted again when
 retried: at least once, like any webhook without dedupe.
 """
@@ -17,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from adapters.base import SendError
+from adapters.base import SendError, Unseal, webhook_credentials
 from adapters.dingtalk.client import render
 from adapters.dingtalk.signing import custom_robot_sign
 from adapters.models import OutboundMessage
@@ -65,10 +66,12 @@ class DingTalkRobotWebhook:
     def __init__(
         self,
         *,
+        unseal: Unseal,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         clock: Callable[[], float] = time.monotonic,
         limiter: RateLimiter | None = None,
     ) -> None:
+        self._unseal = unseal
         self._now = now  # wall time, for the signed timestamp
         self._clock = clock  # monotonic, for the 10-minute block
         self._limiter = limiter or robot_limiter(clock=clock)
@@ -80,9 +83,7 @@ class DingTalkRobotWebhook:
 
     async def send(self, message: OutboundMessage) -> str:
         """Post one message; custom robots return no message id, so "" on success."""
-        url, secret = message.extra.get("url"), message.extra.get("secret")
-        if not url or not secret:
-            raise SendError("custom robot: no webhook URL or secret with the message", retryable=False)
+        url, secret = webhook_credentials(message, self._unseal, "custom robot")
         raw = json.dumps(body_of(message), ensure_ascii=False, separators=(",", ":")).encode()
         if len(raw) > MAX_BODY_BYTES:
             raise SendError(f"custom robot: message of {len(raw)} bytes is too large", retryable=False)

@@ -2,7 +2,8 @@
 5 a second and 100 a minute per bot, bodies up to 20 KB, mapped to SendError.
 
 No app credentials are involved: the webhook URL and the bot's signing secret come with each message
-in `extra` (they are stored with the project's binding). Custom bots have no `uuid` dedupe, so a send
+in `extra`, encrypted as stored with the project's binding, and are decrypted here with `unseal` only
+for the request (adapters/base.py: webhook_credentials). Custom bots have no `uuid` dedupe, so a send
 that timed out after Feishu accepted it is posted again when retried (at least once).
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from adapters.base import SendError
+from adapters.base import SendError, Unseal, webhook_credentials
 from adapters.feishu.cards import render, with_feishu_mentions
 from adapters.models import OutboundMessage
 from adapters.ratelimit import Limit, RateLimiter
@@ -67,9 +68,11 @@ class FeishuBotWebhook:
     def __init__(
         self,
         *,
+        unseal: Unseal,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         limiter: RateLimiter | None = None,
     ) -> None:
+        self._unseal = unseal
         self._now = now  # wall time, for the signed timestamp (seconds, within an hour of Feishu's)
         self._limiter = limiter or bot_limiter()
         self._http = httpx.AsyncClient(timeout=_TIMEOUT_SECONDS)
@@ -79,9 +82,7 @@ class FeishuBotWebhook:
 
     async def send(self, message: OutboundMessage) -> str:
         """Post one message; custom bots return no message id, so "" on success."""
-        url, secret = message.extra.get("url"), message.extra.get("secret")
-        if not url or not secret:
-            raise SendError("custom bot: no webhook URL or secret with the message", retryable=False)
+        url, secret = webhook_credentials(message, self._unseal, "custom bot")
         async with self._limiter.call(url):
             stamp = str(int(self._now().timestamp()))
             raw = json.dumps(

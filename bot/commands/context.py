@@ -13,6 +13,7 @@ from bot.commands.registry import CommandSpec, Registry
 from bot.render.i18n import t
 from bot.services.integrations import WebhookHosts
 from storage.models import Member, Project
+from storage.secretbox import SecretBox
 
 
 @dataclass
@@ -29,6 +30,8 @@ class CommandContext:
     default_timezone: str
     # Where /config may point a report webhook (the platforms' hosts and the configured domains).
     webhook_hosts: WebhookHosts = field(default_factory=WebhookHosts)
+    # Encrypts integration secrets (CROSSTRACK_SECRET_KEY); None when unset.
+    secret_box: SecretBox | None = None
 
     @property
     def tz(self) -> ZoneInfo:

@@ -7,7 +7,7 @@ from adapters.models import Reply, Text
 from bot.commands.common import actor_of
 from bot.commands.context import CommandContext
 from bot.permissions import require_pm
-from bot.services import integrations
+from bot.services import integrations, settings
 from bot.services.integrations import Delivery
 from storage.models import Project
 
@@ -33,7 +33,7 @@ async def _listing(ctx: CommandContext, project: Project) -> str:
             "integrations.webhook_line",
             number=number,
             kind=ctx.t(f"integrations.kind.{webhook.platform}"),
-            url=integrations.masked_url(webhook.url),
+            url=webhook.url_shown,
             last=_last(ctx, await integrations.last_delivery(ctx.session, webhook)),
         )
         for number, webhook in enumerate(bound, start=1)
@@ -48,18 +48,21 @@ async def webhook(ctx: CommandContext, project: Project, value: str) -> list[Rep
     member = require_pm(ctx)
     first, _, rest = value.partition(" ")
     if first.lower() in integrations.CLEAR:
-        chosen = integrations.pick(await integrations.webhooks(ctx.session, project.id), rest.strip())
+        listed = await integrations.webhooks(ctx.session, project.id)
+        chosen = integrations.pick(listed, rest.strip(), ctx.secret_box)
         if not chosen:
             return [Text(_none(ctx))]
         await integrations.unbind(
             session=ctx.session, project=project, chosen=chosen, actor=actor_of(ctx), now=ctx.now
         )
         return [Text(ctx.t("integrations.webhook_removed", count=len(chosen)))]
+    integrations.require_box(ctx.secret_box)
     target = integrations.parse_webhook(first, rest.strip(), ctx.webhook_hosts)
     bound = await integrations.bind(
         session=ctx.session,
         project=project,
         target=target,
+        box=ctx.secret_box,
         actor=actor_of(ctx),
         member_id=member.id,
         now=ctx.now,
@@ -74,3 +77,12 @@ async def webhook(ctx: CommandContext, project: Project, value: str) -> list[Rep
     if ctx.message.chat.chat_type == "group":
         text += "\n" + ctx.t("integrations.webhook_in_group")
     return [Text(text)]
+
+
+def redact_config(args: str) -> str:
+    """/config's arguments as stored once handled: those of `webhook` (and of a key not understood,
+    which may be a mistyped one) masked; the other settings hold no credentials (bot.services.settings)."""
+    word, _, value = args.partition(" ")
+    if not value or settings.resolve_key(word) not in ("webhook", None):
+        return args
+    return f"{word} {integrations.redact_args(value)}"

@@ -28,6 +28,8 @@ class CommandSpec:
     who: str  # catalog key (`who.*`) of who may run it, for help and refusals
     needs_project: bool = True
     listed: bool = True  # shown in /help's overview
+    # For arguments that may carry credentials: the arguments as they may be stored once handled.
+    redact: Callable[[str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,11 @@ class Router:
         who: str,
         needs_project: bool = True,
         listed: bool = True,
+        redact: Callable[[str], str] | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.commands.append(
-                CommandSpec(name, aliases, handler, usage, summary, who, needs_project, listed)
+                CommandSpec(name, aliases, handler, usage, summary, who, needs_project, listed, redact)
             )
             return handler
 

@@ -119,6 +119,7 @@ async def _settings_card(ctx: CommandContext, project: Project) -> Card:
     usage="usage.config",
     summary="summary.config",
     who="who.view_anyone_edit_pm",
+    redact=integration_commands.redact_config,
 )
 async def config(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()

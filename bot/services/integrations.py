@@ -1,10 +1,11 @@
 """Integrations set with /config: the DingTalk AI table the weekly report syncs to, and report-only
 groups reached through custom robot webhooks (DingTalk) or custom bot webhooks (Feishu).
 
-Webhook URLs and secrets are credentials: they are stored with the binding and handed to the sender
-with each queued report (the outbox row's `extra`); chat shows them masked, the audit log not at all.
-Removing or re-keying a binding also rewrites what is still queued for it and wipes the credentials
-from its sent rows.
+Webhook URLs and secrets are credentials: they are stored encrypted with the binding (a SecretBox
+under CROSSTRACK_SECRET_KEY; without one, binding is refused) and handed to the sender encrypted with
+each queued report (the outbox row's `extra`, which the outbox wipes once the row is sent or failed);
+chat shows them masked, the audit log and the stored command not at all. Removing or re-keying a
+binding also rewrites what is still queued for it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.errors import UserFacingError
 from bot.services import audit
 from bot.services.audit import Actor
 from storage.models import Member, OutboxMessage, Project, ReportWebhook
+from storage.secretbox import KEY_SETTING, SecretBox
 
 # The outbox platforms of the two kinds of webhook: the `platform` of their senders (adapters/
 # dingtalk/robot_webhook.py, adapters/feishu/bot_webhook.py; bot/ does not import platform modules).
@@ -140,14 +142,44 @@ def masked_url(url: str) -> str:
     return f"{parts.netloc}/…/hook/{mask(hook_id)}"
 
 
+def redact_args(value: str) -> str:
+    """`/config webhook` arguments as they may be stored: webhook URLs masked, anything else but a
+    clear word or a list number (a secret, or a URL pasted wrongly) replaced by a mask."""
+    words = []
+    for word in value.split():
+        canonical = _canonical(word)
+        if canonical is not None:
+            words.append(masked_url(canonical[1]))
+        elif word.lower() in CLEAR or word.isdigit():
+            words.append(word)
+        else:
+            words.append(REDACTED)
+    return " ".join(words)
+
+
+REDACTED = "[redacted]"
+
+
 def chat_id(webhook: ReportWebhook) -> str:
     """The outbox chat id of a binding: one queue (and order) per binding."""
     return f"webhook:{webhook.id}"
 
 
+# The keys of an outbox row's `extra` holding a webhook's encrypted URL and secret; the sender
+# decrypts them, and the outbox wipes every `sealed_*` key once the row is sent or failed.
+SEALED_URL, SEALED_SECRET = "sealed_url", "sealed_secret"
+
+
 def extra(webhook: ReportWebhook) -> dict[str, str]:
-    """What the sender needs with each message (see the module docstring)."""
-    return {"url": webhook.url, "secret": webhook.secret}
+    """What the sender needs with each message, as stored: encrypted."""
+    return {SEALED_URL: webhook.url_sealed, SEALED_SECRET: webhook.secret_sealed}
+
+
+def require_box(box: SecretBox | None) -> SecretBox:
+    """Storing or finding a webhook by its URL needs the key; refused politely without one."""
+    if box is None:
+        raise UserFacingError("integrations.webhook_no_key", setting=KEY_SETTING)
+    return box
 
 
 async def webhooks(session: AsyncSession, project_id: int) -> list[ReportWebhook]:
@@ -158,7 +190,7 @@ async def webhooks(session: AsyncSession, project_id: int) -> list[ReportWebhook
 
 
 def _audited(webhook: ReportWebhook) -> dict[str, Any]:
-    return {"platform": webhook.platform, "url": masked_url(webhook.url)}
+    return {"platform": webhook.platform, "url": webhook.url_shown}
 
 
 @dataclass(frozen=True)
@@ -172,18 +204,24 @@ async def bind(
     session: AsyncSession,
     project: Project,
     target: WebhookTarget,
+    box: SecretBox | None,
     actor: Actor,
     member_id: int | None,
     now: datetime,
 ) -> Bound:
     """Add the webhook to the project, or give a bound one its new secret (audited, never the secret)."""
+    box = require_box(box)
     webhook = await session.scalar(
-        select(ReportWebhook).where(ReportWebhook.project_id == project.id, ReportWebhook.url == target.url)
+        select(ReportWebhook).where(
+            ReportWebhook.project_id == project.id, ReportWebhook.url_digest.in_(box.digests(target.url))
+        )
     )
     if webhook is not None:
-        if webhook.secret == target.secret:
+        if box.open(webhook.secret_sealed) == target.secret:
             return Bound(webhook, "same")
-        webhook.secret = target.secret
+        # Sealed afresh, under the current key.
+        webhook.url_digest, webhook.url_sealed = box.digest(target.url), box.seal(target.url)
+        webhook.secret_sealed = box.seal(target.secret)
         webhook.updated_at = now
         await _rewrite_queued(session, webhook, extra(webhook))
         await audit.record(
@@ -201,8 +239,10 @@ async def bind(
     webhook = ReportWebhook(
         project_id=project.id,
         platform=target.platform,
-        url=target.url,
-        secret=target.secret,
+        url_digest=box.digest(target.url),
+        url_sealed=box.seal(target.url),
+        url_shown=masked_url(target.url),
+        secret_sealed=box.seal(target.secret),
         created_by_member_id=member_id,
         created_at=now,
         updated_at=now,
@@ -222,8 +262,9 @@ async def bind(
     return Bound(webhook, "added")
 
 
-def pick(bound: list[ReportWebhook], which: str) -> list[ReportWebhook]:
-    """The bindings `which` names: empty for all of them, a number from the list, or the URL."""
+def pick(bound: list[ReportWebhook], which: str, box: SecretBox | None) -> list[ReportWebhook]:
+    """The bindings `which` names: empty for all of them, a number from the list, or the URL (which
+    needs the key, to compare digests)."""
     if not which:
         return bound
     if which.isdigit():
@@ -232,7 +273,8 @@ def pick(bound: list[ReportWebhook], which: str) -> list[ReportWebhook]:
             raise UserFacingError("integrations.webhook_no_such", which=which)
         return [bound[number - 1]]
     canonical = _canonical(which)
-    chosen = [webhook for webhook in bound if webhook.url == canonical[1]] if canonical else []
+    digests = set(require_box(box).digests(canonical[1])) if canonical else set()
+    chosen = [webhook for webhook in bound if webhook.url_digest in digests]
     if not chosen:
         raise UserFacingError("integrations.webhook_no_such", which=masked_url(which))
     return chosen
@@ -269,7 +311,9 @@ async def _rewrite_queued(session: AsyncSession, webhook: ReportWebhook, new: di
     )
     for row in rows:
         kept = {
-            key: value for key, value in row.payload.get("extra", {}).items() if key not in ("url", "secret")
+            key: value
+            for key, value in row.payload.get("extra", {}).items()
+            if key not in (SEALED_URL, SEALED_SECRET)
         }
         if row.status == "pending" and new is not None:
             kept |= new
@@ -307,3 +351,19 @@ async def display_names(session: AsyncSession, project_id: int) -> dict[str, str
         select(Member.platform_user_id, Member.display_name).where(Member.project_id == project_id)
     )
     return {user_id: name or user_id for user_id, name in rows}
+
+
+async def reseal(session: AsyncSession, box: SecretBox, now: datetime) -> int:
+    """Re-encrypt under the current key the bindings (and their queued reports) still under an old
+    one, so an old key can be dropped after a rotation; returns how many bindings changed."""
+    changed = 0
+    for webhook in list(await session.scalars(select(ReportWebhook).order_by(ReportWebhook.id))):
+        url_sealed, secret_sealed = box.reseal(webhook.url_sealed), box.reseal(webhook.secret_sealed)
+        if (url_sealed, secret_sealed) == (webhook.url_sealed, webhook.secret_sealed):
+            continue
+        webhook.url_sealed, webhook.secret_sealed = url_sealed, secret_sealed
+        webhook.url_digest = box.digest(box.open(url_sealed))
+        webhook.updated_at = now
+        await _rewrite_queued(session, webhook, extra(webhook))
+        changed += 1
+    return changed

@@ -17,7 +17,9 @@ from adapters.dingtalk.robot_webhook import DingTalkRobotWebhook, robot_limiter
 from adapters.feishu.bot_webhook import FeishuBotWebhook, bot_limiter, custom_bot_sign
 from adapters.models import Card, OutboundMessage, Text
 from bot.services import integrations
+from storage.secretbox import SecretBox, new_key
 from tests.samples import load
+from tests.scenario import SECRET_KEY
 
 DINGTALK_VECTOR = load("dingtalk", "hmac_sign_test_vectors.self-computed")["vectors"][1]
 FEISHU_VECTOR = load("feishu", "custom_bot_sign_vector_computed")
@@ -25,6 +27,7 @@ TOKEN = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90"
 DINGTALK_URL = f"https://dingtalk-oapi.test/robot/send?access_token={TOKEN}"
 FEISHU_URL = "https://feishu.test/open-apis/bot/v2/hook/2c6a3c4e-8f7b-4d5e-9a1b-0c2d3e4f5a6b"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+BOX = SecretBox([SECRET_KEY])
 
 
 class VirtualTime:
@@ -61,7 +64,7 @@ def api() -> Iterator[respx.MockRouter]:
 async def dingtalk(time: VirtualTime) -> AsyncIterator[DingTalkRobotWebhook]:
     at = EPOCH + timedelta(milliseconds=int(DINGTALK_VECTOR["timestamp"]))
     sender = DingTalkRobotWebhook(
-        now=lambda: at, clock=time, limiter=robot_limiter(clock=time, sleep=time.sleep)
+        unseal=BOX.open, now=lambda: at, clock=time, limiter=robot_limiter(clock=time, sleep=time.sleep)
     )
     yield sender
     await sender.aclose()
@@ -70,7 +73,9 @@ async def dingtalk(time: VirtualTime) -> AsyncIterator[DingTalkRobotWebhook]:
 @pytest.fixture
 async def feishu(time: VirtualTime) -> AsyncIterator[FeishuBotWebhook]:
     at = EPOCH + timedelta(seconds=int(FEISHU_VECTOR["timestamp"]))
-    sender = FeishuBotWebhook(now=lambda: at, limiter=bot_limiter(clock=time, sleep=time.sleep))
+    sender = FeishuBotWebhook(
+        unseal=BOX.open, now=lambda: at, limiter=bot_limiter(clock=time, sleep=time.sleep)
+    )
     yield sender
     await sender.aclose()
 
@@ -86,7 +91,7 @@ def message(platform: str, content: Text | Card, **extra: str) -> OutboundMessag
         "webhook:1",
         content,
         "weekly-report:1:chat:webhook:1:2026-11-27",
-        extra={"to": "chat", "url": url, "secret": secret, **extra},
+        extra={"to": "chat", "sealed_url": BOX.seal(url), "sealed_secret": BOX.seal(secret), **extra},
     )
 
 
@@ -216,8 +221,13 @@ async def test_oversized_or_credential_less_messages_are_refused_unsent(
     with pytest.raises(SendError) as large:
         await sender.send(message(platform, Card("周报", "进度" * 4000)))  # 24 000 bytes of text
     with pytest.raises(SendError) as bare:
-        await sender.send(message(platform, Text("x"), url="", secret=""))
-    assert not large.value.retryable and not bare.value.retryable
+        await sender.send(message(platform, Text("x"), sealed_url="", sealed_secret=""))
+    # Sealed under a key this instance does not have (rotated out too early, or another instance's).
+    foreign = SecretBox([new_key()])
+    with pytest.raises(SendError) as unreadable:
+        await sender.send(message(platform, Text("x"), sealed_secret=foreign.seal("x" * 20)))
+    assert "CROSSTRACK_SECRET_KEY" in str(unreadable.value)
+    assert not large.value.retryable and not bare.value.retryable and not unreadable.value.retryable
     assert not api["dingtalk"].called and not api["feishu"].called
 
 

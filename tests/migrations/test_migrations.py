@@ -6,17 +6,24 @@ Sync tests on purpose: storage.migrate runs Alembic, whose env.py calls asyncio.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import inspect, text
+import sqlalchemy as sa
+from sqlalchemy import insert, inspect, text
 from sqlalchemy.engine import make_url
 
+from bot.settings import get_settings
 from storage import migrate
 from storage.db import create_engine
-from storage.models import Base
+from storage.models import Base, InboundEventRecord, OutboxMessage, Project
+from storage.secretbox import SecretBox
 from tests.conftest import POSTGRES_URL, SKIP_POSTGRES, WORKER
+from tests.scenario import SECRET_KEY
 
 # One per xdist worker, so parallel workers never drop each other's.
 SCRATCH_DATABASE = f"crosstrack_migrations_{WORKER or 'main'}"
@@ -77,3 +84,146 @@ def test_upgrade_check_downgrade_upgrade(scratch_url: str) -> None:
     migrate.upgrade(scratch_url, "head")
     assert tables(scratch_url) == schema
     migrate.check(scratch_url)
+
+
+# --- 0006: report webhook credentials encrypted at rest -------------------------------------------------
+
+AT = datetime(2026, 11, 20, tzinfo=UTC)
+URL = "https://oapi.dingtalk.com/robot/send?access_token=a1b2c3d4e5f60718293a4b5c6d7e8f90"
+SECRET = "SEC0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd"
+_PLAIN_WEBHOOKS = sa.table(
+    "report_webhooks",
+    *(sa.column(name) for name in ("project_id", "platform", "url", "secret", "created_at", "updated_at")),
+)
+
+
+async def _seed_plaintext(database_url: str) -> None:
+    """What 0005 stored: a binding in plain text, a queued and a sent report carrying it, and the
+    command that set it."""
+    engine = create_engine(database_url)
+    extra = {"to": "chat", "url": URL, "secret": SECRET}
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                insert(Project.__table__).values(
+                    name="p", timezone="Asia/Shanghai", locale="zh", created_at=AT, updated_at=AT
+                )
+            )
+            await connection.execute(
+                insert(_PLAIN_WEBHOOKS).values(
+                    project_id=1,
+                    platform="dingtalk-webhook",
+                    url=URL,
+                    secret=SECRET,
+                    created_at=AT,
+                    updated_at=AT,
+                )
+            )
+            for key, status in (("queued", "pending"), ("sent", "sent")):
+                await connection.execute(
+                    insert(OutboxMessage.__table__).values(
+                        idempotency_key=key,
+                        platform="dingtalk-webhook",
+                        chat_id="webhook:1",
+                        status=status,
+                        payload={"content": {}, "extra": extra},
+                        attempts=0,
+                        next_attempt_at=AT,
+                        created_at=AT,
+                    )
+                )
+            await connection.execute(
+                insert(InboundEventRecord.__table__).values(
+                    platform="shell",
+                    event_id="e1",
+                    message_id="m1",
+                    status="done",
+                    attempts=1,
+                    received_at=AT,
+                    payload={"kind": "message", "text": f"/设置 群机器人 {URL} {SECRET}"},
+                )
+            )
+    finally:
+        await engine.dispose()
+
+
+async def _rows(database_url: str, table: str) -> list[dict[str, Any]]:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            # report_webhooks by its columns in the database (the model's are 0006's); JSON decoded.
+            query = (
+                sa.text("SELECT * FROM report_webhooks")
+                if table == "report_webhooks"
+                else sa.select(Base.metadata.tables[table])
+            )
+            result = await connection.execute(query)
+            return [dict(row) for row in result.mappings()]
+    finally:
+        await engine.dispose()
+
+
+def _dump(database_url: str) -> str:
+    return json.dumps(
+        {table: asyncio.run(_rows(database_url, table)) for table in Base.metadata.tables},
+        default=str,
+        ensure_ascii=False,
+    )
+
+
+@pytest.fixture
+def secret_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str | None], None]]:
+    """Sets CROSSTRACK_SECRET_KEY (None: unsets it) for the migrations, which read the settings."""
+
+    def set_key(key: str | None) -> None:
+        if key is None:
+            monkeypatch.delenv("CROSSTRACK_SECRET_KEY", raising=False)
+        else:
+            monkeypatch.setenv("CROSSTRACK_SECRET_KEY", key)
+        get_settings.cache_clear()
+
+    yield set_key
+    get_settings.cache_clear()
+
+
+def test_0006_encrypts_plaintext_webhooks_only_with_a_key_and_round_trips(
+    scratch_url: str, secret_key: Callable[[str | None], None]
+) -> None:
+    migrate.upgrade(scratch_url, "0005")
+    asyncio.run(_seed_plaintext(scratch_url))
+    secret_key(None)
+    with pytest.raises(RuntimeError, match="set CROSSTRACK_SECRET_KEY"):
+        migrate.upgrade(scratch_url, "head")
+    assert SECRET in _dump_0005(scratch_url)  # refused before changing anything
+
+    secret_key(SECRET_KEY)
+    migrate.upgrade(scratch_url, "head")
+    migrate.check(scratch_url)
+    dump = _dump(scratch_url)
+    assert SECRET not in dump and "a1b2c3d4e5f60718293a4b5c6d7e8f90" not in dump
+    box = SecretBox([SECRET_KEY])
+    [webhook] = asyncio.run(_rows(scratch_url, "report_webhooks"))
+    assert (box.open(webhook["url_sealed"]), box.open(webhook["secret_sealed"])) == (URL, SECRET)
+    assert webhook["url_digest"] == box.digest(URL) and webhook["url_shown"].endswith(
+        "access_token=a1b2…8f90"
+    )
+    queued, sent = sorted(asyncio.run(_rows(scratch_url, "outbox")), key=lambda row: row["idempotency_key"])
+    assert box.open(queued["payload"]["extra"]["sealed_secret"]) == SECRET
+    assert sent["payload"]["extra"] == {"to": "chat"}
+    [event] = asyncio.run(_rows(scratch_url, "inbound_events"))
+    assert (
+        event["payload"]["text"]
+        == "/设置 群机器人 oapi.dingtalk.com/robot/send?access_token=a1b2…8f90 [redacted]"
+    )
+
+    migrate.downgrade(scratch_url, "0005")
+    [webhook] = asyncio.run(_rows(scratch_url, "report_webhooks"))
+    assert (webhook["url"], webhook["secret"]) == (URL, SECRET)
+    queued, _ = sorted(asyncio.run(_rows(scratch_url, "outbox")), key=lambda row: row["idempotency_key"])
+    assert queued["payload"]["extra"] == {"to": "chat", "url": URL, "secret": SECRET}
+    migrate.upgrade(scratch_url, "head")
+    migrate.check(scratch_url)
+
+
+def _dump_0005(database_url: str) -> str:
+    return json.dumps(asyncio.run(_rows(database_url, "report_webhooks")), default=str)

@@ -22,6 +22,7 @@ from bot.main import create_app
 from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.samples import load
+from tests.scenario import SECRET_KEY
 
 API_DOMAIN = "https://dingtalk-api.test"
 OAPI_DOMAIN = "https://dingtalk-oapi.test"
@@ -165,7 +166,9 @@ class Organisation:
         return await self.client.post("/webhooks/dingtalk", content=raw, headers=self.signed_headers(**sign))
 
 
-def dingtalk_settings(engine: AsyncEngine, *, locale: Literal["zh", "en"] = "zh") -> Settings:
+def dingtalk_settings(
+    engine: AsyncEngine, *, locale: Literal["zh", "en"] = "zh", secret_key: str | None = SECRET_KEY
+) -> Settings:
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
         database_url=engine.url.render_as_string(hide_password=False),
@@ -176,6 +179,7 @@ def dingtalk_settings(engine: AsyncEngine, *, locale: Literal["zh", "en"] = "zh"
         dingtalk_mode="http",
         dingtalk_api_domain=API_DOMAIN,
         dingtalk_oapi_domain=OAPI_DOMAIN,
+        secret_key=secret_key,
     )
 
 

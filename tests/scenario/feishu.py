@@ -23,6 +23,7 @@ from bot.main import create_app
 from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.samples import load
+from tests.scenario import SECRET_KEY
 
 DOMAIN = "https://feishu.test"
 VERIFICATION_TOKEN = "vt-scenario-0123456789"
@@ -187,7 +188,11 @@ class Tenant:
 
 
 def feishu_settings(
-    engine: AsyncEngine, *, unsigned: bool = False, locale: Literal["zh", "en"] = "zh"
+    engine: AsyncEngine,
+    *,
+    unsigned: bool = False,
+    locale: Literal["zh", "en"] = "zh",
+    secret_key: str | None = SECRET_KEY,
 ) -> Settings:
     """Feishu in HTTP mode with an encrypt key; `unsigned`: without one, as
     CROSSTRACK_FEISHU_ALLOW_UNSIGNED=true allows."""
@@ -201,6 +206,7 @@ def feishu_settings(
         feishu_encrypt_key=None if unsigned else ENCRYPT_KEY,
         feishu_allow_unsigned=unsigned,
         feishu_domain=DOMAIN,
+        secret_key=secret_key,
     )
 
 

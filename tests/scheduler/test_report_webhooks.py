@@ -25,13 +25,15 @@ from adapters.shell import ShellSender
 from adapters.split import json_escaped_size, split_lines
 from bot.jobs import report_webhooks
 from bot.jobs.context import JobContext
-from bot.services import calendar
+from bot.services import calendar, integrations
 from scheduler.jobs import JOBS_BY_NAME
 from scheduler.outbox import OutboxWorker
 from scheduler.runner import JobRunner
 from storage.models import Member, OutboxMessage, Project, ReportWebhook, Task
+from storage.secretbox import SecretBox
 from tests.harness import Chat, chat_runtime
 from tests.samples import load
+from tests.scenario import SECRET_KEY
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # Friday 17:00 in Shanghai
 WEEKLY = JOBS_BY_NAME["weekly-report"]
@@ -40,6 +42,7 @@ DINGTALK_URL = f"https://dingtalk-oapi.test/robot/send?access_token={TOKEN}"
 DINGTALK_SECRET = "SEC0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd"
 FEISHU_URL = "https://feishu.test/open-apis/bot/v2/hook/2c6a3c4e-8f7b-4d5e-9a1b-0c2d3e4f5a6b"
 FEISHU_SECRET = "qLkU7mZ2nP4rS8tV1wX3yA"
+BOX = SecretBox([SECRET_KEY])
 
 
 @dataclass
@@ -54,8 +57,8 @@ class Setup:
 @pytest.fixture
 async def setup(engine: AsyncEngine) -> AsyncIterator[Setup]:
     senders = {
-        "dingtalk-webhook": DingTalkRobotWebhook(now=lambda: NOW),
-        "feishu-webhook": FeishuBotWebhook(now=lambda: NOW),
+        "dingtalk-webhook": DingTalkRobotWebhook(unseal=BOX.open, now=lambda: NOW),
+        "feishu-webhook": FeishuBotWebhook(unseal=BOX.open, now=lambda: NOW),
         "shell": ShellSender(),
     }
     with respx.mock(assert_all_called=False) as api:
@@ -102,8 +105,10 @@ async def setup(engine: AsyncEngine) -> AsyncIterator[Setup]:
                     hook = ReportWebhook(
                         project_id=project.id,
                         platform=platform,
-                        url=url,
-                        secret=secret,
+                        url_digest=BOX.digest(url),
+                        url_sealed=BOX.seal(url),
+                        url_shown=integrations.masked_url(url),
+                        secret_sealed=BOX.seal(secret),
                         created_at=NOW,
                         updated_at=NOW,
                     )
@@ -153,6 +158,8 @@ async def test_each_webhook_gets_the_report_signed_once_a_day(setup: Setup) -> N
         ("dingtalk-webhook", f"webhook:{dingtalk_id}", key.format(dingtalk_id), "sent"),
         ("feishu-webhook", f"webhook:{feishu_id}", key.format(feishu_id), "sent"),
     ]
+    # Queued with the binding's encrypted credentials, which a sent row keeps no longer.
+    assert [row.payload["extra"] for row in rows] == [{"to": "chat", "project": str(pid)}] * 2
 
     # DingTalk: markdown, signed in the query with the millisecond timestamp.
     request = setup.api["dingtalk"].calls[0].request

@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import idempotency
 from storage.models import AuditEntry, OutboxMessage, Project, ReportWebhook
+from storage.secretbox import SecretBox
 from tests.harness import Chat, chat_runtime
+from tests.scenario import SECRET_KEY
 from tests.scenario.dingtalk import Organisation, dingtalk_organisation
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -38,10 +40,14 @@ async def make_project(chat: Chat) -> int:
         return project.id
 
 
+BOX = SecretBox([SECRET_KEY])
+
+
 async def webhooks(chat: Chat) -> list[tuple[str, str, str]]:
+    """The bindings, decrypted with the test key (stored encrypted: see test_secrets_at_rest.py)."""
     async with chat.runtime.factory() as s:
         rows = await s.scalars(select(ReportWebhook).order_by(ReportWebhook.id))
-        return [(row.platform, row.url, row.secret) for row in rows]
+        return [(row.platform, BOX.open(row.url_sealed), BOX.open(row.secret_sealed)) for row in rows]
 
 
 async def audit_of(chat: Chat, prefix: str) -> list[AuditEntry]:
@@ -98,7 +104,7 @@ async def test_a_new_secret_rekeys_what_is_queued_and_removal_cancels_it(engine:
             first = await s.scalar(select(ReportWebhook).where(ReportWebhook.platform == "dingtalk-webhook"))
             assert first is not None
             for key in ("sent-one", "queued-one"):
-                extra = {"to": "chat", "url": DINGTALK, "secret": SECRET}
+                extra = {"to": "chat", "sealed_url": BOX.seal(DINGTALK), "sealed_secret": BOX.seal(SECRET)}
                 payload = {"content": {"kind": "text", "text": "周报", "mentions": []}, "extra": extra}
                 await idempotency.enqueue(
                     s, idempotency_key=key, platform="dingtalk-webhook", chat_id=f"webhook:{first.id}",
@@ -117,7 +123,7 @@ async def test_a_new_secret_rekeys_what_is_queued_and_removal_cancels_it(engine:
         ) == (f"✅ 已更新钉钉群机器人 {SHOWN_DINGTALK} 的密钥（SECf…1234）。")
         assert await outbox_extras(chat) == {
             "sent-one": ("sent", {"to": "chat"}),  # credentials wiped once used
-            "queued-one": ("pending", {"to": "chat", "url": DINGTALK, "secret": rotated}),
+            "queued-one": ("pending", {"to": "chat", "sealed_url": DINGTALK, "sealed_secret": rotated}),
         }
         assert [e.action for e in await audit_of(chat, "project.webhook")][-1] == "project.webhook_secret"
 
@@ -140,9 +146,19 @@ async def test_a_new_secret_rekeys_what_is_queued_and_removal_cancels_it(engine:
 
 
 async def outbox_extras(chat: Chat) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Each webhook row's status and extra, its encrypted credentials decrypted."""
     async with chat.runtime.factory() as s:
         rows = await s.scalars(select(OutboxMessage).where(OutboxMessage.platform == "dingtalk-webhook"))
-        return {row.idempotency_key: (row.status, row.payload["extra"]) for row in rows}
+        return {
+            row.idempotency_key: (
+                row.status,
+                {
+                    key: BOX.open(value) if key.startswith("sealed_") else value
+                    for key, value in row.payload["extra"].items()
+                },
+            )
+            for row in rows
+        }
 
 
 async def test_bad_webhooks_and_non_pms_are_refused_politely_and_change_nothing(engine: AsyncEngine) -> None:

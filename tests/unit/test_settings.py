@@ -3,6 +3,7 @@ from pydantic import ValidationError
 
 from bot.settings import Settings
 from storage.db import async_url
+from storage.secretbox import SecretBox, new_key
 
 
 def make(**values: object) -> Settings:
@@ -98,3 +99,30 @@ def test_secrets_are_never_shown() -> None:
         assert "s3cr3t" not in shown, shown
     assert {name: getattr(settings, name).get_secret_value() for name in secrets} == secrets
     assert "db-password-s3cr3t" in settings.database_url
+
+
+def test_secret_keys_come_from_the_environment_old_ones_comma_separated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    current, old = new_key(), new_key()
+    monkeypatch.setenv("CROSSTRACK_SECRET_KEY", current)
+    monkeypatch.setenv("CROSSTRACK_SECRET_KEYS_OLD", f"{old}, ")
+    monkeypatch.setenv("CROSSTRACK_RETENTION_DAYS", "7")
+    settings = make()
+    box = settings.secret_box()
+    assert box is not None and settings.retention_days == 7
+    assert box.open(SecretBox([old]).seal("x")) == "x"  # an old key still reads
+    assert SecretBox([current]).open(box.seal("y")) == "y"  # the current one writes
+    assert current not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"secret_key": "changeme"}, "CROSSTRACK_SECRET_KEY"),
+        ({"secret_key": new_key(), "secret_keys_old": "not-a-key"}, "CROSSTRACK_SECRET_KEYS_OLD"),
+    ],
+)
+def test_a_malformed_secret_key_stops_the_start_naming_it(values: dict[str, str], named: str) -> None:
+    with pytest.raises(ValidationError, match=named):
+        make(**values)

@@ -27,6 +27,9 @@ STRINGS: dict[str, dict[str, str]] = {
             "飞书群机器人请在安全设置里开启「签名校验」，把密钥写在地址后面：/设置 群机器人 <地址> <密钥>"
         ),
         "integrations.webhook_no_such": "没有群机器人「{which}」。发 /设置 群机器人 查看列表和序号。",
+        "integrations.webhook_no_key": (
+            "暂时不能设置群机器人：服务器还没有配置加密密钥（{setting}），地址和密钥不能以明文保存。请联系管理员配置后再试。"
+        ),
         "integrations.webhook_added": "✅ 已添加{kind} {url}（密钥 {secret}）。以后每周的周报也会发到这个群。",
         "integrations.webhook_secret": "✅ 已更新{kind} {url} 的密钥（{secret}）。",
         "integrations.webhook_same": "{kind} {url} 已经添加过，没有变化。",
@@ -83,6 +86,10 @@ STRINGS: dict[str, dict[str, str]] = {
             "✅ Added {kind} {url} (secret {secret}). The weekly report now goes to that group too."
         ),
         "integrations.webhook_secret": "✅ New secret ({secret}) for {kind} {url}.",
+        "integrations.webhook_no_key": (
+            "Group robots cannot be set yet: the server has no encryption key ({setting}), and webhook "
+            "URLs and secrets are never stored in plain text. Ask the administrator to set it."
+        ),
         "integrations.webhook_same": "{kind} {url} is already added; nothing changed.",
         "integrations.webhook_in_group": (
             "⚠️ The URL and secret were just posted where the whole group can read them. Reset the "

@@ -14,8 +14,11 @@ from bot.commands.common import actor_of, date_option, mentioned_user
 from bot.commands.context import CommandContext
 from bot.commands.parsing import (
     DUPLICATE_OPTION,
+    MAX_ID_DIGITS,
+    TITLE_LIMIT,
     ArgError,
     Args,
+    bounded,
     normalize,
     parse_args,
     parse_code_list,
@@ -105,7 +108,12 @@ async def dept_add(ctx: CommandContext, args: str) -> list[Reply]:
     head_id = _one_person(parsed, "owner", "plan.one_head")  # `@bob` or `负责人=@bob`
     head = mentioned_user(ctx, head_id) if head_id else None
     department, result = await plan.add_department(
-        session=ctx.session, project=project, name=parsed.rest, head=head, actor=actor_of(ctx), now=ctx.now
+        session=ctx.session,
+        project=project,
+        name=bounded(parsed.rest, TITLE_LIMIT),
+        head=head,
+        actor=actor_of(ctx),
+        now=ctx.now,
     )
     lines = [
         ctx.t("plan.dept_added_head", name=department.name, head=members.mention(result.member))
@@ -284,7 +292,7 @@ async def phase_add(ctx: CommandContext, args: str) -> list[Reply]:
         session=ctx.session,
         project=project,
         code=code,
-        title=parsed.rest,
+        title=bounded(parsed.rest, TITLE_LIMIT),
         start=start,
         end=end,
         actor=actor_of(ctx),
@@ -322,7 +330,7 @@ async def task_add(ctx: CommandContext, args: str) -> list[Reply]:
         session=ctx.session,
         project=project,
         code=code,
-        title=parsed.rest,
+        title=bounded(parsed.rest, TITLE_LIMIT),
         owner=owner,
         department=department,
         start=start,
@@ -387,6 +395,8 @@ async def task_edit(ctx: CommandContext, args: str) -> list[Reply]:
         title = parsed.rest  # `/任务 修改 2.1 新标题`
     if title is not None and not title:
         raise UsageError("arg.missing", name=ctx.t("plan.field.title"))
+    if title is not None:
+        bounded(title, TITLE_LIMIT)
     owner_id = _one_person(parsed, "owner", "plan.one_owner")
     dates: dict[str, date | Keep | None] = {}
     for key in ("start", "due"):
@@ -582,7 +592,7 @@ async def milestone_add(ctx: CommandContext, args: str) -> list[Reply]:
     milestone = await plan.add_milestone(
         session=ctx.session,
         project=project,
-        title=parsed.rest,
+        title=bounded(parsed.rest, TITLE_LIMIT),
         due=due,
         codes=codes,
         actor=actor_of(ctx),
@@ -615,7 +625,7 @@ async def milestone_done(ctx: CommandContext, args: str) -> list[Reply]:
     if not value:
         raise UsageError("arg.missing", name=ctx.t("plan.field.milestone"))
     number = value.removeprefix("#")
-    if not number.isdigit() or not number.isascii():
+    if not number.isdigit() or not number.isascii() or len(number) > MAX_ID_DIGITS:
         raise UsageError("plan.milestone_bad_number", value=value)
     milestone, unfinished = await plan.complete_milestone(
         session=ctx.session, project=project, number=int(number), actor=actor_of(ctx), now=ctx.now

@@ -31,9 +31,10 @@ def test_count_equals_day_by_day(start: date, length: int, overrides: dict[date,
 
 @settings(max_examples=300, deadline=None)
 @given(st.dates(min_value=date(2003, 1, 1), max_value=date(2030, 12, 31)), st.integers(1, 600), OVERRIDES)
-def test_add_workdays_lands_on_the_nth_working_day(day: date, count: int, overrides: dict[date, bool]) -> None:
+def test_add_workdays_lands_on_the_nth_working_day(
+    day: date, count: int, overrides: dict[date, bool]
+) -> None:
     calendar = WorkCalendar(overrides)
     landed = calendar.add_workdays(day, count)
     assert calendar.is_workday(landed)
     assert day_by_day(day + timedelta(days=1), landed, calendar) == count
-

@@ -205,7 +205,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.scheduler = service
     app.state.listeners = listeners
-    app.include_router(api.build_router(settings, runtime.factory))
+    app.include_router(api.build_router(settings, runtime.factory, clock))
     app.include_router(feishu_webhook.build_router(settings, feishu_client, runtime.accept, clock))
     app.state.card_clicks = clicks
     app.include_router(feishu_card_actions.build_router(settings, feishu_client, clicks.handle, clock))

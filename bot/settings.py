@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     locale: Literal["zh", "en"] = "zh"
     api_token: str | None = None
+    # Commands one user may send per minute on one platform; past it they get one "slow down" reply.
+    command_rate_limit: int = Field(default=20, ge=1)
 
     feishu_app_id: str | None = None
     feishu_app_secret: str | None = None

@@ -12,6 +12,7 @@ from datetime import date
 from adapters.models import Card, Reply, Text
 from bot.commands.common import actor_of, date_option, mentioned_user
 from bot.commands.context import CommandContext
+from bot.commands.paging import page, page_number
 from bot.commands.parsing import (
     DUPLICATE_OPTION,
     MAX_ID_DIGITS,
@@ -228,6 +229,7 @@ async def member_add(ctx: CommandContext, args: str) -> list[Reply]:
 @router.command("members", "成员列表", usage="usage.members", summary="summary.members", who="who.anyone")
 async def members_list(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
+    number = page_number(args)
     departments = await plan.departments(ctx.session, project.id)
     people = await plan.project_members(ctx.session, project.id)
     heads = {dept.head_member_id for dept in departments if dept.head_member_id}
@@ -249,6 +251,7 @@ async def members_list(ctx: CommandContext, args: str) -> list[Reply]:
     unassigned = [m for m in people if m.department_id is None]
     if unassigned:
         lines += [ctx.t("plan.members_unassigned"), *map(line, unassigned)]
+    lines = page(ctx, lines, number, usage_key="usage.members")
     if is_pm(ctx.actor):
         lines += ["", ctx.t("plan.members_hint")]
     return [Card(ctx.t("plan.members_title", count=len(people)), "\n".join(lines))]
@@ -484,6 +487,7 @@ async def task_delete(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
+    number = page_number(args)
     ordered = await tasks.ordered(ctx.session, project.id)
     if not ordered:
         return [Text(ctx.t("plan.tasks_empty"))]
@@ -504,7 +508,7 @@ async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
         if upstream := graph.get(task.code):
             parts.append(ctx.t("plan.tasks_after", codes=", ".join(sorted(upstream, key=wbs.code_key))))
         lines.append(" · ".join(parts))
-    lines += ["", ctx.t("plan.tasks_legend")]
+    lines = [*page(ctx, lines, number, usage_key="usage.tasks"), "", ctx.t("plan.tasks_legend")]
     return [Card(ctx.t("plan.tasks_title", name=project.name), "\n".join(lines))]
 
 
@@ -642,6 +646,7 @@ async def milestone_done(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def milestones_list(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
+    number = page_number(args)
     found = await plan.milestones(ctx.session, project.id)
     if not found:
         return [Text(ctx.t("plan.milestones_empty"))]
@@ -665,6 +670,7 @@ async def milestones_list(ctx: CommandContext, args: str) -> list[Reply]:
             items = ctx.t("plan.sep").join(f"{code} {rolled[code].progress}%" for code in codes)
             line += " · " + ctx.t("plan.milestone_progress", items=items)
         lines.append(line)
+    lines = page(ctx, lines, number, usage_key="usage.milestones")
     return [Card(ctx.t("plan.milestones_title", count=len(found)), "\n".join(lines))]
 
 

@@ -7,14 +7,17 @@ The harness clock is 2026-11-25 10:00 in Shanghai.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.models import Base, InboundEventRecord, Risk
+from storage.models import Base, InboundEventRecord, Project, RateCounter, Risk, Task
 from tests.harness import Chat, chat_runtime
 from tests.services.test_api import AUTH, api_client, make_project
 
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 # Everything a command could have written; inbound events and the outbox record the exchange itself.
 _BOOKKEEPING = {"inbound_events", "outbox", "user_contexts", "rate_counters", "request_nonces"}
 
@@ -140,3 +143,54 @@ async def test_api_parameters_beyond_range_answer_4xx(engine: AsyncEngine, datab
             assert response.status_code == 422, (path, response.text)
         response = await client.get(f"/api/projects/{project_id}/reports/2026-11-25", headers=AUTH)
         assert response.status_code == 404
+
+
+async def test_a_member_sending_too_fast_is_told_once_and_nothing_runs(
+    engine: AsyncEngine, platform: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CROSSTRACK_COMMAND_RATE_LIMIT")  # the default: 20 a minute
+    async with chat_runtime(engine, platform=platform) as chat:
+        await make_small_plan(chat)  # 6 commands
+        for number in range(14):
+            [reply] = await chat.say("alice", f"/风险 添加 低 第{number}个")
+            assert "太快" not in reply, reply
+        before = await row_counts(chat)
+        [slow_down] = await chat.say("alice", "/风险 添加 低 第21个")
+        assert "每分钟最多 20 条命令" in slow_down
+        assert await chat.say("alice", "/风险 添加 低 第22个") == []  # told once per window
+        assert await row_counts(chat) == before
+        # Others are not affected, and the counter is per user and per minute.
+        [reply] = await chat.say("bob", "/状态")
+        assert "太快" not in reply
+        async with chat.runtime.factory() as session:
+            [(count,)] = (
+                await session.execute(select(RateCounter.count).where(RateCounter.key == f"{platform}:alice"))
+            ).all()
+        assert count == 22
+
+
+async def test_long_lists_are_paged(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform) as chat:
+        await make_small_plan(chat)
+        async with chat.runtime.factory() as session, session.begin():
+            project = await session.scalar(select(Project))
+            assert project is not None
+            for code in range(2, 101):
+                session.add(
+                    Task(
+                        project_id=project.id,
+                        code=str(code),
+                        title=f"阶段{code}",
+                        created_at=NOW,
+                        updated_at=NOW,
+                    )
+                )
+        # 1 + 1.1 + 99 more phases: 101 lines, 30 a page.
+        [first] = await chat.say("alice", "/任务列表")
+        assert "第 1/4 页，发送 /任务列表 2 看下一页。" in first
+        assert "1.1 接口" in first and "阶段31" not in first
+        [second] = await chat.say("alice", "/任务列表 2")
+        assert "阶段31" in second and "第 2/4 页" in second
+        [last] = await chat.say("alice", "/任务列表 4")
+        assert "第 4/4 页（最后一页）" in last and "阶段100" in last
+        assert await chat.say("alice", "/任务列表 9") == ["没有第 9 页，一共 4 页。"]

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -15,12 +15,14 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.commands.parsing import YEARS_AWAY, ArgError, check_near
 from bot.domain.report import week_of
 from bot.domain.wbs import code_key
 from bot.services import reports as report_service
 from bot.services import tasks as task_service
 from bot.settings import Settings
 from storage.models import (
+    MAX_INT,
     ActionItem,
     AuditEntry,
     ChatBinding,
@@ -385,7 +387,13 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
 # -- routes ------------------------------------------------------------------------------------
 
 
-def build_router(settings: Settings, factory: async_sessionmaker[AsyncSession]) -> APIRouter:
+# Ids beyond the Integer column would make PostgreSQL fail the query: refuse them as invalid (422).
+ProjectId = Annotated[int, Path(ge=1, le=MAX_INT)]
+
+
+def build_router(
+    settings: Settings, factory: async_sessionmaker[AsyncSession], clock: Callable[[], datetime]
+) -> APIRouter:
     router = APIRouter()
 
     bearer = HTTPBearer(auto_error=False, description="The value of CROSSTRACK_API_TOKEN.")
@@ -433,15 +441,17 @@ def build_router(settings: Settings, factory: async_sessionmaker[AsyncSession]) 
         ]
 
     @api.get("/projects/{project_id}", responses=not_found)
-    async def project_detail(session: Session, project_id: int) -> ProjectOut:
+    async def project_detail(session: Session, project_id: ProjectId) -> ProjectOut:
         return await _project_out(session, await get_project(session, project_id))
 
     @api.get("/projects/{project_id}/audit", responses=not_found)
     async def project_audit(
         session: Session,
-        project_id: int,
+        project_id: ProjectId,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        before_id: Annotated[int | None, Query(description="Only entries older than this id.")] = None,
+        before_id: Annotated[
+            int | None, Query(ge=1, le=MAX_INT, description="Only entries older than this id.")
+        ] = None,
     ) -> list[AuditEntryOut]:
         """The project's audit log, newest first; page with `before_id` = the last id seen."""
         await get_project(session, project_id)
@@ -464,17 +474,24 @@ def build_router(settings: Settings, factory: async_sessionmaker[AsyncSession]) 
         ]
 
     @api.get("/projects/{project_id}/reports", responses=not_found)
-    async def project_reports(session: Session, project_id: int) -> list[ReportSummaryOut]:
+    async def project_reports(session: Session, project_id: ProjectId) -> list[ReportSummaryOut]:
         """The stored weekly reports, newest week first."""
         await get_project(session, project_id)
         return [_report_summary(s) for s in await report_service.history(session, project_id)]
 
     @api.get(
         "/projects/{project_id}/reports/{week}",
-        responses={404: {"model": ErrorOut, "description": "No such project, or no report that week"}},
+        responses={
+            404: {"model": ErrorOut, "description": "No such project, or no report that week"},
+            422: {"model": ErrorOut, "description": f"A date more than {YEARS_AWAY} years from today"},
+        },
     )
-    async def project_report(session: Session, project_id: int, week: date) -> ReportOut:
+    async def project_report(session: Session, project_id: ProjectId, week: date) -> ReportOut:
         """The weekly report as posted for the week containing `week` (its Monday, or any day of it)."""
+        try:
+            check_near(week, today=clock().date(), value=week.isoformat())
+        except ArgError:
+            raise ApiError(422, f"{week.isoformat()} is more than {YEARS_AWAY} years from today") from None
         await get_project(session, project_id)
         week_start = week_of(week)[0]
         snapshot = await report_service.for_week(session, project_id, week_start)

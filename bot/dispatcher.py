@@ -16,6 +16,7 @@ from bot.errors import NotHandled, PermissionDenied, UsageError, UserFacingError
 from bot.render.i18n import t
 from bot.services import members, projects
 from bot.services.integrations import WebhookHosts
+from storage.counters import count_hit
 from storage.models import Project
 from storage.secretbox import SecretBox
 
@@ -39,6 +40,7 @@ class Defaults:
     locale: str
     webhook_hosts: WebhookHosts = field(default_factory=WebhookHosts)
     secret_box: SecretBox | None = None
+    command_rate_limit: int = 20  # per user, platform and minute
 
 
 def usage_line(locale: str, spec: CommandSpec) -> str:
@@ -92,6 +94,19 @@ async def dispatch_message(
         return Dispatched([], applied=False)
     project = project or await projects.for_message(session, message)
     locale = project.locale if project else defaults.locale
+    hits = await count_hit(
+        session,
+        scope="commands",
+        key=f"{message.platform}:{message.sender.user_id}",
+        window_start=now.replace(second=0, microsecond=0),
+    )
+    if hits > defaults.command_rate_limit:
+        # One polite answer per window; after it, silence until the next minute.
+        first = hits == defaults.command_rate_limit + 1
+        reply: list[Reply] = (
+            [Text(t(locale, "error.slow_down", limit=defaults.command_rate_limit))] if first else []
+        )
+        return Dispatched(reply, applied=False)
     if message.message_type != "text":
         return Dispatched([Text(t(locale, "error.not_text"))], applied=False)
     text = normalize(message.text)

@@ -237,7 +237,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.scheduler = service
     app.state.listeners = listeners
-    app.include_router(api.build_router(settings, runtime.factory))
+    app.include_router(api.build_router(settings, runtime.factory, clock))
     app.include_router(health.build_router(readiness_checks(engine, listeners, service)))
     limits = HttpLimits(
         settings.max_body_bytes, settings.max_concurrent_requests, settings.body_timeout_seconds

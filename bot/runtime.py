@@ -69,6 +69,7 @@ class Runtime:
         self.defaults = Defaults(
             timezone=settings.timezone,
             locale=settings.locale,
+            command_rate_limit=settings.command_rate_limit,
             webhook_hosts=WebhookHosts().with_domains(
                 dingtalk_oapi=settings.dingtalk_oapi_domain, feishu=settings.feishu_domain
             ),

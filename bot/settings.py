@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     locale: Literal["zh", "en"] = "zh"
     # Secrets are SecretStr: repr() and str() of the settings (and tracebacks, logs) never show them.
     api_token: SecretStr | None = None
+    # Commands one user may send per minute on one platform; past it they get one "slow down" reply.
+    command_rate_limit: int = Field(default=20, ge=1)
 
     feishu_app_id: str | None = None
     feishu_app_secret: SecretStr | None = None

@@ -89,3 +89,10 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 def platform(request: pytest.FixtureRequest) -> str:
     """The chat platform a scenario runs on (tests/harness.py): each such test runs once per platform."""
     return str(request.param)
+
+
+@pytest.fixture(autouse=True)
+def generous_command_rate_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scenarios send dozens of commands within one frozen minute; the per-user limit has its own
+    tests (tests/services/test_input_bounds.py), which remove this."""
+    monkeypatch.setenv("CROSSTRACK_COMMAND_RATE_LIMIT", "100000")

@@ -10,7 +10,7 @@ from types import MappingProxyType
 from adapters.models import Card, Reply, Text
 from bot.commands.common import actor_of
 from bot.commands.context import CommandContext
-from bot.commands.parsing import normalize, parse_date
+from bot.commands.parsing import CHARTER_LIMIT, bounded, clean, normalize, parse_date
 from bot.commands.registry import Router
 from bot.errors import UsageError
 from bot.permissions import is_pm, require_pm
@@ -51,7 +51,7 @@ def _unquote(text: str) -> str:
 def _as_typed(ctx: CommandContext, word: str, text: str) -> str:
     """`text` as the sender typed it: the dispatcher's NFKC turns "，" into "," and joins lines, which
     a charter should keep. Falls back to `text` when the original cannot be found unambiguously."""
-    raw = ctx.message.text
+    raw = clean(ctx.message.text)
     at = raw.find(word)
     if at < 0:
         return text
@@ -116,7 +116,7 @@ async def charter(ctx: CommandContext, args: str) -> list[Reply]:
     if field in plan.CHARTER_DATE_FIELDS:
         value = None if text.lower() in DATE_CLEAR else parse_date(text, today=ctx.today)
     else:
-        value = "" if text.lower() in TEXT_CLEAR else _as_typed(ctx, word, text)
+        value = "" if text.lower() in TEXT_CLEAR else bounded(_as_typed(ctx, word, text), CHARTER_LIMIT)
     await plan.update_charter(
         session=ctx.session, project=project, field=field, value=value, actor=actor_of(ctx), now=ctx.now
     )

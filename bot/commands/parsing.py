@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import MAXYEAR, MINYEAR, date, timedelta
 from types import MappingProxyType
 from typing import Literal
 
@@ -27,6 +27,8 @@ BAD_LEVEL = "arg.bad_level"
 BAD_STATUS = "arg.bad_status"
 UNKNOWN_MENTION = "arg.unknown_mention"
 UNBALANCED_QUOTE = "arg.unbalanced_quote"
+DATE_OUT_OF_RANGE = "arg.date_out_of_range"
+TOO_LONG = "arg.too_long"
 
 ARG_ERROR_KEYS: tuple[str, ...] = (
     BAD_DATE,
@@ -39,7 +41,16 @@ ARG_ERROR_KEYS: tuple[str, ...] = (
     BAD_STATUS,
     UNKNOWN_MENTION,
     UNBALANCED_QUOTE,
+    DATE_OUT_OF_RANGE,
+    TOO_LONG,
 )
+
+# Limits on what a member may type, so one message cannot store megabytes (or overflow a column).
+TITLE_LIMIT = 100  # task, phase and milestone titles; department and meeting names
+TEXT_LIMIT = 500  # notes, blockers, risks, mitigations, action items, standups
+CHARTER_LIMIT = 2000  # one charter field (background, goal, deliverables, scope)
+YEARS_AWAY = 10  # every date typed is within this many years of today, either way
+MAX_ID_DIGITS = 9  # numbers typed as ids (R3, A3, milestone 2) fit a 32-bit integer column
 
 RiskLevel = Literal["high", "medium", "low"]
 RiskStatus = Literal["open", "mitigated", "closed"]
@@ -61,15 +72,31 @@ class ArgError(Exception):
 
 # Zero-width characters sneak in when text is pasted from documents; they act as separators.
 _INVISIBLE = str.maketrans({"\u200b": " ", "\ufeff": " ", "\u2060": " "})
+# C0/C1 control characters other than tab and line breaks: nothing a person types, and PostgreSQL
+# refuses NUL in text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    """`text` without control characters (tab and line breaks are kept)."""
+    return _CONTROL.sub("", text)
 
 
 def normalize(text: str) -> str:
-    """NFKC (full-width `８０％，：＝` and U+3000 become ASCII), `、` -> `,`, whitespace runs -> one space.
+    """NFKC (full-width `８０％，：＝` and U+3000 become ASCII), `、` -> `,`, whitespace runs -> one space,
+    control characters removed.
 
     Chinese characters and Chinese quotes are kept. Idempotent.
     """
-    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).replace("、", ",")
+    text = unicodedata.normalize("NFKC", clean(text)).translate(_INVISIBLE).replace("、", ",")
     return " ".join(text.split())
+
+
+def bounded(text: str, limit: int) -> str:
+    """`text` if it has at most `limit` characters, else ArgError("arg.too_long")."""
+    if len(text) > limit:
+        raise ArgError(TOO_LONG, {"limit": str(limit), "length": str(len(text))})
+    return text
 
 
 # Opening quote -> its closing quote. A stray closing quote outside quotes is a literal character.
@@ -366,7 +393,29 @@ def _month_day(month: int, day: int, today: date, value: str) -> date:
     raise ArgError(BAD_DATE, {"value": value})
 
 
+def _years_from(today: date, years: int) -> date:
+    year = min(max(today.year + years, MINYEAR), MAXYEAR)
+    try:
+        return today.replace(year=year)
+    except ValueError:  # Feb 29 in a year without one
+        return today.replace(year=year, day=28)
+
+
+def check_near(day: date, *, today: date, value: str) -> date:
+    """`day` if it is within YEARS_AWAY years of `today`, else ArgError("arg.date_out_of_range").
+
+    Far dates are typing mistakes, and every day of a plan costs work when it is scanned."""
+    if not _years_from(today, -YEARS_AWAY) <= day <= _years_from(today, YEARS_AWAY):
+        raise ArgError(DATE_OUT_OF_RANGE, {"value": value, "years": str(YEARS_AWAY)})
+    return day
+
+
 def parse_date(value: str, *, today: date) -> date:
+    """A date typed in chat (see `read_date`), refused unless within YEARS_AWAY years of `today`."""
+    return check_near(read_date(value, today=today), today=today, value=value)
+
+
+def read_date(value: str, *, today: date) -> date:
     """A calendar date from the forms people type in chat.
 
     * `YYYY-MM-DD`, `YYYY/MM/DD`, `YYYY.MM.DD` (one separator throughout), `YYYY年M月D日` (日/号
@@ -423,11 +472,12 @@ def parse_percent(value: str) -> int:
     return int(match[1])
 
 
-_WBS_CODE = re.compile(r"[1-9][0-9]*(?:\.[1-9][0-9]*){0,2}")
+# At most 9999 items a level, so a code fits its column (Task.code, 32 characters).
+_WBS_CODE = re.compile(r"[1-9][0-9]{0,3}(?:\.[1-9][0-9]{0,3}){0,2}")
 
 
 def parse_wbs_code(value: str) -> str:
-    """`1`, `1.2`, `1.2.3` (1-3 levels of positive integers, no leading zeros) -> canonical code.
+    """`1`, `1.2`, `1.2.3` (1-3 levels of integers 1-9999, no leading zeros) -> canonical code.
 
     Full-width digits and the ideographic full stop (`１。２`, from a Chinese IME) are accepted.
     Anything else (`0`, `01`, `1.`, `1.2.3.4`) -> ArgError("arg.bad_code", {"value": value}).

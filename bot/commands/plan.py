@@ -12,10 +12,14 @@ from datetime import date
 from adapters.models import Card, Reply, Text
 from bot.commands.common import actor_of, date_option, mentioned_user
 from bot.commands.context import CommandContext
+from bot.commands.paging import page, page_number
 from bot.commands.parsing import (
     DUPLICATE_OPTION,
+    MAX_ID_DIGITS,
+    TITLE_LIMIT,
     ArgError,
     Args,
+    bounded,
     normalize,
     parse_args,
     parse_code_list,
@@ -105,7 +109,12 @@ async def dept_add(ctx: CommandContext, args: str) -> list[Reply]:
     head_id = _one_person(parsed, "owner", "plan.one_head")  # `@bob` or `负责人=@bob`
     head = mentioned_user(ctx, head_id) if head_id else None
     department, result = await plan.add_department(
-        session=ctx.session, project=project, name=parsed.rest, head=head, actor=actor_of(ctx), now=ctx.now
+        session=ctx.session,
+        project=project,
+        name=bounded(parsed.rest, TITLE_LIMIT),
+        head=head,
+        actor=actor_of(ctx),
+        now=ctx.now,
     )
     lines = [
         ctx.t("plan.dept_added_head", name=department.name, head=members.mention(result.member))
@@ -220,6 +229,7 @@ async def member_add(ctx: CommandContext, args: str) -> list[Reply]:
 @router.command("members", "成员列表", usage="usage.members", summary="summary.members", who="who.anyone")
 async def members_list(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
+    number = page_number(args)
     departments = await plan.departments(ctx.session, project.id)
     people = await plan.project_members(ctx.session, project.id)
     heads = {dept.head_member_id for dept in departments if dept.head_member_id}
@@ -241,6 +251,7 @@ async def members_list(ctx: CommandContext, args: str) -> list[Reply]:
     unassigned = [m for m in people if m.department_id is None]
     if unassigned:
         lines += [ctx.t("plan.members_unassigned"), *map(line, unassigned)]
+    lines = page(ctx, lines, number, usage_key="usage.members")
     if is_pm(ctx.actor):
         lines += ["", ctx.t("plan.members_hint")]
     return [Card(ctx.t("plan.members_title", count=len(people)), "\n".join(lines))]
@@ -284,7 +295,7 @@ async def phase_add(ctx: CommandContext, args: str) -> list[Reply]:
         session=ctx.session,
         project=project,
         code=code,
-        title=parsed.rest,
+        title=bounded(parsed.rest, TITLE_LIMIT),
         start=start,
         end=end,
         actor=actor_of(ctx),
@@ -322,7 +333,7 @@ async def task_add(ctx: CommandContext, args: str) -> list[Reply]:
         session=ctx.session,
         project=project,
         code=code,
-        title=parsed.rest,
+        title=bounded(parsed.rest, TITLE_LIMIT),
         owner=owner,
         department=department,
         start=start,
@@ -387,6 +398,8 @@ async def task_edit(ctx: CommandContext, args: str) -> list[Reply]:
         title = parsed.rest  # `/任务 修改 2.1 新标题`
     if title is not None and not title:
         raise UsageError("arg.missing", name=ctx.t("plan.field.title"))
+    if title is not None:
+        bounded(title, TITLE_LIMIT)
     owner_id = _one_person(parsed, "owner", "plan.one_owner")
     dates: dict[str, date | Keep | None] = {}
     for key in ("start", "due"):
@@ -474,6 +487,7 @@ async def task_delete(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
+    number = page_number(args)
     ordered = await tasks.ordered(ctx.session, project.id)
     if not ordered:
         return [Text(ctx.t("plan.tasks_empty"))]
@@ -494,7 +508,7 @@ async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
         if upstream := graph.get(task.code):
             parts.append(ctx.t("plan.tasks_after", codes=", ".join(sorted(upstream, key=wbs.code_key))))
         lines.append(" · ".join(parts))
-    lines += ["", ctx.t("plan.tasks_legend")]
+    lines = [*page(ctx, lines, number, usage_key="usage.tasks"), "", ctx.t("plan.tasks_legend")]
     return [Card(ctx.t("plan.tasks_title", name=project.name), "\n".join(lines))]
 
 
@@ -582,7 +596,7 @@ async def milestone_add(ctx: CommandContext, args: str) -> list[Reply]:
     milestone = await plan.add_milestone(
         session=ctx.session,
         project=project,
-        title=parsed.rest,
+        title=bounded(parsed.rest, TITLE_LIMIT),
         due=due,
         codes=codes,
         actor=actor_of(ctx),
@@ -615,7 +629,7 @@ async def milestone_done(ctx: CommandContext, args: str) -> list[Reply]:
     if not value:
         raise UsageError("arg.missing", name=ctx.t("plan.field.milestone"))
     number = value.removeprefix("#")
-    if not number.isdigit() or not number.isascii():
+    if not number.isdigit() or not number.isascii() or len(number) > MAX_ID_DIGITS:
         raise UsageError("plan.milestone_bad_number", value=value)
     milestone, unfinished = await plan.complete_milestone(
         session=ctx.session, project=project, number=int(number), actor=actor_of(ctx), now=ctx.now
@@ -632,6 +646,7 @@ async def milestone_done(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def milestones_list(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
+    number = page_number(args)
     found = await plan.milestones(ctx.session, project.id)
     if not found:
         return [Text(ctx.t("plan.milestones_empty"))]
@@ -655,6 +670,7 @@ async def milestones_list(ctx: CommandContext, args: str) -> list[Reply]:
             items = ctx.t("plan.sep").join(f"{code} {rolled[code].progress}%" for code in codes)
             line += " · " + ctx.t("plan.milestone_progress", items=items)
         lines.append(line)
+    lines = page(ctx, lines, number, usage_key="usage.milestones")
     return [Card(ctx.t("plan.milestones_title", count=len(found)), "\n".join(lines))]
 
 

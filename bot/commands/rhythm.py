@@ -12,7 +12,7 @@ from adapters.models import Card, Reply, Text, mention_token
 from bot.commands import integrations as integration_commands
 from bot.commands.common import actor_of
 from bot.commands.context import CommandContext
-from bot.commands.parsing import normalize, parse_args, parse_date
+from bot.commands.parsing import check_near, normalize, parse_args, parse_date
 from bot.commands.registry import Router
 from bot.errors import PermissionDenied, UsageError, UserFacingError
 from bot.permissions import heads_department, is_pm, require_member, require_pm
@@ -43,7 +43,7 @@ def parse_day_range(text: str, *, today: date) -> tuple[date, date, str]:
     match = _RANGE.fullmatch(text) or _FULL_DATE_RANGE.fullmatch(text)
     if match is not None:
         start = parse_date(match["a"], today=today)
-        end = parse_date(match["b"], today=start)
+        end = check_near(parse_date(match["b"], today=start), today=today, value=match["b"])
         rest = match["rest"] or ""
     else:
         first, _, rest = text.partition(" ")

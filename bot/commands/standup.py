@@ -13,6 +13,7 @@ import unicodedata
 from adapters.models import Reply, Text
 from bot.commands.common import actor_of
 from bot.commands.context import CommandContext
+from bot.commands.parsing import TEXT_LIMIT, bounded, clean
 from bot.commands.registry import CommandSpec, Router
 from bot.domain.standup import StandupParse, parse_standup
 from bot.errors import NotHandled, PermissionDenied
@@ -30,7 +31,7 @@ MAX_SHOWN = 80  # characters of a section echoed back
 def _raw_args(ctx: CommandContext, args: str) -> str:
     """The arguments as typed, line breaks included (the dispatcher's `args` is one normalised line,
     and lines matter to a standup): the message text after the command word."""
-    text = ctx.message.text.lstrip()
+    text = clean(ctx.message.text).lstrip()
     if text.startswith(("/", "／")):
         text = text[1:].lstrip()
     # The command word came out of NFKC normalisation, which keeps the length of every character of it.
@@ -44,7 +45,7 @@ def _raw_args(ctx: CommandContext, args: str) -> str:
 async def standup(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
     member = await require_member(ctx)
-    text = _raw_args(ctx, args)
+    text = bounded(_raw_args(ctx, args), TEXT_LIMIT)
     if text:
         return await _record(ctx, member, text, await _parse(ctx, text))
     mine = (await standups.open_tasks(ctx.session, project.id)).get(member.id)
@@ -63,13 +64,15 @@ async def free_text(ctx: CommandContext, args: str) -> list[Reply]:
         ctx.session, message.platform, message.reply_to
     )
     if replied:
-        return await _record(ctx, await require_member(ctx), text, await _parse(ctx, text))
+        return await _record(
+            ctx, await require_member(ctx), text, await _parse(ctx, bounded(text, TEXT_LIMIT))
+        )
     member = ctx.actor
     if message.chat.chat_type != "p2p" or member is None:
         raise NotHandled
     if not (await standups.open_tasks(ctx.session, project.id)).get(member.id):
         raise NotHandled
-    parse = await _parse(ctx, text)
+    parse = await _parse(ctx, bounded(text, TEXT_LIMIT))
     if not parse.recognised and not await standups.was_prompted(ctx.session, project.id, member, ctx.today):
         raise NotHandled
     return await _record(ctx, member, text, parse)

@@ -8,6 +8,10 @@ from adapters.models import Card, Reply, Text
 from bot.commands.common import actor_of, mentioned_user
 from bot.commands.context import CommandContext
 from bot.commands.parsing import (
+    MAX_ID_DIGITS,
+    TEXT_LIMIT,
+    TITLE_LIMIT,
+    bounded,
     normalize,
     parse_args,
     parse_date,
@@ -25,7 +29,7 @@ from storage.models import Member, Risk
 
 router = Router("tracking", title="help.section.tracking")
 
-_REF = re.compile(r"([A-Za-z]?)([1-9][0-9]{0,8})")
+_REF = re.compile(rf"([A-Za-z]?)([1-9][0-9]{{0,{MAX_ID_DIGITS - 1}}})")
 # `/risk R3 escalate`, `/risk R3 review` (it still stands): words in the status's place.
 _ESCALATE_WORDS = frozenset({"escalate", "升级", "上报"})
 _REVIEW_WORDS = frozenset({"review", "reviewed", "仍存在", "仍未缓解", "复核"})
@@ -103,6 +107,7 @@ async def progress(ctx: CommandContext, args: str) -> list[Reply]:
     if glued := _GLUED_NOTE.fullmatch(percent):
         percent, note = glued[1], f"{glued[2]} {note}".strip()
     value = parse_percent(percent)
+    bounded(note, TEXT_LIMIT)
     task = await tracking.task_by_code(ctx.session, project.id, code)
     author = await require_task_updater(ctx, task)
     change = await tracking.set_progress(
@@ -124,7 +129,7 @@ async def done(ctx: CommandContext, args: str) -> list[Reply]:
     if not parts:
         raise UsageError()
     code = parse_wbs_code(parts[0])
-    note = parts[1] if len(parts) > 1 else ""
+    note = bounded(parts[1] if len(parts) > 1 else "", TEXT_LIMIT)
     task = await tracking.task_by_code(ctx.session, project.id, code)
     author = await require_task_updater(ctx, task)
     if task.progress >= 100:
@@ -152,6 +157,7 @@ async def blocker(ctx: CommandContext, args: str) -> list[Reply]:
     code = parse_wbs_code(parts[0])
     if len(parts) < 2:
         raise UsageError("arg.missing", name=ctx.t("track.field.blocker_text"))
+    bounded(parts[1], TEXT_LIMIT)
     task = await tracking.task_by_code(ctx.session, project.id, code)
     author = await require_task_updater(ctx, task)
     opened = await tracking.open_blocker(
@@ -217,6 +223,8 @@ async def risk_add(ctx: CommandContext, args: str) -> list[Reply]:
     level = parse_level(parsed.positional[0])
     if not parsed.rest:
         raise UsageError("arg.missing", name=ctx.t("track.field.description"))
+    bounded(parsed.rest, TEXT_LIMIT)
+    bounded(parsed.options.get("mitigation", ""), TEXT_LIMIT)
     owner_ids = parse_mention_list(parsed.options["owner"]) if "owner" in parsed.options else parsed.mentions
     if len(owner_ids) > 1 or ("owner" in parsed.options and parsed.mentions):
         raise UsageError("track.one_owner")
@@ -254,7 +262,7 @@ async def risk_status(ctx: CommandContext, args: str) -> list[Reply]:
     if len(parts) < 2:
         raise UsageError()
     number = _ref(parts[0], "R")
-    note = parts[2] if len(parts) > 2 else ""
+    note = bounded(parts[2] if len(parts) > 2 else "", TEXT_LIMIT)
     word = parts[1].lower()
     if word in _ESCALATE_WORDS:
         return await _escalate(ctx, await tracking.risk_by_number(ctx.session, project.id, number), note)
@@ -369,6 +377,8 @@ async def action_add(ctx: CommandContext, args: str) -> list[Reply]:
     due = parse_date(parsed.positional[0], today=ctx.today)
     if not parsed.rest:
         raise UsageError("arg.missing", name=ctx.t("track.field.action_text"))
+    bounded(parsed.rest, TEXT_LIMIT)
+    bounded(parsed.options.get("meeting", ""), TITLE_LIMIT)
     author = await require_member(ctx)
     owner = await _mentioned_member(ctx, parsed.mentions[0])
     meeting = parsed.options.get("meeting", "")

@@ -11,7 +11,7 @@ from adapters.models import ChatRef, InboundMessage, UserRef
 from bot.errors import UserFacingError
 from bot.services import audit, members
 from bot.services.audit import Actor
-from storage.models import ChatBinding, Member, Project, UserContext
+from storage.models import MAX_INT, ChatBinding, Member, Project, UserContext
 
 
 async def binding_for_chat(session: AsyncSession, platform: str, chat_id: str) -> ChatBinding | None:
@@ -46,7 +46,7 @@ async def for_message(session: AsyncSession, message: InboundMessage) -> Project
 
 async def find(session: AsyncSession, ref: str) -> Project | None:
     """A project by numeric id or exact name (the newest when names repeat)."""
-    if ref.isdigit():
+    if ref.isdigit() and len(ref) <= len(str(MAX_INT)) and int(ref) <= MAX_INT:
         return await session.get(Project, int(ref))
     return await session.scalar(
         select(Project).where(Project.name == ref).order_by(Project.id.desc()).limit(1)

@@ -8,6 +8,7 @@ already closed) lives here and raises UserFacingError.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -529,8 +530,9 @@ class Overview:
 async def overview(*, session: AsyncSession, project_id: int, today: date, is_workday: IsWorkday) -> Overview:
     task_list = await tasks.ordered(session, project_id)
     nodes = [wbs.Node(t.code, t.start_date, t.due_date, t.progress, t.status) for t in task_list]
-    rolled = wbs.rollup(nodes)
-    planned = schedule.planned_progress(nodes, today, is_workday)
+    # Pure and proportional to the plan: off the event loop, which serves every chat meanwhile.
+    rolled = await asyncio.to_thread(wbs.rollup, nodes)
+    planned = await asyncio.to_thread(schedule.planned_progress, nodes, today, is_workday)
     parents = {wbs.parent_of(t.code) for t in task_list}
     phases: list[PhaseHealth] = []
     top: list[wbs.Rolled] = []  # each phase's effective values, and the same with planned progress

@@ -7,6 +7,7 @@ from datetime import date
 from functools import partial
 from typing import TypeVar
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +28,7 @@ from bot.commands.parsing import (
     parse_percent,
     parse_risk_status,
     parse_wbs_code,
+    read_date,
     tokenize,
 )
 
@@ -111,9 +113,34 @@ def test_parse_date_returns_date_or_arg_error(text: str, today: date) -> None:
 
 @fast
 @given(st.dates(), st.dates(), st.sampled_from(["-", "/", "."]))
-def test_parse_date_round_trips_full_dates(day: date, today: date, separator: str) -> None:
-    assert parse_date(day.isoformat().replace("-", separator), today=today) == day
-    assert parse_date(f"{day.year:04d}年{day.month}月{day.day}日", today=today) == day
+def test_read_date_round_trips_full_dates(day: date, today: date, separator: str) -> None:
+    assert read_date(day.isoformat().replace("-", separator), today=today) == day
+    assert read_date(f"{day.year:04d}年{day.month}月{day.day}日", today=today) == day
+
+
+@fast
+@given(st.dates(), st.dates(min_value=date(11, 1, 1), max_value=date(9989, 12, 31)))
+def test_parse_date_accepts_exactly_the_dates_within_ten_years(day: date, today: date) -> None:
+    result = _value_or_arg_error(lambda: parse_date(day.isoformat(), today=today))
+    if abs((day - today).days) <= 3650 - 3:  # clear of the edge, whatever the leap days
+        assert result == day
+    elif abs((day - today).days) > 3653:
+        assert result is None
+
+
+def test_far_dates_are_refused_with_their_own_message() -> None:
+    with pytest.raises(ArgError) as refused:
+        parse_date("9999-12-31", today=date(2026, 11, 25))
+    assert refused.value.key == "arg.date_out_of_range"
+    assert parse_date("2036-11-25", today=date(2026, 11, 25)) == date(2036, 11, 25)
+    with pytest.raises(ArgError):
+        parse_date("2016-11-24", today=date(2026, 11, 25))
+
+
+@fast
+@given(ANY_TEXT)
+def test_normalize_removes_control_characters(text: str) -> None:
+    assert not any(ord(char) < 32 or 127 <= ord(char) < 160 for char in normalize(text))
 
 
 @fast
@@ -157,7 +184,7 @@ def test_wbs_functions_return_or_arg_error(text: str) -> None:
 
 
 @fast
-@given(st.lists(st.integers(min_value=1, max_value=10**6), min_size=1, max_size=3))
+@given(st.lists(st.integers(min_value=1, max_value=9999), min_size=1, max_size=3))
 def test_wbs_canonical_code_is_a_fixed_point(parts: list[int]) -> None:
     code = ".".join(map(str, parts))
     assert parse_wbs_code(code) == code

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from bot.render.catalog import alerts, cards, core, integrations, plan, report, rhythm, standup, tracking
+from bot.render.safe import inert
 
 Locale = Literal["zh", "en"]
 LOCALES: tuple[Locale, ...] = ("zh", "en")
@@ -41,7 +42,14 @@ def placeholders(template: str) -> set[str]:
 
 
 def t(locale: str, key: str, **params: object) -> str:
-    """The message `key` in `locale` (falling back to zh), with `params` filled in."""
+    """The message `key` in `locale` (falling back to zh), with `params` filled in.
+
+    Every text parameter is made inert (`safe.inert`): names, titles, notes and the rest reach
+    templates here, so typed markup can never act in a reply. Our own fragments passed on (mention
+    tokens, lines of other messages) hold no markup it changes, and escaping twice changes nothing.
+    """
     table = CATALOG.get(locale) or CATALOG["zh"]
     template = table.get(key) or CATALOG["zh"][key]
-    return template.format(**params) if params else template
+    if not params:
+        return template
+    return template.format(**{name: inert(v) if isinstance(v, str) else v for name, v in params.items()})

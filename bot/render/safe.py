@@ -23,7 +23,9 @@ import re
 
 from adapters.models import MENTION_TOKEN, plausible_user_id
 
-_MARKUP = re.compile(rf"{MENTION_TOKEN.pattern}|<(?=[A-Za-z/!?])|^([ \t]*)#(?=#{{0,5}}(?:[ \t]|$))", re.MULTILINE)
+_MARKUP = re.compile(
+    rf"{MENTION_TOKEN.pattern}|<(?=[A-Za-z/!?])|^([ \t]*)#(?=#{{0,5}}(?:[ \t]|$))", re.MULTILINE
+)
 _LINK = re.compile(r"\][(\[:]")
 _BRACKETS = str.maketrans({"[": "［", "]": "］"})
 

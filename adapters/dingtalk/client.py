@@ -66,6 +66,14 @@ def with_dingtalk_mentions(text: str) -> tuple[str, list[str]]:
     return MENTION_TOKEN.sub(at, text), ids
 
 
+# A directory name placed in markdown must not open a link or a tag.
+_NAME_MARKUP = str.maketrans({"[": "［", "]": "］", "<": "＜", ">": "＞"})
+
+
+def _plain_name(name: str) -> str:
+    return name.translate(_NAME_MARKUP)
+
+
 def render(reply: Reply, *, buttons: bool = False) -> tuple[str, dict[str, str], list[str]]:
     """(`text` | `markdown` | an action card's msgKey, its fields, the staff ids to @) for one
     neutral reply; a card's buttons become an action card only with `buttons` (1:1 chats, see
@@ -201,7 +209,7 @@ class DingTalkClient:
         # Never followed by more of an id, so "@user1" never takes the front of "@user12".
         pattern = re.compile(f"@({longest_first(names)})(?![A-Za-z0-9_-])")
         return {
-            key: pattern.sub(lambda match: f"@{names[match.group(1)]}", value)
+            key: pattern.sub(lambda match: f"@{_plain_name(names[match.group(1)])}", value)
             for key, value in fields.items()
         }
 

@@ -149,10 +149,8 @@ async def dispatch_message(
         handled = Dispatched([Text(refusal(ctx.locale, spec, error))], applied=False)
     if message.chat.chat_type != "p2p" or clicked is not None:
         return handled  # a click acts on its card's project, whatever the 1:1 chat is about
-    # A 1:1 chat may be about any of the sender's projects: then every answer says which (after the
+    # A 1:1 chat may be about any of the sender's projects: every answer says which (after the
     # command, so `/project use` is answered under the project it chose).
-    if len(await members.projects_of(session, message.platform, message.sender.user_id)) < 2:
-        return handled
     current = await projects.for_message(session, message)
     return replace(handled, replies=[_headed(reply, current) for reply in handled.replies])
 

@@ -18,6 +18,19 @@ def mention_token(user_id: str) -> str:
     return f"<at:{user_id}>"
 
 
+# Ids the platforms reserve for "everyone" (Feishu `<at user_id="all">`, DingTalk `isAtAll`), and words
+# people type for it: none is a person, so none may be a member, an owner or a mention.
+RESERVED_USER_IDS = frozenset({"all", "@all", "everyone", "@everyone", "here", "@here", "所有人", "@所有人"})
+# Feishu open_ids (`ou_…`), DingTalk staffIds, the shell's names: word characters, `.` and `-`; never
+# a space, quote, `<`, `>` or `@`, which would let an id open or close markup where it is rendered.
+_USER_ID = re.compile(r"\w[\w.\-]{0,127}")
+
+
+def plausible_user_id(user_id: str) -> bool:
+    """Whether `user_id` can be a person's id on a platform (and so be @-ed)."""
+    return bool(_USER_ID.fullmatch(user_id)) and user_id.casefold() not in RESERVED_USER_IDS
+
+
 @dataclass(frozen=True)
 class UserRef:
     platform: str

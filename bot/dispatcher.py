@@ -8,11 +8,20 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.models import BotAddedToChat, Card, InboundEvent, InboundMessage, Reply, Text
+from adapters.models import (
+    BotAddedToChat,
+    Card,
+    InboundEvent,
+    InboundMessage,
+    Reply,
+    Text,
+    plausible_user_id,
+)
 from bot.commands.context import CommandContext
-from bot.commands.parsing import ArgError, normalize
+from bot.commands.parsing import ArgError, normalize, unreported_mentions_as_text
 from bot.commands.registry import CommandSpec, Match, Registry
 from bot.errors import NotHandled, PermissionDenied, UsageError, UserFacingError
+from bot.render import views
 from bot.render.i18n import t
 from bot.services import members, projects
 from bot.services.integrations import WebhookHosts
@@ -92,6 +101,8 @@ async def dispatch_message(
     when the caller knows it (a click on a card from that project), else the chat's or the user's."""
     if message.sender_is_bot or not message.to_bot:
         return Dispatched([], applied=False)
+    message = only_reported_mentions(message)
+    clicked = project
     project = project or await projects.for_message(session, message)
     locale = project.locale if project else defaults.locale
     hits = await count_hit(
@@ -121,8 +132,9 @@ async def dispatch_message(
         )
     spec = match.spec
     if spec.needs_project and project is None:
-        key = "error.no_project_p2p" if message.chat.chat_type == "p2p" else "error.no_project"
-        return Dispatched([Text(t(locale, key))], applied=False)
+        if message.chat.chat_type == "p2p":
+            return Dispatched([Text(await _no_project_p2p(session, message, locale))], applied=False)
+        return Dispatched([Text(t(locale, "error.no_project"))], applied=False)
     actor = (
         await members.by_user(session, project.id, message.platform, message.sender.user_id)
         if project
@@ -145,14 +157,46 @@ async def dispatch_message(
     try:
         # A refused command changes nothing: its writes live and die in this savepoint.
         async with session.begin_nested():
-            return Dispatched(await spec.handler(ctx, match.args), applied=True)
+            handled = Dispatched(await spec.handler(ctx, match.args), applied=True)
     except NotHandled:
         return Dispatched(
             [Text(t(locale, "error.unknown_command", command=text.split(" ", 1)[0]))], applied=False
         )
     except (UserFacingError, ArgError) as error:
         # The handler may have switched language (e.g. a new project); refuse in the context's.
-        return Dispatched([Text(refusal(ctx.locale, spec, error))], applied=False)
+        handled = Dispatched([Text(refusal(ctx.locale, spec, error))], applied=False)
+    if message.chat.chat_type != "p2p" or clicked is not None:
+        return handled  # a click acts on its card's project, whatever the 1:1 chat is about
+    # A 1:1 chat may be about any of the sender's projects: every answer says which (after the
+    # command, so `/project use` is answered under the project it chose).
+    current = await projects.for_message(session, message)
+    return replace(handled, replies=[_headed(reply, current) for reply in handled.replies])
+
+
+def only_reported_mentions(message: InboundMessage) -> InboundMessage:
+    """The message with only the mentions its platform reported acting as mentions: a typed
+    `<at:ID>` (`<at:all>`, or someone not mentioned) stays text, and no reserved id (`all`) is kept."""
+    reported = tuple(user for user in message.mentions if plausible_user_id(user.user_id))
+    text = unreported_mentions_as_text(message.text, {user.user_id for user in reported})
+    return replace(message, text=text, mentions=reported)
+
+
+def _headed(reply: Reply, project: Project | None) -> Reply:
+    if project is None:
+        return reply
+    # With the id: someone else may have named their project the same.
+    header = t(project.locale, "project.p2p_header", name=project.name, id=project.id)
+    if isinstance(reply, Text):
+        return replace(reply, text=f"{header}{reply.text}")
+    return replace(reply, title=f"{header}{reply.title}")
+
+
+async def _no_project_p2p(session: AsyncSession, message: InboundMessage, locale: str) -> str:
+    """In a 1:1 chat without a current project: how to start one, or which of theirs to choose."""
+    choices = await members.projects_of(session, message.platform, message.sender.user_id)
+    if not choices:
+        return t(locale, "error.no_project_p2p")
+    return t(locale, "error.choose_project", choices=await views.project_choices(session, choices, locale))
 
 
 def redacted(event: InboundEvent, registry: Registry) -> InboundEvent:

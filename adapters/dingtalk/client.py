@@ -18,7 +18,7 @@ import httpx
 from adapters.base import SendError
 from adapters.dingtalk.cards import action_card, hint_lines
 from adapters.dingtalk.events import PLATFORM, ReplyRoute, longest_first
-from adapters.models import MENTION_TOKEN, OutboundMessage, Reply, Text
+from adapters.models import MENTION_TOKEN, OutboundMessage, Reply, Text, plausible_user_id
 from adapters.ratelimit import Limit, RateLimiter
 from adapters.split import json_escaped_size, part_of, split_reply
 from adapters.token_cache import CachedToken
@@ -57,9 +57,22 @@ def send_limiter(**kwargs: Any) -> RateLimiter:
 
 
 def with_dingtalk_mentions(text: str) -> tuple[str, list[str]]:
-    """`<at:STAFFID>` tokens as DingTalk's `@STAFFID` (the form `atUserIds` highlights), and the ids."""
-    ids = list(dict.fromkeys(MENTION_TOKEN.findall(text)))
-    return MENTION_TOKEN.sub(lambda match: f"@{match.group(1)}", text), ids
+    """`<at:STAFFID>` tokens as DingTalk's `@STAFFID` (the form `atUserIds` highlights), and the ids.
+    Only a person's id is @-ed: a token like `<at:all>` stays visible text."""
+    ids = list(dict.fromkeys(found for found in MENTION_TOKEN.findall(text) if plausible_user_id(found)))
+
+    def at(match: re.Match[str]) -> str:
+        return f"@{match[1]}" if plausible_user_id(match[1]) else "＜" + match[0][1:]
+
+    return MENTION_TOKEN.sub(at, text), ids
+
+
+# A directory name placed in markdown must not open a link or a tag.
+_NAME_MARKUP = str.maketrans({"[": "［", "]": "］", "<": "＜", ">": "＞"})
+
+
+def _plain_name(name: str) -> str:
+    return name.translate(_NAME_MARKUP)
 
 
 def render(reply: Reply, *, buttons: bool = False) -> tuple[str, dict[str, str], list[str]]:
@@ -204,7 +217,7 @@ class DingTalkClient:
         # Never followed by more of an id, so "@user1" never takes the front of "@user12".
         pattern = re.compile(f"@({longest_first(names)})(?![A-Za-z0-9_-])")
         return {
-            key: pattern.sub(lambda match: f"@{names[match.group(1)]}", value)
+            key: pattern.sub(lambda match: f"@{_plain_name(names[match.group(1)])}", value)
             for key, value in fields.items()
         }
 

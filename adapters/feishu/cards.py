@@ -10,10 +10,12 @@ must be unique within a card.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from adapters.models import MENTION_TOKEN, ActionGroup, Button, Field, Reply, Text
+from adapters.models import MENTION_TOKEN, ActionGroup, Button, Field, Reply, Text, plausible_user_id
 from adapters.split import part_of, split_reply
 
 # Feishu caps card/post request bodies at 30 KB; stay under it for text too, leaving room for
@@ -24,7 +26,11 @@ MAX_CONTENT_BYTES = 28_000
 def render(reply: Reply) -> tuple[str, dict[str, Any]]:
     """The Feishu `msg_type` and content object for one reply."""
     if isinstance(reply, Text):
-        ats = "".join(f'<at user_id="{user.user_id}">{user.name}</at> ' for user in reply.mentions)
+        ats = "".join(
+            f'<at user_id="{user.user_id}">{_tag_text(user.name)}</at> '
+            for user in reply.mentions
+            if plausible_user_id(user.user_id)
+        )
         return "text", {"text": ats + reply.text}
     return "interactive", {
         "schema": "2.0",
@@ -117,13 +123,21 @@ def _field(group: int, field: Field) -> dict[str, Any]:
     }
 
 
+def _tag_text(name: str) -> str:
+    # A display name inside `<at>…</at>` must not close the tag or open another.
+    return name.replace("<", "＜").replace(">", "＞")
+
+
 def with_feishu_mentions(reply: Reply) -> Reply:
-    """Neutral `<at:ID>` mentions in Feishu's own syntax, which shows the person's current name."""
+    """Neutral `<at:ID>` mentions in Feishu's own syntax, which shows the person's current name.
+    Only a person's id becomes a Feishu mention: a token like `<at:all>` stays visible text."""
+
+    def at(template: str) -> Callable[[re.Match[str]], str]:
+        return lambda m: template.format(m[1]) if plausible_user_id(m[1]) else "＜" + m[0][1:]
+
     if isinstance(reply, Text):
-        return replace(
-            reply, text=MENTION_TOKEN.sub(lambda m: f'<at user_id="{m.group(1)}"></at>', reply.text)
-        )
-    return replace(reply, body=MENTION_TOKEN.sub(lambda m: f"<at id={m.group(1)}></at>", reply.body))
+        return replace(reply, text=MENTION_TOKEN.sub(at('<at user_id="{}"></at>'), reply.text))
+    return replace(reply, body=MENTION_TOKEN.sub(at("<at id={}></at>"), reply.body))
 
 
 def serialize(content: dict[str, Any]) -> str:

@@ -519,6 +519,13 @@ def parse_mention(token: str) -> str | None:
     return match[1] if match else None
 
 
+def unreported_mentions_as_text(text: str, reported: Collection[str]) -> str:
+    """`text` with every `<at:ID>` whose ID is not in `reported` (the platform's own list of who the
+    message mentions) made plain text: typed by hand, it must never act as a mention. Its `<` becomes
+    `‹`, which `normalize` keeps (a full-width `＜` would turn back into `<`)."""
+    return MENTION_TOKEN.sub(lambda match: match[0] if match[1] in reported else "‹" + match[0][1:], text)
+
+
 def parse_mention_list(value: str) -> tuple[str, ...]:
     """`<at:a>,<at:b>`, `<at:a> <at:b>`, `<at:a>、<at:b>` or glued -> ids in order without repeats.
 

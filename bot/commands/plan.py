@@ -32,6 +32,7 @@ from bot.commands.registry import Router
 from bot.domain import wbs
 from bot.errors import UsageError, UserFacingError
 from bot.permissions import is_pm, require_pm, require_pm_or_head
+from bot.render.safe import inert
 from bot.services import members, plan, tasks
 from bot.services.plan import KEEP, Keep
 from storage.models import Department, Member, Task
@@ -498,7 +499,7 @@ async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
     for task in ordered:
         values = rolled[task.code]
         depth = plan.level(task.code)
-        name = f"{task.code} {task.title}"
+        name = f"{task.code} {inert(task.title)}"
         parts = [f"{INDENT * (depth - 1)}{_icon(values, ctx.today)} {f'**{name}**' if depth == 1 else name}"]
         if task.owner_member_id in people:
             parts.append(members.mention(people[task.owner_member_id]))

@@ -127,14 +127,14 @@ async def project_use(ctx: CommandContext, args: str) -> list[Reply]:
     ref = args.strip()
     if not ref:
         raise UsageError()
-    project = await projects.find(ctx.session, ref)
-    me = (
-        await members.by_user(ctx.session, project.id, ctx.message.platform, ctx.message.sender.user_id)
-        if project
-        else None
-    )
-    if project is None or me is None:
+    # Only among the sender's own projects: anyone can name a project like someone else's.
+    found = await projects.find_mine(ctx.session, ctx.message.sender, ref)
+    if not found:
         raise UserFacingError("project.not_found", ref=ref)
+    if len(found) > 1:
+        choices = await views.project_choices(ctx.session, found, ctx.locale)
+        raise UserFacingError("project.ambiguous", ref=ref, choices=choices)
+    [project] = found
     await projects.use(ctx.session, ctx.message.sender, project)
     ctx.locale = project.locale
     return [Text(ctx.t("project.using", name=project.name, id=project.id))]

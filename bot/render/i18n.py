@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from bot.render.catalog import alerts, cards, core, integrations, plan, report, rhythm, standup, tracking
+from bot.render.safe import inert
 
 Locale = Literal["zh", "en"]
 LOCALES: tuple[Locale, ...] = ("zh", "en")
@@ -40,8 +41,24 @@ def placeholders(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
+class Rendered(str):
+    """A message `t` filled in: passed on into another message, it is not made inert again."""
+
+
 def t(locale: str, key: str, **params: object) -> str:
-    """The message `key` in `locale` (falling back to zh), with `params` filled in."""
+    """The message `key` in `locale` (falling back to zh), with `params` filled in.
+
+    Every text parameter is made inert (`safe.inert`): names, titles, notes and the rest reach
+    templates here, so typed markup can never act in a reply. Our own fragments passed on (mention
+    tokens, lines of other messages) hold no markup it changes, escaping twice changes nothing, and
+    a message passed on as it is (a usage line) is not escaped at all.
+    """
     table = CATALOG.get(locale) or CATALOG["zh"]
     template = table.get(key) or CATALOG["zh"][key]
-    return template.format(**params) if params else template
+    if not params:
+        return Rendered(template)
+    safe = {
+        name: inert(v) if isinstance(v, str) and not isinstance(v, Rendered) else v
+        for name, v in params.items()
+    }
+    return Rendered(template.format(**safe))

@@ -24,6 +24,17 @@ async def _count(session: AsyncSession, project_column: InstrumentedAttribute[in
     return int(await session.scalar(select(func.count()).where(project_column == project_id)) or 0)
 
 
+async def project_choices(session: AsyncSession, choices: list[Project], locale: str) -> str:
+    """One line per project to choose from: id, name and PMs, by name (a 1:1 answer notifies no one)."""
+    lines = []
+    for project in choices:
+        names = [pm.display_name or pm.platform_user_id for pm in await members.pms(session, project.id)]
+        lines.append(
+            t(locale, "project.choice", id=project.id, name=project.name, pms="、".join(names) or "-")
+        )
+    return "\n".join(lines)
+
+
 async def project_summary(session: AsyncSession, project: Project, *, locale: str, today: date) -> str:
     pms = await members.pms(session, project.id)
     chats = await projects.chats(session, project.id)

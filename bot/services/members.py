@@ -7,10 +7,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.models import UserRef
+from adapters.models import UserRef, plausible_user_id
+from bot.errors import UserFacingError
 from bot.services import audit
 from bot.services.audit import Actor
-from storage.models import Member, Project
+from storage.models import Member, Project, UserContext
 
 
 async def by_user(session: AsyncSession, project_id: int, platform: str, user_id: str) -> Member | None:
@@ -32,12 +33,18 @@ async def find_or_add(
     now: datetime,
     role: str = "member",
 ) -> tuple[Member, bool]:
-    """The member for `user` and whether they are new to the project (then created and audited)."""
+    """The member for `user` and whether they are new to the project (then created and audited).
+
+    Refuses an id that cannot be a person (`all`, `everyone`, markup): only the platform's own
+    mentions reach here, but nobody may ever be added, or @-ed later, under such an id."""
     member = await by_user(session, project.id, user.platform, user.user_id)
     if member is not None:
         if user.name and member.display_name != user.name:
             member.display_name = user.name  # the platform's latest name wins
         return member, False
+    if not plausible_user_id(user.user_id):
+        raise UserFacingError("member.bad_id", who=user.name or user.user_id)
+    await _keep_current_project(session, user, project)
     member = Member(
         project_id=project.id,
         platform=user.platform,
@@ -73,6 +80,27 @@ async def ensure(
         session=session, project=project, user=user, actor=actor, now=now, role=role
     )
     return member
+
+
+async def projects_of(session: AsyncSession, platform: str, user_id: str) -> list[Project]:
+    """The active projects the user belongs to, oldest first."""
+    result = await session.scalars(
+        select(Project)
+        .join(Member, Member.project_id == Project.id)
+        .where(Member.platform == platform, Member.platform_user_id == user_id, Project.status == "active")
+        .order_by(Project.id)
+    )
+    return list(result)
+
+
+async def _keep_current_project(session: AsyncSession, user: UserRef, joining: Project) -> None:
+    """Before `user` joins `joining`: pin their 1:1 chat to the one project it talked about so far,
+    so being added to a project never silently changes what their 1:1 commands act on."""
+    if await session.get(UserContext, (user.platform, user.user_id)) is not None:
+        return
+    current = await projects_of(session, user.platform, user.user_id)
+    if len(current) == 1 and current[0].id != joining.id:
+        session.add(UserContext(platform=user.platform, user_id=user.user_id, project_id=current[0].id))
 
 
 async def pms(session: AsyncSession, project_id: int) -> list[Member]:

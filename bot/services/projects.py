@@ -11,7 +11,7 @@ from adapters.models import ChatRef, InboundMessage, UserRef
 from bot.errors import UserFacingError
 from bot.services import audit, members
 from bot.services.audit import Actor
-from storage.models import MAX_INT, ChatBinding, Member, Project, UserContext
+from storage.models import MAX_INT, ChatBinding, Project, UserContext
 
 
 async def binding_for_chat(session: AsyncSession, platform: str, chat_id: str) -> ChatBinding | None:
@@ -21,7 +21,8 @@ async def binding_for_chat(session: AsyncSession, platform: str, chat_id: str) -
 
 
 async def for_message(session: AsyncSession, message: InboundMessage) -> Project | None:
-    """The project a message is about: its chat's, or in a 1:1 chat the sender's current project."""
+    """The project a message is about: its chat's, or in a 1:1 chat the sender's current project
+    (their choice, else their only project; None when they must choose with /project use)."""
     binding = await binding_for_chat(session, message.platform, message.chat.chat_id)
     if binding is not None:
         return await session.get(Project, binding.project_id)
@@ -30,18 +31,17 @@ async def for_message(session: AsyncSession, message: InboundMessage) -> Project
     chosen = await session.get(UserContext, (message.platform, message.sender.user_id))
     if chosen is not None:
         return await session.get(Project, chosen.project_id)
-    # Without an explicit choice, the most recently joined active project.
-    return await session.scalar(
-        select(Project)
-        .join(Member, Member.project_id == Project.id)
-        .where(
-            Member.platform == message.platform,
-            Member.platform_user_id == message.sender.user_id,
-            Project.status == "active",
-        )
-        .order_by(Member.created_at.desc(), Project.id.desc())
-        .limit(1)
-    )
+    # Never "the latest joined": anyone may add anyone to a project of theirs, named like another.
+    mine = await members.projects_of(session, message.platform, message.sender.user_id)
+    return mine[0] if len(mine) == 1 else None
+
+
+async def find_mine(session: AsyncSession, user: UserRef, ref: str) -> list[Project]:
+    """The user's projects that `ref` names: by id (one at most) or by exact name (maybe several)."""
+    mine = await members.projects_of(session, user.platform, user.user_id)
+    if ref.isdigit():
+        return [project for project in mine if project.id == int(ref)]
+    return [project for project in mine if project.name == ref]
 
 
 async def find(session: AsyncSession, ref: str) -> Project | None:

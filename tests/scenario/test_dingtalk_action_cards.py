@@ -93,7 +93,7 @@ async def test_private_cards_are_action_cards_and_a_tap_applies_the_command(engi
             assert tapped == "/站会 按计划进行；卡点：无"
 
             [answer] = await say(org, "carol", tapped, chat_type="p2p", conversation="cid-p2p-carol")
-            assert text_of(answer).startswith("✅ 已记录你 11-25 的站会")
+            assert text_of(answer).startswith("〔新品发布 · 编号 1〕✅ 已记录你 11-25 的站会")
             async with org.runtime.factory() as session:
                 report = await session.scalar(select(StandupReport))
                 assert report is not None and report.parsed["no_blocker"] is True

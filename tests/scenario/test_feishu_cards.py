@@ -94,7 +94,7 @@ async def test_standup_form_submits_a_standup_with_the_chosen_percent(engine: As
             [prompt] = await bot.say(CAROL, "/站会", chat=CAROL_P2P, chat_type="p2p")
             card = prompt.content
             assert card["body"]["elements"][0]["tag"] == "markdown"  # the body comes first
-            assert prompt.text.startswith("☀️ 站会 · 11-25\n你有 2 个未完成的任务：")
+            assert prompt.text.startswith("〔新品发布 · 编号 1〕☀️ 站会 · 11-25\n你有 2 个未完成的任务：")
             selects = [e for e in elements(card) if e["tag"] == "select_static"]
             assert [s["name"] for s in selects] == ["g0_t0", "g0_t1"]  # 1.1, then 1.2 (by due date)
             assert [o["value"] for o in selects[0]["options"]] == [f"{p}%" for p in range(0, 101, 10)]
@@ -241,7 +241,7 @@ async def test_a_stale_risk_can_be_escalated_and_an_action_item_done_from_the_al
 
             # "Still open" typed by its owner: reviewed today, no longer stale.
             [reviewed] = await bot.say(CAROL, "/风险 R1 仍存在 还在谈", chat=CAROL_P2P, chat_type="p2p")
-            assert reviewed.text == "🔁 风险 R1（高）已复核：仍为「未缓解」"
+            assert reviewed.text == "〔新品发布 · 编号 1〕🔁 风险 R1（高）已复核：仍为「未缓解」"
 
 
 async def test_a_slow_click_is_answered_in_progress_and_finishes_in_the_background(
@@ -296,7 +296,7 @@ async def test_a_click_acts_on_the_project_of_the_card_not_the_last_one_talked_a
     with time_machine.travel(local("2026-11-25", "10:00"), tick=True) as clock:
         async with project(engine, clock) as bot:
             digest = (await scan(bot, clock, "2026-12-03"))[CAROL]
-            # Carol then joins another project with a task 1.1 of its own: her 1:1 chat is now about it.
+            # Carol then joins another project with a task 1.1 of its own and makes her 1:1 chat about it.
             for line in (
                 "/项目 新建 官网改版",
                 "/阶段 添加 1 设计",
@@ -304,6 +304,7 @@ async def test_a_click_acts_on_the_project_of_the_card_not_the_last_one_talked_a
             ):
                 [reply] = await bot.say(DAVE, line, chat="oc_web", mentions={"Carol": CAROL})
                 assert "抱歉" not in reply.text, reply.text
+            await bot.say(CAROL, "/项目 切换 官网改版", chat=CAROL_P2P, chat_type="p2p")
             [overview] = await bot.say(CAROL, "/我的任务", chat=CAROL_P2P, chat_type="p2p")
             assert "首页" in overview.text and "后端接口" not in overview.text
 

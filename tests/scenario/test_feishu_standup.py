@@ -80,7 +80,8 @@ async def test_prompt_reply_and_summary_through_feishu(engine: AsyncEngine) -> N
                 CAROL, "昨天：1.1 接口写完 ６０％\n今天：联调\n卡点：无", chat="oc_p2p_carol", chat_type="p2p"
             )
             assert answer.startswith(
-                "✅ 已记录你 11-25 的站会\n昨天：1.1 接口写完 60%\n今天：联调\n卡点：无\n"
+                "〔新品发布 · 编号 1〕✅ 已记录你 11-25 的站会\n"
+                "昨天：1.1 接口写完 60%\n今天：联调\n卡点：无\n"
             )
             assert "📈 1.1 后端接口 0% → 60%" in answer
             async with feishu.runtime.factory() as session:

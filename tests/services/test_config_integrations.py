@@ -72,7 +72,8 @@ async def test_a_pm_binds_both_kinds_and_sees_only_masked_credentials(engine: As
             "alice", f"/config webhook {FEISHU} {FEISHU_SECRET}", chat="dm", chat_type="p2p"
         )
         assert (
-            added == f"✅ 已添加飞书群机器人 {SHOWN_FEISHU}（密钥 qLkU…X3yA）。以后每周的周报也会发到这个群。"
+            added == f"〔新品发布 · 编号 1〕✅ 已添加飞书群机器人 {SHOWN_FEISHU}（密钥 qLkU…X3yA）。"
+            "以后每周的周报也会发到这个群。"
         )
         assert await webhooks(chat) == [
             ("dingtalk-webhook", DINGTALK, SECRET),
@@ -120,7 +121,7 @@ async def test_a_new_secret_rekeys_what_is_queued_and_removal_cancels_it(engine:
         rotated = "SECffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff1234"
         assert await chat.one(
             "alice", f"/设置 群机器人 {DINGTALK} {rotated}", chat_type="p2p", chat="dm"
-        ) == (f"✅ 已更新钉钉群机器人 {SHOWN_DINGTALK} 的密钥（SECf…1234）。")
+        ) == (f"〔新品发布 · 编号 1〕✅ 已更新钉钉群机器人 {SHOWN_DINGTALK} 的密钥（SECf…1234）。")
         assert await outbox_extras(chat) == {
             "sent-one": ("sent", {"to": "chat"}),  # credentials wiped once used
             "queued-one": ("pending", {"to": "chat", "sealed_url": DINGTALK, "sealed_secret": rotated}),

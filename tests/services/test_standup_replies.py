@@ -5,6 +5,7 @@ tests/scheduler/test_standup_jobs.py (bob: 1.2, 2.1; carol: R on 2.2; erin: 2.3;
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
@@ -19,7 +20,9 @@ UNKNOWN = "没有这个命令"  # the start of the "unknown command" answer
 
 
 async def dm(day: Standup, user: str, text: str, time: str = "09:45") -> str:
-    return await day.say(user, text, day=DAY, time=time, chat=f"dm-{user}", chat_type="p2p")
+    """The answer in the 1:1 chat, without the project it names first (for a project member)."""
+    answer = await day.say(user, text, day=DAY, time=time, chat=f"dm-{user}", chat_type="p2p")
+    return re.sub(r"^〔[^〕]+ · (编号|id) 1〕", "", answer)
 
 
 async def task(day: Standup, code: str) -> Task:

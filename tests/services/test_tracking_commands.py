@@ -409,7 +409,7 @@ async def test_mytasks_in_a_one_to_one_chat(engine: AsyncEngine, platform: str) 
         await chat.say("alice", "/行动 添加 @carol 12-02 不是 bob 的")
         card = await chat.one("bob", "/我的任务", chat="bob-dm", chat_type="p2p")
         assert card.splitlines() == [
-            "【📝 我的任务 2 · 行动项 2】",
+            "【〔新品发布 · 编号 1〕📝 我的任务 2 · 行动项 2】",  # a 1:1 answer names its project
             "🔴 1.2 需求评审 · 50% · 逾期 12 天（11-13）",
             "• 2.1 后端接口 · 20% · 截止 12-04",
             "📌 行动项：",

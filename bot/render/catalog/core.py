@@ -79,6 +79,11 @@ STRINGS = {
         "project.already_pm": "{who} 已经是项目经理了。",
         "project.pm_added": "✅ {who} 现在是项目经理。",
         "project.using": "✅ 私聊现在对应项目「{name}」（编号 {id}）。",
+        "project.ambiguous": "你有好几个叫「{ref}」的项目，请用编号选择：/项目 切换 <编号>\n{choices}",
+        "project.choice": "编号 {id}：{name}（项目经理：{pms}）",
+        "project.p2p_header": "〔{name} · 编号 {id}〕",
+        "error.choose_project": "你在好几个项目里，私聊要先选一个：/项目 切换 <编号>\n{choices}",
+        "member.bad_id": "「{who}」不是一个人，不能加为成员或负责人。请直接 @ 对方。",
     },
     "en": {
         "error.unknown_command": "Unknown command: {command}. Send /help to see all commands.",
@@ -164,5 +169,10 @@ STRINGS = {
         "project.already_pm": "{who} is already a project manager.",
         "project.pm_added": "✅ {who} is now a project manager.",
         "project.using": '✅ Your 1:1 chat now talks about project "{name}" (id {id}).',
+        "project.ambiguous": 'Several of your projects are called "{ref}"; choose one by id: /project use <id>\n{choices}',
+        "project.choice": "id {id}: {name} (PMs: {pms})",
+        "project.p2p_header": "〔{name} · id {id}〕",
+        "error.choose_project": "You are in several projects; choose the one this 1:1 chat is about: /project use <id>\n{choices}",
+        "member.bad_id": '"{who}" is not a person and cannot be a member or owner. @ the person directly.',
     },
 }

@@ -13,6 +13,7 @@ from bot.commands.context import CommandContext
 from bot.commands.parsing import ArgError, normalize
 from bot.commands.registry import CommandSpec, Match, Registry
 from bot.errors import NotHandled, PermissionDenied, UsageError, UserFacingError
+from bot.metrics import note_command
 from bot.render.i18n import t
 from bot.services import members, projects
 from bot.services.integrations import WebhookHosts
@@ -103,6 +104,7 @@ async def dispatch_message(
             [Text(t(locale, "error.unknown_command", command=text.split(" ", 1)[0]))], applied=False
         )
     spec = match.spec
+    note_command(spec.name, project.id if project else None)
     if spec.needs_project and project is None:
         key = "error.no_project_p2p" if message.chat.chat_type == "p2p" else "error.no_project"
         return Dispatched([Text(t(locale, key))], applied=False)

@@ -29,7 +29,7 @@ from adapters.feishu.bitable import build_tables
 from adapters.feishu.bot_webhook import FeishuBotWebhook
 from adapters.feishu.client import FeishuClient
 from adapters.listeners import build_listeners
-from bot import api
+from bot import api, metrics
 from bot.card_clicks import CardClicks
 from bot.commands.all import build_registry
 from bot.runtime import Runtime, utcnow
@@ -83,7 +83,7 @@ def build_job_runner(
     """Jobs queue their messages for `outbox` (and wake it), and write shared tables through the
     platforms' senders."""
     tables = {**build_tables(senders), **notable.build_tables(senders)}
-    return JobRunner(factory, clock, on_queued=outbox.wake, tables=tables)
+    return JobRunner(factory, clock, on_queued=outbox.wake, tables=tables, metrics=outbox.metrics)
 
 
 def build_scheduler(
@@ -165,6 +165,7 @@ def create_app(
         accept=runtime.accept,
         clock=clock,
         handle_click=clicks.handle,
+        metrics=runtime.metrics,
     )
     service = (
         build_scheduler(
@@ -206,6 +207,8 @@ def create_app(
     app.state.scheduler = service
     app.state.listeners = listeners
     app.include_router(api.build_router(settings, runtime.factory))
+    app.include_router(metrics.build_router(runtime.metrics, runtime.factory))
+    app.add_middleware(metrics.WebhookMetricsMiddleware, metrics=runtime.metrics)
     app.include_router(feishu_webhook.build_router(settings, feishu_client, runtime.accept, clock))
     app.state.card_clicks = clicks
     app.include_router(feishu_card_actions.build_router(settings, feishu_client, clicks.handle, clock))

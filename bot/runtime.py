@@ -17,6 +17,7 @@ from adapters.codec import event_from_json, event_to_json, reply_to_json
 from adapters.models import InboundEvent, InboundMessage, Reply, Text
 from bot.commands.registry import Registry
 from bot.dispatcher import Defaults, dispatch
+from bot.metrics import Metrics, start_trace
 from bot.render.i18n import t
 from bot.services.integrations import WebhookHosts
 from bot.settings import Settings
@@ -59,7 +60,8 @@ class Runtime:
                 dingtalk_oapi=settings.dingtalk_oapi_domain, feishu=settings.feishu_domain
             ),
         )
-        self.outbox = OutboxWorker(self.factory, self.senders, clock)
+        self.metrics = Metrics()
+        self.outbox = OutboxWorker(self.factory, self.senders, clock, metrics=self.metrics)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._outbox_task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
@@ -112,6 +114,8 @@ class Runtime:
                     payload=event_to_json(event),
                     now=self.clock(),
                 )
+            outcome = "accepted" if record_id is not None else "duplicate"
+            self.metrics.inbound_events.labels(event.platform, outcome).inc()
             if record_id is None:
                 log.info("duplicate %s event %s ignored", event.platform, event.event_id)
                 continue
@@ -131,6 +135,7 @@ class Runtime:
             await self.process(record_id)
 
     async def process(self, record_id: int) -> None:
+        trace = start_trace()
         try:
             async with unit_of_work(self.factory) as session:
                 record = await session.scalar(
@@ -141,6 +146,7 @@ class Runtime:
                 if record is None:
                     return
                 event = event_from_json(record.payload)
+                trace.platform, trace.event_id = event.platform, event.event_id
                 now = self.clock()
                 replies = await dispatch(
                     session, event, registry=self.registry, defaults=self.defaults, now=now
@@ -152,6 +158,9 @@ class Runtime:
         except Exception as error:
             log.exception("processing inbound event %s failed", record_id)
             await self._record_failure(record_id, error)
+            trace.finish(self.metrics, "failed")
+        else:
+            trace.finish(self.metrics, "processed")
         self.outbox.wake()
 
     async def _record_failure(self, record_id: int, error: Exception) -> None:

@@ -29,6 +29,7 @@ from urllib.parse import quote_plus
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
+from websockets.protocol import State
 
 from adapters.base import Accept, WebhookRejected
 from adapters.dingtalk.client import Directory
@@ -95,6 +96,11 @@ class DingTalkStream:
         self._on_card = on_card
         self._timings = timings
         self._jitter = jitter
+        self._ws: ClientConnection | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None and self._ws.state is State.OPEN
 
     @property
     def topics(self) -> list[str]:
@@ -167,6 +173,7 @@ class DingTalkStream:
         close_timeout = min(5.0, self._timings.watchdog_seconds / 3)
         async with connect(url, ping_interval=None, close_timeout=close_timeout) as ws:
             log.info("DingTalk Stream connected")
+            self._ws = ws
             reading = asyncio.create_task(self._read(ws, heard))
             stopping = asyncio.create_task(stop.wait())
             try:

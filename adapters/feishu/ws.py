@@ -77,6 +77,12 @@ class FeishuLongConnection:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._cleaning = False
+        self._client: lark_ws.Client | None = None
+
+    @property
+    def connected(self) -> bool:
+        # lark-oapi keeps the open socket in `_conn` (None while disconnected or reconnecting).
+        return self._client is not None and self._client._conn is not None
 
     def start(self) -> None:
         self._stopping.clear()
@@ -119,6 +125,7 @@ class FeishuLongConnection:
                     domain=self._domain,
                     log_level=LogLevel.WARNING,
                 )
+                self._client = client
                 try:
                     client.start()  # reconnects by itself; returns only by raising
                 except ClientException as refused:

@@ -1,0 +1,64 @@
+"""Logging for `crosstrack serve` / `scheduler`: plain text, or one JSON object a line
+(`CROSSTRACK_LOG_FORMAT=json`, python-json-logger) whose `extra` fields (event id, platform,
+command, outcome, duration...) become keys; and no credential in any record."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Literal
+
+from pythonjsonlogger.json import JsonFormatter
+
+LogFormat = Literal["text", "json"]
+
+_TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# A credential in a URL: a query parameter (a custom robot's access_token, its sign, the Stream
+# ticket) or a Feishu custom bot's hook id.
+_URL_SECRETS = re.compile(
+    r"((?:access_token|sign|ticket|timestamp)=)[^&\s'\"]+|(/hook/)[\w-]+", re.IGNORECASE
+)
+
+
+def redact(text: str) -> str:
+    return _URL_SECRETS.sub(lambda m: f"{m.group(1) or m.group(2)}***", text)
+
+
+class RedactUrls(logging.Filter):
+    """httpx and websockets log the URLs they call, some of which carry credentials (see
+    _URL_SECRETS): rewrite the record before any handler (ours, pytest's) sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(redact(str(arg)) if _URL_SECRETS.search(str(arg)) else arg for arg in args)
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+# Libraries that log request URLs (websockets: the Stream URL with its ticket, at DEBUG).
+URL_LOGGERS = ("httpx", "websockets.client")
+
+
+def configure_logging(level: int = logging.INFO, log_format: LogFormat = "text") -> None:
+    handler = logging.StreamHandler()
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter(_TEXT_FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # APScheduler logs every run of every job at INFO; scheduler.service logs what matters.
+    logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))
+    # httpx logs every request at INFO: noise unless debugging.
+    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
+    install_redaction()
+
+
+def install_redaction() -> None:
+    for name in URL_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactUrls) for f in logger.filters):
+            logger.addFilter(RedactUrls())

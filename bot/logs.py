@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Literal
+from typing import Literal, TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -41,19 +41,32 @@ class RedactUrls(logging.Filter):
 URL_LOGGERS = ("httpx", "websockets.client")
 
 
-def configure_logging(level: int = logging.INFO, log_format: LogFormat = "text") -> None:
-    handler = logging.StreamHandler()
-    if log_format == "json":
-        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    else:
-        handler.setFormatter(logging.Formatter(_TEXT_FORMAT))
+def configure_logging(
+    level: int = logging.INFO,
+    log_format: LogFormat = "text",
+    stream: TextIO | None = None,
+    *,
+    force: bool = False,
+) -> None:
+    """Log to `stream` (default stderr) in `log_format`. Like logging.basicConfig, a root logger that
+    already has handlers (a test runner's, an embedding program's) keeps them unless `force`."""
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    if force or not root.handlers:
+        handler = logging.StreamHandler(stream)
+        if log_format == "json":
+            handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        else:
+            handler.setFormatter(logging.Formatter(_TEXT_FORMAT))
+        root.handlers[:] = [handler]
     root.setLevel(level)
     # APScheduler logs every run of every job at INFO; scheduler.service logs what matters.
     logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))
     # httpx logs every request at INFO: noise unless debugging.
     logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
+    # SQL parameters, result rows and driver calls carry user text and stored credentials (a custom
+    # robot's webhook and secret): never logged, whatever the level.
+    for name in ("sqlalchemy.engine", "sqlalchemy.pool", "aiosqlite", "asyncpg"):
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
     install_redaction()
 
 

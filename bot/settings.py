@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     locale: Literal["zh", "en"] = "zh"
     api_token: str | None = None
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object a line, for log shippers
 
     feishu_app_id: str | None = None
     feishu_app_secret: str | None = None

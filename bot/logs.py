@@ -13,11 +13,9 @@ from pythonjsonlogger.json import JsonFormatter
 LogFormat = Literal["text", "json"]
 
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# A credential in a URL: a query parameter (a custom robot's access_token, its sign, the Stream
-# ticket) or a Feishu custom bot's hook id.
-_URL_SECRETS = re.compile(
-    r"((?:access_token|sign|ticket|timestamp)=)[^&\s'\"]+|(/hook/)[\w-]+", re.IGNORECASE
-)
+# A credential in a URL: a query parameter (a custom robot's access_token and sign, a DingTalk
+# session webhook's session, the Stream ticket) or a Feishu custom bot's hook id.
+_URL_SECRETS = re.compile(r"((?:access_token|sign|session|ticket)=)[^&\s'\"]+|(/hook/)[\w-]+", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
@@ -29,9 +27,10 @@ class RedactUrls(logging.Filter):
     _URL_SECRETS): rewrite the record before any handler (ours, pytest's) sees it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            args = record.args if isinstance(record.args, tuple) else (record.args,)
-            record.args = tuple(redact(str(arg)) if _URL_SECRETS.search(str(arg)) else arg for arg in args)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact(str(arg)) if _URL_SECRETS.search(str(arg)) else arg for arg in record.args
+            )
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
         return True

@@ -19,16 +19,19 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.base import Sender
+from adapters.dingtalk import client as dingtalk_limits
 from adapters.dingtalk import notable
 from adapters.dingtalk import webhook as dingtalk_webhook
 from adapters.dingtalk.client import DingTalkClient
 from adapters.dingtalk.robot_webhook import DingTalkRobotWebhook
 from adapters.feishu import card_actions as feishu_card_actions
+from adapters.feishu import client as feishu_limits
 from adapters.feishu import webhook as feishu_webhook
 from adapters.feishu.bitable import build_tables
 from adapters.feishu.bot_webhook import FeishuBotWebhook
 from adapters.feishu.client import FeishuClient
 from adapters.listeners import build_listeners
+from adapters.ratelimit import CounterStore, SharedBudget
 from bot import api, metrics
 from bot.card_clicks import CardClicks
 from bot.commands.all import build_registry
@@ -38,6 +41,7 @@ from scheduler.leader import leadership_for
 from scheduler.outbox import OutboxWorker
 from scheduler.runner import JobRunner
 from scheduler.service import LEADER_CHECK_SECONDS, SchedulerService
+from storage.counters import RateCounters
 from storage.db import create_engine, session_factory
 
 log = logging.getLogger(__name__)
@@ -51,7 +55,9 @@ def enabled_platforms(senders: Mapping[str, Sender]) -> str:
     return ", ".join(name for name in APP_PLATFORMS if name in senders) or "none"
 
 
-def build_senders(settings: Settings) -> dict[str, Sender]:
+def build_senders(settings: Settings, counters: CounterStore | None = None) -> dict[str, Sender]:
+    """The platforms' senders; with `counters`, each app's send budget is shared by every process
+    on the database (the per-chat limits stay per process: one sender at a time sends to a chat)."""
     # Report-only groups' custom robot webhooks need no app credentials: always available.
     senders: dict[str, Sender] = {
         DingTalkRobotWebhook.platform: DingTalkRobotWebhook(),
@@ -59,17 +65,32 @@ def build_senders(settings: Settings) -> dict[str, Sender]:
     }
     if settings.feishu_enabled:
         assert settings.feishu_app_id and settings.feishu_app_secret
+        app_id = settings.feishu_app_id
+        budget = (
+            SharedBudget(counters, f"feishu:{app_id}", feishu_limits.APP_SEND_LIMITS) if counters else None
+        )
         senders["feishu"] = FeishuClient(
-            settings.feishu_domain, settings.feishu_app_id, settings.feishu_app_secret
+            settings.feishu_domain,
+            app_id,
+            settings.feishu_app_secret,
+            limiter=feishu_limits.send_limiter(budget=budget),
         )
     if settings.dingtalk_enabled:
         assert settings.dingtalk_app_key and settings.dingtalk_app_secret and settings.dingtalk_robot_code
+        app_key = settings.dingtalk_app_key
+        # Keyed: each robot send API has its own 20 calls/s per app.
+        per_api = (
+            SharedBudget(counters, f"dingtalk:{app_key}", dingtalk_limits.API_LIMITS, keyed=True)
+            if counters
+            else None
+        )
         senders["dingtalk"] = DingTalkClient(
             settings.dingtalk_api_domain,
             settings.dingtalk_app_key,
             settings.dingtalk_app_secret,
             settings.dingtalk_robot_code,
             oapi_domain=settings.dingtalk_oapi_domain,
+            limiter=dingtalk_limits.send_limiter(budget=per_api),
         )
     return senders
 
@@ -113,7 +134,7 @@ async def run_scheduler(
     """`crosstrack scheduler`: the scheduler and the outbox sender, until `stop` is set."""
     engine = create_engine(settings.database_url)
     factory = session_factory(engine)
-    senders = senders if senders is not None else build_senders(settings)
+    senders = senders if senders is not None else build_senders(settings, RateCounters(factory))
     outbox = OutboxWorker(factory, senders, clock)
     service = build_scheduler(
         settings, factory, clock, outbox, senders, leader_check_seconds=leader_check_seconds
@@ -149,7 +170,7 @@ def create_app(
         settings,
         engine,
         build_registry(),
-        senders if senders is not None else build_senders(settings),
+        senders if senders is not None else build_senders(settings, RateCounters(session_factory(engine))),
         clock=clock,
     )
     feishu = runtime.senders.get("feishu")

@@ -42,7 +42,7 @@ from scheduler.outbox import OutboxWorker
 from scheduler.runner import JobRunner
 from scheduler.service import LEADER_CHECK_SECONDS, SchedulerService
 from storage.counters import RateCounters
-from storage.db import create_engine, session_factory
+from storage.db import create_engine, is_sqlite, session_factory
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,13 @@ APP_PLATFORMS = ("feishu", "dingtalk")
 def enabled_platforms(senders: Mapping[str, Sender]) -> str:
     """The chat apps configured, for the start-up log (custom group robots are always available)."""
     return ", ".join(name for name in APP_PLATFORMS if name in senders) or "none"
+
+
+def shared_counters(settings: Settings, factory: async_sessionmaker[AsyncSession]) -> CounterStore | None:
+    """The store of the send budgets all processes share: PostgreSQL's rate_counters. None on SQLite,
+    which serves one host and usually one process, and whose single writer would make every send
+    wait for a write (the per-process limiters apply)."""
+    return None if is_sqlite(settings.database_url) else RateCounters(factory)
 
 
 def build_senders(settings: Settings, counters: CounterStore | None = None) -> dict[str, Sender]:
@@ -134,7 +141,7 @@ async def run_scheduler(
     """`crosstrack scheduler`: the scheduler and the outbox sender, until `stop` is set."""
     engine = create_engine(settings.database_url)
     factory = session_factory(engine)
-    senders = senders if senders is not None else build_senders(settings, RateCounters(factory))
+    senders = senders if senders is not None else build_senders(settings, shared_counters(settings, factory))
     outbox = OutboxWorker(factory, senders, clock)
     service = build_scheduler(
         settings, factory, clock, outbox, senders, leader_check_seconds=leader_check_seconds
@@ -170,7 +177,9 @@ def create_app(
         settings,
         engine,
         build_registry(),
-        senders if senders is not None else build_senders(settings, RateCounters(session_factory(engine))),
+        senders
+        if senders is not None
+        else build_senders(settings, shared_counters(settings, session_factory(engine))),
         clock=clock,
     )
     feishu = runtime.senders.get("feishu")

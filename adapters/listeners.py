@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -15,6 +16,7 @@ from adapters.dingtalk.stream import DingTalkStream, StreamTimings, robot_messag
 from adapters.feishu.card_actions import HandleClick, card_answerer
 from adapters.feishu.client import FeishuClient
 from adapters.feishu.ws import FeishuLongConnection, event_deliverer
+from bot.metrics import Metrics
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,9 +30,14 @@ class Listeners:
         *,
         dingtalk: DingTalkStream | None = None,
         feishu: FeishuLongConnection | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.dingtalk = dingtalk
         self.feishu = feishu
+        connected = (metrics or Metrics()).listener_connected
+        for name, listener in (("dingtalk-stream", dingtalk), ("feishu-ws", feishu)):
+            if listener is not None:  # read at scrape time
+                connected.labels(name).set_function(functools.partial(_is_connected, listener))
         self._stop = asyncio.Event()
         self._dingtalk_task: asyncio.Task[None] | None = None
 
@@ -64,6 +71,10 @@ class Listeners:
             await self.feishu.stop()
 
 
+def _is_connected(listener: DingTalkStream | FeishuLongConnection) -> float:
+    return float(listener.connected)
+
+
 def build_listeners(
     settings: Settings,
     *,
@@ -72,6 +83,7 @@ def build_listeners(
     accept: Accept,
     clock: Callable[[], datetime],
     handle_click: HandleClick | None = None,
+    metrics: Metrics | None = None,
 ) -> Listeners:
     """The listeners the settings ask for (none in the default `http` modes)."""
     stream = None
@@ -106,4 +118,4 @@ def build_listeners(
             deliver=event_deliverer(feishu.bot_open_id, accept),
             answer_card=card_answerer(handle_click) if handle_click is not None else None,
         )
-    return Listeners(dingtalk=stream, feishu=long_connection)
+    return Listeners(dingtalk=stream, feishu=long_connection, metrics=metrics)

@@ -34,12 +34,9 @@ Anything else is sent to the bot; @NAME mentions a user."""
 
 
 def _configure_logging(level: int = logging.INFO) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # APScheduler logs every run of every job at INFO; scheduler.service logs what matters.
-    logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))
-    # httpx logs every request's URL at INFO, and some URLs carry credentials (a custom robot's
-    # access_token or hook id, the old DingTalk API's access_token).
-    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
+    from bot.logs import configure_logging
+
+    configure_logging(level, get_settings().log_format)
 
 
 def _show_version(value: bool) -> None:

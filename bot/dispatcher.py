@@ -21,6 +21,7 @@ from bot.commands.context import CommandContext
 from bot.commands.parsing import ArgError, normalize, unreported_mentions_as_text
 from bot.commands.registry import CommandSpec, Match, Registry
 from bot.errors import NotHandled, PermissionDenied, UsageError, UserFacingError
+from bot.metrics import note_command
 from bot.render import views
 from bot.render.i18n import t
 from bot.services import members, projects
@@ -131,6 +132,7 @@ async def dispatch_message(
             [Text(t(locale, "error.unknown_command", command=text.split(" ", 1)[0]))], applied=False
         )
     spec = match.spec
+    note_command(spec.name, project.id if project else None)
     if spec.needs_project and project is None:
         if message.chat.chat_type == "p2p":
             return Dispatched([Text(await _no_project_p2p(session, message, locale))], applied=False)

@@ -19,17 +19,20 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.base import Sender
+from adapters.dingtalk import client as dingtalk_limits
 from adapters.dingtalk import notable
 from adapters.dingtalk import webhook as dingtalk_webhook
 from adapters.dingtalk.client import DingTalkClient
 from adapters.dingtalk.robot_webhook import DingTalkRobotWebhook
 from adapters.feishu import card_actions as feishu_card_actions
+from adapters.feishu import client as feishu_limits
 from adapters.feishu import webhook as feishu_webhook
 from adapters.feishu.bitable import build_tables
 from adapters.feishu.bot_webhook import FeishuBotWebhook
 from adapters.feishu.client import FeishuClient
 from adapters.listeners import Listeners, build_listeners
-from bot import api, health
+from adapters.ratelimit import CounterStore, SharedBudget
+from bot import api, health, metrics
 from bot.card_clicks import CardClicks
 from bot.commands.all import build_registry
 from bot.http_limits import HttpLimits, RequestLimits
@@ -40,7 +43,8 @@ from scheduler.leader import leadership_for
 from scheduler.outbox import OutboxWorker
 from scheduler.runner import JobRunner
 from scheduler.service import LEADER_CHECK_SECONDS, SchedulerService
-from storage.db import create_engine, database_answers, session_factory
+from storage.counters import RateCounters
+from storage.db import create_engine, database_answers, is_sqlite, session_factory
 from storage.secretbox import opener
 
 log = logging.getLogger(__name__)
@@ -54,7 +58,16 @@ def enabled_platforms(senders: Mapping[str, Sender]) -> str:
     return ", ".join(name for name in APP_PLATFORMS if name in senders) or "none"
 
 
-def build_senders(settings: Settings) -> dict[str, Sender]:
+def shared_counters(settings: Settings, factory: async_sessionmaker[AsyncSession]) -> CounterStore | None:
+    """The store of the send budgets all processes share: PostgreSQL's rate_counters. None on SQLite,
+    which serves one host and usually one process, and whose single writer would make every send
+    wait for a write (the per-process limiters apply)."""
+    return None if is_sqlite(settings.database_url) else RateCounters(factory)
+
+
+def build_senders(settings: Settings, counters: CounterStore | None = None) -> dict[str, Sender]:
+    """The platforms' senders; with `counters`, each app's send budget is shared by every process
+    on the database (the per-chat limits stay per process: one sender at a time sends to a chat)."""
     # Report-only groups' custom robot webhooks need no app credentials: always available (their
     # stored credentials need CROSSTRACK_SECRET_KEY to be decrypted).
     unseal = opener(settings.secret_box())
@@ -64,17 +77,32 @@ def build_senders(settings: Settings) -> dict[str, Sender]:
     }
     if settings.feishu_enabled:
         assert settings.feishu_app_id and settings.feishu_app_secret
+        app_id = settings.feishu_app_id
+        budget = (
+            SharedBudget(counters, f"feishu:{app_id}", feishu_limits.APP_SEND_LIMITS) if counters else None
+        )
         senders["feishu"] = FeishuClient(
-            settings.feishu_domain, settings.feishu_app_id, settings.feishu_app_secret.get_secret_value()
+            settings.feishu_domain,
+            app_id,
+            settings.feishu_app_secret.get_secret_value(),
+            limiter=feishu_limits.send_limiter(budget=budget),
         )
     if settings.dingtalk_enabled:
         assert settings.dingtalk_app_key and settings.dingtalk_app_secret and settings.dingtalk_robot_code
+        app_key = settings.dingtalk_app_key
+        # Keyed: each robot send API has its own 20 calls/s per app.
+        per_api = (
+            SharedBudget(counters, f"dingtalk:{app_key}", dingtalk_limits.API_LIMITS, keyed=True)
+            if counters
+            else None
+        )
         senders["dingtalk"] = DingTalkClient(
             settings.dingtalk_api_domain,
             settings.dingtalk_app_key,
             settings.dingtalk_app_secret.get_secret_value(),
             settings.dingtalk_robot_code,
             oapi_domain=settings.dingtalk_oapi_domain,
+            limiter=dingtalk_limits.send_limiter(budget=per_api),
         )
     return senders
 
@@ -89,7 +117,14 @@ def build_job_runner(
     """Jobs queue their messages for `outbox` (and wake it), and write shared tables through the
     platforms' senders; with `housekeeping`, the instance jobs (prune) run too."""
     tables = {**build_tables(senders), **notable.build_tables(senders)}
-    return JobRunner(factory, clock, on_queued=outbox.wake, tables=tables, housekeeping=housekeeping)
+    return JobRunner(
+        factory,
+        clock,
+        on_queued=outbox.wake,
+        tables=tables,
+        housekeeping=housekeeping,
+        metrics=outbox.metrics,
+    )
 
 
 def build_scheduler(
@@ -119,7 +154,7 @@ async def run_scheduler(
     """`crosstrack scheduler`: the scheduler and the outbox sender, until `stop` is set."""
     engine = create_engine(settings.database_url)
     factory = session_factory(engine)
-    senders = senders if senders is not None else build_senders(settings)
+    senders = senders if senders is not None else build_senders(settings, shared_counters(settings, factory))
     outbox = OutboxWorker(factory, senders, clock)
     service = build_scheduler(
         settings, factory, clock, outbox, senders, leader_check_seconds=leader_check_seconds
@@ -180,7 +215,9 @@ def create_app(
         settings,
         engine,
         build_registry(),
-        senders if senders is not None else build_senders(settings),
+        senders
+        if senders is not None
+        else build_senders(settings, shared_counters(settings, session_factory(engine))),
         clock=clock,
     )
     feishu = runtime.senders.get("feishu")
@@ -196,6 +233,7 @@ def create_app(
         accept=runtime.accept,
         clock=clock,
         handle_click=clicks.handle,
+        metrics=runtime.metrics,
     )
     service = (
         build_scheduler(
@@ -244,6 +282,8 @@ def create_app(
     )
     app.state.http_limits = limits
     app.add_middleware(RequestLimits, limits=limits)
+    app.include_router(metrics.build_router(runtime.metrics, runtime.factory))
+    app.add_middleware(metrics.WebhookMetricsMiddleware, metrics=runtime.metrics)
     app.include_router(feishu_webhook.build_router(settings, feishu_client, runtime.accept, clock))
     app.state.card_clicks = clicks
     app.include_router(feishu_card_actions.build_router(settings, feishu_client, clicks.handle, clock))

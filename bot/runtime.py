@@ -23,6 +23,7 @@ from adapters.codec import event_from_json, event_to_json, reply_to_json
 from adapters.models import InboundEvent, InboundMessage, Reply, Text
 from bot.commands.registry import Registry
 from bot.dispatcher import Defaults, dispatch, redacted
+from bot.metrics import Metrics, start_trace
 from bot.render.i18n import t
 from bot.services.integrations import WebhookHosts
 from bot.settings import Settings
@@ -75,7 +76,8 @@ class Runtime:
             ),
             secret_box=settings.secret_box(),
         )
-        self.outbox = OutboxWorker(self.factory, self.senders, clock)
+        self.metrics = Metrics()
+        self.outbox = OutboxWorker(self.factory, self.senders, clock, metrics=self.metrics)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._outbox_task: asyncio.Task[None] | None = None
         self._sweeper_task: asyncio.Task[None] | None = None
@@ -144,6 +146,8 @@ class Runtime:
                     payload=event_to_json(event),
                     now=self.clock(),
                 )
+                outcome = "accepted" if record_id is not None else "duplicate"
+                self.metrics.inbound_events.labels(event.platform, outcome).inc()
                 if record_id is None:
                     log.info("duplicate %s event %s ignored", event.platform, event.event_id)
                 else:
@@ -225,6 +229,8 @@ class Runtime:
         """Apply one claimed event, once whoever tries: its row is locked (one that another
         transaction holds is skipped: that one is on it) and must still be pending. Never raises: a
         failure is recorded for a retry, and if even that fails the event stays pending for the sweeper."""
+        trace = start_trace()
+        outcome: str | None = "processed"  # None: someone else has it, nothing to report
         try:
             async with unit_of_work(self.factory) as session:
                 record = await session.scalar(
@@ -233,6 +239,7 @@ class Runtime:
                     .with_for_update(skip_locked=True)
                 )
                 if record is None:
+                    outcome = None
                     return
                 now = self.clock()
                 record.attempts += 1
@@ -240,9 +247,11 @@ class Runtime:
                     event = event_from_json(record.payload)
                 except UNDECODABLE as error:
                     log.error("inbound event %s cannot be decoded; given up: %r", record_id, error)
+                    outcome = "failed"
                     record.status = "failed"
                     record.error = repr(error)[:2000]
                     return
+                trace.platform, trace.event_id = event.platform, event.event_id
                 replies = await dispatch(
                     session, event, registry=self.registry, defaults=self.defaults, now=now
                 )
@@ -254,7 +263,10 @@ class Runtime:
         except Exception as error:
             log.exception("processing inbound event %s failed", record_id)
             await self._record_failure(record_id, error)
+            outcome = "failed"
         finally:
+            if outcome is not None:
+                trace.finish(self.metrics, outcome)
             self.outbox.wake()
 
     async def _record_failure(self, record_id: int, error: Exception) -> None:

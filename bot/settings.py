@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = None
     # Commands one user may send per minute on one platform; past it they get one "slow down" reply.
     command_rate_limit: int = Field(default=20, ge=1)
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object a line, for log shippers
 
     feishu_app_id: str | None = None
     feishu_app_secret: SecretStr | None = None

@@ -28,6 +28,7 @@ from sqlalchemy.orm import aliased
 from adapters.base import Sender, SendError
 from adapters.codec import reply_from_json
 from adapters.models import OutboundMessage
+from bot.metrics import Metrics
 from storage.db import unit_of_work
 from storage.models import OutboxMessage
 
@@ -66,7 +67,9 @@ class OutboxWorker:
         concurrency: int = 50,
         idle_seconds: float = 5.0,
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics or Metrics()
         self._factory = factory
         self._senders = senders
         self._clock = clock
@@ -253,12 +256,13 @@ class OutboxWorker:
                         OutboxMessage.reply_to,
                         OutboxMessage.payload,
                         OutboxMessage.idempotency_key,
+                        OutboxMessage.created_at,
                     )
                 )
             ).one_or_none()
         if claimed is None:
             return None
-        attempts, platform, chat_id, reply_to, payload, key = claimed
+        attempts, platform, chat_id, reply_to, payload, key, queued_at = claimed
         message = OutboundMessage(
             platform=platform,
             chat_id=chat_id,
@@ -290,6 +294,7 @@ class OutboxWorker:
                     .where(OutboxMessage.id == row_id, OutboxMessage.attempts == attempts)
                     .values(**values)
                 )
+            self.metrics.observe_send(platform, outcome, queued_at, self._clock())
             return outcome
         finally:
             self._release(row_id)

@@ -4,6 +4,7 @@ project's failure never stops the others."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.jobs.context import JobContext
 from bot.jobs.prune import Housekeeping
+from bot.metrics import Metrics
 from bot.services import calendar as calendar_service
 from scheduler.jobs import INSTANCE_JOBS, JOBS, InstanceJob, Job
 from storage import idempotency
@@ -41,7 +43,9 @@ class JobRunner:
         on_queued: Callable[[], None] = lambda: None,
         tables: Mapping[str, object] | None = None,
         housekeeping: Housekeeping | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics or Metrics()
         self._factory = factory
         self._clock = clock
         self._jobs = tuple(jobs)
@@ -63,7 +67,7 @@ class JobRunner:
                     calendar = await calendar_service.for_project(session, project_id)
                     business_date = job.due(project, now.astimezone(ZoneInfo(project.timezone)), calendar)
                 if business_date is not None:
-                    outcomes.append(await self._run(job, project_id, business_date, now, force=False))
+                    outcomes.append(await self._timed(job, project_id, business_date, now, force=False))
         await self._run_instance_jobs(now)
         return outcomes
 
@@ -98,7 +102,7 @@ class JobRunner:
                 if project is None:
                     raise LookupError(f"no project {pid}")
                 business_date = at.astimezone(ZoneInfo(project.timezone)).date()
-            outcomes.append(await self._run(job, pid, business_date, at, force=True))
+            outcomes.append(await self._timed(job, pid, business_date, at, force=True))
         return outcomes
 
     async def _active_projects(self) -> list[int]:
@@ -108,6 +112,14 @@ class JobRunner:
                     select(Project.id).where(Project.status == "active").order_by(Project.id)
                 )
             )
+
+    async def _timed(
+        self, job: Job, project_id: int, business_date: date, now: datetime, *, force: bool
+    ) -> JobOutcome:
+        started = time.perf_counter()
+        outcome = await self._run(job, project_id, business_date, now, force=force)
+        self.metrics.observe_job(outcome, time.perf_counter() - started)
+        return outcome
 
     async def _run(
         self, job: Job, project_id: int, business_date: date, now: datetime, *, force: bool

@@ -91,6 +91,7 @@ class SchedulerService:
             if self._leading:
                 log.info("scheduler: leadership released")
             self._leading = False
+            self._runner.metrics.scheduler_leader.set(0)
 
     async def check_leadership(self) -> bool:
         async with self._leader_lock:
@@ -106,6 +107,7 @@ class SchedulerService:
         return leading
 
     def _follow(self, leading: bool) -> None:
+        self._runner.metrics.scheduler_leader.set(leading)
         if leading == self._leading:
             return
         if leading:
@@ -128,13 +130,4 @@ class SchedulerService:
             except Exception:  # the database is away, most likely; the next tick tries again
                 log.exception("scheduler: tick failed")
                 return []
-        for outcome in outcomes:
-            if outcome.status != "skipped":
-                log.info(
-                    "scheduler: %s for project %s on %s: %s",
-                    outcome.job,
-                    outcome.project_id,
-                    outcome.business_date,
-                    outcome.status,
-                )
-        return outcomes
+        return outcomes  # each run is logged and counted by the runner

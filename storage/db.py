@@ -58,7 +58,10 @@ def _begin_immediate(connection: Any) -> None:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    engine = create_async_engine(async_url(url), pool_pre_ping=not is_sqlite(url), **kwargs)
+    # hide_parameters: statements in logs and errors never show values (user text, robot secrets).
+    engine = create_async_engine(
+        async_url(url), pool_pre_ping=not is_sqlite(url), hide_parameters=True, **kwargs
+    )
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _begin_immediate)

@@ -37,6 +37,7 @@ from urllib.parse import quote_plus
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
+from websockets.protocol import State
 
 from adapters.base import Accept, WebhookRejected
 from adapters.dingtalk.client import Directory
@@ -103,7 +104,11 @@ class DingTalkStream:
         self._on_card = on_card
         self._timings = timings
         self._jitter = jitter
-        self.connected = False  # a connection is open now
+        self._ws: ClientConnection | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None and self._ws.state is State.OPEN
 
     @property
     def topics(self) -> list[str]:
@@ -176,13 +181,13 @@ class DingTalkStream:
         close_timeout = min(5.0, self._timings.watchdog_seconds / 3)
         async with connect(url, ping_interval=None, close_timeout=close_timeout) as ws:
             log.info("DingTalk Stream connected")
-            self.connected = True
+            self._ws = ws
             reading = asyncio.create_task(self._read(ws, heard))
             stopping = asyncio.create_task(stop.wait())
             try:
                 await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                self.connected = False
+                self._ws = None
                 for task in (reading, stopping):
                     task.cancel()
                 await asyncio.gather(reading, stopping, return_exceptions=True)

@@ -125,6 +125,7 @@ class FeishuLongConnection:
                     domain=self._domain,
                     log_level=LogLevel.WARNING,
                 )
+                self._client = client
                 try:
                     client.start()  # reconnects by itself; returns only by raising
                 except ClientException as refused:

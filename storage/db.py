@@ -28,10 +28,9 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-# How long a transaction waits for SQLite's write lock before "database is locked". Every transaction
-# takes it first (BEGIN IMMEDIATE), and SQLite's busy handler polls rather than queues: in a burst of
-# a hundred writers a waiter can be passed over for seconds, so 5 s was not enough.
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How long a transaction waits for SQLite's write lock before "database is locked" (every
+# transaction takes it first: BEGIN IMMEDIATE).
+SQLITE_BUSY_TIMEOUT_MS = 5_000
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -135,6 +135,7 @@ def greeter(database: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[datet
         "APP_ID": "cli_test",
         "APP_SECRET": "app-secret-123",
         "VERIFICATION_TOKEN": "vt-test-123",
+        "ENCRYPT_KEY": "ek-test-123",
         "DOMAIN": FEISHU,
     }.items():
         monkeypatch.setenv(f"CROSSTRACK_FEISHU_{name}", value)

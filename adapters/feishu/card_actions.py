@@ -23,7 +23,7 @@ from adapters.feishu.cards import field_name, render_parts
 from adapters.feishu.client import FeishuClient
 from adapters.feishu.events import PLATFORM, authenticate, challenge_answer, first_error
 from adapters.feishu.payloads import CardAction, Envelope, EventHeader, OurButton
-from adapters.feishu.webhook import NOT_CONFIGURED, encrypt_key
+from adapters.feishu.webhook import NOT_CONFIGURED, encrypt_key_of
 from adapters.models import CardClick, UserRef
 from bot.card_clicks import ClickResult
 from bot.settings import Settings
@@ -155,7 +155,7 @@ def build_router(
                 request.headers,
                 await request.body(),
                 verification_token=settings.feishu_verification_token.get_secret_value(),
-                encrypt_key=encrypt_key(settings),
+                encrypt_key=encrypt_key_of(settings),
                 now=clock(),
                 replay_window_seconds=settings.feishu_replay_window_seconds,
             )

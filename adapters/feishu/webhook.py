@@ -23,7 +23,7 @@ NOT_CONFIGURED = (
 )
 
 
-def encrypt_key(settings: Settings) -> str | None:
+def encrypt_key_of(settings: Settings) -> str | None:
     return settings.feishu_encrypt_key.get_secret_value() if settings.feishu_encrypt_key else None
 
 
@@ -52,7 +52,7 @@ def build_router(
                 request.headers,
                 raw,
                 verification_token=settings.feishu_verification_token.get_secret_value(),
-                encrypt_key=encrypt_key(settings),
+                encrypt_key=encrypt_key_of(settings),
                 # Cached after the first success (warmed at start-up), so challenges stay fast.
                 bot_open_id=await client.bot_open_id(),
                 now=clock(),

@@ -47,7 +47,9 @@ ARG_ERROR_KEYS: tuple[str, ...] = (
 
 # Limits on what a member may type, so one message cannot store megabytes (or overflow a column).
 TITLE_LIMIT = 100  # task, phase and milestone titles; department and meeting names
-TEXT_LIMIT = 500  # notes, blockers, risks, mitigations, action items, standups
+TEXT_LIMIT = 500  # notes, blockers, risks, mitigations, action items
+# A standup names several tasks over several lines: room for a real one, not for a pasted document.
+STANDUP_LIMIT = 2000
 CHARTER_LIMIT = 2000  # one charter field (background, goal, deliverables, scope)
 YEARS_AWAY = 10  # every date typed is within this many years of today, either way
 MAX_ID_DIGITS = 9  # numbers typed as ids (R3, A3, milestone 2) fit a 32-bit integer column

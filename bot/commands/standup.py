@@ -13,7 +13,7 @@ import unicodedata
 from adapters.models import Reply, Text
 from bot.commands.common import actor_of
 from bot.commands.context import CommandContext
-from bot.commands.parsing import TEXT_LIMIT, bounded, clean
+from bot.commands.parsing import STANDUP_LIMIT, bounded, clean
 from bot.commands.registry import CommandSpec, Router
 from bot.domain.standup import StandupParse, parse_standup
 from bot.errors import NotHandled, PermissionDenied
@@ -45,7 +45,7 @@ def _raw_args(ctx: CommandContext, args: str) -> str:
 async def standup(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
     member = await require_member(ctx)
-    text = bounded(_raw_args(ctx, args), TEXT_LIMIT)
+    text = bounded(_raw_args(ctx, args), STANDUP_LIMIT)
     if text:
         return await _record(ctx, member, text, await _parse(ctx, text))
     mine = (await standups.open_tasks(ctx.session, project.id)).get(member.id)
@@ -65,14 +65,14 @@ async def free_text(ctx: CommandContext, args: str) -> list[Reply]:
     )
     if replied:
         return await _record(
-            ctx, await require_member(ctx), text, await _parse(ctx, bounded(text, TEXT_LIMIT))
+            ctx, await require_member(ctx), text, await _parse(ctx, bounded(text, STANDUP_LIMIT))
         )
     member = ctx.actor
     if message.chat.chat_type != "p2p" or member is None:
         raise NotHandled
     if not (await standups.open_tasks(ctx.session, project.id)).get(member.id):
         raise NotHandled
-    parse = await _parse(ctx, bounded(text, TEXT_LIMIT))
+    parse = await _parse(ctx, bounded(text, STANDUP_LIMIT))
     if not parse.recognised and not await standups.was_prompted(ctx.session, project.id, member, ctx.today):
         raise NotHandled
     return await _record(ctx, member, text, parse)

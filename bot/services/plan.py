@@ -33,7 +33,7 @@ from storage.models import (
     TaskDependency,
 )
 
-TEXT_LIMIT = 1000  # one charter field
+TEXT_LIMIT = 2000  # one charter field (the parser refuses longer first: commands.parsing.CHARTER_LIMIT)
 NAME_LIMIT = 100  # Department.name
 TITLE_LIMIT = 300  # Task.title, Milestone.title
 

@@ -100,9 +100,10 @@ class Organisation:
     api: DingTalkApi
     # The app's clock, when a test freezes it: messages are stamped and signed with its time.
     clock: Callable[[], datetime] | None = None
-    # Header pairs are single-use: each callback is signed one millisecond earlier than the last, as
-    # DingTalk's own (one pair per request) would be even under a frozen clock.
-    signed: int = 0
+    # Header pairs are single-use: each callback gets a timestamp of its own (one millisecond before
+    # the last one when the clock has not moved past it), as DingTalk's own would, even under a
+    # frozen clock.
+    last_signed_ms: int | None = None
 
     def now_ms(self) -> int:
         return int((self.clock().timestamp() if self.clock is not None else time.time()) * 1000)
@@ -156,8 +157,10 @@ class Organisation:
 
     def signed_headers(self, *, timestamp_ms: int | None = None, secret: str = APP_SECRET) -> dict[str, str]:
         if timestamp_ms is None:
-            self.signed += 1
-            timestamp_ms = self.now_ms() - self.signed
+            timestamp_ms = self.now_ms()
+            if self.last_signed_ms is not None:
+                timestamp_ms = min(timestamp_ms, self.last_signed_ms - 1)
+            self.last_signed_ms = timestamp_ms
         stamp = str(timestamp_ms)
         return {"content-type": "application/json", "timestamp": stamp, "sign": callback_sign(stamp, secret)}
 

@@ -120,7 +120,9 @@ async def test_values_beyond_their_columns_are_refused_politely(
 async def test_control_characters_are_removed_before_storing(engine: AsyncEngine, platform: str) -> None:
     async with chat_runtime(engine, platform=platform) as chat:
         await make_small_plan(chat)
-        [reply] = await chat.say("alice", "/风险 添加 高 服务器\x00容量\x07不足")
+        # NUL never gets this far: the platforms' payload models refuse it (400, nothing stored; see
+        # tests/scenario/test_*_malformed.py); other control characters are dropped by the parser.
+        [reply] = await chat.say("alice", "/风险 添加 高 服务器\x1b容量\x07不足")
         assert "R2" in reply, reply
         async with chat.runtime.factory() as session:
             stored = await session.scalar(select(Risk.description).where(Risk.number == 2))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -142,23 +143,35 @@ def test_dockerfile_runs_as_a_numeric_non_root_user_and_checks_readiness() -> No
 
 def test_ci_installs_the_lock_and_checks_format_and_types() -> None:
     script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert "--require-hashes -r requirements.lock" in script
+    assert "--require-hashes -r requirements-test.lock" in script
     assert "--no-deps -e ." in script
     assert "ruff format --check ." in script
     assert "mypy bot adapters scheduler storage" in script
     assert "set -euo pipefail" in script  # pytest's exit 5 (no tests ran) fails the run too
 
 
-def test_the_lock_pins_every_dependency_with_hashes() -> None:
-    lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")
-    pinned = {
-        line.split("==")[0].lower().replace("_", "-")
-        for line in lock.splitlines()
-        if re.match(r"^[A-Za-z0-9]", line)
+def _pins(lock_name: str) -> dict[str, str]:
+    lock = (ROOT / lock_name).read_text(encoding="utf-8")
+    requirements = [line for line in lock.splitlines() if re.match(r"^[A-Za-z0-9]", line)]
+    assert requirements and all(" \\" in line for line in requirements), f"{lock_name}: hashes missing"
+    return {
+        name.lower().replace("_", "-"): version
+        for name, version in (line.split(" ")[0].split("==") for line in requirements)
     }
-    assert all(" \\" in line for line in lock.splitlines() if re.match(r"^[A-Za-z0-9]", line))
-    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    declared = re.findall(r'^\s+"([A-Za-z0-9][A-Za-z0-9_.-]*)', pyproject, re.MULTILINE)
-    missing = {name.lower().replace("_", "-") for name in declared} - pinned - {"setuptools"}
-    assert not missing, f"regenerate requirements.lock: {sorted(missing)} are not pinned"
-    assert "tenacity" not in pyproject  # nothing imports it
+
+
+def _declared(names: list[str]) -> set[str]:
+    return {re.split(r"[\[<>=!~; ]", name, maxsplit=1)[0].lower().replace("_", "-") for name in names}
+
+
+def test_the_locks_pin_every_dependency_with_hashes_and_agree() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime, everything = _pins("requirements.lock"), _pins("requirements-test.lock")
+    # The image installs the runtime lock only: no test tools in production.
+    assert not _declared(project["dependencies"]) - set(runtime), "regenerate requirements.lock"
+    assert "pytest" not in runtime and "mypy" not in runtime
+    tests = _declared(project["optional-dependencies"]["test"])
+    assert not (_declared(project["dependencies"]) | tests) - set(everything), "regenerate the test lock"
+    # CI tests exactly the versions the image runs.
+    assert {name: everything.get(name) for name in runtime} == runtime
+    assert "tenacity" not in project["dependencies"]  # nothing imports it

@@ -17,18 +17,24 @@ import typer
 from bot.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from adapters.shell import ShellSender
     from scheduler.jobs import Job
     from scheduler.runner import JobOutcome
 
 # The help text is main()'s docstring.
 app = typer.Typer(no_args_is_help=True)
 
+RUN_USAGE = "usage: :run JOB [--at ISO-DATETIME]"
 SHELL_HELP = """shell commands:
   :as NAME     speak as user NAME
   :chat NAME   go to group chat NAME
   :p2p         go to your 1:1 chat with the bot
-  :run JOB     run a scheduled job now for every project (standup-prompt, standup-remind,
-               standup-summary, risk-scan, weekly-report, calendar-check) and show what it sent
+  :run JOB [--at ISO-DATETIME]
+               run a scheduled job now (or as if at that time) for every project (standup-prompt,
+               standup-remind, standup-summary, risk-scan, weekly-report, calendar-check) and show
+               what it sent
   :quit        leave (or Ctrl-D)
 Anything else is sent to the bot; @NAME mentions a user."""
 
@@ -54,19 +60,41 @@ def main(
     """crosstrack: cross-department project tracking in Feishu and DingTalk chats."""
 
 
+def _upgrade(database_url: str) -> None:
+    """Migrate the database, or say in one line which database cannot be opened and exit 2."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from storage.migrate import upgrade
+
+    try:
+        shown = make_url(database_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        typer.echo("CROSSTRACK_DATABASE_URL is not a database URL", err=True)
+        raise typer.Exit(2) from None
+    try:
+        upgrade(database_url)
+    except (SQLAlchemyError, OSError) as error:
+        # The driver's own message, first line only (the URL we show has its password masked).
+        cause = getattr(error, "orig", None) or error.__cause__ or error
+        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        typer.echo(f"cannot open the database {shown}: {reason}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def migrate() -> None:
     """Upgrade the database to the latest schema."""
-    from storage.migrate import upgrade
-
     _configure_logging()
-    upgrade(get_settings().database_url)
+    _upgrade(get_settings().database_url)
     typer.echo("database is up to date")
 
 
 LEADER_CHECK_HELP = "Seconds between leadership checks: how soon a standby scheduler takes over."
 # Job names, for the help text (scheduler.jobs is imported only when a command needs it).
 JOB_NAMES = "standup-prompt, standup-remind, standup-summary, risk-scan, weekly-report, calendar-check, prune"
+# The jobs that do nothing on a day off (due only on workdays in scheduler/jobs.py).
+WORKDAY_JOBS = frozenset({"standup-prompt", "standup-remind", "standup-summary", "risk-scan"})
 # How long `run-job` keeps retrying delivery before leaving the rest to the running sender.
 RUN_JOB_DELIVERY_SECONDS = 60.0
 
@@ -85,11 +113,10 @@ def serve(
 
     from bot.http_limits import uvicorn_options
     from bot.main import create_app
-    from storage.migrate import upgrade
 
     _configure_logging()
     settings = get_settings()
-    upgrade(settings.database_url)
+    _upgrade(settings.database_url)
     app = create_app(settings, scheduler=scheduler, leader_check_seconds=leader_check)
     uvicorn.run(
         app,
@@ -108,11 +135,10 @@ def scheduler_command(
     import signal
 
     from bot.main import run_scheduler
-    from storage.migrate import upgrade
 
     _configure_logging()
     settings = get_settings()
-    upgrade(settings.database_url)
+    _upgrade(settings.database_url)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -137,7 +163,6 @@ def run_job(
 ) -> None:
     """Run one job once, due or not, and deliver what it queued; what was already sent is not sent again."""
     from scheduler.jobs import INSTANCE_JOBS_BY_NAME, JOBS_BY_NAME
-    from storage.migrate import upgrade
 
     chosen = JOBS_BY_NAME.get(job)
     names = [*JOBS_BY_NAME, *INSTANCE_JOBS_BY_NAME]
@@ -146,7 +171,7 @@ def run_job(
     _configure_logging(logging.WARNING)
     settings = get_settings()
     when = _parse_at(at, settings)
-    upgrade(settings.database_url)
+    _upgrade(settings.database_url)
     if chosen is None:  # an instance job (prune): not per project, sends nothing
         done = asyncio.run(_run_instance_job(settings, job, when))
         typer.echo(f"{job}: " + ("failed, see the log" if done is None else _counts(done)))
@@ -179,9 +204,9 @@ def _counts(done: dict[str, int]) -> str:
     return ", ".join(f"{count} {what}" for what, count in done.items())
 
 
-def _parse_at(value: str | None, settings: Settings) -> datetime:
+def _parse_at(value: str | None, settings: Settings, *, now: datetime | None = None) -> datetime:
     if value is None:
-        return datetime.now(UTC)
+        return now or datetime.now(UTC)
     try:
         when = datetime.fromisoformat(value)
     except ValueError as exc:
@@ -197,6 +222,7 @@ async def _run_job(
     """Run the job, then deliver what it queued; one line per project, and whether all went well."""
     from sqlalchemy import func, select
 
+    from adapters.shell import PLATFORM, ShellSender
     from bot.main import build_job_runner, build_senders
     from bot.runtime import utcnow
     from scheduler.outbox import OutboxWorker
@@ -205,7 +231,9 @@ async def _run_job(
 
     engine = create_engine(settings.database_url)
     factory = session_factory(engine)
-    senders = build_senders(settings)
+    # Projects made in `crosstrack shell` have shell chats: their messages are printed, not failed.
+    shell = ShellSender()
+    senders = {**build_senders(settings), PLATFORM: shell}
     outbox = OutboxWorker(factory, senders, utcnow)
     try:
         async with factory() as session:
@@ -228,7 +256,8 @@ async def _run_job(
         lines = []
         for outcome in outcomes:
             counts = Counter(statuses[row_id] for row_id in queued[outcome.project_id])
-            lines.append(_outcome_line(outcome, counts))
+            lines.append(_outcome_line(outcome, counts, await _is_workday(factory, outcome)))
+        lines += _shown(shell)
         ok = all(outcome.status == "done" for outcome in outcomes) and "failed" not in statuses.values()
         return lines or ["no active project"], ok
     finally:
@@ -239,10 +268,43 @@ async def _run_job(
         await engine.dispose()
 
 
-def _outcome_line(outcome: JobOutcome, statuses: Counter[str]) -> str:
-    line = f"{outcome.job} project {outcome.project_id} ({outcome.business_date}): {outcome.status}"
+async def _is_workday(factory: async_sessionmaker[AsyncSession], outcome: JobOutcome) -> bool:
+    """False when the job only works on workdays (scheduler/jobs.py) and its day is a day off."""
+    from bot.services import calendar as calendar_service
+
+    if outcome.job not in WORKDAY_JOBS:
+        return True
+    async with factory() as session:
+        calendar = await calendar_service.for_project(session, outcome.project_id)
+    return calendar.is_workday(outcome.business_date)
+
+
+def _shown(sender: ShellSender) -> list[str]:
+    """What the shell sender "sent", as the shell's `:run` shows it: recipient, then the message."""
+    from adapters.shell import render
+
+    lines = []
+    for sent in sender.sent:
+        to = f"@{sent.chat_id} (private)" if sent.extra.get("to") == "user" else sent.chat_id
+        lines.append(f"→ {to}\n{render(sent.content)}")
+    sender.sent.clear()
+    return lines
+
+
+def _status(outcome: JobOutcome, workday: bool) -> str:
+    if outcome.status == "done" and not workday:
+        # The daily jobs skip days off: "done" would read as if the job had done its work.
+        return f"{outcome.business_date} is not a workday, nothing is due"
+    return outcome.status
+
+
+def _outcome_line(outcome: JobOutcome, statuses: Counter[str], workday: bool = True) -> str:
+    status = _status(outcome, workday)
+    line = f"{outcome.job} project {outcome.project_id} ({outcome.business_date}): {status}"
     if outcome.status == "failed":
         return f"{line}, see the log"
+    if status != outcome.status:  # a day off: nothing was due
+        return line
     if not statuses:
         return f"{line}, nothing new to send"
     counts = [f"{statuses['sent']} sent"]
@@ -312,23 +374,34 @@ def _run_shell(settings: Settings, where: _Where, *, interactive: bool) -> None:
         # No outbox loop: the line is processed and its replies "sent" before the next prompt.
         await runtime.settle()
 
-    async def run_job(name: str) -> None:
-        """`:run JOB`: the job as the scheduler would run it now, its messages shown with their recipient."""
-        from adapters.shell import render
+    async def run_job(args: str) -> None:
+        """`:run JOB [--at ISO-DATETIME]`: the job as the scheduler would run it then (default now),
+        its messages shown with their recipient."""
         from scheduler.jobs import JOBS_BY_NAME
         from scheduler.runner import JobRunner
 
+        name, _, at = args.partition(" ")
+        at = at.strip()
         job = JOBS_BY_NAME.get(name)
         if job is None:
-            typer.echo(f"no job {name!r}; jobs: {', '.join(JOBS_BY_NAME)}")
+            typer.echo(
+                f"no job {name!r}; jobs: {', '.join(JOBS_BY_NAME)}; usage: :run JOB [--at ISO-DATETIME]"
+            )
             return
-        for outcome in await JobRunner(runtime.factory, runtime.clock).run_job(job, at=runtime.clock()):
-            typer.echo(f"[{job.name} project {outcome.project_id}: {outcome.status}]")
+        if at and not at.startswith("--at"):
+            typer.echo("usage: :run JOB [--at ISO-DATETIME]")
+            return
+        try:
+            when = _parse_at(at.removeprefix("--at").strip(" =") or None, settings, now=runtime.clock())
+        except typer.BadParameter as error:
+            typer.echo(error.message)
+            return
+        for outcome in await JobRunner(runtime.factory, runtime.clock).run_job(job, at=when):
+            status = _status(outcome, await _is_workday(runtime.factory, outcome))
+            typer.echo(f"[{job.name} project {outcome.project_id}: {status}]")
         await runtime.settle()
-        for sent in sender.sent:
-            to = f"@{sent.chat_id} (private)" if sent.extra.get("to") == "user" else sent.chat_id
-            typer.echo(f"→ {to}\n{render(sent.content)}")
-        sender.sent.clear()
+        for line in _shown(sender):
+            typer.echo(line)
 
     async def close() -> None:
         await runtime.stop()
@@ -365,12 +438,10 @@ def shell(
     """Try the bot in this terminal: typed lines go through the real dispatcher as chat messages."""
     from sqlalchemy.engine import make_url
 
-    from storage.migrate import upgrade
-
     # Only warnings: INFO lines would drown the conversation.
     _configure_logging(logging.WARNING)
     settings = get_settings()
-    upgrade(settings.database_url)
+    _upgrade(settings.database_url)
     interactive = sys.stdin.isatty()
     if interactive:
         with contextlib.suppress(ImportError):

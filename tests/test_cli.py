@@ -223,3 +223,66 @@ def test_run_job_prune_deletes_what_is_past_the_retention(database: Path) -> Non
     assert output.startswith("prune: 1 inbound_events, 0 outbox, 0 job_runs")
     with sqlite3.connect(database) as connection:
         assert [row[0] for row in connection.execute("SELECT event_id FROM inbound_events")] == ["new"]
+
+
+# --- a database that cannot be opened ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("sqlite:////nonexistent/dir/x.db", "sqlite:////nonexistent/dir/x.db"),
+        # Nothing listens on port 1: an unreachable PostgreSQL, its password masked.
+        ("postgresql://bob:s3cret@127.0.0.1:1/db", "postgresql://bob:***@127.0.0.1:1/db"),
+    ],
+)
+@pytest.mark.parametrize(
+    "command", [["serve"], ["migrate"], ["shell"], ["run-job", "risk-scan"], ["scheduler"]]
+)
+def test_a_database_that_cannot_be_opened_is_one_line_and_exit_2(
+    url: str, shown: str, command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CROSSTRACK_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, command, input="")
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert isinstance(result.exception, SystemExit)  # no traceback
+    (line,) = result.output.splitlines()
+    assert line.startswith(f"cannot open the database {shown}: ")
+    assert "s3cret" not in result.output
+
+
+# --- run-job and :run for projects made in the shell ------------------------------------------------
+
+
+@time_machine.travel(datetime(2026, 11, 25, 9, 40, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False)
+def test_run_job_prints_shell_messages_instead_of_failing_them(database: Path) -> None:
+    run("shell", input="/项目 新建 Demo\n/阶段 添加 1 开发\n/任务 添加 1.1 接口 @carol 截止=明天\n")
+    output = run("run-job", "standup-prompt", "--at", "2026-11-25T09:40+08:00").output
+    assert output.startswith("standup-prompt project 1 (2026-11-25): done; messages: 1 sent\n")
+    assert "→ @carol (private)\n" in output and "1.1 接口 · 0% · 截止 11-26" in output
+    with sqlite3.connect(database) as connection:
+        prompts = "SELECT status FROM outbox WHERE idempotency_key LIKE 'standup-prompt:%'"
+        assert connection.execute(prompts).fetchall() == [("sent",)]
+
+
+@time_machine.travel(datetime(2026, 11, 28, 9, 40, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False)
+def test_a_job_on_a_day_off_says_so(database: Path) -> None:
+    run("shell", input="/项目 新建 Demo\n/阶段 添加 1 开发\n/任务 添加 1.1 接口 @carol 截止=12-10\n")
+    # 2026-11-28 is a Saturday.
+    output = run("run-job", "standup-prompt").output
+    assert output == "standup-prompt project 1 (2026-11-28): 2026-11-28 is not a workday, nothing is due\n"
+
+    lines = [
+        ":run standup-prompt",
+        ":run standup-prompt --at 2026-11-27T09:40",
+        ":run standup-prompt --at soon",
+    ]
+    output = run("shell", input="\n".join(lines) + "\n").output
+    assert "[standup-prompt project 1: 2026-11-28 is not a workday, nothing is due]" in output
+    # No offset: CROSSTRACK_TIMEZONE (Asia/Shanghai by default); a Friday, so carol is asked.
+    assert "[standup-prompt project 1: done]" in output and output.count("→ @carol (private)") == 1
+    assert "'soon' is not an ISO date-time" in output

@@ -7,6 +7,8 @@ the shared table.
 
 from __future__ import annotations
 
+from datetime import date
+
 from adapters.models import Card, Reply, Text
 from bot.commands.context import CommandContext
 from bot.commands.parsing import normalize, parse_date
@@ -42,9 +44,7 @@ async def report(ctx: CommandContext, args: str) -> list[Reply]:
 
 
 @router.command(
-    "report last",
     "report latest",
-    "周报 上周",
     "周报 最近",
     "周报 上次",
     "周报 最新",
@@ -53,12 +53,29 @@ async def report(ctx: CommandContext, args: str) -> list[Reply]:
     who="who.anyone",
     listed=False,
 )
+async def report_latest(ctx: CommandContext, args: str) -> list[Reply]:
+    """The latest report posted (an alias per word, so that "/周报最新" works as typed)."""
+    return await _latest(ctx, args, before=None)
+
+
+@router.command(
+    "report last",
+    "周报 上周",
+    usage="usage.report",
+    summary="summary.report",
+    who="who.anyone",
+    listed=False,
+)
 async def report_last(ctx: CommandContext, args: str) -> list[Reply]:
-    """The latest report posted (an alias per word, so that "/周报上周" works as typed)."""
+    """The latest report of an earlier week: "last week" never means this week's report."""
+    return await _latest(ctx, args, before=week_of(ctx.today)[0])
+
+
+async def _latest(ctx: CommandContext, args: str, *, before: date | None) -> list[Reply]:
     project = ctx.require_project()
     if normalize(args):
         raise UsageError()
-    snapshot = await reports.latest(ctx.session, project.id)
+    snapshot = await reports.latest(ctx.session, project.id, before=before)
     if snapshot is None:
         weekday = ctx.t(f"report.weekday.{project.report_weekday}")
         return [Text(ctx.t("report.none_yet", weekday=weekday, time=project.report_time))]

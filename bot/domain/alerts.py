@@ -232,7 +232,7 @@ def _task_overdue(plan: _Plan, today: date, calendar: WorkCalendar) -> Iterable[
         if due is None or due >= today or task.status == "done":
             continue
         late = calendar.workdays_between(due + timedelta(days=1), today)
-        yield plan.finding("task_overdue", task, _level(late, 1, WEEK), due=due, days=(today - due).days)
+        yield plan.finding("task_overdue", task, _level(late, 1, WEEK), due=due, days=late)
 
 
 def _task_behind(plan: _Plan, today: date, threshold: int) -> Iterable[Finding]:
@@ -385,7 +385,7 @@ def _action_overdue(snapshot: Snapshot, today: date, calendar: WorkCalendar) -> 
             "action_overdue",
             f"action:{item.id}",
             _level(late, 1, WEEK),
-            {"number": item.number, "text": item.text, "due": item.due, "days": (today - item.due).days},
+            {"number": item.number, "text": item.text, "due": item.due, "days": late},
             (item.owner,) if item.owner is not None else (),
             _escalation_of(item.owner, heads),
             snapshot.pms,

@@ -41,6 +41,20 @@ def placeholders(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
+class _Formatter(string.Formatter):
+    """str.format plus `{n:plural:day}`: "1 day", "2 days" (`{n:plural:person/people}` for an
+    irregular plural), so English counts read right without a key per number."""
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        if format_spec.startswith("plural:"):
+            one, _, many = format_spec.removeprefix("plural:").partition("/")
+            return f"{value} {one if value == 1 else many or one + 's'}"
+        return str(super().format_field(value, format_spec))
+
+
+_FORMATTER = _Formatter()
+
+
 class Rendered(str):
     """A message `t` filled in: passed on into another message, it is not made inert again."""
 
@@ -61,4 +75,4 @@ def t(locale: str, key: str, **params: object) -> str:
         name: inert(v) if isinstance(v, str) and not isinstance(v, Rendered) else v
         for name, v in params.items()
     }
-    return Rendered(template.format(**safe))
+    return Rendered(_FORMATTER.format(template, **safe))

@@ -306,13 +306,14 @@ async def for_week(session: AsyncSession, project_id: int, week_start: date) -> 
     )
 
 
-async def latest(session: AsyncSession, project_id: int) -> ReportSnapshot | None:
-    return await session.scalar(
-        select(ReportSnapshot)
-        .where(ReportSnapshot.project_id == project_id)
-        .order_by(ReportSnapshot.week_start.desc())
-        .limit(1)
-    )
+async def latest(
+    session: AsyncSession, project_id: int, *, before: date | None = None
+) -> ReportSnapshot | None:
+    """The newest stored report; with `before`, the newest of a week starting before that day."""
+    query = select(ReportSnapshot).where(ReportSnapshot.project_id == project_id)
+    if before is not None:
+        query = query.where(ReportSnapshot.week_start < before)
+    return await session.scalar(query.order_by(ReportSnapshot.week_start.desc()).limit(1))
 
 
 async def history(session: AsyncSession, project_id: int) -> list[ReportSnapshot]:

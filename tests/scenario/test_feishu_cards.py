@@ -141,7 +141,7 @@ async def test_a_double_click_and_a_redelivery_are_applied_once(engine: AsyncEng
     with time_machine.travel(local("2026-11-25", "10:00"), tick=True) as clock:
         async with project(engine, clock) as bot:
             digest = (await scan(bot, clock, "2026-12-03"))[CAROL]
-            assert "1.1 后端接口 已逾期 1 天" in digest.text
+            assert "1.1 后端接口 已逾期 1 个工作日" in digest.text
             # Carol owns the task but may not move its date: done and blocked, no new due date.
             assert buttons(digest.content) == ["✅ 完成", "⛔ 卡住了"]
             before = await counts(bot)

@@ -77,7 +77,8 @@ async def _scenario(engine: AsyncEngine, clock: time_machine.Traveller) -> None:
 
         day0 = await scan("2026-12-03")  # Thursday, the first workday after the due date
         assert set(private(day0)) == {CAROL}
-        assert "1.1 后端接口 已逾期 1 天" in private(day0)[CAROL] and "/完成 1.1" in private(day0)[CAROL]
+        assert "1.1 后端接口 已逾期 1 个工作日" in private(day0)[CAROL]
+        assert "/完成 1.1" in private(day0)[CAROL]
         assert groups(day0) == ["oc_team"]
 
         assert await scan("2026-12-04") == []  # not worse, not escalated yet: silence

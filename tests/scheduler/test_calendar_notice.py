@@ -74,23 +74,25 @@ async def test_next_year_missing_is_told_once_from_december(engine: AsyncEngine,
         assert await run(chat, pid, "2027-01-04") == []  # now this year's, but already told
 
 
-async def test_own_overrides_do_not_count_as_knowing_the_year(engine: AsyncEngine, platform: str) -> None:
+async def test_a_year_whose_holidays_the_pms_added_is_not_missing(engine: AsyncEngine, platform: str) -> None:
     async with chat_runtime(engine, platform=platform, now=LATER, locale="en") as chat:
         await chat.say("alice", "/project new Alpha")
         await chat.say("carol", "/project new Beta", chat="beta")
         alpha, beta = await project_id(chat, "Alpha"), await project_id(chat, "Beta")
+        await chat.say("carol", "/workday add 2027-02-07 Spring Festival make-up", chat="beta")
         await chat.say("alice", "/holiday add 2027-02-08..2027-02-12 Spring Festival")
         async with chat.runtime.factory() as s:
-            assert len(list(await s.scalars(select(CalendarOverride)))) == 5
+            assert len(list(await s.scalars(select(CalendarOverride)))) == 6
 
-        told_alpha = told(await run(chat, alpha, "2026-12-15"))
-        assert [(chat_id, kind) for chat_id, kind, _ in told_alpha] == [("team", "chat")]
-        assert told_alpha[0][2].startswith(
-            "📅 @alice My calendar does not have the official holidays of 2027 yet"
+        # Alpha's PMs added 2027's holidays: nothing to tell them.
+        assert await run(chat, alpha, "2026-12-15") == []
+        # Beta only has a make-up workday: told, in its own chat, once.
+        told_beta = told(await run(chat, beta, "2026-12-15"))
+        assert [(chat_id, kind) for chat_id, kind, _ in told_beta] == [("beta", "chat")]
+        assert told_beta[0][2].startswith(
+            "📅 @carol My calendar does not have the official holidays of 2027 yet"
         )
-        assert "/holiday add 2027-10-01..2027-10-07 National Day" in told_alpha[0][2]
-        # Each project is told in its own chat, once.
-        assert [chat_id for chat_id, _, _ in told(await run(chat, beta, "2026-12-15"))] == ["beta"]
+        assert "/holiday add 2027-10-01..2027-10-07 National Day" in told_beta[0][2]
         assert await run(chat, alpha, "2026-12-16") == []
         assert await run(chat, beta, "2026-12-31") == []
 

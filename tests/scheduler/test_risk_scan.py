@@ -211,10 +211,10 @@ async def test_an_overdue_task_escalates_by_the_raci_and_is_not_repeated(bench: 
             "/v1.0/robot/oToMessages/batchSend userIds=carol",
         ]
     )
-    assert "1.1 后端接口 已逾期 1 天（截止 12-02）" in day0["user:carol"]
+    assert "1.1 后端接口 已逾期 1 个工作日（截止 12-02）" in day0["user:carol"]
     assert "/完成 1.1" in day0["user:carol"]
     assert "新增或加重 1 项：任务逾期 1" in day0["chat:team"]
-    assert "1.1 后端接口 已逾期 1 天" in day0["chat:team"] and "@" not in day0["chat:team"]
+    assert "1.1 后端接口 已逾期 1 个工作日" in day0["chat:team"] and "@" not in day0["chat:team"]
 
     assert await bench.scan("2026-12-03") == {}  # a forced re-run the same day
     assert await bench.scan("2026-12-04") == {}  # one workday unresolved, no worse
@@ -229,7 +229,7 @@ async def test_an_overdue_task_escalates_by_the_raci_and_is_not_repeated(bench: 
 
     day4 = await bench.scan("2026-12-09")
     assert set(day4) == {"user:carol", "user:dave", "user:bob", "user:alice", "chat:team"}
-    assert "已逾期 7 天" in day4["user:alice"] and "4 个工作日未解决" in day4["user:alice"]
+    assert "已逾期 5 个工作日" in day4["user:alice"] and "4 个工作日未解决" in day4["user:alice"]
 
     state = (await bench.states())[("task_overdue", overdue)]
     assert (state.first_seen, state.last_sent, state.stage, state.severity, state.resolved_on) == (
@@ -256,7 +256,7 @@ async def test_nobody_on_leave_is_chased_and_the_finding_waits_for_them(bench: B
     assert await bench.scan("2026-12-03") == {}  # carol, 1.1's owner, is away: nobody is told yet
     back = await bench.scan("2026-12-04")
     assert set(back) == {"user:carol", "chat:team"}
-    assert "1.1 后端接口 已逾期 2 天" in back["user:carol"]
+    assert "1.1 后端接口 已逾期 2 个工作日" in back["user:carol"]
 
 
 async def test_worse_severity_is_told_again_to_the_current_audience(bench: Bench) -> None:
@@ -436,7 +436,7 @@ async def test_every_rule_from_the_tables_one_digest_per_person(bench: Bench) ->
     assert "今日提醒 3 项" in sent["user:erin"]
     assert "1.3 联调 计划 12-07 开始，但前置任务 1.1 未完成" in sent["user:erin"]
     assert "@erin 已连续 2 个工作日未交站会" in sent["user:erin"]
-    assert "行动项 A1 已逾期 2 天" in sent["user:erin"]
+    assert "行动项 A1 已逾期 2 个工作日" in sent["user:erin"]
     assert "风险 R1（高）已 8 天没有更新" in sent["user:dave"]
     group = sent["chat:team"]
     assert "新增或加重 7 项" in group and "未交站会 1" in group and "@" not in group
@@ -462,7 +462,7 @@ async def test_an_english_project_is_alerted_in_english(bench: Bench) -> None:
         assert project is not None
         project.locale = "en"
     sent = await bench.scan("2026-12-03")
-    assert "alerts today: 1" in sent["user:carol"]
-    assert "1.1 后端接口: 1d overdue (due 12-02)" in sent["user:carol"]
+    assert "1 alert today" in sent["user:carol"]
+    assert "1.1 后端接口: 1 workday overdue (due 12-02)" in sent["user:carol"]
     assert "/done 1.1" in sent["user:carol"]
     assert "1 new or worse: overdue tasks 1" in sent["chat:team"]

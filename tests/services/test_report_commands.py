@@ -138,3 +138,15 @@ async def test_in_english(engine: AsyncEngine, platform: str) -> None:
         assert await chat.one("bob", "/report last") == (
             "No weekly report has been posted yet. It posts every Friday at 17:00; this week so far: /report"
         )
+
+
+async def test_last_week_is_never_this_weeks_report(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
+        pid = await new_project(chat)
+        await store(chat, pid, "2026-11-16", "上一期")
+        await store(chat, pid, "2026-11-23", "本周这期")  # e.g. posted early by run-job
+
+        for line in ("/周报 上周", "/周报上周", "/report last"):
+            assert await chat.one("bob", line) == "【📅 周报 · 新品发布 · 11-16～11-22】\n上一期", line
+        for line in ("/周报 最新", "/周报 最近", "/report latest"):
+            assert await chat.one("bob", line) == "【📅 周报 · 新品发布 · 11-23～11-29】\n本周这期", line

@@ -452,4 +452,4 @@ async def test_status_stays_short_for_a_big_plan(engine: AsyncEngine, platform: 
     assert "1 phase 1" not in card  # a done phase gives way to unfinished ones
     assert lines[2].startswith("🔴 2 phase 2") and lines[6].startswith("🔴 6 phase 6")
     assert lines[7] == "… +3 more"
-    assert lines[8] == "🔴 7 late task(s):" and lines[12] == "… +4 more"
+    assert lines[8] == "🔴 7 late tasks:" and lines[12] == "… +4 more"

@@ -76,8 +76,8 @@ def only(findings: dict[str, Finding]) -> Finding | None:
         ("2026-12-02", 50, TODAY, 1, 1),
         ("2026-12-03", 50, TODAY, None, None),  # due today is not late yet
         ("2026-12-02", 100, TODAY, None, None),  # done
-        ("2026-11-27", 0, D("2026-11-30"), 1, 3),  # Fri due, Mon: 1 workday late, 3 days
-        ("2026-11-20", 0, TODAY, 2, 13),  # 9 workdays late: into the second working week
+        ("2026-11-27", 0, D("2026-11-30"), 1, 1),  # Fri due, Mon: 1 workday late (ages are in workdays)
+        ("2026-11-20", 0, TODAY, 2, 9),  # 9 workdays late: into the second working week
         (None, 0, TODAY, None, None),
     ],
 )
@@ -325,7 +325,7 @@ def test_an_ownerless_risk_goes_to_the_pms_at_once() -> None:
         ("2026-12-02", "done", None, None),
         (None, "open", None, None),
         ("2026-12-03", "open", None, None),
-        ("2026-11-20", "open", 2, 13),
+        ("2026-11-20", "open", 2, 9),
     ],
 )
 def test_action_overdue(due: str | None, status: str, severity: int | None, days: int | None) -> None:

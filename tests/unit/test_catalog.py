@@ -28,3 +28,15 @@ def test_every_command_and_argument_error_has_its_texts() -> None:
 
 def test_unknown_locale_falls_back_to_chinese() -> None:
     assert t("fr", "value.none") == t("zh", "value.none")
+
+
+def test_english_counts_are_singular_or_plural() -> None:
+    assert t("en", "overview.late_header", count=1) == "🔴 1 late task:"
+    assert t("en", "overview.late_header", count=2) == "🔴 2 late tasks:"
+    assert "(1 day)" in t("en", "report.blocker", code="1", title="x", text="y", days=1, who="")
+    assert "(2 days)" in t("en", "report.blocker", code="1", title="x", text="y", days=2, who="")
+    # No "day(s)"-style or "3d" abbreviations are left in English.
+    import re
+
+    for key, template in CATALOG["en"].items():
+        assert "(s)" not in template and not re.search(r"\}d\b", template), key

@@ -233,7 +233,7 @@ def test_card_in_english_caps_long_sections() -> None:
     assert card.title == "📅 Weekly report · 新品发布 · 11-23 – 11-29"
     assert "**Next week: 10**" in card.body
     assert "… +5 more" in card.body  # five shown of ten
-    assert "🔴 2.1 接口 2d late <at:bob>" in card.body
+    assert "🔴 2.1 接口 2 days late <at:bob>" in card.body
     assert "**Standups** 12/14 this week (85%) · missed most: <at:carol>" in card.body
 
 

@@ -95,7 +95,7 @@ STRINGS: dict[str, dict[str, str]] = {
             "⚠️ The URL and secret were just posted where the whole group can read them. Reset the "
             "secret in the robot's settings, then set it again in a 1:1 chat with me."
         ),
-        "integrations.webhook_removed": "✅ Removed {count} group robot(s); the report no longer goes there.",
+        "integrations.webhook_removed": "✅ Removed {count:plural:group robot}; the report no longer goes there.",
         "integrations.webhook_none": "No group robots yet (groups that only get the weekly report).\n{hint}",
         "integrations.webhook_list": "**Group robots** (weekly report only)\n{lines}\n{hint}",
         "integrations.webhook_line": "{number}. {kind} {url} · {last}",

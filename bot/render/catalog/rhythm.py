@@ -178,7 +178,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "rhythm.weekday.5": "Sat",
         "rhythm.weekday.6": "Sun",
         # dates and ranges
-        "rhythm.span": "{start} to {end} ({days} days)",
+        "rhythm.span": "{start} to {end} ({days:plural:day})",
         "rhythm.range_backwards": "The end date {end} is before the start date {start}.",
         "rhythm.extra_words": 'I can\'t read "{value}". Write a date range as 12-01..12-03.',
         "rhythm.paren": " ({text})",

@@ -55,10 +55,10 @@ STRINGS: dict[str, dict[str, str]] = {
         ),
         "summary.standup": "send today's standup (or just reply in a 1:1 chat)",
         "standup.prompt_title": "☀️ Standup · {date}",
-        "standup.prompt_tasks": "You have {count} open tasks:",
+        "standup.prompt_tasks": "You have {count:plural:open task}:",
         "standup.task": "{mark} {code} {title} · {progress}% · {due}",
         "standup.due": "due {date}",
-        "standup.task_late": "🔴 {code} {title} · {progress}% · {days} days late ({due})",
+        "standup.task_late": "🔴 {code} {title} · {progress}% · {days:plural:day} late ({due})",
         "standup.no_due": "no due date",
         "standup.more": "… {count} more",
         "standup.questions": (

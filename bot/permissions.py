@@ -32,7 +32,10 @@ async def require_member(ctx: CommandContext) -> Member:
     if binding is None or binding.project_id != project.id or ctx.message.chat.chat_type != "group":
         raise PermissionDenied("who.member")
     if project.join_policy == "closed":
-        names = ctx.t("plan.sep").join(pm.display_name for pm in await members.pms(ctx.session, project.id))
+        # Mentions: the platform shows each PM's current name (stored names may be empty).
+        names = ctx.t("plan.sep").join(
+            members.mention(pm) for pm in await members.pms(ctx.session, project.id)
+        )
         raise UserFacingError("member.join_closed", pms=names, add=ctx.t("member.join_add_command"))
     sender = ctx.message.sender
     ctx.actor = await members.ensure(

@@ -16,13 +16,13 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ALTER TABLE, no batch: SQLite's batch mode recreates `projects`, and dropping the old
+# table would cascade-delete every row that references a project.
 def upgrade() -> None:
-    with op.batch_alter_table("projects", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("join_policy", sa.String(length=8), server_default="auto", nullable=False)
-        )
+    op.add_column(
+        "projects", sa.Column("join_policy", sa.String(length=8), server_default="auto", nullable=False)
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("projects", schema=None) as batch_op:
-        batch_op.drop_column("join_policy")
+    op.drop_column("projects", "join_policy")

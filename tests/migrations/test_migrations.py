@@ -96,10 +96,14 @@ _PLAIN_WEBHOOKS = sa.table(
     *(sa.column(name) for name in ("project_id", "platform", "url", "secret", "created_at", "updated_at")),
 )
 
+_CHARTER = ("background", "goal", "deliverables", "scope_in", "scope_out")
 # The columns 0005 has (the model's has later ones, e.g. 0007's join_policy).
 _PROJECTS_0005 = sa.table(
     "projects",
-    *(sa.column(name) for name in ("id", "name", "timezone", "locale", "status", "created_at", "updated_at")),
+    *(
+        sa.column(name)
+        for name in ("id", "name", *_CHARTER, "timezone", "locale", "status", "created_at", "updated_at")
+    ),
 )
 
 
@@ -112,6 +116,7 @@ async def _seed_plaintext(database_url: str) -> None:
         async with engine.begin() as connection:
             await connection.execute(
                 insert(_PROJECTS_0005).values(
+                    **dict.fromkeys(_CHARTER, ""),
                     name="p",
                     timezone="Asia/Shanghai",
                     locale="zh",
@@ -251,6 +256,7 @@ def test_0007_existing_projects_join_automatically_and_round_trip(scratch_url: s
             async with engine.begin() as connection:
                 await connection.execute(
                     insert(_PROJECTS_0005).values(
+                        **dict.fromkeys(_CHARTER, ""),
                         name="p",
                         timezone="Asia/Shanghai",
                         locale="zh",

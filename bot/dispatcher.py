@@ -159,7 +159,8 @@ async def dispatch_message(
     try:
         # A refused command changes nothing: its writes live and die in this savepoint.
         async with session.begin_nested():
-            handled = Dispatched(await spec.handler(ctx, match.args), applied=True)
+            replies = await spec.handler(ctx, match.args)
+        handled = Dispatched([*replies, *map(Text, ctx.notices)], applied=True)
     except NotHandled:
         return Dispatched(
             [Text(t(locale, "error.unknown_command", command=text.split(" ", 1)[0]))], applied=False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.commands.context import CommandContext
-from bot.errors import PermissionDenied
+from bot.errors import PermissionDenied, UserFacingError
 from bot.services import members, projects
 from bot.services.audit import Actor
 from storage.models import Department, Member, RaciAssignment, Task
@@ -22,14 +22,21 @@ def require_pm(ctx: CommandContext) -> Member:
 
 
 async def require_member(ctx: CommandContext) -> Member:
-    """The acting member. Someone writing in a group chat bound to the project is a participant,
-    so they join as a plain member on their first change rather than being refused."""
+    """The acting member. Someone writing in a group chat bound to the project is a participant:
+    under the project's `join` policy they are added on their first change and told so (`auto`),
+    or refused with who can add them (`closed`). Every self-enrolment goes through here."""
     if ctx.actor is not None:
         return ctx.actor
     project = ctx.require_project()
     binding = await projects.binding_for_chat(ctx.session, ctx.message.platform, ctx.message.chat.chat_id)
     if binding is None or binding.project_id != project.id or ctx.message.chat.chat_type != "group":
         raise PermissionDenied("who.member")
+    if project.join_policy == "closed":
+        # Mentions: the platform shows each PM's current name (stored names may be empty).
+        names = ctx.t("plan.sep").join(
+            members.mention(pm) for pm in await members.pms(ctx.session, project.id)
+        )
+        raise UserFacingError("member.join_closed", pms=names, add=ctx.t("member.join_add_command"))
     sender = ctx.message.sender
     ctx.actor = await members.ensure(
         session=ctx.session,
@@ -38,6 +45,7 @@ async def require_member(ctx: CommandContext) -> Member:
         actor=Actor(sender.platform, sender.user_id, sender.name, ctx.message.event_id),
         now=ctx.now,
     )
+    ctx.notices.append(ctx.t("member.joined_self"))
     return ctx.actor
 
 

@@ -81,6 +81,8 @@ class Project(Base):
     report_weekday: Mapped[int] = mapped_column(default=4, server_default="4")  # Monday is 0
     report_time: Mapped[str] = mapped_column(String(5), default="17:00", server_default="17:00")
     alerts_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Whether a non-member acting in a bound group joins (`auto`) or is refused (`closed`).
+    join_policy: Mapped[str] = mapped_column(String(8), default="auto", server_default="auto")
     bitable_app_token: Mapped[str | None] = mapped_column(String(128))
     bitable_table_id: Mapped[str | None] = mapped_column(String(128))
     # A DingTalk AI table (Notable): base and sheet (id or name), written as the member who bound it

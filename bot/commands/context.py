@@ -32,6 +32,8 @@ class CommandContext:
     webhook_hosts: WebhookHosts = field(default_factory=WebhookHosts)
     # Encrypts integration secrets (CROSSTRACK_SECRET_KEY); None when unset.
     secret_box: SecretBox | None = None
+    # Said after the handler's replies, e.g. that the sender was just added to the project.
+    notices: list[str] = field(default_factory=list)
 
     @property
     def tz(self) -> ZoneInfo:

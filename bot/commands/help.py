@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from adapters.models import Card, Reply, Text
 from bot.commands.context import CommandContext
-from bot.commands.registry import CommandSpec, Router
+from bot.commands.registry import CommandSpec, Registry, Router
+from bot.render.i18n import t
 
 router = Router("help", title="help.section.basics")
 
@@ -14,18 +15,46 @@ def display_name(spec: CommandSpec, locale: str) -> str:
     return spec.aliases[0] if locale == "zh" and spec.aliases else spec.name
 
 
+def family(registry: Registry, name: str) -> list[CommandSpec]:
+    """What `/help <name>` explains: the command called `name` and its subcommands (`阶段` →
+    `阶段 添加`; `risk` → `risk` and `risk add`), each with its own usage and who may run it.
+    A bare group word (unlisted, it only lists) gives way to its subcommands."""
+    spec = registry.find(name)
+    if spec is not None:
+        name = spec.name
+    prefix = name.lower() + " "
+    subcommands = [
+        sub
+        for group in registry.routers
+        for sub in group.commands
+        if sub.listed
+        and sub is not spec
+        and any(form.lower().startswith(prefix) for form in (sub.name, *sub.aliases))
+    ]
+    if spec is None or (subcommands and not spec.listed):
+        return subcommands
+    return [spec, *subcommands]
+
+
+def explain(spec: CommandSpec, locale: str) -> str:
+    return t(
+        locale,
+        "help.one",
+        summary=t(locale, spec.summary_key),
+        usage=t(locale, spec.usage_key),
+        who=t(locale, spec.who),
+    )
+
+
 @router.command(
     "help", "帮助", usage="usage.help", summary="summary.help", who="who.anyone", needs_project=False
 )
 async def help_command(ctx: CommandContext, args: str) -> list[Reply]:
     if args:
-        spec = ctx.registry.find(args)
-        if spec is None:
+        specs = family(ctx.registry, args)
+        if not specs:
             return [Text(ctx.t("help.unknown", command=args))]
-        details = ctx.t(
-            "help.one", summary=ctx.t(spec.summary_key), usage=ctx.t(spec.usage_key), who=ctx.t(spec.who)
-        )
-        return [Text(details)]
+        return [Text("\n\n".join(explain(spec, ctx.locale) for spec in specs))]
     lines = [ctx.t("help.intro")]
     for group in ctx.registry.routers:
         listed = [spec for spec in group.commands if spec.listed]

@@ -79,6 +79,8 @@ def _shown(ctx: CommandContext, key: str, values: Mapping[str, Any]) -> str:
         return ctx.t(f"rhythm.locale.{values['locale']}")
     if key == "alerts":
         return ctx.t("rhythm.on" if values["alerts_enabled"] else "rhythm.off")
+    if key == "join":
+        return ctx.t(f"rhythm.join.{values['join_policy']}")
     if key == "bitable":
         app, table = values["bitable_app_token"], values["bitable_table_id"]
         return f"{app} {table}" if app and table else ctx.t("value.unset")

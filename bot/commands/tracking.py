@@ -254,7 +254,7 @@ async def risk_add(ctx: CommandContext, args: str) -> list[Reply]:
 
 
 @router.command(
-    "risk", "风险", usage="usage.risk_status", summary="summary.risk_status", who="who.risk_owner"
+    "risk", "风险", usage="usage.risk_status", summary="summary.risk_status", who="who.risk_status"
 )
 async def risk_status(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()

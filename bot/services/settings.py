@@ -32,6 +32,7 @@ KEYS: tuple[str, ...] = (
     "timezone",
     "locale",
     "alerts",
+    "join",
     "bitable",
 )
 
@@ -43,6 +44,7 @@ _KEY_ALIASES: Mapping[str, tuple[str, ...]] = {
     "timezone": ("timezone", "tz", "时区"),
     "locale": ("locale", "language", "lang", "语言"),
     "alerts": ("alerts", "alert", "提醒", "告警", "预警"),
+    "join": ("join", "joining", "加入", "加入方式", "入组"),
     "bitable": ("bitable", "table", "多维表格"),
     # Shown in the settings card only once set (see bot.commands.rhythm).
     "aitable": ("aitable", "ai-table", "notable", "ai表格", "钉钉ai表格", "钉钉表格"),
@@ -63,6 +65,7 @@ FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "timezone": ("timezone",),
         "locale": ("locale",),
         "alerts": ("alerts_enabled",),
+        "join": ("join_policy",),
         "bitable": ("bitable_app_token", "bitable_table_id"),
         "aitable": ("aitable_base_id", "aitable_sheet_id", "aitable_operator_id"),
     }
@@ -84,6 +87,12 @@ _SWITCHES = MappingProxyType(
     {
         **dict.fromkeys(("on", "yes", "true", "开", "开启", "打开", "启用"), True),
         **dict.fromkeys(("off", "no", "false", "关", "关闭", "停用"), False),
+    }
+)
+_JOIN_POLICIES = MappingProxyType(
+    {
+        **dict.fromkeys(("auto", "open", "自动", "开放", "开"), "auto"),
+        **dict.fromkeys(("closed", "close", "manual", "关闭", "关", "手动"), "closed"),
     }
 )
 _CLEAR = integrations.CLEAR_WORDS
@@ -206,6 +215,8 @@ def parse_value(key: str, value: str, project: Project) -> dict[str, Any]:
         changes = {"locale": _choice(_LOCALES, value, "rhythm.config_bad_locale")}
     elif key == "alerts":
         changes = {"alerts_enabled": _choice(_SWITCHES, value, "rhythm.config_bad_switch")}
+    elif key == "join":
+        changes = {"join_policy": _choice(_JOIN_POLICIES, value, "rhythm.config_bad_join")}
     elif key == "bitable":
         changes = _parse_bitable(value)
     elif key == "aitable":

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from bot.settings import get_settings
 from storage import migrate
 from storage.db import create_engine
-from storage.models import Base, InboundEventRecord, OutboxMessage, Project
+from storage.models import Base, InboundEventRecord, OutboxMessage
 from storage.secretbox import SecretBox
 from tests.conftest import POSTGRES_URL, SKIP_POSTGRES, WORKER
 from tests.scenario import SECRET_KEY
@@ -96,6 +96,16 @@ _PLAIN_WEBHOOKS = sa.table(
     *(sa.column(name) for name in ("project_id", "platform", "url", "secret", "created_at", "updated_at")),
 )
 
+_CHARTER = ("background", "goal", "deliverables", "scope_in", "scope_out")
+# The columns 0005 has (the model's has later ones, e.g. 0007's join_policy).
+_PROJECTS_0005 = sa.table(
+    "projects",
+    *(
+        sa.column(name)
+        for name in ("id", "name", *_CHARTER, "timezone", "locale", "status", "created_at", "updated_at")
+    ),
+)
+
 
 async def _seed_plaintext(database_url: str) -> None:
     """What 0005 stored: a binding in plain text, a queued and a sent report carrying it, and the
@@ -105,8 +115,14 @@ async def _seed_plaintext(database_url: str) -> None:
     try:
         async with engine.begin() as connection:
             await connection.execute(
-                insert(Project.__table__).values(
-                    name="p", timezone="Asia/Shanghai", locale="zh", created_at=AT, updated_at=AT
+                insert(_PROJECTS_0005).values(
+                    **dict.fromkeys(_CHARTER, ""),
+                    name="p",
+                    timezone="Asia/Shanghai",
+                    locale="zh",
+                    status="active",
+                    created_at=AT,
+                    updated_at=AT,
                 )
             )
             await connection.execute(
@@ -151,10 +167,11 @@ async def _rows(database_url: str, table: str) -> list[dict[str, Any]]:
     engine = create_engine(database_url)
     try:
         async with engine.connect() as connection:
-            # report_webhooks by its columns in the database (the model's are 0006's); JSON decoded.
+            # report_webhooks and projects by their columns in the database (the model's are the
+            # head's); JSON decoded.
             query = (
-                sa.text("SELECT * FROM report_webhooks")
-                if table == "report_webhooks"
+                sa.text(f"SELECT * FROM {table}")
+                if table in ("report_webhooks", "projects")
                 else sa.select(Base.metadata.tables[table])
             )
             result = await connection.execute(query)
@@ -227,3 +244,38 @@ def test_0006_encrypts_plaintext_webhooks_only_with_a_key_and_round_trips(
 
 def _dump_0005(database_url: str) -> str:
     return json.dumps(asyncio.run(_rows(database_url, "report_webhooks")), default=str)
+
+
+# --- 0007: projects.join_policy -----------------------------------------------------------------------
+
+
+def test_0007_existing_projects_join_automatically_and_round_trip(scratch_url: str) -> None:
+    async def seed() -> None:
+        engine = create_engine(scratch_url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    insert(_PROJECTS_0005).values(
+                        **dict.fromkeys(_CHARTER, ""),
+                        name="p",
+                        timezone="Asia/Shanghai",
+                        locale="zh",
+                        status="active",
+                        created_at=AT,
+                        updated_at=AT,
+                    )
+                )
+        finally:
+            await engine.dispose()
+
+    migrate.upgrade(scratch_url, "0006")
+    asyncio.run(seed())
+    migrate.upgrade(scratch_url, "head")
+    migrate.check(scratch_url)
+    [project] = asyncio.run(_rows(scratch_url, "projects"))
+    assert project["join_policy"] == "auto"  # what happened before the setting existed
+    migrate.downgrade(scratch_url, "0006")
+    [project] = asyncio.run(_rows(scratch_url, "projects"))
+    assert "join_policy" not in project and project["name"] == "p"
+    migrate.upgrade(scratch_url, "head")
+    migrate.check(scratch_url)

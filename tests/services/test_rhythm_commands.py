@@ -91,6 +91,7 @@ async def test_config_alone_lists_the_settings_to_anyone(engine: AsyncEngine, pl
             "时区 Asia/Shanghai",
             "语言 中文",
             "提醒 开",
+            "加入 自动（群里的人第一次操作时加为成员）",
             "多维表格 未设置",
             "",
             "修改：/设置 <项> <值>，如 /设置 站会 10:00（项目经理）",
@@ -162,7 +163,7 @@ async def test_invalid_values_and_unknown_keys_change_nothing(engine: AsyncEngin
             "/设置 多维表格 onlyone": "请写 /设置 多维表格 <app_token> <table_id>",
             "/设置 颜色 红": (
                 "没有设置项「颜色」。\n"
-                "用法：/设置 [项 值]，项：站会 站会截止 站会方式 周报 时区 语言 提醒 多维表格"
+                "用法：/设置 [项 值]，项：站会 站会截止 站会方式 周报 时区 语言 提醒 加入 多维表格"
             ),
         }
         for line, expected in refusals.items():

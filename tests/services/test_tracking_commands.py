@@ -344,7 +344,8 @@ async def test_action_add_and_done(engine: AsyncEngine, platform: str) -> None:
         added = await chat.one("carol", "/行动 添加 @bob 周五 发送合同给法务 会议=周例会")
         assert added.startswith("📌 行动项 A1 已登记：发送合同给法务")
         assert "负责人：@bob · 截止 2026-11-27 · 来自「周例会」" in added
-        assert "A2" in await chat.one("newbie", "/行动添加 @newbie 12-01 整理会议纪要")  # joins on the fly
+        added, joined = await chat.say("newbie", "/行动添加 @newbie 12-01 整理会议纪要")
+        assert "A2" in added and joined == "ℹ️ 已把你加入项目成员。"  # joins on the fly, told so
         async with chat.runtime.factory() as s:
             item = await s.scalar(select(ActionItem).where(ActionItem.number == 1))
             assert item is not None and (item.source_meeting, item.status) == ("周例会", "open")

@@ -18,6 +18,7 @@ STRINGS = {
         "who.updater": "任务的执行人（R）、负责人（A）、部门负责人或项目经理",
         "who.member": "项目成员",
         "who.risk_owner": "风险负责人或项目经理",
+        "who.risk_status": "风险负责人或项目经理；升级（升为高并通知负责人和项目经理）：任何项目成员",
         "who.action_owner": "行动项负责人或项目经理",
         "who.unbound": "在未关联项目的群里",
         "arg.bad_date": "看不懂日期「{value}」，可以写 2026-12-01、12-01、明天、周五、下周一。",
@@ -84,6 +85,9 @@ STRINGS = {
         "project.p2p_header": "〔{name} · 编号 {id}〕",
         "error.choose_project": "你在好几个项目里，私聊要先选一个：/项目 切换 <编号>\n{choices}",
         "member.bad_id": "「{who}」不是一个人，不能加为成员或负责人。请直接 @ 对方。",
+        "member.joined_self": "ℹ️ 已把你加入项目成员。",
+        "member.join_closed": "抱歉，本项目不自动加入成员：请项目经理（{pms}）发 {add} 把你加入后再试。",
+        "member.join_add_command": "/成员 添加 @你",
     },
     "en": {
         "error.unknown_command": "Unknown command: {command}. Send /help to see all commands.",
@@ -107,6 +111,9 @@ STRINGS = {
         "who.updater": "the task's R or A, its department head or a project manager",
         "who.member": "a project member",
         "who.risk_owner": "the risk owner or a project manager",
+        "who.risk_status": (
+            "the risk owner or a project manager; escalate (raise to high, tell the owner and PMs): any project member"
+        ),
         "who.action_owner": "the action item's owner or a project manager",
         "who.unbound": "in a chat not linked to a project",
         "arg.bad_date": 'I can\'t read the date "{value}". Try 2026-12-01, 12-01, tomorrow, fri or next mon.',
@@ -174,5 +181,11 @@ STRINGS = {
         "project.p2p_header": "〔{name} · id {id}〕",
         "error.choose_project": "You are in several projects; choose the one this 1:1 chat is about: /project use <id>\n{choices}",
         "member.bad_id": '"{who}" is not a person and cannot be a member or owner. @ the person directly.',
+        "member.joined_self": "ℹ️ You were added to the project as a member.",
+        "member.join_closed": (
+            "Sorry, this project does not add members by itself: ask a project manager ({pms}) "
+            "to send {add}, then try again."
+        ),
+        "member.join_add_command": "/member add @you",
     },
 }

@@ -6,7 +6,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "who.leave": "本人；替别人请假需项目经理或其部门负责人",
         "who.pm_or_their_head": "项目经理或其部门负责人",
         # /config
-        "usage.config": "/设置 [项 值]，项：站会 站会截止 站会方式 周报 时区 语言 提醒 多维表格 AI表格 群机器人",
+        "usage.config": "/设置 [项 值]，项：站会 站会截止 站会方式 周报 时区 语言 提醒 加入 多维表格 AI表格 群机器人",
         "summary.config": "查看或修改项目设置（站会时间、周报、时区、语言等）",
         "rhythm.config_title": "⚙️ 「{name}」的设置",
         "rhythm.config_line": "**{setting}** {value}",
@@ -22,6 +22,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "rhythm.config_key.timezone": "时区",
         "rhythm.config_key.locale": "语言",
         "rhythm.config_key.alerts": "提醒",
+        "rhythm.config_key.join": "加入",
         "rhythm.config_key.bitable": "多维表格",
         "rhythm.config_hint.standup": "/设置 站会 09:30（每个工作日发站会提醒的时间）",
         "rhythm.config_hint.standup-cutoff": "/设置 站会截止 11:00（此后汇总站会，没交的算缺席）",
@@ -30,6 +31,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "rhythm.config_hint.timezone": "/设置 时区 Asia/Shanghai",
         "rhythm.config_hint.locale": "/设置 语言 中文 或 英文",
         "rhythm.config_hint.alerts": "/设置 提醒 开 或 关（风险提醒）",
+        "rhythm.config_hint.join": "/设置 加入 自动 或 关闭（不在项目里的人在群里操作时：自动加为成员，或拒绝并请项目经理添加）",
         "rhythm.config_hint.bitable": "/设置 多维表格 <app_token> <table_id>，或粘贴多维表格链接；写 关 取消",
         "rhythm.config_bad_time": "时间「{value}」不对，请写 00:00 到 23:59 之间的时间，如 09:30。",
         "rhythm.config_cutoff_order": "站会截止（{cutoff}）必须晚于站会时间（{standup}）。",
@@ -38,6 +40,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "rhythm.config_bad_timezone": "时区「{value}」不对，请写 IANA 时区名，如 Asia/Shanghai。",
         "rhythm.config_bad_locale": "语言「{value}」应为 中文 或 英文。",
         "rhythm.config_bad_switch": "「{value}」应为 开 或 关。",
+        "rhythm.config_bad_join": "加入方式「{value}」应为 自动 或 关闭。",
+        "rhythm.join.auto": "自动（群里的人第一次操作时加为成员）",
+        "rhythm.join.closed": "关闭（由项目经理添加成员）",
         "rhythm.config_bad_bitable": "请写 /设置 多维表格 <app_token> <table_id>，或粘贴多维表格的链接。",
         "rhythm.mode.dm": "私聊（逐人提醒）",
         "rhythm.mode.group": "群聊（群里一条）",
@@ -130,7 +135,7 @@ STRINGS: dict[str, dict[str, str]] = {
         # /config
         "usage.config": (
             "/config [key value], keys: standup standup-cutoff standup-mode report timezone locale alerts "
-            "bitable aitable webhook"
+            "join bitable aitable webhook"
         ),
         "summary.config": "see or change the project's settings (standup time, report, timezone, language...)",
         "rhythm.config_title": "⚙️ Settings of {name}",
@@ -147,6 +152,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "rhythm.config_key.timezone": "timezone",
         "rhythm.config_key.locale": "locale",
         "rhythm.config_key.alerts": "alerts",
+        "rhythm.config_key.join": "join",
         "rhythm.config_key.bitable": "bitable",
         "rhythm.config_hint.standup": "/config standup 09:30 (when the standup prompt goes out on workdays)",
         "rhythm.config_hint.standup-cutoff": "/config standup-cutoff 11:00 (then the standup is summed up; no answer counts as missing)",
@@ -155,6 +161,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "rhythm.config_hint.timezone": "/config timezone Asia/Shanghai",
         "rhythm.config_hint.locale": "/config locale zh or en",
         "rhythm.config_hint.alerts": "/config alerts on or off (risk alerts)",
+        "rhythm.config_hint.join": "/config join auto or closed (someone not in the project acting in the group: added as a member, or refused and told to ask a project manager)",
         "rhythm.config_hint.bitable": "/config bitable <app_token> <table_id>, or paste the Bitable link; off to unset",
         "rhythm.config_bad_time": 'The time "{value}" is not valid; use 00:00 to 23:59, like 09:30.',
         "rhythm.config_cutoff_order": "The standup cutoff ({cutoff}) must be later than the standup time ({standup}).",
@@ -163,6 +170,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "rhythm.config_bad_timezone": '"{value}" is not a timezone; use an IANA name like Asia/Shanghai.',
         "rhythm.config_bad_locale": 'Language "{value}" must be zh or en.',
         "rhythm.config_bad_switch": '"{value}" must be on or off.',
+        "rhythm.config_bad_join": 'Join "{value}" must be auto or closed.',
+        "rhythm.join.auto": "auto (people in the group join when they first act)",
+        "rhythm.join.closed": "closed (project managers add members)",
         "rhythm.config_bad_bitable": "Use /config bitable <app_token> <table_id>, or paste the Bitable link.",
         "rhythm.mode.dm": "dm (each owner privately)",
         "rhythm.mode.group": "group (one prompt in the group)",

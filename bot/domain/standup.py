@@ -70,11 +70,23 @@ _BULLET = re.compile(r"\s*(?:[-*•·>]+\s*|\d{1,2}[、)]\s*|\d{1,2}\.\s+|\(\d{1
 _STRIP = " ,;。!?.:-、"
 
 
+# Phone noise: @mentions at the start of a line, a signature line ("-- 张三", "—— Tom").
+_MENTIONS = re.compile(r"^(?:@\S+\s*)+")
+_SIGNATURE = re.compile(r"^(?:--|—+|~+)\s*\S{1,20}$")
+
+
+def _denoised(line: str) -> str:
+    # Emoji and other pictographs (Unicode "So") say nothing a parser can use.
+    line = "".join(" " if unicodedata.category(char) == "So" else char for char in line)
+    return " ".join(_MENTIONS.sub("", line.strip()).split())
+
+
 def _lines(text: str) -> list[str]:
-    """NFKC (`：８０％` -> `:80%`), whitespace runs -> one space, line breaks kept, empty lines dropped."""
+    """NFKC (`：８０％` -> `:80%`), whitespace runs -> one space, line breaks kept, empty lines,
+    emoji, leading @mentions and a signature line dropped."""
     text = _IME_DOT.sub(".", unicodedata.normalize("NFKC", text).translate(_INVISIBLE))
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return [line for line in lines if line]
+    lines = (_denoised(line) for line in text.splitlines())
+    return [line for line in lines if line and not _SIGNATURE.match(line)]
 
 
 def _has_cjk(text: str) -> bool:
@@ -89,7 +101,7 @@ _LABEL_WORDS: dict[Section, str] = {
     "yesterday": r"昨天|昨日|yesterday|done|did|completed|finished|已完成|完成|进展|进度",
     "today": r"今天|今日|today|plans?|todo|to do|next|计划|待办",
     "blockers": (
-        r"卡点|阻塞|问题|需协调|需要协调|风险|困难|求助|需支持|需要支持|需要帮助|"
+        r"遇到卡点|卡点|阻塞|问题|需协调资源|需要协调资源|需协调|需要协调|风险|困难|求助|需支持|需要支持|需要帮助|"
         r"blockers?|blocked|blocking|impediments?|issues?|problems?|risks?|need help|help needed"
     ),
 }
@@ -119,19 +131,37 @@ class _Clause:
     label: bool  # the clause opens a section
 
 
+# A label with a colon also opens a section in the middle of a clause, after a space or a symbol:
+# "昨天：整理需求 今天：写方案 卡点：无", "Yesterday: drafted questions today: send survey".
+_MID_LABEL = re.compile(rf"(?<![\w@])(?:{'|'.join(_LABEL_WORDS.values())}){_SUFFIX}\s*:(?!//)", re.I)
+# "卡点：无 2.1 80%": the "no blocker" answer ends there; what follows is no blocker.
+_NONE_THEN = re.compile(r"(?<=:)\s*(?:无|没有|暂无|none|nothing|n/a)(?=\s+\S)", re.I)
+
+
+def _ends(line: str) -> list[tuple[int, int]]:
+    """(where a clause ends, where the next one begins) in one line."""
+    # "1. 昨天：..." is a numbered line, not a sentence ending in "1".
+    ends = {m.start(): m.end() for m in _CLAUSE_END.finditer(line) if not line[: m.start()].isdigit()}
+    for match in _MID_LABEL.finditer(line):
+        ends.setdefault(match.start(), match.start())
+    for match in _NONE_THEN.finditer(line):
+        ends.setdefault(match.end(), match.end())
+    return sorted(ends.items())
+
+
 def _clauses(lines: list[str]) -> list[_Clause]:
     clauses: list[_Clause] = []
     current: Section | None = None
     for number, line in enumerate(lines):
         begin = 0
-        # "1. 昨天：..." is a numbered line, not a sentence ending in "1".
-        ends = [m.start() for m in _CLAUSE_END.finditer(line) if not line[: m.start()].isdigit()]
-        for end in [*ends, len(line)]:
+        for end, after in [*_ends(line), (len(line), len(line))]:
             if end > begin:
                 clause = _clause(line, number, begin, end, current)
                 current = clause.section
+                if current == "blockers" and _says_no_blocker(_content(lines, clause), current):
+                    current = "yesterday"  # "卡点：无" then "2.1 80%": progress, not a blocker
                 clauses.append(clause)
-            begin = end + 1
+            begin = max(begin, after)
     return clauses
 
 
@@ -228,7 +258,8 @@ _PLAN_BEFORE = re.compile(
 )
 _BLOCKED_TAIL = re.compile(
     r"\s*(?:[:\-]\s*)?(?:(?:is|was|are|被|还|仍|仍然|一直|目前|现在)\s*)?"
-    r"(?>blocked|stuck|卡住了|卡住|卡在|卡着|受阻|被阻塞|阻塞了|阻塞|卡壳了|卡壳)",
+    r"(?>blocked|stuck|卡住了|卡住|卡在|卡着|受阻|被阻塞|阻塞了|阻塞|卡壳了|卡壳)"
+    r"(?!\s*:\s*(?:无|没有|暂无|none|nothing|n/a|no)(?![a-z]))",  # "Plan: 2.2 Blocked: none"
     re.I,
 )
 _BLOCKED_BEFORE = re.compile(r"(?:卡在|卡住在|stuck\s+(?:on|at|with))\s*$", re.I)

@@ -100,10 +100,10 @@ class Organisation:
     api: DingTalkApi
     # The app's clock, when a test freezes it: messages are stamped and signed with its time.
     clock: Callable[[], datetime] | None = None
-    # Header pairs are single-use: each callback gets a timestamp of its own (one millisecond before
-    # the last one when the clock has not moved past it), as DingTalk's own would, even under a
-    # frozen clock.
-    last_signed_ms: int | None = None
+    # Header pairs are single-use: each callback gets a timestamp of its own (the clock's, or one
+    # millisecond before it when that one was used), as DingTalk's own would, even under a frozen
+    # clock, and follows the clock when a test moves it.
+    signed_ms: set[int] = field(default_factory=set)
 
     def now_ms(self) -> int:
         return int((self.clock().timestamp() if self.clock is not None else time.time()) * 1000)
@@ -158,9 +158,9 @@ class Organisation:
     def signed_headers(self, *, timestamp_ms: int | None = None, secret: str = APP_SECRET) -> dict[str, str]:
         if timestamp_ms is None:
             timestamp_ms = self.now_ms()
-            if self.last_signed_ms is not None:
-                timestamp_ms = min(timestamp_ms, self.last_signed_ms - 1)
-            self.last_signed_ms = timestamp_ms
+            while timestamp_ms in self.signed_ms:
+                timestamp_ms -= 1
+            self.signed_ms.add(timestamp_ms)
         stamp = str(timestamp_ms)
         return {"content-type": "application/json", "timestamp": stamp, "sign": callback_sign(stamp, secret)}
 

@@ -1,0 +1,48 @@
+"""The standup forms of issue 9 through the real webhook path on both platforms: signed requests
+into the app, real SQL; each test asserts the tasks and blockers in the database and the answer.
+The plan is the one of tests/scheduler/test_standup_jobs.py (bob: 1.2 at 40%, 2.1 at 20%)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.models import Blocker, StandupReport
+from tests.scheduler.test_standup_jobs import standup_day
+from tests.services.test_standup_replies import count, dm, report, task
+
+
+async def test_labels_in_the_middle_of_one_line(engine: AsyncEngine, platform: str) -> None:
+    async with standup_day(engine, platform) as day:
+        answer = await dm(day, "bob", "昨天：2.1 80% 今天：写方案 卡点：无")
+        assert "昨天：2.1 80%\n今天：写方案\n卡点：无\n📈 2.1 后端接口 20% → 80%" in answer
+        assert (await task(day, "2.1")).progress == 80 and await count(day, Blocker) == 0
+
+
+async def test_labels_in_the_middle_of_an_english_line(engine: AsyncEngine, platform: str) -> None:
+    async with standup_day(engine, platform) as day:
+        await dm(day, "bob", "Yesterday: drafted questions today: send survey blockers: legal approval")
+        stored = await report(day, "bob")
+        assert (stored.parsed["yesterday"], stored.parsed["today"], stored.parsed["blockers"]) == (
+            "drafted questions",
+            "send survey",
+            "legal approval",
+        )
+
+
+async def test_a_blockers_label_in_the_dm_is_the_standup_not_the_blocker_command(
+    engine: AsyncEngine, platform: str
+) -> None:
+    async with standup_day(engine, platform) as day:
+        answer = await dm(day, "bob", "卡点：无")
+        assert answer.startswith("✅ 已记录你 11-25 的站会\n卡点：无")
+        second = await dm(day, "bob", "卡点：第三方接口延迟", "10:00")
+        assert "卡点：第三方接口延迟" in second and await count(day, StandupReport) == 1
+        assert await count(day, Blocker) == 0  # no task named: the blocker is the report's text
+
+
+async def test_no_blocker_then_progress_on_the_next_line(engine: AsyncEngine, platform: str) -> None:
+    async with standup_day(engine, platform) as day:
+        answer = await dm(day, "bob", "卡点：无\n2.1 80%")
+        assert "📈 2.1 后端接口 20% → 80%" in answer and "⛔" not in answer
+        t21 = await task(day, "2.1")
+        assert (t21.progress, t21.status) == (80, "in_progress") and await count(day, Blocker) == 0

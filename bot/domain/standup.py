@@ -81,11 +81,60 @@ def _denoised(line: str) -> str:
     return " ".join(_MENTIONS.sub("", line.strip()).split())
 
 
+# Percents in words: "45 percent", "百分之六十", "八十%", "六成", "七成半".
+_CN_DIGITS = {
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_CN_NUMBER = r"[零一二两三四五六七八九十百]{1,4}"
+_PERCENT_WORDS = re.compile(
+    rf"(?P<num>\d{{1,3}})\s*(?:percent|per\s*cent|pct)(?![a-z])"
+    rf"|百分之(?P<cn_pct>{_CN_NUMBER}|\d{{1,3}})"
+    rf"|(?<![零一二两三四五六七八九十百])(?P<cn>{_CN_NUMBER})\s*%"
+    rf"|(?<![零一二两三四五六七八九十百\w])(?P<tenths>[一二两三四五六七八九十])成(?P<half>半)?(?![\u4e00-\u9fff])",
+    re.I,
+)
+
+
+def _cn_number(text: str) -> int | None:
+    """0-100 written in Chinese numerals ("六十", "八十五", "十", "一百"), else None."""
+    if text == "一百" or text == "百":
+        return 100
+    if text in _CN_DIGITS:
+        return _CN_DIGITS[text]
+    tens, _, units = text.partition("十")
+    if "十" not in text or (tens and tens not in _CN_DIGITS) or (units and units not in _CN_DIGITS):
+        return None
+    return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[units] if units else 0)
+
+
+def _percent_word(match: re.Match[str]) -> str:
+    if match["num"]:
+        return f"{match['num']}%"
+    if raw := match["cn_pct"]:
+        value = int(raw) if raw.isdigit() else _cn_number(raw)
+    elif match["cn"]:
+        value = _cn_number(match["cn"])
+    else:
+        tenths = _cn_number(match["tenths"])
+        value = tenths * 10 + (5 if match["half"] else 0) if tenths else None
+    return match[0] if value is None else f"{value}%"
+
+
 def _lines(text: str) -> list[str]:
     """NFKC (`：８０％` -> `:80%`), whitespace runs -> one space, line breaks kept, empty lines,
     emoji, leading @mentions and a signature line dropped."""
     text = _IME_DOT.sub(".", unicodedata.normalize("NFKC", text).translate(_INVISIBLE))
-    lines = (_denoised(line) for line in text.splitlines())
+    lines = (_PERCENT_WORDS.sub(_percent_word, _denoised(line)) for line in text.splitlines())
     return [line for line in lines if line and not _SIGNATURE.match(line)]
 
 
@@ -337,6 +386,44 @@ def _progress_at(line: str, clause: _Clause, group: _Group, end: int) -> tuple[i
     return None
 
 
+# "2.1 80%", "2.1：80%": the percent said of the task, with nothing between.
+_STATED_PERCENT = re.compile(r"\s*:?\s*(?P<pct>\d{1,3})\s*%")
+# "3.1 55" ending its clause: a percent without the sign.
+_BARE_NUMBER = re.compile(r"\s*:?\s*(?P<pct>\d{1,3})\s*$")
+
+
+def _stated_percent(line: str, group: _Group, end: int) -> tuple[int, int, int] | None:
+    stated = _STATED_PERCENT.match(line, group.end, end)
+    if stated is None or int(stated["pct"]) > 100 or _REMAINING.match(line, stated.end()):
+        return None
+    return int(stated["pct"]), group.start, stated.end()
+
+
+def _bare_number(line: str, group: _Group, end: int) -> tuple[int, int, int] | None:
+    bare = _BARE_NUMBER.match(line, group.end, end)
+    if bare is None or int(bare["pct"]) > 100:
+        return None
+    return int(bare["pct"]), group.start, bare.end()
+
+
+# "Blocked on 3.3: vendor": the clause opens with it, the task follows.
+_BLOCKED_ON = re.compile(r"\s*blocked\s+(?:on|at|with)\s*", re.I)
+# "waiting for the design (2.2)", "waiting for legal sign-off on 2.2", "在等数据（1.3）": what is
+# awaited, then the task it holds up at the end of the clause ("waiting for 2.1" waits for 2.1).
+_WAITING_START = re.compile(
+    r"\s*(?:still\s+|还在|在|一直在)?(?:waiting|wait)\s+(?:for|on)\b|\s*(?:还在|在|一直在)?等", re.I
+)
+_HELD_TASK = re.compile(r"(?:\(|\bon|\bfor)\s*$", re.I)
+
+
+def _waits_for_task(line: str, clause: _Clause, group: _Group, before: str) -> bool:
+    if line[group.end : clause.end].strip(_STRIP + ")"):
+        return False
+    wait = _WAITING_START.match(before)
+    held = _HELD_TASK.search(before, wait.end()) if wait else None
+    return held is not None and bool(before[wait.end() if wait else 0 : held.start()].strip(_STRIP))
+
+
 def _blocker_at(line: str, clause: _Clause, group: _Group, progress_end: int) -> str | None:
     """What blocks the group's tasks, if the text says they are blocked ("" when it does not say what)."""
     before = line[clause.start : group.start]
@@ -344,6 +431,10 @@ def _blocker_at(line: str, clause: _Clause, group: _Group, progress_end: int) ->
         return line[tail.end() :].strip(_STRIP)
     if _BLOCKED_BEFORE.search(before):
         return line.strip(_STRIP)  # "卡在 2.2 上了，需要运维协助": the whole line says it
+    if _BLOCKED_ON.fullmatch(before):
+        return line[group.end :].strip(_STRIP)
+    if _waits_for_task(line, clause, group, before):
+        return before.strip(_STRIP + "(")
     if clause.section != "blockers" or _WAITING_BEFORE.search(before):
         return None
     if before.strip(_STRIP):
@@ -358,7 +449,10 @@ def _scan(lines: list[str], clauses: list[_Clause], known: frozenset[str]) -> _S
         for group in _groups(line, known):
             clause = _clause_at(in_line, group.start)
             end = _clause_at(in_line, group.end - 1).end
-            found = _progress_at(line, clause, group, end) if clause.section != "today" else None
+            if clause.section == "today":
+                found = _stated_percent(line, group, end)  # "今天：2.1 80%", not "今天：2.1 到 80%"
+            else:
+                found = _progress_at(line, clause, group, end) or _bare_number(line, group, end)
             if found is not None:
                 value, span_start, span_end = found
                 for code in group.codes:

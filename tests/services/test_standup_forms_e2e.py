@@ -46,3 +46,23 @@ async def test_no_blocker_then_progress_on_the_next_line(engine: AsyncEngine, pl
         assert "📈 2.1 后端接口 20% → 80%" in answer and "⛔" not in answer
         t21 = await task(day, "2.1")
         assert (t21.progress, t21.status) == (80, "in_progress") and await count(day, Blocker) == 0
+
+
+async def test_progress_in_words_bare_numbers_and_under_the_today_label(
+    engine: AsyncEngine, platform: str
+) -> None:
+    async with standup_day(engine, platform) as day:
+        answer = await dm(day, "bob", "1.2 六成\n今天：2.1 45 percent")
+        assert "📈 1.2 需求评审 40% → 60%" in answer and "📈 2.1 后端接口 20% → 45%" in answer
+        assert (await task(day, "1.2")).progress == 60 and (await task(day, "2.1")).progress == 45
+        again = await dm(day, "bob", "2.1 55", "10:00")
+        assert "📈 2.1 后端接口 45% → 55%" in again and (await task(day, "2.1")).progress == 55
+
+
+async def test_blockers_tied_to_tasks(engine: AsyncEngine, platform: str) -> None:
+    async with standup_day(engine, platform) as day:
+        answer = await dm(day, "bob", "Blocked on 2.1: vendor has not signed\nwaiting for the design (1.2)")
+        assert "⛔ 2.1 后端接口 已标记受阻：vendor has not signed" in answer
+        assert "⛔ 1.2 需求评审 已标记受阻：waiting for the design" in answer
+        assert (await task(day, "2.1")).status == "blocked" and (await task(day, "1.2")).status == "blocked"
+        assert await count(day, Blocker) == 2

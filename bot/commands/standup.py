@@ -114,15 +114,15 @@ async def _record(ctx: CommandContext, member: Member, text: str, parse: Standup
         actor=actor_of(ctx),
         now=ctx.now,
     )
-    return [Text(_confirmation(ctx, recorded))]
+    return [Text(_confirmation(ctx, recorded, understood=parse.recognised))]
 
 
 def _shown(text: str) -> str:
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
 
 
-def _confirmation(ctx: CommandContext, recorded: Recorded) -> str:
-    """What was understood, so that the person can correct it."""
+def _confirmation(ctx: CommandContext, recorded: Recorded, *, understood: bool) -> str:
+    """What was understood, so that the person can correct it, and what was not applied and why."""
     day = recorded.day
     lines = [ctx.t("standup.amended" if recorded.amended else "standup.recorded", date=short_date(ctx.today))]
     if day.yesterday:
@@ -144,5 +144,7 @@ def _confirmation(ctx: CommandContext, recorded: Recorded) -> str:
         lines.append(ctx.t("standup.opened", code=task.code, title=task.title, text=_shown(what)))
     said = dict.fromkeys(ctx.t(refusal.key, **refusal.params) for refusal in recorded.refused)
     lines += [ctx.t("standup.refused", text=text) for text in said]
+    if not understood:
+        lines.append(ctx.t("standup.no_task_named"))
     lines.append(ctx.t("standup.correct"))
     return "\n".join(lines)

@@ -51,11 +51,13 @@ class StandupParse:
     blocked: tuple[tuple[str, str], ...] = ()  # (code, what blocks it; may be "")
     no_blocker: bool = False
     labels: frozenset[Section] = frozenset()  # the sections a label opened (the others were inferred)
+    # (code, what was said) where the progress is unclear: several percents, none the task's own.
+    unclear: tuple[tuple[str, str], ...] = ()
 
     @property
     def recognised(self) -> bool:
         """Whether the text reads as a standup at all, rather than any chat line."""
-        return bool(self.labels or self.progress or self.blocked) or self.no_blocker
+        return bool(self.labels or self.progress or self.blocked or self.unclear) or self.no_blocker
 
     def section(self, name: Section) -> str:
         return {"yesterday": self.yesterday, "today": self.today, "blockers": self.blockers}[name]
@@ -358,6 +360,7 @@ class _Scan:
     progress: dict[str, int] = field(default_factory=dict)
     blocked: dict[str, str] = field(default_factory=dict)
     spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # line -> progress items
+    unclear: dict[str, str] = field(default_factory=dict)  # code -> what was said (several percents)
 
 
 def _progress_at(line: str, clause: _Clause, group: _Group, end: int) -> tuple[int, int, int] | None:
@@ -442,17 +445,33 @@ def _blocker_at(line: str, clause: _Clause, group: _Group, progress_end: int) ->
     return line[max(group.end, progress_end) : clause.end].strip(_STRIP)
 
 
+_PERCENT_SIGN = re.compile(r"\d{1,3}\s*%")
+# "50% to 80%", "80% (was 60%)": one value and where it came from.
+_FROM_TO = re.compile(r"%\s*(?:→|->|>|~|到|至|to)\s*\d|\b(?:was|from)\s*\d|原来|之前|此前|上次|从", re.I)
+
+
+def _several_percents(said: str) -> bool:
+    """ "1.2 接口60%，文档20%": percents of parts, none of them the task's own (unlike "50% to 80%")."""
+    return len(_PERCENT_SIGN.findall(said)) >= 2 and not _FROM_TO.search(said)
+
+
 def _scan(lines: list[str], clauses: list[_Clause], known: frozenset[str]) -> _Scan:
     scan = _Scan()
     for number, line in enumerate(lines):
         in_line = [clause for clause in clauses if clause.line == number]
-        for group in _groups(line, known):
+        groups = list(_groups(line, known))
+        for index, group in enumerate(groups):
             clause = _clause_at(in_line, group.start)
             end = _clause_at(in_line, group.end - 1).end
             if clause.section == "today":
                 found = _stated_percent(line, group, end)  # "今天：2.1 80%", not "今天：2.1 到 80%"
             else:
                 found = _progress_at(line, clause, group, end) or _bare_number(line, group, end)
+            said = line[group.start : groups[index + 1].start if index + 1 < len(groups) else len(line)]
+            if found is not None and _several_percents(said):
+                for code in group.codes:
+                    scan.unclear[code] = said.strip(_STRIP)
+                found = None
             if found is not None:
                 value, span_start, span_end = found
                 for code in group.codes:
@@ -552,4 +571,5 @@ def parse_standup(text: str, known_codes: Collection[str]) -> StandupParse:
         blocked=blocked,
         no_blocker=no_blocker and not sections["blockers"] and not blocked,
         labels=labels,
+        unclear=tuple(scan.unclear.items()),
     )

@@ -66,3 +66,29 @@ async def test_blockers_tied_to_tasks(engine: AsyncEngine, platform: str) -> Non
         assert "⛔ 1.2 需求评审 已标记受阻：waiting for the design" in answer
         assert (await task(day, "2.1")).status == "blocked" and (await task(day, "1.2")).status == "blocked"
         assert await count(day, Blocker) == 2
+
+
+async def test_several_percents_after_one_code_ask_for_the_overall_one(
+    engine: AsyncEngine, platform: str
+) -> None:
+    async with standup_day(engine, platform) as day:
+        answer = await dm(day, "bob", "1.2 接口60%，文档20%\n2.1 30%")
+        assert (
+            "⚠️ 「1.2 接口60%,文档20%」有几个百分比，1.2 的整体进度是多少？未更新，请再发一条，如 1.2 60%"
+            in answer
+        )
+        assert "📈 2.1 后端接口 20% → 30%" in answer
+        assert (await task(day, "1.2")).progress == 40 and (await task(day, "2.1")).progress == 30
+        assert (
+            (await report(day, "bob")).parsed["yesterday"].startswith("1.2 接口60%,文档20%")
+        )  # kept as the note
+
+
+async def test_a_reply_naming_no_task_after_the_prompt_says_how_to_give_progress(
+    engine: AsyncEngine, platform: str
+) -> None:
+    async with standup_day(engine, platform) as day:
+        await day.run("standup-prompt", "2026-11-25", "09:30")
+        answer = await dm(day, "bob", "接口还在写", "09:50")
+        assert "没看出要更新哪个任务，已记为站会内容；更新进度可以写 2.1 80%" in answer
+        assert await count(day, StandupReport) == 1

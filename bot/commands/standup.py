@@ -9,13 +9,14 @@ stays "unknown command" (the fallback raises NotHandled).
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 
 from adapters.models import Reply, Text
 from bot.commands.common import actor_of
 from bot.commands.context import CommandContext
 from bot.commands.parsing import STANDUP_LIMIT, bounded, clean
 from bot.commands.registry import CommandSpec, Router
-from bot.domain.standup import StandupParse, parse_standup
+from bot.domain.standup import StandupParse, parse_standup, with_codes
 from bot.errors import NotHandled, PermissionDenied
 from bot.jobs.standup import prompt_card, short_date
 from bot.permissions import require_member, require_task_updater
@@ -91,8 +92,12 @@ FREE_TEXT = CommandSpec(
 
 
 async def _parse(ctx: CommandContext, text: str) -> StandupParse:
-    codes = [task.code for task in await tasks.ordered(ctx.session, ctx.require_project().id)]
-    return parse_standup(text, codes)
+    project = ctx.require_project()
+    codes = [task.code for task in await tasks.ordered(ctx.session, project.id)]
+    # Titles are matched among the sender's own open tasks only.
+    own = (await standups.open_tasks(ctx.session, project.id)).get(ctx.actor.id, ()) if ctx.actor else ()
+    coded, which = with_codes(text, {task.code: task.title for task in own})
+    return replace(parse_standup(coded, codes), which=which)
 
 
 async def _record(ctx: CommandContext, member: Member, text: str, parse: StandupParse) -> list[Reply]:

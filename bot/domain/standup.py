@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -53,6 +53,8 @@ class StandupParse:
     labels: frozenset[Section] = frozenset()  # the sections a label opened (the others were inferred)
     # (code, what was said) where the progress is unclear: several percents, none the task's own.
     unclear: tuple[tuple[str, str], ...] = ()
+    # (title, codes) where a task title written instead of a code names several of the sender's tasks.
+    which: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def recognised(self) -> bool:
@@ -573,3 +575,45 @@ def parse_standup(text: str, known_codes: Collection[str]) -> StandupParse:
         labels=labels,
         unclear=tuple(scan.unclear.items()),
     )
+
+
+# --- task titles instead of codes -----------------------------------------------------------------
+
+# Shorter titles ("UI", "QA") would match inside ordinary words.
+MIN_TITLE = 2
+MIN_LATIN_TITLE = 4
+_TITLE_PROGRESS_AFTER = re.compile(
+    rf"\s*[:：]?\s*(?:\d{{1,3}}\s*(?:%|％|percent)|{_DONE_WORD}|[一二两三四五六七八九十]成|百分之)", re.I
+)
+
+
+def with_codes(text: str, titles: Mapping[str, str]) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """The text with each title of the sender's own open tasks (`titles`: code -> title) preceded by
+    its code ("问卷设计 done" -> "3.1 问卷设计 done"), and the titles that name more than one of them
+    (left as they are, with those codes: the person is asked which). The longest title wins where
+    titles overlap."""
+    by_title: dict[str, list[str]] = {}
+    for code, title in titles.items():
+        title = title.strip()
+        if len(title) >= (MIN_TITLE if _has_cjk(title) else MIN_LATIN_TITLE):
+            by_title.setdefault(title.casefold(), []).append(code)
+    if not by_title:
+        return text, ()
+    pattern = re.compile(
+        "|".join(re.escape(title) for title in sorted(by_title, key=len, reverse=True)), re.I
+    )
+    ambiguous: dict[str, tuple[str, ...]] = {}
+
+    def coded(match: re.Match[str]) -> str:
+        codes = by_title[match[0].casefold()]
+        if len(codes) > 1:
+            ambiguous[match[0]] = tuple(codes)
+            return match[0]
+        before = text[max(0, match.start() - 12) : match.start()]
+        if re.search(rf"(?<![\d.]){re.escape(codes[0])}\s*$", before):
+            return match[0]  # "2.1 后端接口 80%": the code is already there
+        if _TITLE_PROGRESS_AFTER.match(text, match.end()):
+            return f" {codes[0]} {match[0]}"  # "问卷设计 done" -> "3.1 问卷设计 done"
+        return match[0]  # a title in passing ("继续测试") is no update
+
+    return pattern.sub(coded, text), tuple(ambiguous.items())

@@ -217,6 +217,10 @@ async def record(
     refused += [
         Refusal(code, "standup.unclear_percent", {"code": code, "text": said}) for code, said in parse.unclear
     ]
+    refused += [
+        Refusal(codes[0], "standup.which_task", {"title": title, "codes": " / ".join(codes)})
+        for title, codes in parse.which
+    ]
     note = (parse.yesterday or text)[:MAX_NOTE]
     for code, value in parse.progress:
         if applied.get(code) == value or (task := await allowed(code)) is None:

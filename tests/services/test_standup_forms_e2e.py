@@ -92,3 +92,13 @@ async def test_a_reply_naming_no_task_after_the_prompt_says_how_to_give_progress
         answer = await dm(day, "bob", "接口还在写", "09:50")
         assert "没看出要更新哪个任务，已记为站会内容；更新进度可以写 2.1 80%" in answer
         assert await count(day, StandupReport) == 1
+
+
+async def test_task_titles_instead_of_codes(engine: AsyncEngine, platform: str) -> None:
+    async with standup_day(engine, platform) as day:
+        answer = await dm(day, "bob", "昨天：需求评审 完成，后端接口90%")
+        assert "🎉 1.2 需求评审 已完成" in answer and "📈 2.1 后端接口 20% → 90%" in answer
+        assert (await task(day, "1.2")).status == "done" and (await task(day, "2.1")).progress == 90
+        # "前端页面" is carol's task, not bob's: titles are matched among the sender's own tasks.
+        await dm(day, "bob", "前端页面 done", "10:00")
+        assert (await task(day, "2.2")).progress == 0

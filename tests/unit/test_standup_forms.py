@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bot.domain.standup import StandupParse, parse_standup
+from bot.domain.standup import StandupParse, parse_standup, with_codes
 
 KNOWN = {
     *("1", "1.1", "1.2", "1.3", "1.4"),
@@ -161,3 +161,27 @@ STILL_WRONG: set[str] = {}
 def test_form(form: Form) -> None:
     parse = parse_standup(form.text, KNOWN)
     assert _right(form), (form, parse)
+
+
+OWN = {"3.1": "问卷设计", "3.2": "用户访谈", "2.1": "接口联调", "2.2": "接口联调", "1.1": "UI"}
+
+
+@pytest.mark.parametrize(
+    ("text", "progress"),
+    [
+        ("问卷设计 done", {"3.1": 100}),
+        ("昨天完成了问卷设计90%，用户访谈20%", {"3.1": 90, "3.2": 20}),
+        ("Yesterday: 问卷设计 80%", {"3.1": 80}),
+        ("3.1 问卷设计 80%", {"3.1": 80}),  # the code is already there
+        ("UI 80%", {}),  # too short to be told from a word
+    ],
+)
+def test_titles_of_the_senders_own_tasks_stand_for_their_codes(text: str, progress: dict[str, int]) -> None:
+    coded, which = with_codes(text, OWN)
+    assert dict(parse_standup(coded, KNOWN).progress) == progress and which == ()
+
+
+def test_a_title_of_two_of_the_senders_tasks_is_asked_about_and_changes_nothing() -> None:
+    coded, which = with_codes("接口联调 80%", OWN)
+    assert which == (("接口联调", ("2.1", "2.2")),)
+    assert parse_standup(coded, KNOWN).progress == ()

@@ -104,7 +104,7 @@ _PERCENT_WORDS = re.compile(
     rf"(?P<num>\d{{1,3}})\s*(?:percent|per\s*cent|pct)(?![a-z])"
     rf"|百分之(?P<cn_pct>{_CN_NUMBER}|\d{{1,3}})"
     rf"|(?<![零一二两三四五六七八九十百])(?P<cn>{_CN_NUMBER})\s*%"
-    rf"|(?<![零一二两三四五六七八九十百\w])(?P<tenths>[一二两三四五六七八九十])成(?P<half>半)?(?![\u4e00-\u9fff])",
+    rf"|(?<![零一二两三四五六七八九十百A-Za-z0-9])(?P<tenths>[一二两三四五六七八九十])成(?P<half>半)?(?![\u4e00-\u9fff])",
     re.I,
 )
 
@@ -199,6 +199,8 @@ def _ends(line: str) -> list[tuple[int, int]]:
         ends.setdefault(match.start(), match.start())
     for match in _NONE_THEN.finditer(line):
         ends.setdefault(match.end(), match.end())
+    for match in _NO_BLOCKER_AFTER_SPACE.finditer(line):  # "2.1 80% 暂无卡点"
+        ends.setdefault(match.start(), match.start())
     return sorted(ends.items())
 
 
@@ -244,6 +246,9 @@ _END = rf"[{re.escape(_STRIP)}]*"
 # Anywhere: only phrases that say what there is none of. As the blockers answer: "无" is enough.
 _NO_BLOCKER_ANYWHERE = re.compile(rf"(?:{_NO_BLOCKER_PHRASE}){_END}", re.I)
 _NO_BLOCKER_ANSWER = re.compile(rf"(?:{_NONE_WORD}|{_NO_BLOCKER_PHRASE}){_END}", re.I)
+
+
+_NO_BLOCKER_AFTER_SPACE = re.compile(rf"(?<=\s)(?:{_NO_BLOCKER_PHRASE}){_END}$", re.I)
 
 
 def _says_no_blocker(content: str, section: Section | None) -> bool:
@@ -495,7 +500,8 @@ def _progress_only(line: str, spans: list[tuple[int, int]]) -> bool:
     rest = list(line)
     for start, end in spans:
         rest[start:end] = [" "] * (end - start)
-    return not _FILLER.sub("", "".join(rest))
+    bullet = _BULLET.match(line)  # "• 2.2 搞定", "2) 2.2 done"
+    return not _FILLER.sub("", "".join(rest)[bullet.end() if bullet else 0 :])
 
 
 def _by_position(lines: list[str], clauses: list[_Clause], known: frozenset[str]) -> None:

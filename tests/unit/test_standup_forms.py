@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.domain.standup import StandupParse, parse_standup, with_codes
 
@@ -113,6 +115,83 @@ FORMS: list[Form] = [
     Form("卡点：2.1 第三方接口延迟", blocked=("2.1",)),
     Form("2.1 80%\n卡点：2.2 等设计稿", {"2.1": 80}, blocked=("2.2",)),
     Form("2.1 受阻，等运维", blocked=("2.1",)),
+    # more phone-written replies, both languages
+    Form("昨天：2.1 80%\n今天：2.2\n卡点：无\n\n谢谢🙏", {"2.1": 80}, none=True),
+    Form("@项目助手 2.1 80%", {"2.1": 80}),
+    Form("@PM 2.1 done 👍", {"2.1": 100}),
+    Form("2.1  ８０ ％", {"2.1": 80}),
+    Form("2.1:80%", {"2.1": 80}),
+    Form("2.1：百分之九十", {"2.1": 90}),
+    Form("2.1 九十%", {"2.1": 90}),
+    Form("2.1 差不多八成", {"2.1": 80}),
+    Form("任务2.1 完成", {"2.1": 100}),
+    Form("task 2.1 done", {"2.1": 100}),
+    Form("2.1 finished, 2.2 60%", {"2.1": 100, "2.2": 60}),
+    Form("2.1、2.2 完成", {"2.1": 100, "2.2": 100}),
+    Form("2.1 and 2.2 done", {"2.1": 100, "2.2": 100}),
+    Form("1.1 30%；1.2 40%；1.3 50%", {"1.1": 30, "1.2": 40, "1.3": 50}),
+    Form("1.1 30% 1.2 40% 1.3 50%", {"1.1": 30, "1.2": 40, "1.3": 50}),
+    Form("- 1.1 30%\n- 1.2 40%", {"1.1": 30, "1.2": 40}),
+    Form("• 2.1 80%\n• 2.2 搞定", {"2.1": 80, "2.2": 100}),
+    Form("1) 2.1 80%\n2) 2.2 done", {"2.1": 80, "2.2": 100}),
+    Form("昨天：\n2.1 80%\n2.2 50%\n今天：\n继续\n卡点：\n无", {"2.1": 80, "2.2": 50}, none=True),
+    Form("Yesterday:\n- 2.1 done\nToday:\n- 2.2\nBlockers:\n- none", {"2.1": 100}, none=True),
+    Form("yesterday - 2.1 70%; today - 2.2; no blockers", {"2.1": 70}, none=True),
+    Form("Done: 2.1\nNext: 2.2\nBlockers: n/a", {"2.1": 100}, none=True),
+    Form("2.1 80%\n无", {"2.1": 80}, none=True),
+    Form("2.1 80%\nno blockers", {"2.1": 80}, none=True),
+    Form("2.1 80%，没有卡点", {"2.1": 80}, none=True),
+    Form("2.1 80% 暂无卡点", {"2.1": 80}, none=True),
+    Form("卡点: 无。2.1 80%", {"2.1": 80}, none=True),
+    Form("今日计划：2.2 联调\n昨日完成：2.1 100%", {"2.1": 100}),
+    Form("计划：写文档 卡点：等法务", t="写文档", b="等法务"),
+    Form("need help: 2.3 test env", blocked=("2.3",)),
+    Form("2.3 卡住了", blocked=("2.3",)),
+    Form("2.3 卡住了，等测试环境", blocked=("2.3",)),
+    Form("2.3 blocked by QA env", blocked=("2.3",)),
+    Form("2.3 stuck - no test data", blocked=("2.3",)),
+    Form("卡在 2.3 上了，需要运维协助", blocked=("2.3",)),
+    Form("still waiting for the vendor quote (2.4)", blocked=("2.4",)),
+    Form("在等数据（1.3）", blocked=("1.3",)),
+    Form("blockers: 2.4 vendor quote", blocked=("2.4",)),
+    Form("卡点：2.4 供应商报价未到", blocked=("2.4",)),
+    Form("阻塞：1.3 数据没给", blocked=("1.3",)),
+    Form("风险：2.2 可能延期", blocked=("2.2",)),
+    Form("卡点：等 2.1 接口"),  # 2.1 is awaited, not blocked
+    Form("2.1 80%\nBlocked on 2.2: design", {"2.1": 80}, blocked=("2.2",)),
+    Form("2.1 80% 卡点：2.2 等设计", {"2.1": 80}, blocked=("2.2",)),
+    Form("今天继续 2.1"),
+    Form("今天：2.1 到 80%"),  # a target, not progress
+    Form("2.1 还差 20%"),
+    Form("2.1 预计周五 90%"),
+    Form("2.1 30% left"),
+    Form("2.1 部分完成"),
+    Form("2.1 明天完成"),
+    Form("计划完成 2.1"),
+    Form("12.1 上线"),  # a date: there is no task 12.1
+    Form("v2.1 released"),
+    Form("2.1版本 发布了"),
+    Form("等了 3 天"),
+    Form("接口还在写"),
+    Form("ok"),
+    Form("👍"),
+    Form("收到"),
+    Form("2.1 2 个接口写完了"),
+    Form("2.1 from 60% to 85%", {"2.1": 85}),
+    Form("2.1 80% (was 60%)", {"2.1": 80}),
+    Form("2.1 进度到 80%", {"2.1": 80}),
+    Form("2.1 完成了", {"2.1": 100}),
+    Form("2.1 已完成 ✅", {"2.1": 100}),
+    Form("完成了 2.1", {"2.1": 100}),
+    Form("finished 2.1", {"2.1": 100}),
+    Form("2.1 is done!", {"2.1": 100}),
+    Form("2.1 100%", {"2.1": 100}),
+    Form("2.1 0%", {"2.1": 0}),
+    Form("2.1 后端接口 80%", {"2.1": 80}),
+    Form("2.1 接口写完 60%", {"2.1": 60}),
+    Form("2.2.1 50%", {"2.2.1": 50}),
+    Form("Yesterday: 2.1 80% Today: 2.2 Blockers: none\n-- Tom", {"2.1": 80}, none=True),
+    Form("昨天：2.1 80%\n—— 张三", {"2.1": 80}),
     # 6. several percents after one code: ambiguous
     Form("1.2 接口60%，文档20%", unclear=("1.2",), y="1.2 接口60%,文档20%"),
     Form("1.2 frontend 60%, docs 20%", unclear=("1.2",)),
@@ -185,3 +264,49 @@ def test_a_title_of_two_of_the_senders_tasks_is_asked_about_and_changes_nothing(
     coded, which = with_codes("接口联调 80%", OWN)
     assert which == (("接口联调", ("2.1", "2.2")),)
     assert parse_standup(coded, KNOWN).progress == ()
+
+
+_WORDS = st.sampled_from(
+    [
+        "昨天：",
+        "今天:",
+        "卡点：",
+        "blockers: ",
+        "done ",
+        "无",
+        "none",
+        "完成",
+        "六成",
+        "百分之",
+        "80%",
+        " ",
+        "\n",
+        "👍",
+        "@bot ",
+        "(",
+        ")",
+        "，",
+        "等",
+        "waiting for ",
+        "blocked on ",
+        "12.1",
+        "55",
+        "percent",
+        "问卷设计",
+    ]
+)
+_CODES = st.sampled_from(sorted(KNOWN))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_WORDS, _CODES, st.text(max_size=5)), max_size=25))
+def test_any_text_parses_and_touches_only_the_tasks_it_names(parts: list[str]) -> None:
+    text = "".join(parts)
+    parse = parse_standup(text, KNOWN)  # never raises
+    named = {code for code in KNOWN if code in text}
+    touched = {code for code, _ in (*parse.progress, *parse.blocked, *parse.unclear)}
+    assert touched <= named
+    assert all(0 <= value <= 100 for _, value in parse.progress)
+    coded, which = with_codes(text, OWN)
+    assert {code for _, codes in which for code in codes} <= set(OWN)
+    assert {code for code, _ in parse_standup(coded, KNOWN).progress} <= named | set(OWN)

@@ -125,6 +125,8 @@ async def dispatch_message(
     if not text or text == "/":
         return Dispatched([Text(t(locale, "error.empty"))], applied=False)
     match = registry.match(text)
+    if match is not None and _label_not_command(text, match, message):
+        match = None
     if match is None and registry.fallback is not None:
         match = Match(registry.fallback, "", text)
     if match is None:
@@ -174,6 +176,13 @@ async def dispatch_message(
     # command, so `/project use` is answered under the project it chose).
     current = await projects.for_message(session, message)
     return replace(handled, replies=[_headed(reply, current) for reply in handled.replies])
+
+
+def _label_not_command(text: str, match: Match, message: InboundMessage) -> bool:
+    """`卡点：无`, `Done: 2.1` in a 1:1 chat or a reply: a standup label, not the command of that
+    name (a command is called without a colon, a label needs one)."""
+    conversational = message.chat.chat_type == "p2p" or message.reply_to is not None
+    return conversational and not text.startswith("/") and match.args.startswith(":")
 
 
 def only_reported_mentions(message: InboundMessage) -> InboundMessage:

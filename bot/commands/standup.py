@@ -9,13 +9,14 @@ stays "unknown command" (the fallback raises NotHandled).
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 
 from adapters.models import Reply, Text
 from bot.commands.common import actor_of
 from bot.commands.context import CommandContext
 from bot.commands.parsing import STANDUP_LIMIT, bounded, clean
 from bot.commands.registry import CommandSpec, Router
-from bot.domain.standup import StandupParse, parse_standup
+from bot.domain.standup import StandupParse, parse_standup, with_codes
 from bot.errors import NotHandled, PermissionDenied
 from bot.jobs.standup import prompt_card, short_date
 from bot.permissions import require_member, require_task_updater
@@ -91,8 +92,12 @@ FREE_TEXT = CommandSpec(
 
 
 async def _parse(ctx: CommandContext, text: str) -> StandupParse:
-    codes = [task.code for task in await tasks.ordered(ctx.session, ctx.require_project().id)]
-    return parse_standup(text, codes)
+    project = ctx.require_project()
+    codes = [task.code for task in await tasks.ordered(ctx.session, project.id)]
+    # Titles are matched among the sender's own open tasks only.
+    own = (await standups.open_tasks(ctx.session, project.id)).get(ctx.actor.id, ()) if ctx.actor else ()
+    coded, which = with_codes(text, {task.code: task.title for task in own})
+    return replace(parse_standup(coded, codes), which=which)
 
 
 async def _record(ctx: CommandContext, member: Member, text: str, parse: StandupParse) -> list[Reply]:
@@ -114,15 +119,15 @@ async def _record(ctx: CommandContext, member: Member, text: str, parse: Standup
         actor=actor_of(ctx),
         now=ctx.now,
     )
-    return [Text(_confirmation(ctx, recorded))]
+    return [Text(_confirmation(ctx, recorded, understood=parse.recognised))]
 
 
 def _shown(text: str) -> str:
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
 
 
-def _confirmation(ctx: CommandContext, recorded: Recorded) -> str:
-    """What was understood, so that the person can correct it."""
+def _confirmation(ctx: CommandContext, recorded: Recorded, *, understood: bool) -> str:
+    """What was understood, so that the person can correct it, and what was not applied and why."""
     day = recorded.day
     lines = [ctx.t("standup.amended" if recorded.amended else "standup.recorded", date=short_date(ctx.today))]
     if day.yesterday:
@@ -144,5 +149,7 @@ def _confirmation(ctx: CommandContext, recorded: Recorded) -> str:
         lines.append(ctx.t("standup.opened", code=task.code, title=task.title, text=_shown(what)))
     said = dict.fromkeys(ctx.t(refusal.key, **refusal.params) for refusal in recorded.refused)
     lines += [ctx.t("standup.refused", text=text) for text in said]
+    if not understood:
+        lines.append(ctx.t("standup.no_task_named"))
     lines.append(ctx.t("standup.correct"))
     return "\n".join(lines)

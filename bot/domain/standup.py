@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -51,11 +51,15 @@ class StandupParse:
     blocked: tuple[tuple[str, str], ...] = ()  # (code, what blocks it; may be "")
     no_blocker: bool = False
     labels: frozenset[Section] = frozenset()  # the sections a label opened (the others were inferred)
+    # (code, what was said) where the progress is unclear: several percents, none the task's own.
+    unclear: tuple[tuple[str, str], ...] = ()
+    # (title, codes) where a task title written instead of a code names several of the sender's tasks.
+    which: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def recognised(self) -> bool:
         """Whether the text reads as a standup at all, rather than any chat line."""
-        return bool(self.labels or self.progress or self.blocked) or self.no_blocker
+        return bool(self.labels or self.progress or self.blocked or self.unclear) or self.no_blocker
 
     def section(self, name: Section) -> str:
         return {"yesterday": self.yesterday, "today": self.today, "blockers": self.blockers}[name]
@@ -70,11 +74,72 @@ _BULLET = re.compile(r"\s*(?:[-*•·>]+\s*|\d{1,2}[、)]\s*|\d{1,2}\.\s+|\(\d{1
 _STRIP = " ,;。!?.:-、"
 
 
+# Phone noise: @mentions at the start of a line, a signature line ("-- 张三", "—— Tom").
+_MENTIONS = re.compile(r"^(?:@\S+\s*)+")
+_SIGNATURE = re.compile(r"^(?:--|—+|~+)\s*\S{1,20}$")
+
+
+def _denoised(line: str) -> str:
+    # Emoji and other pictographs (Unicode "So") say nothing a parser can use.
+    line = "".join(" " if unicodedata.category(char) == "So" else char for char in line)
+    return " ".join(_MENTIONS.sub("", line.strip()).split())
+
+
+# Percents in words: "45 percent", "百分之六十", "八十%", "六成", "七成半".
+_CN_DIGITS = {
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_CN_NUMBER = r"[零一二两三四五六七八九十百]{1,4}"
+_PERCENT_WORDS = re.compile(
+    rf"(?P<num>\d{{1,3}})\s*(?:percent|per\s*cent|pct)(?![a-z])"
+    rf"|百分之(?P<cn_pct>{_CN_NUMBER}|\d{{1,3}})"
+    rf"|(?<![零一二两三四五六七八九十百])(?P<cn>{_CN_NUMBER})\s*%"
+    rf"|(?<![零一二两三四五六七八九十百A-Za-z0-9])(?P<tenths>[一二两三四五六七八九十])成(?P<half>半)?(?![\u4e00-\u9fff])",
+    re.I,
+)
+
+
+def _cn_number(text: str) -> int | None:
+    """0-100 written in Chinese numerals ("六十", "八十五", "十", "一百"), else None."""
+    if text == "一百" or text == "百":
+        return 100
+    if text in _CN_DIGITS:
+        return _CN_DIGITS[text]
+    tens, _, units = text.partition("十")
+    if "十" not in text or (tens and tens not in _CN_DIGITS) or (units and units not in _CN_DIGITS):
+        return None
+    return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[units] if units else 0)
+
+
+def _percent_word(match: re.Match[str]) -> str:
+    if match["num"]:
+        return f"{match['num']}%"
+    if raw := match["cn_pct"]:
+        value = int(raw) if raw.isdigit() else _cn_number(raw)
+    elif match["cn"]:
+        value = _cn_number(match["cn"])
+    else:
+        tenths = _cn_number(match["tenths"])
+        value = tenths * 10 + (5 if match["half"] else 0) if tenths else None
+    return match[0] if value is None else f"{value}%"
+
+
 def _lines(text: str) -> list[str]:
-    """NFKC (`：８０％` -> `:80%`), whitespace runs -> one space, line breaks kept, empty lines dropped."""
+    """NFKC (`：８０％` -> `:80%`), whitespace runs -> one space, line breaks kept, empty lines,
+    emoji, leading @mentions and a signature line dropped."""
     text = _IME_DOT.sub(".", unicodedata.normalize("NFKC", text).translate(_INVISIBLE))
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return [line for line in lines if line]
+    lines = (_PERCENT_WORDS.sub(_percent_word, _denoised(line)) for line in text.splitlines())
+    return [line for line in lines if line and not _SIGNATURE.match(line)]
 
 
 def _has_cjk(text: str) -> bool:
@@ -89,7 +154,7 @@ _LABEL_WORDS: dict[Section, str] = {
     "yesterday": r"昨天|昨日|yesterday|done|did|completed|finished|已完成|完成|进展|进度",
     "today": r"今天|今日|today|plans?|todo|to do|next|计划|待办",
     "blockers": (
-        r"卡点|阻塞|问题|需协调|需要协调|风险|困难|求助|需支持|需要支持|需要帮助|"
+        r"遇到卡点|卡点|阻塞|问题|需协调资源|需要协调资源|需协调|需要协调|风险|困难|求助|需支持|需要支持|需要帮助|"
         r"blockers?|blocked|blocking|impediments?|issues?|problems?|risks?|need help|help needed"
     ),
 }
@@ -119,19 +184,39 @@ class _Clause:
     label: bool  # the clause opens a section
 
 
+# A label with a colon also opens a section in the middle of a clause, after a space or a symbol:
+# "昨天：整理需求 今天：写方案 卡点：无", "Yesterday: drafted questions today: send survey".
+_MID_LABEL = re.compile(rf"(?<![\w@])(?:{'|'.join(_LABEL_WORDS.values())}){_SUFFIX}\s*:(?!//)", re.I)
+# "卡点：无 2.1 80%": the "no blocker" answer ends there; what follows is no blocker.
+_NONE_THEN = re.compile(r"(?<=:)\s*(?:无|没有|暂无|none|nothing|n/a)(?=\s+\S)", re.I)
+
+
+def _ends(line: str) -> list[tuple[int, int]]:
+    """(where a clause ends, where the next one begins) in one line."""
+    # "1. 昨天：..." is a numbered line, not a sentence ending in "1".
+    ends = {m.start(): m.end() for m in _CLAUSE_END.finditer(line) if not line[: m.start()].isdigit()}
+    for match in _MID_LABEL.finditer(line):
+        ends.setdefault(match.start(), match.start())
+    for match in _NONE_THEN.finditer(line):
+        ends.setdefault(match.end(), match.end())
+    for match in _NO_BLOCKER_AFTER_SPACE.finditer(line):  # "2.1 80% 暂无卡点"
+        ends.setdefault(match.start(), match.start())
+    return sorted(ends.items())
+
+
 def _clauses(lines: list[str]) -> list[_Clause]:
     clauses: list[_Clause] = []
     current: Section | None = None
     for number, line in enumerate(lines):
         begin = 0
-        # "1. 昨天：..." is a numbered line, not a sentence ending in "1".
-        ends = [m.start() for m in _CLAUSE_END.finditer(line) if not line[: m.start()].isdigit()]
-        for end in [*ends, len(line)]:
+        for end, after in [*_ends(line), (len(line), len(line))]:
             if end > begin:
                 clause = _clause(line, number, begin, end, current)
                 current = clause.section
+                if current == "blockers" and _says_no_blocker(_content(lines, clause), current):
+                    current = "yesterday"  # "卡点：无" then "2.1 80%": progress, not a blocker
                 clauses.append(clause)
-            begin = end + 1
+            begin = max(begin, after)
     return clauses
 
 
@@ -161,6 +246,9 @@ _END = rf"[{re.escape(_STRIP)}]*"
 # Anywhere: only phrases that say what there is none of. As the blockers answer: "无" is enough.
 _NO_BLOCKER_ANYWHERE = re.compile(rf"(?:{_NO_BLOCKER_PHRASE}){_END}", re.I)
 _NO_BLOCKER_ANSWER = re.compile(rf"(?:{_NONE_WORD}|{_NO_BLOCKER_PHRASE}){_END}", re.I)
+
+
+_NO_BLOCKER_AFTER_SPACE = re.compile(rf"(?<=\s)(?:{_NO_BLOCKER_PHRASE}){_END}$", re.I)
 
 
 def _says_no_blocker(content: str, section: Section | None) -> bool:
@@ -228,7 +316,8 @@ _PLAN_BEFORE = re.compile(
 )
 _BLOCKED_TAIL = re.compile(
     r"\s*(?:[:\-]\s*)?(?:(?:is|was|are|被|还|仍|仍然|一直|目前|现在)\s*)?"
-    r"(?>blocked|stuck|卡住了|卡住|卡在|卡着|受阻|被阻塞|阻塞了|阻塞|卡壳了|卡壳)",
+    r"(?>blocked|stuck|卡住了|卡住|卡在|卡着|受阻|被阻塞|阻塞了|阻塞|卡壳了|卡壳)"
+    r"(?!\s*:\s*(?:无|没有|暂无|none|nothing|n/a|no)(?![a-z]))",  # "Plan: 2.2 Blocked: none"
     re.I,
 )
 _BLOCKED_BEFORE = re.compile(r"(?:卡在|卡住在|stuck\s+(?:on|at|with))\s*$", re.I)
@@ -278,6 +367,7 @@ class _Scan:
     progress: dict[str, int] = field(default_factory=dict)
     blocked: dict[str, str] = field(default_factory=dict)
     spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # line -> progress items
+    unclear: dict[str, str] = field(default_factory=dict)  # code -> what was said (several percents)
 
 
 def _progress_at(line: str, clause: _Clause, group: _Group, end: int) -> tuple[int, int, int] | None:
@@ -306,6 +396,44 @@ def _progress_at(line: str, clause: _Clause, group: _Group, end: int) -> tuple[i
     return None
 
 
+# "2.1 80%", "2.1：80%": the percent said of the task, with nothing between.
+_STATED_PERCENT = re.compile(r"\s*:?\s*(?P<pct>\d{1,3})\s*%")
+# "3.1 55" ending its clause: a percent without the sign.
+_BARE_NUMBER = re.compile(r"\s*:?\s*(?P<pct>\d{1,3})\s*$")
+
+
+def _stated_percent(line: str, group: _Group, end: int) -> tuple[int, int, int] | None:
+    stated = _STATED_PERCENT.match(line, group.end, end)
+    if stated is None or int(stated["pct"]) > 100 or _REMAINING.match(line, stated.end()):
+        return None
+    return int(stated["pct"]), group.start, stated.end()
+
+
+def _bare_number(line: str, group: _Group, end: int) -> tuple[int, int, int] | None:
+    bare = _BARE_NUMBER.match(line, group.end, end)
+    if bare is None or int(bare["pct"]) > 100:
+        return None
+    return int(bare["pct"]), group.start, bare.end()
+
+
+# "Blocked on 3.3: vendor": the clause opens with it, the task follows.
+_BLOCKED_ON = re.compile(r"\s*blocked\s+(?:on|at|with)\s*", re.I)
+# "waiting for the design (2.2)", "waiting for legal sign-off on 2.2", "在等数据（1.3）": what is
+# awaited, then the task it holds up at the end of the clause ("waiting for 2.1" waits for 2.1).
+_WAITING_START = re.compile(
+    r"\s*(?:still\s+|还在|在|一直在)?(?:waiting|wait)\s+(?:for|on)\b|\s*(?:还在|在|一直在)?等", re.I
+)
+_HELD_TASK = re.compile(r"(?:\(|\bon|\bfor)\s*$", re.I)
+
+
+def _waits_for_task(line: str, clause: _Clause, group: _Group, before: str) -> bool:
+    if line[group.end : clause.end].strip(_STRIP + ")"):
+        return False
+    wait = _WAITING_START.match(before)
+    held = _HELD_TASK.search(before, wait.end()) if wait else None
+    return held is not None and bool(before[wait.end() if wait else 0 : held.start()].strip(_STRIP))
+
+
 def _blocker_at(line: str, clause: _Clause, group: _Group, progress_end: int) -> str | None:
     """What blocks the group's tasks, if the text says they are blocked ("" when it does not say what)."""
     before = line[clause.start : group.start]
@@ -313,6 +441,10 @@ def _blocker_at(line: str, clause: _Clause, group: _Group, progress_end: int) ->
         return line[tail.end() :].strip(_STRIP)
     if _BLOCKED_BEFORE.search(before):
         return line.strip(_STRIP)  # "卡在 2.2 上了，需要运维协助": the whole line says it
+    if _BLOCKED_ON.fullmatch(before):
+        return line[group.end :].strip(_STRIP)
+    if _waits_for_task(line, clause, group, before):
+        return before.strip(_STRIP + "(")
     if clause.section != "blockers" or _WAITING_BEFORE.search(before):
         return None
     if before.strip(_STRIP):
@@ -320,14 +452,33 @@ def _blocker_at(line: str, clause: _Clause, group: _Group, progress_end: int) ->
     return line[max(group.end, progress_end) : clause.end].strip(_STRIP)
 
 
+_PERCENT_SIGN = re.compile(r"\d{1,3}\s*%")
+# "50% to 80%", "80% (was 60%)": one value and where it came from.
+_FROM_TO = re.compile(r"%\s*(?:→|->|>|~|到|至|to)\s*\d|\b(?:was|from)\s*\d|原来|之前|此前|上次|从", re.I)
+
+
+def _several_percents(said: str) -> bool:
+    """ "1.2 接口60%，文档20%": percents of parts, none of them the task's own (unlike "50% to 80%")."""
+    return len(_PERCENT_SIGN.findall(said)) >= 2 and not _FROM_TO.search(said)
+
+
 def _scan(lines: list[str], clauses: list[_Clause], known: frozenset[str]) -> _Scan:
     scan = _Scan()
     for number, line in enumerate(lines):
         in_line = [clause for clause in clauses if clause.line == number]
-        for group in _groups(line, known):
+        groups = list(_groups(line, known))
+        for index, group in enumerate(groups):
             clause = _clause_at(in_line, group.start)
             end = _clause_at(in_line, group.end - 1).end
-            found = _progress_at(line, clause, group, end) if clause.section != "today" else None
+            if clause.section == "today":
+                found = _stated_percent(line, group, end)  # "今天：2.1 80%", not "今天：2.1 到 80%"
+            else:
+                found = _progress_at(line, clause, group, end) or _bare_number(line, group, end)
+            said = line[group.start : groups[index + 1].start if index + 1 < len(groups) else len(line)]
+            if found is not None and _several_percents(said):
+                for code in group.codes:
+                    scan.unclear[code] = said.strip(_STRIP)
+                found = None
             if found is not None:
                 value, span_start, span_end = found
                 for code in group.codes:
@@ -349,7 +500,8 @@ def _progress_only(line: str, spans: list[tuple[int, int]]) -> bool:
     rest = list(line)
     for start, end in spans:
         rest[start:end] = [" "] * (end - start)
-    return not _FILLER.sub("", "".join(rest))
+    bullet = _BULLET.match(line)  # "• 2.2 搞定", "2) 2.2 done"
+    return not _FILLER.sub("", "".join(rest)[bullet.end() if bullet else 0 :])
 
 
 def _by_position(lines: list[str], clauses: list[_Clause], known: frozenset[str]) -> None:
@@ -427,4 +579,47 @@ def parse_standup(text: str, known_codes: Collection[str]) -> StandupParse:
         blocked=blocked,
         no_blocker=no_blocker and not sections["blockers"] and not blocked,
         labels=labels,
+        unclear=tuple(scan.unclear.items()),
     )
+
+
+# --- task titles instead of codes -----------------------------------------------------------------
+
+# Shorter titles ("UI", "QA") would match inside ordinary words.
+MIN_TITLE = 2
+MIN_LATIN_TITLE = 4
+_TITLE_PROGRESS_AFTER = re.compile(
+    rf"\s*[:：]?\s*(?:\d{{1,3}}\s*(?:%|％|percent)|{_DONE_WORD}|[一二两三四五六七八九十]成|百分之)", re.I
+)
+
+
+def with_codes(text: str, titles: Mapping[str, str]) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """The text with each title of the sender's own open tasks (`titles`: code -> title) preceded by
+    its code ("问卷设计 done" -> "3.1 问卷设计 done"), and the titles that name more than one of them
+    (left as they are, with those codes: the person is asked which). The longest title wins where
+    titles overlap."""
+    by_title: dict[str, list[str]] = {}
+    for code, title in titles.items():
+        title = title.strip()
+        if len(title) >= (MIN_TITLE if _has_cjk(title) else MIN_LATIN_TITLE):
+            by_title.setdefault(title.casefold(), []).append(code)
+    if not by_title:
+        return text, ()
+    pattern = re.compile(
+        "|".join(re.escape(title) for title in sorted(by_title, key=len, reverse=True)), re.I
+    )
+    ambiguous: dict[str, tuple[str, ...]] = {}
+
+    def coded(match: re.Match[str]) -> str:
+        codes = by_title[match[0].casefold()]
+        if len(codes) > 1:
+            ambiguous[match[0]] = tuple(codes)
+            return match[0]
+        before = text[max(0, match.start() - 12) : match.start()]
+        if re.search(rf"(?<![\d.]){re.escape(codes[0])}\s*$", before):
+            return match[0]  # "2.1 后端接口 80%": the code is already there
+        if _TITLE_PROGRESS_AFTER.match(text, match.end()):
+            return f" {codes[0]} {match[0]}"  # "问卷设计 done" -> "3.1 问卷设计 done"
+        return match[0]  # a title in passing ("继续测试") is no update
+
+    return pattern.sub(coded, text), tuple(ambiguous.items())

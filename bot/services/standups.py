@@ -213,6 +213,14 @@ async def record(
             return None
         return task
 
+    # Several percents after one code: the task's own is asked for; the text stays in the report.
+    refused += [
+        Refusal(code, "standup.unclear_percent", {"code": code, "text": said}) for code, said in parse.unclear
+    ]
+    refused += [
+        Refusal(codes[0], "standup.which_task", {"title": title, "codes": " / ".join(codes)})
+        for title, codes in parse.which
+    ]
     note = (parse.yesterday or text)[:MAX_NOTE]
     for code, value in parse.progress:
         if applied.get(code) == value or (task := await allowed(code)) is None:

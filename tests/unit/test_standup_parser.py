@@ -301,7 +301,8 @@ def test_recognised_tells_a_standup_from_chat(text: str, recognised: bool) -> No
 def test_labels_name_the_sections_a_label_opened() -> None:
     assert parse_standup("2.1 90%，卡点：2.1 等设计稿", KNOWN).labels == {"blockers"}
     assert parse_standup("写接口\n联调\n无", KNOWN).labels == frozenset()
-    assert parse_standup("【今日】评审 Yesterday: docs", KNOWN).labels == {"today"}
+    # A label with a colon opens a section in the middle of a line too (issue 9).
+    assert parse_standup("【今日】评审 Yesterday: docs", KNOWN).labels == {"today", "yesterday"}
 
 
 def test_empty_text_gives_an_empty_parse() -> None:

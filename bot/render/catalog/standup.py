@@ -44,6 +44,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "standup.change_done": "🎉 {code} {title} 已完成",
         "standup.opened": "⛔ {code} {title} 已标记受阻：{text}",
         "standup.not_yours": "{code} 不是你负责的任务，未更新。",
+        "standup.unclear_percent": "「{text}」有几个百分比，{code} 的整体进度是多少？未更新，请再发一条，如 {code} 60%",
+        "standup.which_task": "「{title}」是你的哪个任务（{codes}）？未更新，请写编号，如 2.1 60%",
+        "standup.no_task_named": "没看出要更新哪个任务，已记为站会内容；更新进度可以写 2.1 80%",
         "standup.refused": "⚠️ {text}",
         "standup.correct": "有误？再发一条即可更正。卡点解决后发送 /卡点 解除 <编号>",
         "standup.no_tasks": "你目前没有未完成的任务。有进展也可以发送 /站会 <内容> 汇报。",
@@ -101,6 +104,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "standup.change_done": "🎉 {code} {title} is done",
         "standup.opened": "⛔ {code} {title} marked blocked: {text}",
         "standup.not_yours": "{code} is not one of your tasks; not updated.",
+        "standup.unclear_percent": (
+            "“{text}” has several percentages: what is {code}'s overall progress? Not updated; "
+            "send e.g. {code} 60%"
+        ),
+        "standup.which_task": "Which of your tasks is “{title}” ({codes})? Not updated; write its code, e.g. 2.1 60%",
+        "standup.no_task_named": "No task named, so this was kept as your standup; to update progress write e.g. 2.1 80%",
         "standup.refused": "⚠️ {text}",
         "standup.correct": "Anything wrong? Just send a correction. Once a blocker is solved: /blocker clear <code>",
         "standup.no_tasks": "You have no open tasks. You can still report with /standup <text>.",

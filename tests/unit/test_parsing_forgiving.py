@@ -43,7 +43,8 @@ def test_a_bare_at_is_refused(text: str) -> None:
 
 
 def test_free_text_and_text_options_are_kept_as_typed() -> None:
-    parsed = parse_args("１.２ ＡＰＩ　联调（二期） 缓解：扩容，限流", options={"mitigation"}, max_positional=1)
+    text = "１.２ ＡＰＩ　联调（二期） 缓解：扩容，限流"
+    parsed = parse_args(text, options={"mitigation"}, max_positional=1)
     assert parsed.positional == ("1.2",)
     assert (parsed.rest, parsed.options) == ("ＡＰＩ　联调（二期）", {"mitigation": "扩容，限流"})
 

@@ -159,3 +159,12 @@ async def test_times_and_city_time_zones(
         async with chat.runtime.factory() as session:
             project = await session.scalar(select(Project))
         assert getattr(project, field) == value
+
+
+async def test_a_department_name_close_to_one_gets_a_suggestion(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform) as chat:
+        await make_small_plan(chat)
+        await chat.one("alice", "/部门 添加 研发部")
+        reply = await refused(chat, "/任务 修改 1.1 部门 研发")
+        assert "「研发部」" in reply, reply
+        assert (await task(chat, "1.1")).department_id is None

@@ -18,6 +18,7 @@ from adapters.models import (
     plausible_user_id,
 )
 from bot.commands.context import CommandContext
+from bot.commands.help import not_understood
 from bot.commands.parsing import ArgError, normalize, unreported_mentions_as_text
 from bot.commands.registry import CommandSpec, Match, Registry
 from bot.errors import NotHandled, PermissionDenied, UsageError, UserFacingError
@@ -129,10 +130,9 @@ async def dispatch_message(
         match = None
     if match is None and registry.fallback is not None:
         match = Match(registry.fallback, "", text)
+    in_group = message.chat.chat_type != "p2p"
     if match is None:
-        return Dispatched(
-            [Text(t(locale, "error.unknown_command", command=text.split(" ", 1)[0]))], applied=False
-        )
+        return Dispatched([Text(not_understood(registry, locale, text, in_group=in_group))], applied=False)
     spec = match.spec
     note_command(spec.name, project.id if project else None)
     if spec.needs_project and project is None:
@@ -164,9 +164,7 @@ async def dispatch_message(
             replies = await spec.handler(ctx, match.args)
         handled = Dispatched([*replies, *map(Text, ctx.notices)], applied=True)
     except NotHandled:
-        return Dispatched(
-            [Text(t(locale, "error.unknown_command", command=text.split(" ", 1)[0]))], applied=False
-        )
+        return Dispatched([Text(not_understood(registry, locale, text, in_group=in_group))], applied=False)
     except (UserFacingError, ArgError) as error:
         # The handler may have switched language (e.g. a new project); refuse in the context's.
         handled = Dispatched([Text(refusal(ctx.locale, spec, error))], applied=False)

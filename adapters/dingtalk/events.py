@@ -306,5 +306,6 @@ def _from_millis(value: int) -> datetime:
 
 
 def _tidy(text: str) -> str:
-    # Collapse runs of spaces within each line but keep line breaks: multi-line updates are meaningful.
-    return "\n".join(" ".join(line.split()) for line in text.splitlines()).strip()
+    # Collapse runs of ASCII spaces within each line but keep line breaks (multi-line updates are
+    # meaningful) and other spaces such as U+3000: they belong to text stored as typed.
+    return "\n".join(re.sub(r"[ \t]+", " ", line).strip(" \t") for line in text.splitlines()).strip()

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.models import InboundMessage
+from bot.commands.parsing import normalize, tidy
 from bot.commands.registry import CommandSpec, Registry
 from bot.render.i18n import t
 from bot.services.integrations import WebhookHosts
@@ -42,6 +43,20 @@ class CommandContext:
     @property
     def today(self) -> date:
         return self.now.astimezone(self.tz).date()
+
+    def typed(self, args: str) -> str:
+        """The arguments as the sender typed them (`args` went through `normalize`), so titles and
+        notes are stored as typed; `args` itself when the command word cannot be found in the text."""
+        text = tidy(self.message.text).lstrip()
+        if text.startswith(("/", "／")):
+            text = text[1:].lstrip()
+        word = self.invoked_as.lower()
+        # The command word as typed may hold other spaces or full-width letters: the shortest prefix
+        # that normalises to it (a few characters longer at most).
+        for end in range(1, min(len(text), 3 * len(word)) + 1):
+            if normalize(text[:end]).lower() == word:
+                return text[end:].strip()
+        return args
 
     def t(self, key: str, **params: object) -> str:
         return t(self.locale, key, **params)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from adapters.models import Card, Reply, Text
 from bot.commands.context import CommandContext
+from bot.commands.parsing import looks_like_standup
 from bot.commands.registry import CommandSpec, Registry, Router
 from bot.render.i18n import t
 
@@ -63,3 +64,17 @@ async def help_command(ctx: CommandContext, args: str) -> list[Reply]:
             lines += [f"/{display_name(spec, ctx.locale)} — {ctx.t(spec.summary_key)}" for spec in listed]
     lines += ["", ctx.t("help.footer")]
     return [Card(ctx.t("help.title"), "\n".join(lines))]
+
+
+def not_understood(registry: Registry, locale: str, text: str, *, in_group: bool) -> str:
+    """The answer to normalised `text` that runs no command: what the group word it starts with can
+    do, the command it probably meant, or how to record a standup. Never runs the guess."""
+    word = text.removeprefix("/").split(" ", 1)[0]
+    if in_group and looks_like_standup(text):
+        return t(locale, "error.standup_hint")
+    if subcommands := registry.subcommands(word):
+        lines = [f"/{display_name(spec, locale)} — {t(locale, spec.summary_key)}" for spec in subcommands]
+        return t(locale, "error.subcommands", command=f"/{word}", choices="\n".join(lines))
+    if (guess := registry.suggest(word)) is not None:
+        return t(locale, "error.did_you_mean", command=f"/{word}", guess=f"/{guess}")
+    return t(locale, "error.unknown_command", command=text.split(" ", 1)[0])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import MAXYEAR, MINYEAR, date, timedelta
 from types import MappingProxyType
 from typing import Literal
@@ -29,6 +29,7 @@ UNKNOWN_MENTION = "arg.unknown_mention"
 UNBALANCED_QUOTE = "arg.unbalanced_quote"
 DATE_OUT_OF_RANGE = "arg.date_out_of_range"
 TOO_LONG = "arg.too_long"
+OPTION_WITHOUT_VALUE = "arg.option_without_value"
 
 ARG_ERROR_KEYS: tuple[str, ...] = (
     BAD_DATE,
@@ -43,6 +44,7 @@ ARG_ERROR_KEYS: tuple[str, ...] = (
     UNBALANCED_QUOTE,
     DATE_OUT_OF_RANGE,
     TOO_LONG,
+    OPTION_WITHOUT_VALUE,
 )
 
 # Limits on what a member may type, so one message cannot store megabytes (or overflow a column).
@@ -84,13 +86,18 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+def tidy(text: str) -> str:
+    """`text` as typed, less control characters, with zero-width characters as spaces: what is stored."""
+    return clean(text).translate(_INVISIBLE)
+
+
 def normalize(text: str) -> str:
     """NFKC (full-width `８０％，：＝` and U+3000 become ASCII), `、` -> `,`, whitespace runs -> one space,
     control characters removed.
 
     Chinese characters and Chinese quotes are kept. Idempotent.
     """
-    text = unicodedata.normalize("NFKC", clean(text)).translate(_INVISIBLE).replace("、", ",")
+    text = unicodedata.normalize("NFKC", tidy(text)).replace("、", ",")
     return " ".join(text.split())
 
 
@@ -102,13 +109,15 @@ def bounded(text: str, limit: int) -> str:
 
 
 # Opening quote -> its closing quote. A stray closing quote outside quotes is a literal character.
-_QUOTES: Mapping[str, str] = MappingProxyType({'"': '"', "“": "”", "「": "」", "『": "』"})
+_QUOTES: Mapping[str, str] = MappingProxyType({'"': '"', "＂": "＂", "“": "”", "「": "」", "『": "』"})
 
 
 @dataclass(frozen=True)
 class _Token:
     text: str  # quotes removed
     quoted_at: int | None  # offset in `text` where the first quoted part starts; None if none
+    start: int = 0  # where the token stands in the scanned text
+    end: int = 0
 
 
 def _scan(text: str) -> list[_Token]:
@@ -117,16 +126,17 @@ def _scan(text: str) -> list[_Token]:
     length = 0
     quoted_at: int | None = None
     started = False
-    i = 0
+    start = i = 0
     while i < len(text):
         char = text[i]
         if char.isspace():
             if started:
-                tokens.append(_Token("".join(parts), quoted_at))
+                tokens.append(_Token("".join(parts), quoted_at, start, i))
                 parts, length, quoted_at, started = [], 0, None, False
             i += 1
             continue
-        started = True
+        if not started:
+            start, started = i, True
         # A mention is atomic: a quote character inside a user id must not open a quote.
         mention = MENTION_TOKEN.match(text, i)
         closing = _QUOTES.get(char)
@@ -144,7 +154,7 @@ def _scan(text: str) -> list[_Token]:
         parts.append(piece)
         length += len(piece)
     if started:
-        tokens.append(_Token("".join(parts), quoted_at))
+        tokens.append(_Token("".join(parts), quoted_at, start, len(text)))
     return tokens
 
 
@@ -201,8 +211,11 @@ def _mention_ids(text: str) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class _Item:
     index: int  # token position, to report mentions in text order
-    text: str
+    text: str  # normalised: what the parser reads
     mention_ids: tuple[str, ...]  # non-empty iff the item is a standalone mention
+    typed: str  # as typed: what is stored
+    start: int  # where `typed` stands in the scanned text; -1 if it cannot be cut from there
+    end: int
 
 
 @dataclass
@@ -230,8 +243,30 @@ class _Segment:
         return trailing
 
     def text(self) -> str:
-        # Quoted pieces keep their inner spacing, but a value never starts or ends with a space.
+        """The segment normalised, its pieces joined by single spaces."""
         return " ".join(item.text for item in self.items if item.text).strip()
+
+    def typed_text(self, typed: str) -> str:
+        """The segment as typed (`typed`: the scanned text), spacing included, never starting or
+        ending with a space; quoted pieces, which cannot be cut from it, are joined by single spaces."""
+        if all(item.start >= 0 for item in self.items):
+            return typed[self.items[0].start : self.items[-1].end].strip()
+        return " ".join(item.typed for item in self.items if item.typed).strip()
+
+
+def _spaced_option(tokens: list[_Token], index: int, accepted: Collection[str]) -> tuple[str, str] | None:
+    """(key, value) for `截止 12-31` or `截止: 12-31`: an unquoted accepted option word whose value is
+    the next token; None if `tokens[index]` is no such word.
+
+    An option word with nothing after it is ambiguous (a title word, or a forgotten value), so it is
+    refused rather than guessed."""
+    token = tokens[index]
+    key = token.text.removesuffix(":")
+    if token.quoted_at is not None or not key or _canonical_key(key) not in accepted:
+        return None
+    if index + 1 == len(tokens):
+        raise ArgError(OPTION_WITHOUT_VALUE, {"option": key})
+    return _canonical_key(key), tokens[index + 1].text
 
 
 def _option(token: _Token, accepted: Collection[str]) -> tuple[str, str] | None:
@@ -250,6 +285,28 @@ def _option(token: _Token, accepted: Collection[str]) -> tuple[str, str] | None:
     if separator == "=" and (_ASCII_WORD.fullmatch(key) or key.lower() in OPTION_ALIASES):
         raise ArgError(UNKNOWN_OPTION, {"option": key})
     return None
+
+
+# Options whose value is stored as typed; the others' values are read by the parser, so normalised.
+_TEXT_OPTIONS = frozenset({"title", "mitigation", "meeting"})
+_TYPED_OPTION = re.compile(r"[^=:＝：]+[=:＝：](.*)", re.DOTALL)
+
+
+def _typed_item(index: int, token: _Token, typed: _Token) -> _Item:
+    """A word or mention token: read normalised (`token`), kept as typed."""
+    ids = _mention_ids(token.text) if token.quoted_at is None else ()
+    cut = token.quoted_at is None
+    return _Item(index, token.text, ids, typed.text, typed.start if cut else -1, typed.end)
+
+
+def _typed_value(index: int, value: str, typed: _Token) -> _Item:
+    """The value of a `key=value` token: read normalised (`value`), kept as typed when it can be found."""
+    match = _TYPED_OPTION.fullmatch(typed.text)
+    if match is None or normalize(match[1]) != normalize(value):
+        return _Item(index, value, _mention_ids(value), value, -1, -1)
+    cut = typed.quoted_at is None
+    start = typed.start + match.start(1)
+    return _Item(index, value, _mention_ids(value), match[1], start if cut else -1, typed.end)
 
 
 @dataclass(frozen=True)
@@ -297,17 +354,30 @@ def parse_args(text: str, *, options: Collection[str], max_positional: int | Non
     values: dict[str, _Segment] = {}
     rest: _Segment | None = None
     current: _Segment | None = None  # the segment that may absorb the next token
-    for index, token in enumerate(_scan(normalize(text))):
+    # The parser reads normalised tokens; what it keeps (free text, option values) is cut as typed.
+    typed = tidy(text)
+    typed_tokens = _scan(typed)
+    tokens = [replace(token, text=normalize(token.text)) for token in typed_tokens]
+    value_at = -1  # the index of a token already read as the value of the option word before it
+    for index, token in enumerate(tokens):
+        if index == value_at:
+            continue
+        if token.text == "@":
+            raise ArgError(UNKNOWN_MENTION, {"value": "@"})  # an @ that picked nobody
         option = _option(token, accepted)
         if option is not None:
-            key, value = option
+            first = _typed_value(index, option[1], typed_tokens[index])
+        elif (option := _spaced_option(tokens, index, accepted)) is not None:
+            value_at = index + 1
+            first = _typed_item(value_at, tokens[value_at], typed_tokens[value_at])
+        if option is not None:
+            key = option[0]
             if key in values:
                 raise ArgError(DUPLICATE_OPTION, {"option": key})
-            first = _Item(index, value, _mention_ids(value))
             current = values[key] = _Segment([first], free_text=rest is not None)
             continue
-        ids = _mention_ids(token.text) if token.quoted_at is None else ()
-        item = _Item(index, token.text, ids)
+        item = _typed_item(index, token, typed_tokens[index])
+        ids = item.mention_ids
         if current is not None and current.absorbs(item):
             current.items.append(item)
             continue
@@ -324,10 +394,23 @@ def parse_args(text: str, *, options: Collection[str], max_positional: int | Non
     mentions = dict.fromkeys(user_id for item in mention_items for user_id in item.mention_ids)
     return Args(
         positional=tuple(positional),
-        options={key: segment.text() for key, segment in values.items()},
+        options={
+            key: segment.typed_text(typed) if key in _TEXT_OPTIONS else segment.text()
+            for key, segment in values.items()
+        },
         mentions=tuple(mentions),
-        rest=rest.text() if rest else "",
+        rest=rest.typed_text(typed) if rest else "",
     )
+
+
+# --- standups typed without /站会 ------------------------------------------------------------------
+
+_STANDUP_LABEL = re.compile(r"(昨天|今天|卡点|阻塞|yesterday|today|blockers?)\s*:", re.IGNORECASE)
+
+
+def looks_like_standup(text: str) -> bool:
+    """Normalised `text` has at least two distinct standup labels (`昨天: ... 今天: ...`)."""
+    return len({label.lower() for label in _STANDUP_LABEL.findall(text)}) >= 2
 
 
 # --- dates -----------------------------------------------------------------------------------------
@@ -343,12 +426,20 @@ _MONTH_DAYS = (
     re.compile(r"(?P<m>[0-9]{1,2})[-/.](?P<d>[0-9]{1,2})"),
     re.compile(r"(?P<m>[0-9]{1,2})月(?P<d>[0-9]{1,2})[日号]?"),
 )
+_COMPACT_DATE = re.compile(r"(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})")
+_EN_MONTH_DAY = re.compile(
+    r"(?P<mon>[a-z]{3,9})\.? ?(?P<d>[0-9]{1,2})(?:st|nd|rd|th)?|(?P<d2>[0-9]{1,2}) (?P<mon2>[a-z]{3,9})"
+)
+_EN_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _OFFSET = re.compile(r"\+?([0-9]{1,4}) ?(d|w|天后|周后|个?星期后)")
 _EN_WEEKDAY = re.compile(r"(?:(next|this)[ _-]?)?([a-z]+)")
 _CN_WEEKDAY = re.compile(r"(下个?|本|这个?)?(?:周|星期|礼拜)([一二三四五六日天])")
 
 _RELATIVE_DAYS: Mapping[str, int] = MappingProxyType(
-    {"today": 0, "今天": 0, "今日": 0, "tomorrow": 1, "明天": 1, "明日": 1, "后天": 2, "大后天": 3}
+    {
+        **{"yesterday": -1, "昨天": -1, "昨日": -1, "前天": -2},
+        **{"today": 0, "今天": 0, "今日": 0, "tomorrow": 1, "明天": 1, "明日": 1, "后天": 2, "大后天": 3},
+    }
 )
 _EN_WEEKDAYS: Mapping[str, int] = MappingProxyType(
     {
@@ -395,6 +486,20 @@ def _month_day(month: int, day: int, today: date, value: str) -> date:
     raise ArgError(BAD_DATE, {"value": value})
 
 
+def _en_month(word: str) -> int | None:
+    """1..12 for `dec`, `december`, `sept`; None if `word` names no month."""
+    for number, prefix in enumerate(_EN_MONTHS, start=1):
+        if word.startswith(prefix) and (word == prefix or word in _EN_MONTH_NAMES):
+            return number
+    return None
+
+
+_EN_MONTH_NAMES = frozenset(
+    {"january", "february", "march", "april", "june", "july", "august", "sept", "september"}
+    | {"october", "november", "december"}
+)
+
+
 def _years_from(today: date, years: int) -> date:
     year = min(max(today.year + years, MINYEAR), MAXYEAR)
     try:
@@ -425,7 +530,8 @@ def read_date(value: str, *, today: date) -> date:
     * Year-less `M月D日`/`M月D号`, `MM-DD`, `M/D`, `M.D`, `M月D`: this year, or next year when this
       year's date is more than 183 days before `today` (on 2026-11-25, "01-05" is 2027-01-05 but
       "06-01" is 2026-06-01). Feb 29 falls to the next year that has it within that window.
-    * `today/tomorrow`, `今天/今日`, `明天/明日`, `后天`, `大后天`.
+    * `20261228` (eight digits, year first); `Dec 31`, `december 31st`, `31 Dec` (year as above).
+    * `yesterday`, `昨天/昨日`, `前天`, `today/tomorrow`, `今天/今日`, `明天/明日`, `后天`, `大后天`.
     * Weekdays `mon..sun`, `monday..sunday` (also tue(s), thu(r)(s)), `周一..周日`, `周天`,
       `星期一..星期日/星期天`, `礼拜一..礼拜日/礼拜天`: the next such day on or after `today`
       (today itself if it matches).
@@ -446,9 +552,16 @@ def read_date(value: str, *, today: date) -> date:
                 return date(int(match["y"]), int(match["m"]), int(match["d"]))
             except ValueError:
                 raise ArgError(BAD_DATE, {"value": value}) from None
+    if match := _COMPACT_DATE.fullmatch(text):
+        try:
+            return date(int(match["y"]), int(match["m"]), int(match["d"]))
+        except ValueError:
+            raise ArgError(BAD_DATE, {"value": value}) from None
     for pattern in _MONTH_DAYS:
         if match := pattern.fullmatch(text):
             return _month_day(int(match["m"]), int(match["d"]), today, value)
+    if (match := _EN_MONTH_DAY.fullmatch(text)) and (month := _en_month(match["mon"] or match["mon2"])):
+        return _month_day(month, int(match["d"] or match["d2"]), today, value)
     if match := _OFFSET.fullmatch(text):
         return _shifted(today, int(match[1]) * (1 if match[2] in ("d", "天后") else 7), value)
     if (match := _EN_WEEKDAY.fullmatch(text)) and match[2] in _EN_WEEKDAYS:
@@ -458,6 +571,36 @@ def read_date(value: str, *, today: date) -> date:
         weeks_ahead = None if match[1] is None else int(match[1].startswith("下"))
         return _weekday(today, _CN_WEEKDAYS.index(match[2].replace("天", "日")), weeks_ahead, value)
     raise ArgError(BAD_DATE, {"value": value})
+
+
+# --- times of day ------------------------------------------------------------------------------
+
+_CLOCK = re.compile(r"(?P<h>[0-9]{1,2})(?::(?P<m>[0-9]{2}))?(?P<ampm>am|pm)?")
+_CN_CLOCK = re.compile(
+    r"(?P<part>上午|早上|中午|下午|晚上)?(?P<h>[0-9]{1,2})点(?:(?P<half>半)|(?P<m>[0-9]{1,2})分?)?"
+)
+_AFTERNOON = ("下午", "晚上", "中午")
+
+
+def read_clock_time(value: str) -> tuple[int, int] | None:
+    """(hour, minute) for `18:00`, `9:30`, `6pm`, `6:30am`, `9点`, `9点半`, `9点15(分)`, `下午6点`
+    (full-width digits too); None for anything else or an impossible time."""
+    text = normalize(value).lower().replace(" ", "")
+    if match := _CLOCK.fullmatch(text):
+        hour, minute, ampm = int(match["h"]), int(match["m"] or 0), match["ampm"]
+        if match["m"] is None and ampm is None:
+            return None  # a bare number is no time
+        if ampm is not None:
+            if not 1 <= hour <= 12:
+                return None
+            hour = hour % 12 + (12 if ampm == "pm" else 0)
+    elif match := _CN_CLOCK.fullmatch(text):
+        hour, minute = int(match["h"]), 30 if match["half"] else int(match["m"] or 0)
+        if match["part"] in _AFTERNOON and 1 <= hour < 12:
+            hour += 12
+    else:
+        return None
+    return (hour, minute) if hour < 24 and minute < 60 else None
 
 
 # --- numbers, codes, mentions, enums ----------------------------------------------------------------

@@ -104,7 +104,7 @@ def _icon(rolled: wbs.Rolled, today: date) -> str:
 async def dept_add(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
     require_pm(ctx)
-    parsed = parse_args(args, options={"owner"}, max_positional=0)
+    parsed = parse_args(ctx.typed(args), options={"owner"}, max_positional=0)
     if not parsed.rest:
         raise UsageError("arg.missing", name=ctx.t("plan.field.dept_name"))
     head_id = _one_person(parsed, "owner", "plan.one_head")  # `@bob` or `负责人=@bob`
@@ -139,7 +139,7 @@ async def dept_add(ctx: CommandContext, args: str) -> list[Reply]:
 async def dept_head(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
     require_pm(ctx)
-    parsed = parse_args(args, options={"owner"}, max_positional=0)
+    parsed = parse_args(ctx.typed(args), options={"owner"}, max_positional=0)
     head_id = _one_person(parsed, "owner", "plan.one_head")
     if not parsed.rest or head_id is None:
         raise UsageError()
@@ -198,7 +198,7 @@ async def depts(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def member_add(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parsed = parse_args(args, options={"dept"}, max_positional=0)
+    parsed = parse_args(ctx.typed(args), options={"dept"}, max_positional=0)
     if not parsed.mentions:
         raise UsageError("arg.missing", name=ctx.t("plan.field.people"))
     if "dept" in parsed.options and parsed.rest:
@@ -284,7 +284,7 @@ def _details(
 async def phase_add(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
     require_pm(ctx)
-    parsed = parse_args(args, options={"start", "end", "due"}, max_positional=1)
+    parsed = parse_args(ctx.typed(args), options={"start", "end", "due"}, max_positional=1)
     code = _code(ctx, parsed)
     if not parsed.rest:
         raise UsageError("arg.missing", name=ctx.t("plan.field.title"))
@@ -319,7 +319,7 @@ async def phase_add(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def task_add(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parsed = parse_args(args, options={"dept", "start", "due", "after", "owner"}, max_positional=1)
+    parsed = parse_args(ctx.typed(args), options={"dept", "start", "due", "after", "owner"}, max_positional=1)
     code = _code(ctx, parsed)
     if not parsed.rest:
         raise UsageError("arg.missing", name=ctx.t("plan.field.title"))
@@ -390,7 +390,9 @@ def _change_value(ctx: CommandContext, change: plan.Change, value: object) -> st
 )
 async def task_edit(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parsed = parse_args(args, options={"title", "owner", "dept", "start", "due", "after"}, max_positional=1)
+    parsed = parse_args(
+        ctx.typed(args), options={"title", "owner", "dept", "start", "due", "after"}, max_positional=1
+    )
     code = _code(ctx, parsed)
     title = parsed.options.get("title")
     if parsed.rest:
@@ -465,7 +467,7 @@ async def task_edit(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def task_delete(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parsed = parse_args(args, options=(), max_positional=1)
+    parsed = parse_args(ctx.typed(args), options=(), max_positional=1)
     if parsed.rest or parsed.mentions:
         raise UsageError()
     task = await plan.get_task(ctx.session, project.id, _code(ctx, parsed))
@@ -534,7 +536,7 @@ def _raci_lines(ctx: CommandContext, roles: dict[str, list[Member]]) -> list[str
 async def raci(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
     try:
-        parsed = parse_args(args, options=plan.RACI_ROLES, max_positional=1)
+        parsed = parse_args(ctx.typed(args), options=plan.RACI_ROLES, max_positional=1)
     except ArgError as error:
         if error.key == DUPLICATE_OPTION and error.params.get("option") == "A":
             require_pm(ctx)
@@ -587,7 +589,7 @@ async def raci(ctx: CommandContext, args: str) -> list[Reply]:
 async def milestone_add(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
     require_pm(ctx)
-    parsed = parse_args(args, options={"due", "tasks"}, max_positional=0)
+    parsed = parse_args(ctx.typed(args), options={"due", "tasks"}, max_positional=0)
     if not parsed.rest:
         raise UsageError("arg.missing", name=ctx.t("plan.field.title"))
     due = date_option(ctx, parsed, "due")

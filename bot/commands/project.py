@@ -25,7 +25,7 @@ router = Router("project", title="help.section.project")
     needs_project=False,
 )
 async def project_new(ctx: CommandContext, args: str) -> list[Reply]:
-    parsed = parse_args(args, options={"start", "end"}, max_positional=0)
+    parsed = parse_args(ctx.typed(args), options={"start", "end"}, max_positional=0)
     name = parsed.rest.strip()
     if not name:
         raise UsageError("arg.missing", name=ctx.t("field.name"))
@@ -93,7 +93,7 @@ async def project_info(ctx: CommandContext, args: str) -> list[Reply]:
 async def project_pm(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
     require_pm(ctx)
-    parsed = parse_args(args, options=set(), max_positional=0)
+    parsed = parse_args(ctx.typed(args), options=set(), max_positional=0)
     if len(parsed.mentions) != 1 or parsed.rest:
         raise UsageError()
     user = mentioned_user(ctx, parsed.mentions[0])

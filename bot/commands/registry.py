@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -116,6 +117,20 @@ class Registry:
         """The command called `name` (any of its forms), for /help <command>."""
         match = self.match(name)
         return match.spec if match and not match.args else None
+
+    def subcommands(self, word: str) -> list[CommandSpec]:
+        """The listed commands under the group word `word` (`项目` -> /项目 新建, /项目 列表, ...)."""
+        prefix = word.lower() + " "
+        found = {spec.name: spec for form, spec in self._forms if form.startswith(prefix) and spec.listed}
+        return sorted(found.values(), key=lambda spec: spec.name)
+
+    def suggest(self, word: str) -> str | None:
+        """The command form (or group word) closest to an unknown `word`, if one is close enough.
+
+        A cutoff of 0.5 lets one wrong character of a two-character Chinese word through (进读 -> 进度)."""
+        words = {form.split(" ", 1)[0] for form, _ in self._forms}
+        close = difflib.get_close_matches(word.lower(), sorted(words), n=1, cutoff=0.5)
+        return close[0] if close else None
 
     def match(self, text: str) -> Match | None:
         """Match normalised text (leading slash optional) against every command form."""

@@ -37,10 +37,16 @@ _REVIEW_WORDS = frozenset({"review", "reviewed", "仍存在", "仍未缓解", "�
 _GLUED_NOTE = re.compile(r"([0-9.]+%?)[,;:。；，](.*)")
 
 
-def _split(args: str, parts: int) -> list[str]:
-    """Normalised args split into at most `parts` pieces; the last keeps its spaces."""
+def _split(ctx: CommandContext, args: str, parts: int) -> list[str]:
+    """Normalised args split into at most `parts` pieces; the last keeps its spaces, and when it is
+    the note (all `parts` given) it is kept as typed."""
     text = normalize(args)
-    return text.split(" ", parts - 1) if text else []
+    pieces = text.split(" ", parts - 1) if text else []
+    if len(pieces) == parts:
+        typed = ctx.typed(args).split(maxsplit=parts - 1)
+        if len(typed) == parts and normalize(typed[-1]) == pieces[-1]:
+            pieces[-1] = typed[-1]
+    return pieces
 
 
 def _ref(value: str, prefix: str) -> int:
@@ -95,7 +101,7 @@ def _progress_reply(ctx: CommandContext, change: tracking.ProgressChange) -> lis
 @router.command("progress", "进度", usage="usage.progress", summary="summary.progress", who="who.updater")
 async def progress(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parts = _split(args, 3)
+    parts = _split(ctx, args, 3)
     if not parts:
         raise UsageError()
     if len(parts) < 2:
@@ -125,7 +131,7 @@ async def progress(ctx: CommandContext, args: str) -> list[Reply]:
 @router.command("done", "完成", usage="usage.done", summary="summary.done", who="who.updater")
 async def done(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parts = _split(args, 2)
+    parts = _split(ctx, args, 2)
     if not parts:
         raise UsageError()
     code = parse_wbs_code(parts[0])
@@ -151,7 +157,7 @@ async def done(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def blocker(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parts = _split(args, 2)
+    parts = _split(ctx, args, 2)
     if not parts:
         raise UsageError()
     code = parse_wbs_code(parts[0])
@@ -181,7 +187,7 @@ async def blocker(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def blocker_clear(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parts = _split(args, 2)
+    parts = _split(ctx, args, 2)
     if len(parts) != 1:
         raise UsageError()
     task = await tracking.task_by_code(ctx.session, project.id, parse_wbs_code(parts[0]))
@@ -217,7 +223,7 @@ async def _mentioned_member(ctx: CommandContext, user_id: str) -> Member:
 )
 async def risk_add(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parsed = parse_args(args, options={"mitigation", "owner"}, max_positional=1)
+    parsed = parse_args(ctx.typed(args), options={"mitigation", "owner"}, max_positional=1)
     if not parsed.positional:
         raise UsageError()
     level = parse_level(parsed.positional[0])
@@ -258,7 +264,7 @@ async def risk_add(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def risk_status(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parts = _split(args, 3)
+    parts = _split(ctx, args, 3)
     if len(parts) < 2:
         raise UsageError()
     number = _ref(parts[0], "R")
@@ -367,7 +373,7 @@ async def _escalate(ctx: CommandContext, risk: Risk, note: str) -> list[Reply]:
 )
 async def action_add(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parsed = parse_args(args, options={"meeting"}, max_positional=1)
+    parsed = parse_args(ctx.typed(args), options={"meeting"}, max_positional=1)
     if len(parsed.mentions) > 1:
         raise UsageError("track.one_owner")
     if not parsed.mentions:
@@ -413,7 +419,7 @@ async def action_add(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def action_done(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parts = _split(args, 2)
+    parts = _split(ctx, args, 2)
     if len(parts) != 1:
         raise UsageError()
     item = await tracking.action_by_number(ctx.session, project.id, _ref(parts[0], "A"))

@@ -8,6 +8,7 @@ commit and never read the clock.
 
 from __future__ import annotations
 
+import difflib
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -162,7 +163,11 @@ async def resolve_department(session: AsyncSession, project_id: int, name: str) 
     known = await departments(session, project_id)
     if not known:
         raise UserFacingError("plan.dept_unknown_none", name=name)
-    raise UserFacingError("plan.dept_unknown", name=name, known=NAME_SEPARATOR.join(d.name for d in known))
+    names = [d.name for d in known]
+    if close := difflib.get_close_matches(name, names, n=1, cutoff=0.5):
+        # A suggestion only: acting on a guessed department could misfile the work.
+        raise UserFacingError("plan.dept_did_you_mean", name=name, guess=close[0])
+    raise UserFacingError("plan.dept_unknown", name=name, known=NAME_SEPARATOR.join(names))
 
 
 async def _assign_department(

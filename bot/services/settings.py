@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.commands.parsing import read_clock_time
 from bot.errors import UserFacingError
 from bot.services import audit, integrations
 from bot.services.audit import Actor
@@ -135,11 +136,12 @@ def resolve_key(word: str) -> str | None:
 
 
 def parse_time(value: str) -> str:
-    """`9:30`, `09:30`, `０９：３０` -> "09:30"; anything outside 00:00..23:59 is refused."""
-    match = _TIME.fullmatch(normalize(value))
-    if match is None:
+    """`9:30`, `09:30`, `０９：３０`, `6pm`, `9点半`, `下午6点` -> "HH:MM" (see `read_clock_time`);
+    anything outside 00:00..23:59 is refused."""
+    clock = read_clock_time(value)
+    if clock is None:
         raise UserFacingError("rhythm.config_bad_time", value=value)
-    return f"{int(match[1]):02d}:{match[2]}"
+    return f"{clock[0]:02d}:{clock[1]:02d}"
 
 
 @lru_cache(maxsize=1)
@@ -147,9 +149,17 @@ def _zones_by_lower_name() -> dict[str, str]:
     return {name.lower(): name for name in available_timezones()}
 
 
+# City names people type for the zone they mean, beyond the IANA names.
+_ZONE_NICKNAMES: Mapping[str, str] = MappingProxyType(
+    dict.fromkeys(("北京", "上海", "beijing", "shanghai", "中国", "china", "北京时间"), "Asia/Shanghai")
+)
+
+
 def parse_timezone(value: str) -> str:
-    """An IANA zone name, matched case-insensitively and returned in its canonical spelling."""
-    name = _zones_by_lower_name().get(value.lower())
+    """An IANA zone name, matched case-insensitively and returned in its canonical spelling, or a
+    city nickname (`北京`, `上海`, `Beijing` -> Asia/Shanghai)."""
+    key = normalize(value).lower()
+    name = _ZONE_NICKNAMES.get(key) or _zones_by_lower_name().get(key)
     if name is None:
         raise UserFacingError("rhythm.config_bad_timezone", value=value)
     try:

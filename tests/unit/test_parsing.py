@@ -101,7 +101,7 @@ RACI = ("R", "A", "C", "I")
             2,
             Args(positional=("2.1", "80"), rest="waiting on design review"),
         ),
-        ("2.1 ８０％  等待　设计评审", (), 2, Args(positional=("2.1", "80%"), rest="等待 设计评审")),
+        ("2.1 ８０％  等待　设计评审", (), 2, Args(positional=("2.1", "80%"), rest="等待　设计评审")),
         ("2.1 80", (), 2, Args(positional=("2.1", "80"))),
         (
             "1.1 后端接口 <at:ou_1> dept=研发 start=12-01 due=12-10 after=1.0",
@@ -310,7 +310,6 @@ def test_parse_date(value: str, today: date, expected: date) -> None:
         ("十二月一日", WED),
         ("周八", WED),
         ("next", WED),
-        ("yesterday", WED),
         ("tomorrow", date.max),
         ("", WED),
         ("12-01-2026", WED),

@@ -4,6 +4,9 @@ STRINGS = {
     "zh": {
         "error.unknown_command": "没有这个命令：{command}。发送 /帮助 查看全部命令。",
         "error.usage": "用法：{usage}",
+        "error.did_you_mean": "没有这个命令：{command}。你是不是想用 {guess}？（什么都没做）",
+        "error.subcommands": "{command} 后面的写法不对，可以用：\n{choices}",
+        "error.standup_hint": "要记录站会，请写 /站会 昨天：… 今天：… 卡点：…（这条消息没有被记录）",
         "error.usage_detail": "{detail}\n用法：{usage}",
         "error.permission": "抱歉，只有{who}可以这样做。",
         "error.no_project": "这个群还没有关联项目。发送 /项目 新建 <名称> 创建，或 /项目 绑定 <编号> 关联已有项目。",
@@ -35,6 +38,7 @@ STRINGS = {
         "paging.more": "第 {page}/{pages} 页，发送 {next} 看下一页。",
         "paging.last": "第 {page}/{pages} 页（最后一页）。",
         "paging.no_such_page": "没有第 {page} 页，一共 {pages} 页。",
+        "arg.option_without_value": "「{option}」后面缺少值；如果它是标题的一部分，请给标题加引号。未做任何修改。",
         "arg.too_long": "内容太长（{length} 字），最多 {limit} 字，请精简后再发。未做任何修改。",
         "help.title": "crosstrack 命令",
         "help.intro": "在群里 @我 后输入命令（/ 可省略），私聊直接输入。",
@@ -92,6 +96,9 @@ STRINGS = {
     "en": {
         "error.unknown_command": "Unknown command: {command}. Send /help to see all commands.",
         "error.usage": "Usage: {usage}",
+        "error.did_you_mean": "Unknown command: {command}. Did you mean {guess}? (Nothing was done.)",
+        "error.subcommands": "{command} cannot do that. It can:\n{choices}",
+        "error.standup_hint": "To record a standup write /standup yesterday: … today: … blockers: … (this message was not recorded).",
         "error.usage_detail": "{detail}\nUsage: {usage}",
         "error.permission": "Sorry, only {who} can do that.",
         "error.no_project": (
@@ -130,6 +137,7 @@ STRINGS = {
         "paging.more": "page {page}/{pages}, {next} for more",
         "paging.last": "page {page}/{pages} (the last)",
         "paging.no_such_page": "There is no page {page}; there are {pages}.",
+        "arg.option_without_value": 'The option "{option}" has no value after it; if it is part of a title, put the title in quotes. Nothing was changed.',
         "arg.too_long": "That text is too long ({length} characters; at most {limit}). Please shorten it; nothing was changed.",
         "help.title": "crosstrack commands",
         "help.intro": "In a group, @ me and type a command (the / is optional); in a 1:1 chat just type it.",

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import Insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
-from storage.models import InboundEventRecord, JobRun, OutboxMessage, RequestNonce
+from storage.models import InboundEventRecord, JobRun, OutboxMessage, RequestNonce, UserContext
 
 
 def _insert_ignoring_conflicts(session: AsyncSession, table: Any) -> Insert:
@@ -111,3 +112,23 @@ async def claim_nonce(
         select(RequestNonce.owner).where(RequestNonce.scope == scope, RequestNonce.nonce == nonce)
     )
     return holder == owner
+
+
+async def choose_user_project(
+    session: AsyncSession, *, platform: str, user_id: str, project_id: int, replace: bool = True
+) -> None:
+    """Set the project a user's 1:1 chat talks about (`replace=False`: only when none is set yet). One
+    statement, so two first commands of one user at once cannot collide on the row."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(UserContext).values(platform=platform, user_id=user_id, project_id=project_id)
+    keys = [UserContext.platform, UserContext.user_id]
+    statement = (
+        insert.on_conflict_do_update(index_elements=keys, set_={"project_id": project_id})
+        if replace
+        else insert.on_conflict_do_nothing(index_elements=keys)
+    )
+    await session.execute(statement)
+    # A copy already loaded in this session would now be stale.
+    cached = session.sync_session.identity_map.get(identity_key(UserContext, (platform, user_id)))
+    if cached is not None:
+        session.expire(cached)

@@ -11,6 +11,7 @@ from adapters.models import UserRef, plausible_user_id
 from bot.errors import UserFacingError
 from bot.services import audit
 from bot.services.audit import Actor
+from storage import idempotency
 from storage.models import Member, Project, UserContext
 
 
@@ -100,7 +101,9 @@ async def _keep_current_project(session: AsyncSession, user: UserRef, joining: P
         return
     current = await projects_of(session, user.platform, user.user_id)
     if len(current) == 1 and current[0].id != joining.id:
-        session.add(UserContext(platform=user.platform, user_id=user.user_id, project_id=current[0].id))
+        await idempotency.choose_user_project(
+            session, platform=user.platform, user_id=user.user_id, project_id=current[0].id, replace=False
+        )
 
 
 async def pms(session: AsyncSession, project_id: int) -> list[Member]:

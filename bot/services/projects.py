@@ -11,6 +11,7 @@ from adapters.models import ChatRef, InboundMessage, UserRef
 from bot.errors import UserFacingError
 from bot.services import audit, members
 from bot.services.audit import Actor
+from storage import idempotency
 from storage.models import MAX_INT, ChatBinding, Project, UserContext
 
 
@@ -55,11 +56,9 @@ async def find(session: AsyncSession, ref: str) -> Project | None:
 
 async def use(session: AsyncSession, user: UserRef, project: Project) -> None:
     """Make `project` the one the user's 1:1 chat with the bot talks about."""
-    chosen = await session.get(UserContext, (user.platform, user.user_id))
-    if chosen is None:
-        session.add(UserContext(platform=user.platform, user_id=user.user_id, project_id=project.id))
-    else:
-        chosen.project_id = project.id
+    await idempotency.choose_user_project(
+        session, platform=user.platform, user_id=user.user_id, project_id=project.id
+    )
 
 
 async def create(

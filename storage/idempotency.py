@@ -13,10 +13,14 @@ from sqlalchemy.orm.util import identity_key
 from storage.models import InboundEventRecord, JobRun, OutboxMessage, RequestNonce, UserContext
 
 
+def upsertable_insert(session: AsyncSession, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT of the session's dialect, which takes ON CONFLICT clauses (both spell them the same)."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return module.insert(table)
+
+
 def _insert_ignoring_conflicts(session: AsyncSession, table: Any) -> Insert:
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing()
+    return upsertable_insert(session, table).on_conflict_do_nothing()
 
 
 async def claim_event(
@@ -119,8 +123,9 @@ async def choose_user_project(
 ) -> None:
     """Set the project a user's 1:1 chat talks about (`replace=False`: only when none is set yet). One
     statement, so two first commands of one user at once cannot collide on the row."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(UserContext).values(platform=platform, user_id=user_id, project_id=project_id)
+    insert = upsertable_insert(session, UserContext).values(
+        platform=platform, user_id=user_id, project_id=project_id
+    )
     keys = [UserContext.platform, UserContext.user_id]
     statement = (
         insert.on_conflict_do_update(index_elements=keys, set_={"project_id": project_id})

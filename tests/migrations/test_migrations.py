@@ -107,6 +107,18 @@ _PROJECTS_0005 = sa.table(
 )
 
 
+# A project row as 0005 stored it (its own columns, not today's model's).
+_A_0005_PROJECT = insert(_PROJECTS_0005).values(
+    **dict.fromkeys(_CHARTER, ""),
+    name="p",
+    timezone="Asia/Shanghai",
+    locale="zh",
+    status="active",
+    created_at=AT,
+    updated_at=AT,
+)
+
+
 async def _seed_plaintext(database_url: str) -> None:
     """What 0005 stored: a binding in plain text, a queued and a sent report carrying it, and the
     command that set it."""
@@ -114,17 +126,7 @@ async def _seed_plaintext(database_url: str) -> None:
     extra = {"to": "chat", "url": URL, "secret": SECRET}
     try:
         async with engine.begin() as connection:
-            await connection.execute(
-                insert(_PROJECTS_0005).values(
-                    **dict.fromkeys(_CHARTER, ""),
-                    name="p",
-                    timezone="Asia/Shanghai",
-                    locale="zh",
-                    status="active",
-                    created_at=AT,
-                    updated_at=AT,
-                )
-            )
+            await connection.execute(_A_0005_PROJECT)
             await connection.execute(
                 insert(_PLAIN_WEBHOOKS).values(
                     project_id=1,
@@ -254,17 +256,7 @@ def test_0007_existing_projects_join_automatically_and_round_trip(scratch_url: s
         engine = create_engine(scratch_url)
         try:
             async with engine.begin() as connection:
-                await connection.execute(
-                    insert(_PROJECTS_0005).values(
-                        **dict.fromkeys(_CHARTER, ""),
-                        name="p",
-                        timezone="Asia/Shanghai",
-                        locale="zh",
-                        status="active",
-                        created_at=AT,
-                        updated_at=AT,
-                    )
-                )
+                await connection.execute(_A_0005_PROJECT)
         finally:
             await engine.dispose()
 

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands.parsing import read_clock_time
 from bot.errors import UserFacingError
 from bot.services import audit, integrations
 from bot.services.audit import Actor
@@ -133,6 +132,34 @@ def normalize(value: str) -> str:
 def resolve_key(word: str) -> str | None:
     """The canonical key for `word` (`站会`, `standup_cutoff`, `Timezone` ...), None if unknown."""
     return KEY_BY_ALIAS.get(normalize(word).lower().replace("_", "-"))
+
+
+_CLOCK = re.compile(r"(?P<h>[0-9]{1,2})(?::(?P<m>[0-9]{2}))?(?P<ampm>am|pm)?")
+_CN_CLOCK = re.compile(
+    r"(?P<part>上午|早上|中午|下午|晚上)?(?P<h>[0-9]{1,2})点(?:(?P<half>半)|(?P<m>[0-9]{1,2})分?)?"
+)
+_AFTERNOON = ("下午", "晚上", "中午")
+
+
+def read_clock_time(value: str) -> tuple[int, int] | None:
+    """(hour, minute) for `18:00`, `9:30`, `6pm`, `6:30am`, `9点`, `9点半`, `9点15(分)`, `下午6点`
+    (full-width digits too); None for anything else or an impossible time."""
+    text = normalize(value).lower().replace(" ", "")
+    if match := _CLOCK.fullmatch(text):
+        hour, minute, ampm = int(match["h"]), int(match["m"] or 0), match["ampm"]
+        if match["m"] is None and ampm is None:
+            return None  # a bare number is no time
+        if ampm is not None:
+            if not 1 <= hour <= 12:
+                return None
+            hour = hour % 12 + (12 if ampm == "pm" else 0)
+    elif match := _CN_CLOCK.fullmatch(text):
+        hour, minute = int(match["h"]), 30 if match["half"] else int(match["m"] or 0)
+        if match["part"] in _AFTERNOON and 1 <= hour < 12:
+            hour += 12
+    else:
+        return None
+    return (hour, minute) if hour < 24 and minute < 60 else None
 
 
 def parse_time(value: str) -> str:

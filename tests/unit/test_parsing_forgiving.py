@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from bot.commands.all import build_registry
-from bot.commands.parsing import ArgError, looks_like_standup, parse_args, read_clock_time, read_date
+from bot.commands.parsing import ArgError, looks_like_standup, parse_args, read_date
+from bot.services.settings import read_clock_time
 
 TASK = {"dept", "start", "due", "after", "owner"}
 WED = date(2026, 11, 25)

@@ -140,12 +140,15 @@ async def test_dates_people_type(engine: AsyncEngine, platform: str, typed: str,
     ("line", "field", "value"),
     [
         ("/设置 站会 8点半", "standup_time", "08:30"),
+        ("/设置 站会 9点半", "standup_time", "09:30"),
         ("/设置 站会 8am", "standup_time", "08:00"),
         ("/设置 站会 08:15", "standup_time", "08:15"),
         ("/设置 站会截止 下午6点", "standup_cutoff", "18:00"),
         ("/设置 站会截止 6pm", "standup_cutoff", "18:00"),
+        ("/设置 站会截止 18:00", "standup_cutoff", "18:00"),
         ("/设置 时区 北京", "timezone", "Asia/Shanghai"),
         ("/设置 时区 Beijing", "timezone", "Asia/Shanghai"),
+        ("/设置 时区 上海", "timezone", "Asia/Shanghai"),
     ],
 )
 async def test_times_and_city_time_zones(
@@ -153,8 +156,11 @@ async def test_times_and_city_time_zones(
 ) -> None:
     async with chat_runtime(engine, platform=platform) as chat:
         await make_small_plan(chat)
+        # Start from another value, so that the default can not pass for the parsed one.
         if field == "timezone":
             await chat.one("alice", "/设置 时区 Asia/Tokyo")
+        elif field == "standup_time":
+            await chat.one("alice", "/设置 站会 07:00")
         await chat.one("alice", line)
         async with chat.runtime.factory() as session:
             project = await session.scalar(select(Project))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -100,20 +101,53 @@ def rollup(nodes: Iterable[Node]) -> dict[str, Rolled]:
     return result
 
 
+def is_family(code: str, other: str) -> bool:
+    """True when one code is the other's ancestor (`1` and `1.2.3`)."""
+    return code.startswith(other + ".") or other.startswith(code + ".")
+
+
 def find_cycle(
-    depends_on: Mapping[str, Iterable[str]], task: str, new_deps: Iterable[str]
+    depends_on: Mapping[str, Iterable[str]],
+    task: str,
+    new_deps: Iterable[str],
+    codes: Iterable[str] = (),
 ) -> list[str] | None:
-    """The dependency path that would loop back to `task` if it depended on `new_deps`, else None."""
+    """The dependency path that would loop back to `task` if it depended on `new_deps`, else None.
+
+    A parent spans its children, so the hierarchy carries dependencies: waiting for a parent means
+    waiting for each of its descendants, and a task waits for whatever its ancestors wait for. So
+    "1.1 after 2.1" loops when 2.1.1 is after 1.1, and reaching any of `task`'s family is a loop
+    too. `codes` are the plan's codes (those in `depends_on` are always included)."""
     graph = {code: set(deps) for code, deps in depends_on.items()}
     graph[task] = set(new_deps)
-    stack: list[tuple[str, list[str]]] = [(dep, [task, dep]) for dep in graph[task]]
+    known = set(codes) | set(graph) | {dep for deps in graph.values() for dep in deps}
+    descendants: dict[str, list[str]] = {}
+    for code in known:
+        ancestor = parent_of(code)
+        while ancestor is not None:
+            descendants.setdefault(ancestor, []).append(code)
+            ancestor = parent_of(ancestor)
+
+    def waits_for(code: str) -> Iterator[list[str]]:
+        """The steps to what `code` cannot start before: its own and its ancestors' dependencies,
+        each alone and then through each of its descendants."""
+        holder: str | None = code
+        while holder is not None:
+            for dep in sorted(graph.get(holder, ()), key=code_key):
+                yield [dep]
+                yield from ([dep, child] for child in sorted(descendants.get(dep, ()), key=code_key))
+            holder = parent_of(holder)
+
+    # Breadth first, so the loop named is a shortest one.
+    queue = deque([task, *steps] for steps in waits_for(task))
     seen: set[str] = set()
-    while stack:
-        code, path = stack.pop()
-        if code == task:
-            return path
+    while queue:
+        path = queue.popleft()
+        code = path[-1]
+        if code == task or is_family(code, task):
+            return path if code == task else [*path, task]
         if code in seen:
             continue
         seen.add(code)
-        stack.extend((nxt, [*path, nxt]) for nxt in graph.get(code, ()))
+        queue.extend([*path, *steps] for steps in waits_for(code))
     return None

@@ -59,11 +59,6 @@ KEEP: Final = Keep.KEEP
 # --- pure rules ------------------------------------------------------------------------------------
 
 
-def is_family(code: str, other: str) -> bool:
-    """True when one code is the other's ancestor (`1` and `1.2.3`)."""
-    return code.startswith(other + ".") or other.startswith(code + ".")
-
-
 def level(code: str) -> int:
     return code.count(".") + 1
 
@@ -355,10 +350,11 @@ async def _checked_dependencies(
     if code in after:
         raise UserFacingError("plan.self_dependency", code=code)
     for other in after:
-        if is_family(code, other):
+        if wbs.is_family(code, other):
             raise UserFacingError("plan.family_dependency", code=code, other=other)
     upstream = await _tasks_by_codes(session, project_id, after)
-    path = wbs.find_cycle(await tasks.dependencies(session, project_id), code, after)
+    codes = await session.scalars(select(Task.code).where(Task.project_id == project_id))
+    path = wbs.find_cycle(await tasks.dependencies(session, project_id), code, after, codes)
     if path is not None:
         raise UserFacingError("plan.dependency_cycle", path=" → ".join(path))
     return upstream

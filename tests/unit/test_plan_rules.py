@@ -10,6 +10,7 @@ import pytest
 from bot.commands import charter
 from bot.commands import plan as plan_commands
 from bot.commands.all import build_registry
+from bot.domain import wbs
 from bot.errors import UserFacingError
 from bot.render.catalog import plan as plan_catalog
 from bot.render.i18n import CATALOG, placeholders
@@ -80,8 +81,8 @@ def test_commands_register_without_clashes_and_with_both_languages() -> None:
     ],
 )
 def test_is_family(code: str, other: str, family: bool) -> None:
-    assert plan.is_family(code, other) is family
-    assert plan.is_family(other, code) is family
+    assert wbs.is_family(code, other) is family
+    assert wbs.is_family(other, code) is family
 
 
 def test_dates_must_not_run_backwards() -> None:

@@ -68,3 +68,38 @@ def test_find_cycle() -> None:
     assert find_cycle(deps, "1.1", ["1.3"]) == ["1.1", "1.3", "1.2", "1.1"]
     assert find_cycle(deps, "1.4", ["1.3"]) is None
     assert find_cycle(deps, "1.1", ["1.1"]) == ["1.1", "1.1"]
+
+
+PLAN = ["1", "1.1", "1.2", "2", "2.1", "2.1.1", "2.1.2", "2.2", "3"]
+
+
+@pytest.mark.parametrize(
+    ("deps", "task", "new", "path"),
+    [
+        # Waiting for a parent is waiting for its children: 2.1 ends only once 2.1.1 has.
+        ({"2.1.1": {"1.1"}}, "1.1", ["2.1"], ["1.1", "2.1", "2.1.1", "1.1"]),
+        # A task waits for what its phase waits for: 2.2 inherits "2 after 1.2".
+        ({"2": {"1.2"}}, "1.2", ["2.2"], ["1.2", "2.2", "1.2"]),
+        # Reaching the task's own parent is a loop: 2 cannot end before 2.1 does.
+        ({"3": {"2"}}, "2.1", ["3"], ["2.1", "3", "2", "2.1"]),
+        # Reaching one of the task's children too: it cannot start before they end.
+        ({"3": {"2.1.2"}}, "2.1", ["3"], ["2.1", "3", "2.1.2", "2.1"]),
+    ],
+)
+def test_find_cycle_through_parents_and_children(
+    deps: dict[str, set[str]], task: str, new: list[str], path: list[str]
+) -> None:
+    assert find_cycle(deps, task, new, PLAN) == path
+
+
+@pytest.mark.parametrize(
+    ("deps", "task", "new"),
+    [
+        ({"2": {"1"}}, "2.2", ["2.1"]),  # siblings inside a phase that waits for another phase
+        ({"1.2": {"1.1"}}, "2", ["1"]),  # a phase after a phase whose tasks are chained
+        ({"2.1.2": {"2.1.1"}}, "2.2", ["2.1"]),
+        ({"3": {"2"}}, "2.2", ["1"]),
+    ],
+)
+def test_find_cycle_allows_plans_that_can_run(deps: dict[str, set[str]], task: str, new: list[str]) -> None:
+    assert find_cycle(deps, task, new, PLAN) is None

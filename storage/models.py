@@ -218,6 +218,50 @@ class Milestone(Base):
     )
 
 
+class Baseline(Base):
+    """A snapshot of the plan's dates that the PMs promised: number 1, 2, … per project, with why."""
+
+    __tablename__ = "baselines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    set_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    project_start: Mapped[date | None] = mapped_column(Date)
+    project_end: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime]
+
+    items: Mapped[list[BaselineItem]] = relationship(
+        back_populates="baseline", cascade="all, delete-orphan", order_by="BaselineItem.id"
+    )
+
+    __table_args__ = (UniqueConstraint("project_id", "number"),)
+
+
+class BaselineItem(Base):
+    """One task's or milestone's dates in a baseline. `ref_id` is no foreign key: the baseline keeps
+    what was promised even after the task is deleted (its code and title are copied for that)."""
+
+    __tablename__ = "baseline_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    baseline_id: Mapped[int] = mapped_column(ForeignKey("baselines.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    ref_id: Mapped[int]
+    code: Mapped[str] = mapped_column(String(32))  # a task's code, a milestone's number
+    title: Mapped[str] = mapped_column(String(300))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    due_date: Mapped[date | None] = mapped_column(Date)
+
+    baseline: Mapped[Baseline] = relationship(back_populates="items")
+
+    __table_args__ = (
+        UniqueConstraint("baseline_id", "kind", "ref_id"),
+        CheckConstraint("kind IN ('task', 'milestone')", name="kind"),
+    )
+
+
 class MilestoneTask(Base):
     __tablename__ = "milestone_tasks"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import charter, help, overview, plan, project, report, rhythm, standup, tracking
+from bot.commands import baseline, charter, help, overview, plan, project, report, rhythm, standup, tracking
 from bot.commands.registry import Registry
 
 
@@ -12,6 +12,7 @@ def build_registry() -> Registry:
         project.router,
         charter.router,
         plan.router,
+        baseline.router,
         tracking.router,
         standup.router,
         overview.router,

@@ -6,7 +6,18 @@ import string
 from collections.abc import Mapping
 from typing import Literal
 
-from bot.render.catalog import alerts, cards, core, integrations, plan, report, rhythm, standup, tracking
+from bot.render.catalog import (
+    alerts,
+    baseline,
+    cards,
+    core,
+    integrations,
+    plan,
+    report,
+    rhythm,
+    standup,
+    tracking,
+)
 from bot.render.safe import inert
 
 Locale = Literal["zh", "en"]
@@ -27,6 +38,7 @@ def _merge(*parts: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]
 CATALOG = _merge(
     core.STRINGS,
     plan.STRINGS,
+    baseline.STRINGS,
     tracking.STRINGS,
     rhythm.STRINGS,
     standup.STRINGS,

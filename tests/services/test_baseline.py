@@ -1,0 +1,92 @@
+"""Baselines through really signed webhooks on Feishu and DingTalk, SQLite and PostgreSQL: a PM
+records the plan's dates, later moves show against them in working days, earlier baselines stay.
+
+The plan is tests/services/test_plan_commands.py's: 1.2 due 2026-12-15 (a Tuesday), milestone #1
+due 12-20, the plan ends with 2.2 on 2027-01-20. The harness clock is 2026-11-25.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.models import AuditEntry, Baseline, BaselineItem
+from tests.harness import Chat, chat_runtime
+from tests.services.test_plan_commands import build_plan, said
+
+
+async def rows(chat: Chat, model: type) -> int:
+    async with chat.runtime.factory() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_a_baseline_shows_what_moved_in_working_days(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform) as chat:
+        await build_plan(chat)
+        await said(chat, "bob", "/基线", "还没有基线")
+        reply = await said(chat, "alice", "/基线 设定 各部门确认的首版计划", "📐 已设定基线 1")
+        assert "8 个任务、1 个里程碑的日期（计划结束 2027-01-20）" in reply, reply
+        assert "原因：各部门确认的首版计划" in reply
+        assert await rows(chat, BaselineItem) == 9  # phases 1, 2, tasks 1.1 to 2.2, milestone #1
+
+        await said(chat, "bob", "/基线", "✅ 所有任务和里程碑的日期与基线一致")
+        await said(chat, "alice", "/任务 修改 1.2 截止=12-18")
+        await said(chat, "alice", "/任务 添加 2.3 素材 @gina 截止=12-28")
+        await said(chat, "alice", "/任务 删除 2.2")
+        view = await said(chat, "carol", "/基线", "📐 基线 1")
+        assert "@alice 设定 · 原因：各部门确认的首版计划" in view, view
+        assert "1.2 产品设计 截止 12-18（基线 12-15，+3 个工作日）" in view, view
+        assert "2.3 素材 基线后新增（截止 12-28）" in view
+        assert "2.2 上线推广 基线后已删除（基线截止 2027-01-20）" in view
+        # 2.2 was the last task: the plan now ends with 2.1.2 on 2027-01-10, eight working days earlier,
+        # and so does phase 2, which spans it; phase 1 keeps its own end date (12-20).
+        assert "计划结束 2027-01-10（基线 2027-01-20，提前 8 个工作日）" in view, view
+        assert "• 2 开发与上线 截止 2027-01-10（基线 2027-01-20，提前 8 个工作日）" in view
+        assert "• 1 需求与设计" not in view
+        assert view.index("• 1.2") < view.index("• 2 ") < view.index("• 2.2") < view.index("• 2.3")
+
+
+async def test_setting_again_keeps_the_history_and_only_a_pm_may(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform) as chat:
+        await build_plan(chat)
+        await said(chat, "alice", "/基线 设定")
+        before = await rows(chat, Baseline), await rows(chat, BaselineItem), await rows(chat, AuditEntry)
+        denial = await said(chat, "bob", "/基线 设定 我想改", "只有项目经理")
+        assert "📐" not in denial
+        assert (
+            await rows(chat, Baseline),
+            await rows(chat, BaselineItem),
+            await rows(chat, AuditEntry),
+        ) == before
+
+        await said(chat, "alice", "/里程碑 添加 上线 截止=2027-01-25", "#2")
+        await said(chat, "alice", "/baseline set scope change approved", "📐 已设定基线 2")
+        history = await said(chat, "dan", "/基线 历史", "📐 基线历史（2 个）")
+        assert history.index("基线 2") < history.index("基线 1")
+        assert "@alice · 10 项 · scope change approved" in history, history
+        assert "@alice · 9 项" in history
+        async with chat.runtime.factory() as session:
+            audit = await session.scalar(
+                select(AuditEntry).where(AuditEntry.action == "baseline.set").order_by(AuditEntry.id.desc())
+            )
+        assert audit is not None and audit.after == {
+            "number": 2,
+            "reason": "scope change approved",
+            "items": 10,
+        }
+
+
+async def test_in_english(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform) as chat:
+        await build_plan(chat)
+        await said(chat, "alice", "/config language en")
+        await said(chat, "alice", "/baseline", "No baseline yet")
+        await said(
+            chat,
+            "alice",
+            "/baseline set",
+            "📐 Baseline 1 set: the dates of 8 tasks and 1 milestone (plan ends 2027-01-20).",
+        )
+        await said(chat, "alice", "/task edit 1.1 due=12-03")  # from Saturday 12-05 to Thursday
+        view = await said(chat, "alice", "/baseline", "1 change against the baseline:")
+        assert "1.1 用户调研 due 12-03 (baseline 12-05, 1 workday earlier)" in view, view

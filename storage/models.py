@@ -124,8 +124,27 @@ class Department(Base):
     head_member_id: Mapped[int | None] = mapped_column(
         ForeignKey("members.id", ondelete="SET NULL", use_alter=True)
     )
+    # The charter's resource needs (资源需求) of this department, as typed: people, budget, the rest.
+    resource_people: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    resource_budget: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    resource_other: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+
+class CharterConfirmation(Base):
+    """A department head's sign-off of the charter; deleted (and audited) when the goal, scope or
+    dates change, so that every head confirms what the charter says now."""
+
+    __tablename__ = "charter_confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    confirmed_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("project_id", "department_id"),)
 
 
 class Member(Base):

@@ -10,12 +10,22 @@ from types import MappingProxyType
 from adapters.models import Card, Reply, Text
 from bot.commands.common import actor_of
 from bot.commands.context import CommandContext
-from bot.commands.parsing import CHARTER_LIMIT, bounded, clean, normalize, parse_date
+from bot.commands.parsing import (
+    CHARTER_LIMIT,
+    TEXT_LIMIT,
+    TITLE_LIMIT,
+    bounded,
+    clean,
+    normalize,
+    parse_args,
+    parse_date,
+)
 from bot.commands.registry import Router
-from bot.errors import UsageError
-from bot.permissions import is_pm, require_pm
-from bot.services import plan
-from storage.models import Project
+from bot.errors import UsageError, UserFacingError
+from bot.permissions import is_pm, require_member, require_pm, require_pm_or_head
+from bot.render.views import short_day
+from bot.services import members, notify, plan, signoff
+from storage.models import Department, Member, Project
 
 router = Router("charter", title="help.section.charter")
 
@@ -76,7 +86,73 @@ def _field_value(ctx: CommandContext, project: Project, field: str) -> str:
     return text or ctx.t("charter.unset_hint", word=ctx.t(f"charter.word.{field}"))
 
 
-def charter_card(ctx: CommandContext, project: Project) -> Card:
+def _people(people: list[Member], platform: str) -> str:
+    """Mentions of `people` for a message on `platform` (names elsewhere: a mention only works there)."""
+    return " ".join(
+        members.mention(member)
+        if member.platform == platform
+        else member.display_name or member.platform_user_id
+        for member in people
+    )
+
+
+def _sign_off_lines(ctx: CommandContext, entries: list[signoff.SignOff]) -> list[str]:
+    if not entries:
+        return [ctx.t("signoff.none")]
+    platform = ctx.message.platform
+    lines = [
+        ctx.t("signoff.title", done=sum(e.confirmation is not None for e in entries), total=len(entries))
+    ]
+    for entry in entries:
+        name = entry.department.name
+        if entry.confirmation is not None:
+            by = entry.confirmed_by
+            lines.append(
+                ctx.t(
+                    "signoff.confirmed",
+                    department=name,
+                    who=_people([by], platform) if by else ctx.t("value.none"),
+                    date=short_day(entry.confirmation.confirmed_at.astimezone(ctx.tz).date(), ctx.today),
+                )
+            )
+        elif entry.head is not None:
+            lines.append(ctx.t("signoff.pending", department=name, who=_people([entry.head], platform)))
+        else:
+            lines.append(ctx.t("signoff.no_head", department=name))
+    if any(entry.confirmation is None for entry in entries):
+        lines.append(ctx.t("signoff.how"))
+    return lines
+
+
+_RESOURCE_OPTIONS = {"people": "resource_people", "budget": "resource_budget", "other": "resource_other"}
+
+
+def _resource_items(ctx: CommandContext, department: Department) -> str:
+    items = [
+        ctx.t(f"resources.{option}", value=getattr(department, field))
+        for option, field in _RESOURCE_OPTIONS.items()
+        if getattr(department, field)
+    ]
+    return " · ".join(items) or ctx.t("resources.none")
+
+
+def _resource_lines(ctx: CommandContext, entries: list[signoff.SignOff]) -> list[str]:
+    given = [
+        e.department for e in entries if any(getattr(e.department, f) for f in _RESOURCE_OPTIONS.values())
+    ]
+    if not given:
+        return (
+            [ctx.t("resources.title") + " " + ctx.t("resources.none"), ctx.t("resources.hint")]
+            if entries
+            else []
+        )
+    return [
+        ctx.t("resources.title"),
+        *(ctx.t("resources.line", department=d.name, items=_resource_items(ctx, d)) for d in given),
+    ]
+
+
+def charter_card(ctx: CommandContext, project: Project, entries: list[signoff.SignOff]) -> Card:
     lines = [
         ctx.t("charter.line", label=ctx.t(f"charter.label.{field}"), value=_field_value(ctx, project, field))
         for field in plan.CHARTER_TEXT_FIELDS
@@ -90,6 +166,9 @@ def charter_card(ctx: CommandContext, project: Project) -> Card:
     else:
         dates = ctx.t("charter.dates_unset")
     lines.append(ctx.t("charter.line", label=ctx.t("charter.label.dates"), value=dates))
+    lines += ["", *_sign_off_lines(ctx, entries)]
+    if resources := _resource_lines(ctx, entries):
+        lines += ["", *resources]
     if is_pm(ctx.actor):
         lines += ["", ctx.t("charter.footer")]
     return Card(ctx.t("charter.title", name=project.name), "\n".join(lines))
@@ -101,7 +180,7 @@ def charter_card(ctx: CommandContext, project: Project) -> Card:
 async def charter(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
     if not args:
-        return [charter_card(ctx, project)]
+        return [charter_card(ctx, project, await signoff.sign_offs(ctx.session, project.id))]
     match = _FIELD_AND_TEXT.fullmatch(args.strip())
     assert match is not None  # args is non-empty and stripped
     word, text = match[1], _unquote(match[2].strip())
@@ -117,8 +196,13 @@ async def charter(ctx: CommandContext, args: str) -> list[Reply]:
         value = None if text.lower() in DATE_CLEAR else parse_date(text, today=ctx.today)
     else:
         value = "" if text.lower() in TEXT_CLEAR else bounded(_as_typed(ctx, word, text), CHARTER_LIMIT)
-    await plan.update_charter(
+    changed = await plan.update_charter(
         session=ctx.session, project=project, field=field, value=value, actor=actor_of(ctx), now=ctx.now
+    )
+    withdrawn = (
+        await signoff.reset(session=ctx.session, project=project, actor=actor_of(ctx), now=ctx.now)
+        if changed and field in signoff.RECONFIRM_FIELDS
+        else []
     )
     if field in plan.CHARTER_DATE_FIELDS:
         reply = ctx.t(
@@ -130,4 +214,145 @@ async def charter(ctx: CommandContext, args: str) -> list[Reply]:
         reply = ctx.t("charter.updated", label=label, value=value)
     else:
         reply = ctx.t("charter.cleared", label=label)
+    if withdrawn:
+        reply += "\n" + await _ask_again(ctx, project, label, withdrawn)
     return [Text(reply)]
+
+
+async def _ask_again(
+    ctx: CommandContext, project: Project, label: str, withdrawn: list[signoff.SignOff]
+) -> str:
+    """Tell the heads whose sign-off a charter change withdrew, here and in the project's other chats."""
+    heads = list({entry.head.id: entry.head for entry in withdrawn if entry.head is not None}.values())
+
+    def notice(platform: str) -> Reply:
+        return Text(
+            ctx.t("signoff.reset_notice", project=project.name, label=label, who=_people(heads, platform))
+        )
+
+    here = ctx.message
+    await notify.post_to_project_chats(
+        session=ctx.session,
+        project_id=project.id,
+        build=notice,
+        key=f"charter-reset:{here.platform}:{here.event_id}",
+        now=ctx.now,
+        skip=(here.platform, here.chat.chat_id),
+    )
+    return ctx.t("signoff.reset", label=label, count=len(withdrawn), who=_people(heads, here.platform))
+
+
+@router.command(
+    "charter confirm",
+    "章程 确认",
+    "章程 签字",
+    usage="usage.charter_confirm",
+    summary="summary.charter_confirm",
+    who="who.head",
+)
+async def charter_confirm(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    member = await require_member(ctx)
+    name = args.strip() or None
+    confirmed, already = await signoff.confirm(
+        session=ctx.session,
+        project=project,
+        member=member,
+        department_name=name,
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    sep = ctx.t("plan.sep")
+    lines = []
+    if confirmed:
+        lines.append(ctx.t("signoff.done", departments=sep.join(d.name for d in confirmed)))
+    if already:
+        lines.append(ctx.t("signoff.already", departments=sep.join(d.name for d in already)))
+    waiting = [
+        e.department.name for e in await signoff.sign_offs(ctx.session, project.id) if e.confirmation is None
+    ]
+    lines.append(
+        ctx.t("signoff.waiting", departments=sep.join(waiting)) if waiting else ctx.t("signoff.all_done")
+    )
+    return [Text("\n".join(lines))]
+
+
+@router.command(
+    "charter nudge", "章程 催签", usage="usage.charter_nudge", summary="summary.charter_nudge", who="who.pm"
+)
+async def charter_nudge(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    require_pm(ctx)
+    entries = await signoff.sign_offs(ctx.session, project.id)
+    if not entries:
+        return [Text(ctx.t("signoff.no_departments"))]
+    pending = [e for e in entries if e.confirmation is None]
+    if not pending:
+        return [Text(ctx.t("signoff.nothing_to_nudge"))]
+    heads = list({e.head.id: e.head for e in pending if e.head is not None}.values())
+    headless = [e.department.name for e in pending if e.head is None]
+    lines = []
+    if heads:
+
+        def reminder(platform: str) -> Reply:
+            title = ctx.t("signoff.nudge_title", project=project.name)
+            return Card(title, ctx.t("signoff.nudge", who=_people(heads, platform)))
+
+        here = ctx.message
+        await notify.post_to_project_chats(
+            session=ctx.session,
+            project_id=project.id,
+            build=reminder,
+            key=f"charter-nudge:{here.platform}:{here.event_id}",
+            now=ctx.now,
+            skip=(here.platform, here.chat.chat_id),
+        )
+        lines.append(ctx.t("signoff.nudge", who=_people(heads, here.platform)))
+        lines.append(ctx.t("signoff.nudge_sent", count=len(heads), who=_people(heads, here.platform)))
+    if headless:
+        lines.append(ctx.t("signoff.nudge_no_head", departments=ctx.t("plan.sep").join(headless)))
+    return [Text("\n".join(lines))]
+
+
+@router.command(
+    "charter resources",
+    "章程 资源",
+    usage="usage.charter_resources",
+    summary="summary.charter_resources",
+    who="who.pm_or_head",
+)
+async def charter_resources(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    parsed = parse_args(ctx.typed(args), options=set(_RESOURCE_OPTIONS), max_positional=1)
+    if not parsed.positional or parsed.rest or parsed.mentions:
+        raise UsageError()
+    name = normalize(parsed.positional[0])
+    departments = await plan.departments(ctx.session, project.id)
+    department = next((d for d in departments if d.name == name), None)
+    if department is None:
+        raise UserFacingError(
+            "resources.unknown_department",
+            department=name,
+            departments=ctx.t("plan.sep").join(d.name for d in departments) or ctx.t("value.none"),
+        )
+    if not parsed.options:
+        return [
+            Text(ctx.t("resources.line", department=department.name, items=_resource_items(ctx, department)))
+        ]
+    await require_pm_or_head(ctx, department.id)
+    values = {
+        _RESOURCE_OPTIONS[option]: ""
+        if text.strip() in TEXT_CLEAR
+        else bounded(text.strip(), TITLE_LIMIT if option != "other" else TEXT_LIMIT)
+        for option, text in parsed.options.items()
+    }
+    changed = await signoff.set_resources(
+        session=ctx.session,
+        project=project,
+        department=department,
+        values=values,
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    key = "resources.saved" if changed else "resources.unchanged"
+    return [Text(ctx.t(key, department=department.name, items=_resource_items(ctx, department)))]

@@ -181,6 +181,9 @@ _ALIAS_GROUPS: Mapping[str, tuple[str, ...]] = {
     "mitigation": ("mitigation", "缓解", "措施", "应对"),
     "owner": ("owner", "负责人"),
     "meeting": ("meeting", "会议"),
+    "people": ("people", "人力", "人员"),
+    "budget": ("budget", "预算"),
+    "other": ("other", "其他", "其它"),
     "R": ("r",),
     "A": ("a",),
     "C": ("c",),
@@ -288,7 +291,7 @@ def _option(token: _Token, accepted: Collection[str]) -> tuple[str, str] | None:
 
 
 # Options whose value is stored as typed; the others' values are read by the parser, so normalised.
-_TEXT_OPTIONS = frozenset({"title", "mitigation", "meeting"})
+_TEXT_OPTIONS = frozenset({"title", "mitigation", "meeting", "people", "budget", "other"})
 _TYPED_OPTION = re.compile(r"[^=:＝：]+[=:＝：](.*)", re.DOTALL)
 
 

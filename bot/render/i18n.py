@@ -15,6 +15,7 @@ from bot.render.catalog import (
     plan,
     report,
     rhythm,
+    signoff,
     standup,
     tracking,
 )
@@ -39,6 +40,7 @@ CATALOG = _merge(
     core.STRINGS,
     plan.STRINGS,
     baseline.STRINGS,
+    signoff.STRINGS,
     tracking.STRINGS,
     rhythm.STRINGS,
     standup.STRINGS,

@@ -119,3 +119,29 @@ async def update(
         before=before,
         after=snapshot(row, *changes),
     )
+
+
+async def delete(
+    row: Row,
+    fields: Sequence[str],
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    now: datetime,
+    project_id: int | None,
+    action: str,
+    entity: str,
+) -> None:
+    """Record `row`'s `fields` as they were, then delete it."""
+    await record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project_id,
+        action=action,
+        entity=entity,
+        entity_id=row.id,
+        before=snapshot(row, *fields),
+    )
+    await session.delete(row)
+    await session.flush()

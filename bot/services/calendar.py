@@ -170,17 +170,15 @@ async def remove_overrides(
     for row in await overrides_between(session, project_id, start, end):
         if row.kind != kind:
             continue
-        await audit.record(
+        await audit.delete(
+            row,
+            _FIELDS,
             session=session,
             actor=actor,
             now=now,
             project_id=project_id,
             action="calendar.remove",
             entity="calendar_override",
-            entity_id=row.id,
-            before=audit.snapshot(row, *_FIELDS),
         )
-        await session.delete(row)
         removed.append(row.day)
-    await session.flush()
     return removed

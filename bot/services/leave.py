@@ -163,15 +163,13 @@ async def cancel(
 
 
 async def _remove(session: AsyncSession, leave: Leave, *, actor: Actor, now: datetime) -> None:
-    await audit.record(
+    await audit.delete(
+        leave,
+        _FIELDS,
         session=session,
         actor=actor,
         now=now,
         project_id=leave.project_id,
         action="leave.remove",
         entity="leave",
-        entity_id=leave.id,
-        before=audit.snapshot(leave, *_FIELDS),
     )
-    await session.delete(leave)
-    await session.flush()

@@ -95,8 +95,9 @@ async def update_charter(
     value: str | date | None,
     actor: Actor,
     now: datetime,
-) -> None:
-    """Set one charter field: a text field (`""` clears it) or the project's start/end date."""
+) -> bool:
+    """Set one charter field: a text field (`""` clears it) or the project's start/end date.
+    Whether it changed."""
     if field in CHARTER_TEXT_FIELDS:
         text = value if isinstance(value, str) else ""
         check_length(text, TEXT_LIMIT)
@@ -114,7 +115,7 @@ async def update_charter(
     else:
         raise ValueError(f"unknown charter field {field!r}")
     if getattr(project, attribute) == new:
-        return
+        return False
     project.updated_at = now
     await audit.update(
         project,
@@ -126,6 +127,7 @@ async def update_charter(
         action="charter.update",
         entity="project",
     )
+    return True
 
 
 # --- departments and members -----------------------------------------------------------------------

@@ -144,6 +144,8 @@ class CharterConfirmation(Base):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     confirmed_at: Mapped[datetime]
 
+    department: Mapped[Department] = relationship(lazy="selectin")
+
     __table_args__ = (UniqueConstraint("project_id", "department_id"),)
 
 

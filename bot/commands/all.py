@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from bot.commands import baseline, charter, help, overview, plan, project, report, rhythm, standup, tracking
+from bot.commands import (
+    baseline,
+    charter,
+    help,
+    overview,
+    plan,
+    project,
+    report,
+    rhythm,
+    standup,
+    tracking,
+    undo,
+)
 from bot.commands.registry import Registry
 
 
@@ -18,6 +30,7 @@ def build_registry() -> Registry:
         overview.router,
         report.router,
         rhythm.router,
+        undo.router,
     )
     # Text that is no command may be a standup reply.
     return registry.with_fallback(standup.FREE_TEXT)

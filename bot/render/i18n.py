@@ -18,6 +18,7 @@ from bot.render.catalog import (
     signoff,
     standup,
     tracking,
+    undo,
 )
 from bot.render.safe import inert
 
@@ -48,6 +49,7 @@ CATALOG = _merge(
     report.STRINGS,
     cards.STRINGS,
     integrations.STRINGS,
+    undo.STRINGS,
 )
 
 

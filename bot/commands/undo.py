@@ -1,0 +1,38 @@
+"""/undo: revert the sender's (or, for a PM, anyone's) last change of the past 10 minutes."""
+
+from __future__ import annotations
+
+from adapters.models import Reply, Text
+from bot.commands.common import actor_of
+from bot.commands.context import CommandContext
+from bot.commands.parsing import parse_args
+from bot.commands.registry import Router
+from bot.errors import PermissionDenied, UsageError
+from bot.permissions import is_pm, require_member
+from bot.services import undo as undo_service
+
+router = Router("undo", title="help.section.undo")
+
+
+@router.command("undo", "撤销", "撤回", usage="usage.undo", summary="summary.undo", who="who.undo")
+async def undo(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    me = await require_member(ctx)
+    parsed = parse_args(args, options=(), max_positional=0)
+    if parsed.rest or len(parsed.mentions) > 1:
+        raise UsageError()
+    whose = parsed.mentions[0] if parsed.mentions else me.platform_user_id
+    if whose != me.platform_user_id and not is_pm(me):
+        raise PermissionDenied("who.pm")
+    made, restored = await undo_service.undo(
+        session=ctx.session,
+        project=project,
+        platform=ctx.message.platform,
+        user_id=whose,
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    ago = max(0, int((ctx.now - made).total_seconds() // 60))
+    who = f"<at:{whose}>"  # the platform renders the name, member or not
+    lines = [ctx.t("undo.header", who=who, ago=ago), *(ctx.t(item.key, **item.params) for item in restored)]
+    return [Text("\n".join(lines))]

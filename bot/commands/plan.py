@@ -628,20 +628,129 @@ async def milestone_add(ctx: CommandContext, args: str) -> list[Reply]:
 async def milestone_done(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
     require_pm(ctx)
-    value = args.strip()
-    if not value:
-        raise UsageError("arg.missing", name=ctx.t("plan.field.milestone"))
-    number = value.removeprefix("#")
-    if not number.isdigit() or not number.isascii() or len(number) > MAX_ID_DIGITS:
-        raise UsageError("plan.milestone_bad_number", value=value)
+    value, _, rest = normalize(args).partition(" ")
+    if rest and rest.lower() not in FORCE_WORDS:
+        raise UsageError()
     milestone, unfinished = await plan.complete_milestone(
-        session=ctx.session, project=project, number=int(number), actor=actor_of(ctx), now=ctx.now
+        session=ctx.session,
+        project=project,
+        number=_milestone_number(ctx, value),
+        force=bool(rest),
+        actor=actor_of(ctx),
+        now=ctx.now,
     )
     lines = [ctx.t("plan.milestone_done", number=milestone.number, title=milestone.title)]
     if unfinished:
         items = ctx.t("plan.sep").join(f"{code} {progress}%" for code, progress in unfinished)
         lines.append(ctx.t("plan.milestone_open_tasks", items=items))
     return [Text("\n".join(lines))]
+
+
+FORCE_WORDS = frozenset({"force", "强制", "确认"})
+
+
+def _milestone_number(ctx: CommandContext, value: str) -> int:
+    if not value:
+        raise UsageError("arg.missing", name=ctx.t("plan.field.milestone"))
+    number = value.removeprefix("#")
+    if not number.isdigit() or not number.isascii() or len(number) > MAX_ID_DIGITS:
+        raise UsageError("plan.milestone_bad_number", value=value)
+    return int(number)
+
+
+@router.command(
+    "milestone reopen",
+    "里程碑 重开",
+    "里程碑 重新打开",
+    usage="usage.milestone_reopen",
+    summary="summary.milestone_reopen",
+    who="who.pm",
+)
+async def milestone_reopen(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    require_pm(ctx)
+    milestone = await plan.reopen_milestone(
+        session=ctx.session,
+        project=project,
+        number=_milestone_number(ctx, normalize(args)),
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    due = _short(milestone.due_date, ctx.today)
+    return [Text(ctx.t("plan.milestone_reopened", number=milestone.number, title=milestone.title, due=due))]
+
+
+@router.command(
+    "milestone edit",
+    "里程碑 修改",
+    "里程碑 编辑",
+    usage="usage.milestone_edit",
+    summary="summary.milestone_edit",
+    who="who.pm",
+)
+async def milestone_edit(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    require_pm(ctx)
+    parsed = parse_args(ctx.typed(args), options={"title", "due", "end", "tasks"}, max_positional=1)
+    if "due" in parsed.options and "end" in parsed.options:
+        raise UsageError()
+    title = parsed.options.get("title")
+    if parsed.rest:
+        if title is not None:
+            raise UsageError()
+        title = parsed.rest
+    if title is not None:
+        bounded(title, TITLE_LIMIT)
+    raw_due = parsed.options.get("due", parsed.options.get("end"))
+    due = parse_date(raw_due, today=ctx.today) if raw_due is not None else None
+    codes = parse_code_list(parsed.options["tasks"]) if "tasks" in parsed.options else None
+    if title is None and due is None and codes is None:
+        raise UsageError("plan.nothing_to_change")
+    edited = await plan.edit_milestone(
+        session=ctx.session,
+        project=project,
+        number=_milestone_number(ctx, parsed.positional[0] if parsed.positional else ""),
+        title=title,
+        due=due,
+        codes=codes,
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    milestone = edited.milestone
+    if not edited.changes:
+        return [Text(ctx.t("plan.milestone_no_changes", number=milestone.number))]
+    lines = [ctx.t("plan.milestone_edited", number=milestone.number, title=milestone.title)]
+    lines += [
+        ctx.t(
+            "plan.change_line",
+            field=ctx.t(f"plan.label.{change.field}"),
+            old=_change_value(ctx, change, change.old),
+            new=_change_value(ctx, change, change.new),
+        )
+        for change in edited.changes
+    ]
+    return [Text("\n".join(lines))]
+
+
+@router.command(
+    "milestone delete",
+    "里程碑 删除",
+    "milestone remove",
+    usage="usage.milestone_delete",
+    summary="summary.milestone_delete",
+    who="who.pm",
+)
+async def milestone_delete(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    require_pm(ctx)
+    milestone = await plan.delete_milestone(
+        session=ctx.session,
+        project=project,
+        number=_milestone_number(ctx, normalize(args)),
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    return [Text(ctx.t("plan.milestone_deleted", number=milestone.number, title=milestone.title))]
 
 
 @router.command(

@@ -515,7 +515,7 @@ async def add_task(
     )
 
 
-ChangeField = Literal["title", "owner", "dept", "start", "due", "after"]
+ChangeField = Literal["title", "owner", "dept", "start", "due", "after", "tasks"]
 
 
 @dataclass(frozen=True)
@@ -847,13 +847,28 @@ async def milestone_by_number(session: AsyncSession, project_id: int, number: in
     return milestone
 
 
+async def _unfinished(session: AsyncSession, project_id: int, milestone: Milestone) -> list[tuple[str, int]]:
+    """The milestone's linked tasks that are not finished: (code, effective %)."""
+    rolled = tasks.effective(await tasks.ordered(session, project_id))
+    codes = (await milestone_codes(session, project_id)).get(milestone.id, [])
+    return [(code, rolled[code].progress) for code in codes if rolled[code].status != "done"]
+
+
 async def complete_milestone(
-    *, session: AsyncSession, project: Project, number: int, actor: Actor, now: datetime
+    *, session: AsyncSession, project: Project, number: int, force: bool, actor: Actor, now: datetime
 ) -> tuple[Milestone, list[tuple[str, int]]]:
-    """Mark it done; returns it with its linked tasks that are not finished (code, effective %)."""
+    """Mark it done; returns it with its linked tasks that are not finished (code, effective %).
+    While some are open it is refused unless `force`: reached in spite of them, on the PM's word."""
     milestone = await milestone_by_number(session, project.id, number)
     if milestone.status == "done":
         raise UserFacingError("plan.milestone_already_done", number=number, title=milestone.title)
+    unfinished = await _unfinished(session, project.id, milestone)
+    if unfinished and not force:
+        raise UserFacingError(
+            "plan.milestone_tasks_open",
+            number=number,
+            items=", ".join(f"{code} {progress}%" for code, progress in unfinished),
+        )
     await audit.update(
         milestone,
         {"status": "done", "done_at": now},
@@ -864,7 +879,100 @@ async def complete_milestone(
         action="milestone.done",
         entity="milestone",
     )
-    rolled = tasks.effective(await tasks.ordered(session, project.id))
-    codes = (await milestone_codes(session, project.id)).get(milestone.id, [])
-    unfinished = [(code, rolled[code].progress) for code in codes if rolled[code].status != "done"]
     return milestone, unfinished
+
+
+async def reopen_milestone(
+    *, session: AsyncSession, project: Project, number: int, actor: Actor, now: datetime
+) -> Milestone:
+    milestone = await milestone_by_number(session, project.id, number)
+    if milestone.status != "done":
+        raise UserFacingError("plan.milestone_not_done", number=number, title=milestone.title)
+    await audit.update(
+        milestone,
+        {"status": "open", "done_at": None},
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project.id,
+        action="milestone.reopen",
+        entity="milestone",
+    )
+    return milestone
+
+
+@dataclass(frozen=True)
+class MilestoneEdited:
+    milestone: Milestone
+    changes: list[Change]
+
+
+async def edit_milestone(
+    *,
+    session: AsyncSession,
+    project: Project,
+    number: int,
+    title: str | None,
+    due: date | None,
+    codes: Sequence[str] | None,
+    actor: Actor,
+    now: datetime,
+) -> MilestoneEdited:
+    """Change the title, due date or linked tasks (None: keep); the audit entry holds both sides."""
+    milestone = await milestone_by_number(session, project.id, number)
+    linked_before = (await milestone_codes(session, project.id)).get(milestone.id, [])
+    changes: list[Change] = []
+    before: dict[str, Any] = {}
+    if title is not None and title != milestone.title:
+        check_length(title, TITLE_LIMIT)
+        changes.append(Change("title", milestone.title, title))
+        before["title"] = milestone.title
+        milestone.title = title
+    if due is not None and due != milestone.due_date:
+        changes.append(Change("due", milestone.due_date, due))
+        before["due_date"] = milestone.due_date.isoformat()
+        milestone.due_date = due
+    extra_before: dict[str, Any] = {}
+    extra_after: dict[str, Any] = {}
+    if codes is not None and sorted(codes, key=wbs.code_key) != linked_before:
+        linked = await _tasks_by_codes(session, project.id, codes)
+        changes.append(Change("tasks", linked_before, sorted(codes, key=wbs.code_key)))
+        extra_before["tasks"], extra_after["tasks"] = linked_before, sorted(codes, key=wbs.code_key)
+        await session.execute(delete(MilestoneTask).where(MilestoneTask.milestone_id == milestone.id))
+        session.add_all(MilestoneTask(milestone_id=milestone.id, task_id=task.id) for task in linked)
+    if changes:
+        await audit.record(
+            session=session,
+            actor=actor,
+            now=now,
+            project_id=project.id,
+            action="milestone.edit",
+            entity="milestone",
+            entity_id=milestone.id,
+            before={"number": number, **before, **extra_before},
+            after={"number": number, **audit.snapshot(milestone, *before), **extra_after},
+        )
+    return MilestoneEdited(milestone, changes)
+
+
+async def delete_milestone(
+    *, session: AsyncSession, project: Project, number: int, actor: Actor, now: datetime
+) -> Milestone:
+    milestone = await milestone_by_number(session, project.id, number)
+    linked = (await milestone_codes(session, project.id)).get(milestone.id, [])
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project.id,
+        action="milestone.delete",
+        entity="milestone",
+        entity_id=milestone.id,
+        before={
+            **audit.snapshot(milestone, "number", "title", "due_date", "status", "done_at"),
+            "tasks": linked,
+        },
+    )
+    await session.delete(milestone)
+    await session.flush()
+    return milestone

@@ -423,6 +423,65 @@ async def _confirmation_reset(
     return Restored("undo.done.confirmation", {"what": department.name})
 
 
+async def _linked_codes(session: AsyncSession, milestone_id: int) -> list[str]:
+    codes = await session.scalars(
+        select(Task.code)
+        .join(MilestoneTask, MilestoneTask.task_id == Task.id)
+        .where(MilestoneTask.milestone_id == milestone_id)
+    )
+    return sorted(codes, key=wbs.code_key)
+
+
+async def _link(session: AsyncSession, milestone: Milestone, codes: list[str]) -> None:
+    await session.execute(delete(MilestoneTask).where(MilestoneTask.milestone_id == milestone.id))
+    linked = await session.scalars(
+        select(Task.id).where(Task.project_id == milestone.project_id, Task.code.in_(codes))
+    )
+    session.add_all(MilestoneTask(milestone_id=milestone.id, task_id=task_id) for task_id in linked)
+
+
+async def _milestone_edit(session: AsyncSession, entry: AuditEntry, actor: Actor, now: datetime) -> Restored:
+    milestone = await _row(session, Milestone, entry, entry.entity)
+    label = f"#{milestone.number}"
+    await _require_untouched(session, entry, label)
+    before, after = entry.before or {}, entry.after or {}
+    if "tasks" in before:
+        if await _linked_codes(session, milestone.id) != after["tasks"]:
+            raise _refuse("moved_on", what=label)
+        await _link(session, milestone, before["tasks"])
+    await _restore(session, milestone, entry, actor, now, label)
+    return Restored("undo.done.restored", {"what": label})
+
+
+async def _milestone_delete(
+    session: AsyncSession, entry: AuditEntry, actor: Actor, now: datetime
+) -> Restored:
+    before = entry.before or {}
+    project_id = entry.project_id or 0
+    taken = await session.scalar(
+        select(Milestone.id).where(Milestone.project_id == project_id, Milestone.number == before["number"])
+    )
+    if taken is not None:
+        raise _refuse("gone", what=f"#{before['number']}")
+    milestone = Milestone(project_id=project_id, created_at=now)
+    for field, value in _columns(milestone, before).items():
+        setattr(milestone, field, value)
+    session.add(milestone)
+    await session.flush()
+    await _link(session, milestone, before.get("tasks", []))
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project_id,
+        action="milestone.delete.undo",
+        entity="milestone",
+        entity_id=milestone.id,
+        after=before,
+    )
+    return Restored("undo.done.restored", {"what": f"#{milestone.number} {milestone.title}"})
+
+
 def _number(prefix: str) -> Callable[[Any], str]:
     return lambda row: f"{prefix}{row.number}"
 
@@ -442,6 +501,9 @@ REVERTERS: Mapping[str, Reverter] = {
     "action.done": _restoring(ActionItem, "undo.done.reopened", _number("A")),
     "milestone.add": _removing(Milestone, "undo.done.removed", _number("#")),
     "milestone.done": _restoring(Milestone, "undo.done.reopened", _number("#")),
+    "milestone.reopen": _restoring(Milestone, "undo.done.restored", _number("#")),
+    "milestone.edit": _milestone_edit,
+    "milestone.delete": _milestone_delete,
     "charter.update": _restoring(Project, "undo.done.charter", lambda row: row.name),
     "charter.resources": _restoring(Department, "undo.done.restored", lambda row: row.name),
     "department.head": _restoring(Department, "undo.done.restored", lambda row: row.name),

@@ -220,7 +220,14 @@ async def test_english_variants(engine: AsyncEngine, platform: str) -> None:
         await said(
             chat, "alice", "/milestone add Design review due=12-20 tasks=1.1", "#1", "Linked tasks: 1.1"
         )
-        await said(chat, "alice", "/milestone done #1", "is done", "not finished yet: 1.1 0%")
+        await said(
+            chat,
+            "alice",
+            "/milestone done #1",
+            "still has open linked tasks: 1.1 0%",
+            "/milestone done 1 force",
+        )
+        await said(chat, "alice", "/milestone done #1 force", "is done", "not finished yet: 1.1 0%")
         await said(chat, "alice", "/milestones", "✅ #1 Design review · done 11-25")
         await said(chat, "alice", "/task delete 1.2", '1.2 "UI mockups" deleted')
         await said(chat, "bob", "/tasks", "1.1 Research", "⚪not started")

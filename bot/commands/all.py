@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import charter, help, overview, plan, project, report, rhythm, standup, tracking
+from bot.commands import charter, help, needs, overview, plan, project, report, rhythm, standup, tracking
 from bot.commands.registry import Registry
 
 
@@ -13,6 +13,7 @@ def build_registry() -> Registry:
         charter.router,
         plan.router,
         tracking.router,
+        needs.router,
         standup.router,
         overview.router,
         report.router,

@@ -6,7 +6,18 @@ import string
 from collections.abc import Mapping
 from typing import Literal
 
-from bot.render.catalog import alerts, cards, core, integrations, plan, report, rhythm, standup, tracking
+from bot.render.catalog import (
+    alerts,
+    cards,
+    core,
+    integrations,
+    needs,
+    plan,
+    report,
+    rhythm,
+    standup,
+    tracking,
+)
 from bot.render.safe import inert
 
 Locale = Literal["zh", "en"]
@@ -34,6 +45,7 @@ CATALOG = _merge(
     report.STRINGS,
     cards.STRINGS,
     integrations.STRINGS,
+    needs.STRINGS,
 )
 
 

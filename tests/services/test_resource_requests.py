@@ -244,7 +244,7 @@ async def test_the_summary_and_the_weekly_report_list_open_requests_until_handle
         assert [outcome.status for outcome in outcomes] == ["done"]
         card = _team(await day.delivered())
         assert (
-            "🙋 资源需求：未处理 1 个，本周已处理 1 个\n"
+            "🙋 资源需求 未处理 1 · 本周已处理 1\n"
             "• N2 法务审合同（@erin · 测试部 · 2 个工作日）\n"
             "• ✅ N1 需要测试服务器 2台（@bob）"
         ) in card

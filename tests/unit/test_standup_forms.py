@@ -302,6 +302,8 @@ _WORDS = st.sampled_from(
         "今天:",
         "卡点：",
         "blockers: ",
+        "需协调资源：",
+        "need: ",
         "done ",
         "无",
         "none",
@@ -335,7 +337,7 @@ def test_any_text_parses_and_touches_only_the_tasks_it_names(parts: list[str]) -
     parse = parse_standup(text, KNOWN)  # never raises
     named = {code for code in KNOWN if code in text}
     touched = {code for code, _ in (*parse.progress, *parse.blocked, *parse.unclear)}
-    assert touched <= named
+    assert touched <= named and parse.need_code in named | {None}
     assert all(0 <= value <= 100 for _, value in parse.progress)
     coded, which = with_codes(text, OWN)
     assert {code for _, codes in which for code in codes} <= set(OWN)

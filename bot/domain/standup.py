@@ -10,9 +10,9 @@ with section labels (`昨天：`, `Today:`, `卡点：`) or without, on one line
   first word of a clause ("昨天把接口写完了"). Text before the first label counts as yesterday.
   The fourth section, a resource request, is only ever opened by its label (需协调资源/需要支持/
   求助/资源需求/need/help/resources ...: see `_LABEL_WORDS`). Without any label, lines answer the
-  questions in order (two lines: yesterday, today; three:
-  + blockers); a lone line, or more than three, is yesterday. Lines that only report task progress,
-  and a lone "无"/"none", are set aside first so they do not shift the others.
+  questions in order (two lines: yesterday, today; three: + blockers); a lone line, or more than
+  three, is yesterday. Lines that only report task progress, and a lone "无"/"none", are set
+  aside first so they do not shift the others.
 * Task codes. Only codes of the project's tasks count (`known_codes`), so "12.1 上线" is a date
   when there is no task 12.1. A code glued to a letter or digit (`v2.1`, `2.1.9`), followed by a
   unit (`2.1版本`, `2.1 version`, `1.5天`, `2.1%`) or, for a one-level code, not written `任务3`,

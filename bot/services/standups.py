@@ -312,19 +312,18 @@ async def _open_need(
     if not parse.needs:
         return None
     task = await tasks.by_code(session, project.id, parse.need_code) if parse.need_code else None
-    try:
-        async with session.begin_nested():
-            return await resources.open_request(
-                session=session,
-                project=project,
-                requester=member,
-                text=parse.needs,
-                task=task,
-                source="standup",
-                day=day,
-                actor=actor,
-                now=now,
-            )
+    try:  # refused (too long) before anything is written
+        return await resources.open_request(
+            session=session,
+            project=project,
+            requester=member,
+            text=parse.needs,
+            task=task,
+            source="standup",
+            day=day,
+            actor=actor,
+            now=now,
+        )
     except UserFacingError as error:
         refused.append(Refusal(parse.need_code or "", error.key, dict(error.params)))
         return None

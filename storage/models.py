@@ -377,6 +377,37 @@ class ActionItem(Base):
     )
 
 
+class ResourceRequest(Base):
+    """What a member asks the project for (`N3`: a test server, a designer's day), from a standup or
+    /need: sent to their department head, else the PMs, and listed in the standup summary and the
+    weekly report until someone marks it handled. `text` is stored as typed."""
+
+    __tablename__ = "resource_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    requester_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    # The requester's department when they asked; routing and the lists name it.
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    routed_to_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    handled_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    handled_at: Mapped[datetime | None]
+    handled_note: Mapped[str] = mapped_column(Text, default="")
+    business_date: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "number"),
+        CheckConstraint("source IN ('standup', 'command')", name="source"),
+        CheckConstraint("status IN ('open', 'handled')", name="status"),
+    )
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
 

@@ -20,6 +20,7 @@ from bot.domain.standup import StandupParse, parse_standup, with_codes
 from bot.errors import NotHandled, PermissionDenied
 from bot.jobs.standup import prompt_card, short_date
 from bot.permissions import require_member, require_task_updater
+from bot.render.needs import routed_line
 from bot.services import standups, tasks
 from bot.services.standups import Recorded
 from storage.models import Member, Task
@@ -147,6 +148,11 @@ def _confirmation(ctx: CommandContext, recorded: Recorded, *, understood: bool) 
         )
     for task, what in recorded.opened:
         lines.append(ctx.t("standup.opened", code=task.code, title=task.title, text=_shown(what)))
+    if recorded.need is not None:
+        lines += [
+            ctx.t("need.said", text=_shown(recorded.need.request.text)),
+            routed_line(ctx.locale, recorded.need),
+        ]
     said = dict.fromkeys(ctx.t(refusal.key, **refusal.params) for refusal in recorded.refused)
     lines += [ctx.t("standup.refused", text=text) for text in said]
     if not understood:

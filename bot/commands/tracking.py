@@ -5,14 +5,12 @@ from __future__ import annotations
 import re
 
 from adapters.models import Card, Reply, Text
-from bot.commands.common import actor_of, mentioned_user
+from bot.commands.common import actor_of, mentioned_user, parse_ref, split_args
 from bot.commands.context import CommandContext
 from bot.commands.parsing import (
-    MAX_ID_DIGITS,
     TEXT_LIMIT,
     TITLE_LIMIT,
     bounded,
-    normalize,
     parse_args,
     parse_date,
     parse_level,
@@ -29,32 +27,11 @@ from storage.models import Member, Risk
 
 router = Router("tracking", title="help.section.tracking")
 
-_REF = re.compile(rf"([A-Za-z]?)([1-9][0-9]{{0,{MAX_ID_DIGITS - 1}}})")
 # `/risk R3 escalate`, `/risk R3 review` (it still stands): words in the status's place.
 _ESCALATE_WORDS = frozenset({"escalate", "升级", "上报"})
 _REVIEW_WORDS = frozenset({"review", "reviewed", "仍存在", "仍未缓解", "复核"})
 # "80%,联调完成": a note glued to the percent with punctuation.
 _GLUED_NOTE = re.compile(r"([0-9.]+%?)[,;:。；，](.*)")
-
-
-def _split(ctx: CommandContext, args: str, parts: int) -> list[str]:
-    """Normalised args split into at most `parts` pieces; the last keeps its spaces, and when it is
-    the note (all `parts` given) it is kept as typed."""
-    text = normalize(args)
-    pieces = text.split(" ", parts - 1) if text else []
-    if len(pieces) == parts:
-        typed = ctx.typed(args).split(maxsplit=parts - 1)
-        if len(typed) == parts and normalize(typed[-1]) == pieces[-1]:
-            pieces[-1] = typed[-1]
-    return pieces
-
-
-def _ref(value: str, prefix: str) -> int:
-    """`3` or `R3` (`A3` for action items) -> 3."""
-    match = _REF.fullmatch(value)
-    if match is None or match[1].upper() not in ("", prefix):
-        raise UsageError("track.bad_ref", value=value, example=f"3 / {prefix}3")
-    return int(match[2])
 
 
 def _rollup(ctx: CommandContext, change: tracking.ProgressChange) -> str:
@@ -101,7 +78,7 @@ def _progress_reply(ctx: CommandContext, change: tracking.ProgressChange) -> lis
 @router.command("progress", "进度", usage="usage.progress", summary="summary.progress", who="who.updater")
 async def progress(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parts = _split(ctx, args, 3)
+    parts = split_args(ctx, args, 3)
     if not parts:
         raise UsageError()
     if len(parts) < 2:
@@ -131,7 +108,7 @@ async def progress(ctx: CommandContext, args: str) -> list[Reply]:
 @router.command("done", "完成", usage="usage.done", summary="summary.done", who="who.updater")
 async def done(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parts = _split(ctx, args, 2)
+    parts = split_args(ctx, args, 2)
     if not parts:
         raise UsageError()
     code = parse_wbs_code(parts[0])
@@ -157,7 +134,7 @@ async def done(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def blocker(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parts = _split(ctx, args, 2)
+    parts = split_args(ctx, args, 2)
     if not parts:
         raise UsageError()
     code = parse_wbs_code(parts[0])
@@ -187,7 +164,7 @@ async def blocker(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def blocker_clear(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parts = _split(ctx, args, 2)
+    parts = split_args(ctx, args, 2)
     if len(parts) != 1:
         raise UsageError()
     task = await tracking.task_by_code(ctx.session, project.id, parse_wbs_code(parts[0]))
@@ -264,10 +241,10 @@ async def risk_add(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def risk_status(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parts = _split(ctx, args, 3)
+    parts = split_args(ctx, args, 3)
     if len(parts) < 2:
         raise UsageError()
-    number = _ref(parts[0], "R")
+    number = parse_ref(parts[0], "R")
     note = bounded(parts[2] if len(parts) > 2 else "", TEXT_LIMIT)
     word = parts[1].lower()
     if word in _ESCALATE_WORDS:
@@ -419,10 +396,10 @@ async def action_add(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def action_done(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parts = _split(ctx, args, 2)
+    parts = split_args(ctx, args, 2)
     if len(parts) != 1:
         raise UsageError()
-    item = await tracking.action_by_number(ctx.session, project.id, _ref(parts[0], "A"))
+    item = await tracking.action_by_number(ctx.session, project.id, parse_ref(parts[0], "A"))
     _owner_or_pm(ctx, item.owner_member_id, "who.action_owner")
     await tracking.complete_action(session=ctx.session, item=item, actor=actor_of(ctx), now=ctx.now)
     return [Text(ctx.t("track.action_done", number=item.number, text=item.text))]

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from adapters.base import TableValue
 from adapters.models import Card, mention_token
 from bot.domain import schedule, wbs
-from bot.domain.workdays import IsWorkday
+from bot.domain.workdays import IsWorkday, workdays_since
 from bot.render.i18n import t
 
 # "done" is a state here too: a finished phase, milestone or project is neither on track nor late.
@@ -104,6 +104,18 @@ class ActionIn:
 
 
 @dataclass(frozen=True)
+class NeedIn:
+    """A resource request: open, or handled (on `handled_on`)."""
+
+    number: int
+    text: str
+    requester: Person | None
+    department: str  # "" when the requester had none
+    since: date  # the business day it was raised
+    handled_on: date | None = None
+
+
+@dataclass(frozen=True)
 class AttendanceIn:
     """A member's standups this week: working days they were expected (not on leave) and reported."""
 
@@ -124,6 +136,7 @@ class ReportInput:
     risks: Sequence[RiskIn] = ()
     blockers: Sequence[BlockerIn] = ()  # open ones
     actions: Sequence[ActionIn] = ()  # the open ones are enough
+    needs: Sequence[NeedIn] = ()  # the open ones and those handled this week
     attendance: Sequence[AttendanceIn] = ()
 
 
@@ -200,6 +213,15 @@ class ActionLine:
 
 
 @dataclass(frozen=True)
+class NeedLine:
+    number: int
+    text: str
+    requester: Person | None
+    department: str
+    days: int  # working days since it was raised, as of the report
+
+
+@dataclass(frozen=True)
 class Attendance:
     expected: int
     reported: int
@@ -231,6 +253,9 @@ class WeeklyReport:
     actions_overdue: tuple[ActionLine, ...]
     attendance: Attendance
     tasks: tuple[TaskLine, ...]
+    # Resource requests; snapshots stored before they existed have none.
+    needs_open: tuple[NeedLine, ...] = ()  # by number
+    needs_handled: tuple[NeedLine, ...] = ()  # handled this week, by number
 
 
 def _progress(rolled: Sequence[wbs.Rolled]) -> int:
@@ -334,6 +359,22 @@ def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
             ),
         ),
         tasks=tuple(lines),
+        needs_open=tuple(
+            _need(n, today, is_workday)
+            for n in sorted(data.needs, key=lambda n: n.number)
+            if n.handled_on is None
+        ),
+        needs_handled=tuple(
+            _need(n, today, is_workday)
+            for n in sorted(data.needs, key=lambda n: n.number)
+            if n.handled_on is not None and n.handled_on >= week_start
+        ),
+    )
+
+
+def _need(need: NeedIn, today: date, is_workday: IsWorkday) -> NeedLine:
+    return NeedLine(
+        need.number, need.text, need.requester, need.department, workdays_since(need.since, today, is_workday)
     )
 
 
@@ -486,7 +527,10 @@ def _decode(kind: Any, value: Any) -> Any:
         return tuple(_decode(get_args(kind)[0], item) for item in value)
     if isinstance(kind, type) and is_dataclass(kind):
         hints = get_type_hints(kind)
-        return kind(**{f.name: _decode(hints[f.name], value[f.name]) for f in fields(kind)})
+        # A field added since the content was stored takes its default.
+        return kind(
+            **{f.name: _decode(hints[f.name], value[f.name]) for f in fields(kind) if f.name in value}
+        )
     if kind is date:
         return date.fromisoformat(value)
     return value
@@ -603,6 +647,22 @@ def render_card(report: WeeklyReport, locale: str) -> Card:
     )
     if attention:
         lines += ["", tr("report.h.attention"), *attention]
+
+    if report.needs_open or report.needs_handled:
+        lines += ["", tr("report.h.needs", open=len(report.needs_open), handled=len(report.needs_handled))]
+
+        def need(key: str) -> Callable[[NeedLine], str]:
+            return lambda n: tr(
+                key,
+                number=n.number,
+                text=_shorten(n.text),
+                who=_who([n.requester] if n.requester else []),
+                department=n.department or tr("need.no_department"),
+                days=n.days,
+            )
+
+        lines += capped(report.needs_open, MAX_ITEMS, need("report.need_open"))
+        lines += capped(report.needs_handled, MAX_ATTENTION, need("report.need_handled"))
 
     if report.phases or report.milestones:
         lines += ["", tr("report.h.plan")]

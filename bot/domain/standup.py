@@ -1,4 +1,5 @@
-"""Reading a free-text standup reply: the three answers, per-task progress and blockers. Pure.
+"""Reading a free-text standup reply: the three answers, a resource request, per-task progress and
+blockers. Pure.
 
 People answer the prompt the way they write in chat: Chinese, English or both, full-width or not,
 with section labels (`昨天：`, `Today:`, `卡点：`) or without, on one line or several. The rules:
@@ -7,9 +8,11 @@ with section labels (`昨天：`, `Today:`, `卡点：`) or without, on one line
   sentence-ending `.`), optionally after a bullet (`-`, `1.`, `1、`) or inside `【】`/`[]`. Labels
   need a colon, except the time words 昨天/昨日/今天/今日/yesterday/today, which also work as the
   first word of a clause ("昨天把接口写完了"). Text before the first label counts as yesterday.
-  Without any label, lines answer the questions in order (two lines: yesterday, today; three:
-  + blockers); a lone line, or more than three, is yesterday. Lines that only report task progress,
-  and a lone "无"/"none", are set aside first so they do not shift the others.
+  The fourth section, a resource request, is only ever opened by its label (需协调资源/需要支持/
+  求助/资源需求/need/help/resources ...: see `_LABEL_WORDS`). Without any label, lines answer the
+  questions in order (two lines: yesterday, today; three: + blockers); a lone line, or more than
+  three, is yesterday. Lines that only report task progress, and a lone "无"/"none", are set
+  aside first so they do not shift the others.
 * Task codes. Only codes of the project's tasks count (`known_codes`), so "12.1 上线" is a date
   when there is no task 12.1. A code glued to a letter or digit (`v2.1`, `2.1.9`), followed by a
   unit (`2.1版本`, `2.1 version`, `1.5天`, `2.1%`) or, for a one-level code, not written `任务3`,
@@ -27,6 +30,9 @@ with section labels (`昨天：`, `Today:`, `卡点：`) or without, on one line
   (then it is what the blocked work waits for); so is a code followed by blocked/stuck/卡住/受阻
   anywhere, or preceded by 卡在/stuck on. The blocker text is what follows the code. "无/没有/暂无/
   none/n/a" as the blockers answer, or "没有卡点"/"no blockers" anywhere, means no blocker.
+* Resource requests. The `needs` section is what the person asks the project for ("需协调资源：
+  需要测试服务器 2台"); "无/none/不需要" there means no request. A code in it is the task the
+  request is for (`need_code`), neither progress nor a blocker.
 """
 
 from __future__ import annotations
@@ -37,8 +43,8 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-Section = Literal["yesterday", "today", "blockers"]
-SECTIONS: tuple[Section, ...] = ("yesterday", "today", "blockers")
+Section = Literal["yesterday", "today", "blockers", "needs"]
+SECTIONS: tuple[Section, ...] = ("yesterday", "today", "blockers", "needs")
 MAX_TEXT = 4000
 
 
@@ -47,6 +53,8 @@ class StandupParse:
     yesterday: str = ""
     today: str = ""
     blockers: str = ""
+    needs: str = ""  # a resource request, as written ("" when there is none)
+    need_code: str | None = None  # the task the request names, if any
     progress: tuple[tuple[str, int], ...] = ()  # (code, percent) in order of first mention
     blocked: tuple[tuple[str, str], ...] = ()  # (code, what blocks it; may be "")
     no_blocker: bool = False
@@ -62,7 +70,12 @@ class StandupParse:
         return bool(self.labels or self.progress or self.blocked or self.unclear) or self.no_blocker
 
     def section(self, name: Section) -> str:
-        return {"yesterday": self.yesterday, "today": self.today, "blockers": self.blockers}[name]
+        return {
+            "yesterday": self.yesterday,
+            "today": self.today,
+            "blockers": self.blockers,
+            "needs": self.needs,
+        }[name]
 
 
 # --- normalisation and clauses --------------------------------------------------------------------
@@ -154,8 +167,11 @@ _LABEL_WORDS: dict[Section, str] = {
     "yesterday": r"昨天|昨日|yesterday|done|did|completed|finished|已完成|完成|进展|进度",
     "today": r"今天|今日|today|plans?|todo|to do|next|计划|待办",
     "blockers": (
-        r"遇到卡点|卡点|阻塞|问题|需协调资源|需要协调资源|需协调|需要协调|风险|困难|求助|需支持|需要支持|需要帮助|"
-        r"blockers?|blocked|blocking|impediments?|issues?|problems?|risks?|need help|help needed"
+        r"遇到卡点|卡点|阻塞|问题|风险|困难|blockers?|blocked|blocking|impediments?|issues?|problems?|risks?"
+    ),
+    "needs": (
+        r"需协调资源|需要协调资源|需协调|需要协调|需要支持|需支持|需要帮助|求助|资源需求|需要资源|"
+        r"need help|help needed|needs?|help|resources?"
     ),
 }
 _LABELS: tuple[tuple[Section, re.Pattern[str]], ...] = (
@@ -215,6 +231,8 @@ def _clauses(lines: list[str]) -> list[_Clause]:
                 current = clause.section
                 if current == "blockers" and _says_no_blocker(_content(lines, clause), current):
                     current = "yesterday"  # "卡点：无" then "2.1 80%": progress, not a blocker
+                if current == "needs" and _says_no_need(_content(lines, clause)):
+                    current = "yesterday"  # "需协调资源：无" then "2.1 80%": the same
                 clauses.append(clause)
             begin = max(begin, after)
     return clauses
@@ -254,6 +272,18 @@ _NO_BLOCKER_AFTER_SPACE = re.compile(rf"(?<=\s)(?:{_NO_BLOCKER_PHRASE}){_END}$",
 def _says_no_blocker(content: str, section: Section | None) -> bool:
     pattern = _NO_BLOCKER_ANSWER if section == "blockers" else _NO_BLOCKER_ANYWHERE
     return bool(content) and pattern.fullmatch(content) is not None
+
+
+# "需协调资源：无", "need: none", "不需要", "no need": the answer to the request question is no request.
+_NO_NEED = re.compile(
+    rf"(?:{_NONE_WORD}|(?:暂|暂时|目前)?(?:无|没有|不需要|不用)(?:需求|需要|资源|支持|帮助|协调)?"
+    rf"|no\s+(?:needs?|requests?|help\s+needed)|nothing\s+needed|not\s+needed){_END}",
+    re.I,
+)
+
+
+def _says_no_need(content: str) -> bool:
+    return bool(content) and _NO_NEED.fullmatch(content) is not None
 
 
 # --- task codes, progress and blockers ------------------------------------------------------------
@@ -470,7 +500,9 @@ def _scan(lines: list[str], clauses: list[_Clause], known: frozenset[str]) -> _S
         for index, group in enumerate(groups):
             clause = _clause_at(in_line, group.start)
             end = _clause_at(in_line, group.end - 1).end
-            if clause.section == "today":
+            if clause.section == "needs":
+                found = None  # "需协调资源：2.1 需要测试服务器": the task the request is for
+            elif clause.section == "today":
                 found = _stated_percent(line, group, end)  # "今天：2.1 80%", not "今天：2.1 到 80%"
             else:
                 found = _progress_at(line, clause, group, end) or _bare_number(line, group, end)
@@ -529,6 +561,18 @@ def _by_position(lines: list[str], clauses: list[_Clause], known: frozenset[str]
         clause.section = sections[clause.line]
 
 
+def _first_code(
+    lines: list[str], clauses: list[_Clause], known: frozenset[str], section: Section
+) -> str | None:
+    """The first task code written in `section`, if any."""
+    for number, line in enumerate(lines):
+        in_line = [clause for clause in clauses if clause.line == number]
+        for group in _groups(line, known):
+            if _clause_at(in_line, group.start).section == section:
+                return group.codes[0]
+    return None
+
+
 def join_answers(pieces: list[str]) -> str:
     """Pieces of one answer as one line: "；" between them in Chinese text, "; " otherwise."""
     pieces = [piece for piece in pieces if piece]
@@ -555,7 +599,9 @@ def parse_standup(text: str, known_codes: Collection[str]) -> StandupParse:
     for clause in clauses:
         content, section = _content(lines, clause), clause.section
         assert section is not None  # every clause has one by now
-        if _says_no_blocker(content, section):
+        if section == "needs" and _says_no_need(content):
+            previous = None
+        elif _says_no_blocker(content, section):
             no_blocker, previous = True, None
         elif not content.strip(_STRIP):
             previous = None
@@ -575,6 +621,8 @@ def parse_standup(text: str, known_codes: Collection[str]) -> StandupParse:
         yesterday=sections["yesterday"],
         today=sections["today"],
         blockers=sections["blockers"],
+        needs=sections["needs"],
+        need_code=_first_code(lines, clauses, known, "needs"),
         progress=tuple(scan.progress.items()),
         blocked=blocked,
         no_blocker=no_blocker and not sections["blockers"] and not blocked,

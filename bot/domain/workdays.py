@@ -77,6 +77,11 @@ def workdays_between(start: date, end: date, is_workday: IsWorkday) -> int:
     return sum(is_workday(start + timedelta(days=offset)) for offset in range((end - start).days + 1))
 
 
+def workdays_since(day: date, today: date, is_workday: IsWorkday) -> int:
+    """How many working days old something from `day` is on `today`: 0 the same day, 1 the next workday."""
+    return workdays_between(day + timedelta(days=1), today, is_workday)
+
+
 class WorkCalendar:
     """A project's working days: its own overrides first, then the official China calendar."""
 

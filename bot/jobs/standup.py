@@ -15,11 +15,13 @@ from bot.domain import wbs
 from bot.jobs.context import JobContext, Recipient
 from bot.render.actions import standup_group
 from bot.render.i18n import t
-from bot.services import members, projects, standups, tasks, tracking
+from bot.render.needs import request_line
+from bot.services import members, projects, resources, standups, tasks, tracking
 from storage.models import Member, StandupReport, Task
 
 MAX_TASKS = 6  # per person in a prompt; the rest are counted
 MAX_TEXT = 80  # characters of a blocker shown in the summary
+MAX_NEEDS = 8  # open resource requests listed in the summary; the rest are counted
 
 
 def short_date(day: date) -> str:
@@ -158,6 +160,8 @@ async def summary(ctx: JobContext) -> None:
     lines += _changes(ctx, reported.values(), titles)
     blockers = _blockers(ctx, reporters, reported, titles)
     lines += blockers
+    needs = await _needs(ctx)
+    lines += needs
     if missing:
         lines.append(ctx.t("standup.summary_missing", count=len(missing), who=_mentions(missing)))
     else:
@@ -165,7 +169,7 @@ async def summary(ctx: JobContext) -> None:
     if away:
         lines.append(ctx.t("standup.summary_away", who=_mentions(away)))
     title = ctx.t("standup.summary_title", date=short_date(ctx.business_date))
-    card = Card(title, "\n".join(lines), color="orange" if missing or blockers else "green")
+    card = Card(title, "\n".join(lines), color="orange" if missing or blockers or needs else "green")
     for chat in await projects.chats(ctx.session, ctx.project.id):
         await ctx.send(Recipient(chat.platform, chat.chat_id), card)
 
@@ -210,3 +214,15 @@ def _blockers(
         if not parsed.get("blocked") and parsed.get("blockers"):
             lines.append(ctx.t("standup.summary_blocker_free", who=who, text=_short(parsed["blockers"])))
     return [ctx.t("standup.summary_blockers"), *lines] if lines else []
+
+
+async def _needs(ctx: JobContext) -> list[str]:
+    """Resource requests still open, whenever raised: listed every day until someone handles them."""
+    items = await resources.listed(ctx.session, ctx.project.id)
+    if not items:
+        return []
+    locale, today = ctx.project.locale, ctx.business_date
+    lines = [request_line(locale, item, today, ctx.calendar) for item in items[:MAX_NEEDS]]
+    if len(items) > MAX_NEEDS:
+        lines.append(ctx.t("standup.more", count=len(items) - MAX_NEEDS))
+    return [ctx.t("need.summary_header"), *lines]

@@ -12,6 +12,7 @@ from bot.render.catalog import (
     cards,
     core,
     integrations,
+    needs,
     plan,
     report,
     rhythm,
@@ -50,6 +51,7 @@ CATALOG = _merge(
     cards.STRINGS,
     integrations.STRINGS,
     undo.STRINGS,
+    needs.STRINGS,
 )
 
 

@@ -1,6 +1,7 @@
 """News a command must carry beyond the chat it was sent in (e.g. an escalated risk, clicked in a
-private alert): queued for the project's chats in the command's own transaction, so it goes out
-only when the change is committed, and once (the key is the triggering event's)."""
+private alert; a resource request for the person who can help): queued for the project's chats or
+one person in the command's own transaction, so it goes out only when the change is committed, and
+once (the key names what triggered it)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from adapters.codec import reply_to_json
 from adapters.models import Reply
 from bot.services import projects
 from storage import idempotency
+from storage.models import Member
 
 
 async def post_to_project_chats(
@@ -40,3 +42,19 @@ async def post_to_project_chats(
             now=now,
         )
     return queued
+
+
+async def tell(*, session: AsyncSession, member: Member, reply: Reply, key: str, now: datetime) -> bool:
+    """Queue a private message to `member` on their platform, once per `key`; False when it was
+    already queued. The row names the project, which a click on the message's buttons acts on."""
+    return await idempotency.enqueue(
+        session,
+        idempotency_key=key,
+        platform=member.platform,
+        chat_id=member.platform_user_id,
+        payload={
+            "content": reply_to_json(reply),
+            "extra": {"to": "user", "project": str(member.project_id)},
+        },
+        now=now,
+    )

@@ -22,7 +22,7 @@ from bot.domain import report as domain
 from bot.domain import wbs
 from bot.domain.report import Person, ReportInput, WeeklyReport, week_of
 from bot.domain.workdays import WorkCalendar
-from bot.services import standups
+from bot.services import resources, standups
 from bot.services import tasks as task_service
 from storage.models import (
     ActionItem,
@@ -205,6 +205,17 @@ async def load(
         actions=[
             domain.ActionIn(a.number, a.text, person(a.owner_member_id), a.due_date, a.status)
             for a in actions
+        ],
+        needs=[
+            domain.NeedIn(
+                number=item.request.number,
+                text=item.request.text,
+                requester=person(item.request.requester_member_id),
+                department=item.department,
+                since=item.request.business_date,
+                handled_on=local(item.request.handled_at) if item.request.handled_at else None,
+            )
+            for item in await resources.listed(session, pid, handled_since=since)
         ],
         attendance=await _attendance(
             session,

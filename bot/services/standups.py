@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import wbs
 from bot.domain.standup import SECTIONS, StandupParse, join_answers
 from bot.errors import UserFacingError
-from bot.services import audit, leave, tasks, tracking
+from bot.services import audit, leave, resources, tasks, tracking
 from bot.services.audit import Actor
 from storage.models import Member, OutboxMessage, Project, RaciAssignment, StandupReport, Task
 
@@ -146,6 +146,7 @@ class Recorded:
     changes: tuple[tracking.ProgressChange, ...]  # applied by this reply
     opened: tuple[tuple[Task, str], ...]  # blockers this reply opened: (task, text)
     refused: tuple[Refusal, ...]
+    need: resources.Opened | None = None  # the resource request this reply raised (or repeated)
 
 
 CanUpdate = Callable[[Task], Awaitable[bool]]
@@ -175,6 +176,7 @@ def _as_parse(parsed: Mapping[str, Any]) -> StandupParse:
         yesterday=str(parsed.get("yesterday", "")),
         today=str(parsed.get("today", "")),
         blockers=str(parsed.get("blockers", "")),
+        needs=str(parsed.get("needs", "")),
         progress=tuple((str(code), int(value)) for code, value in parsed.get("progress", {}).items()),
         blocked=tuple((str(code), str(text)) for code, text in parsed.get("blocked", {}).items()),
         no_blocker=bool(parsed.get("no_blocker")),
@@ -258,6 +260,7 @@ async def record(
         opened.append((task, what))
         blocked[code] = what
 
+    need = await _open_need(session, project, member, day, parse, actor, now, refused)
     parsed = {**_merge(previous, parse), "progress": applied, "changes": net, "blocked": blocked}
     if report is None:
         report = StandupReport(
@@ -292,4 +295,35 @@ async def record(
             entity="standup_report",
         )
         amended = True
-    return Recorded(report, amended, _as_parse(parsed), tuple(changes), tuple(opened), tuple(refused))
+    return Recorded(report, amended, _as_parse(parsed), tuple(changes), tuple(opened), tuple(refused), need)
+
+
+async def _open_need(
+    session: AsyncSession,
+    project: Project,
+    member: Member,
+    day: date,
+    parse: StandupParse,
+    actor: Actor,
+    now: datetime,
+    refused: list[Refusal],
+) -> resources.Opened | None:
+    """The reply's resource request, opened and routed like /need add (once per day and text)."""
+    if not parse.needs:
+        return None
+    task = await tasks.by_code(session, project.id, parse.need_code) if parse.need_code else None
+    try:  # refused (too long) before anything is written
+        return await resources.open_request(
+            session=session,
+            project=project,
+            requester=member,
+            text=parse.needs,
+            task=task,
+            source="standup",
+            day=day,
+            actor=actor,
+            now=now,
+        )
+    except UserFacingError as error:
+        refused.append(Refusal(parse.need_code or "", error.key, dict(error.params)))
+        return None

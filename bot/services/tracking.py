@@ -29,6 +29,7 @@ from storage.models import (
     Milestone,
     ProgressUpdate,
     RaciAssignment,
+    ResourceRequest,
     Risk,
     RiskEvent,
     Task,
@@ -229,7 +230,10 @@ async def clear_blockers(
 # --- risks -----------------------------------------------------------------------------------------
 
 
-async def _next_number(session: AsyncSession, model: type[Risk] | type[ActionItem], project_id: int) -> int:
+async def next_number(
+    session: AsyncSession, model: type[Risk] | type[ActionItem] | type[ResourceRequest], project_id: int
+) -> int:
+    """The next per-project number (R3, A3, N3): one past the highest."""
     highest = await session.scalar(select(func.max(model.number)).where(model.project_id == project_id))
     return int(highest or 0) + 1
 
@@ -248,7 +252,7 @@ async def add_risk(
 ) -> Risk:
     risk = Risk(
         project_id=project_id,
-        number=await _next_number(session, Risk, project_id),
+        number=await next_number(session, Risk, project_id),
         description=description,
         level=level,
         owner_member_id=owner.id,
@@ -395,7 +399,7 @@ async def add_action(
 ) -> ActionItem:
     item = ActionItem(
         project_id=project_id,
-        number=await _next_number(session, ActionItem, project_id),
+        number=await next_number(session, ActionItem, project_id),
         owner_member_id=owner.id,
         text=text,
         due_date=due,

@@ -12,6 +12,7 @@ from bot.domain.report import (
     AttendanceIn,
     BlockerIn,
     MilestoneIn,
+    NeedIn,
     Person,
     ReportInput,
     RiskIn,
@@ -298,3 +299,35 @@ def test_content_is_json_and_reads_back_the_same() -> None:
     assert stored["week_start"] == "2026-11-23"
     assert stored["tasks"][4]["owners"] == [{"user_id": "bob", "name": "Bob"}]
     assert from_content({**stored, "table_sync": {"status": "done"}}) == report
+
+
+def test_resource_requests_open_and_handled_this_week() -> None:
+    needs = [
+        NeedIn(3, "法务审合同", CAROL, "", D("2026-11-27")),
+        NeedIn(1, "测试服务器 2台", BOB, "后端", D("2026-11-20")),
+        NeedIn(2, "设计师半天", DAVE, "产品", D("2026-11-18"), handled_on=D("2026-11-24")),
+        NeedIn(4, "上周已处理", BOB, "后端", D("2026-11-16"), handled_on=D("2026-11-20")),
+    ]
+    report = build(replace(SNAPSHOT, needs=needs), weekdays)
+    # Age in workdays: 11-20 (Fri) to 11-27 (Fri) is 5; raised today is 0.
+    assert [(n.number, n.days) for n in report.needs_open] == [(1, 5), (3, 0)]
+    assert [n.number for n in report.needs_handled] == [2]  # not N4, handled last week
+    body = render_card(report, "zh").body
+    assert (
+        "**🙋 资源需求** 未处理 2 · 本周已处理 1\n"
+        "• N1 测试服务器 2台（<at:bob> · 后端 · 5 个工作日）\n"
+        "• N3 法务审合同（<at:carol> · 未分部门 · 0 个工作日）\n"
+        "• ✅ N2 设计师半天（<at:dave>）\n"
+    ) in body
+    english = render_card(report, "en").body
+    assert (
+        "**🙋 Resource requests** open 2 · handled this week 1\n"
+        "• N1 测试服务器 2台 (<at:bob> · 后端 · 5 workdays)" in english
+    )
+    assert "🙋" not in render_card(build(SNAPSHOT, weekdays), "zh").body
+
+
+def test_a_snapshot_stored_before_resource_requests_reads_back_without_them() -> None:
+    stored = to_content(build(replace(SNAPSHOT, needs=[NeedIn(1, "x", BOB, "", TODAY)]), weekdays))
+    del stored["needs_open"], stored["needs_handled"]
+    assert from_content(stored).needs_open == ()

@@ -30,6 +30,8 @@ class Form:
     y: str | None = None  # None: not checked
     t: str | None = None
     b: str | None = None
+    n: str | None = None  # the resource request
+    nc: str | None = None  # the task it names
 
 
 FORMS: list[Form] = [
@@ -42,7 +44,7 @@ FORMS: list[Form] = [
     Form(
         "昨天：整理需求 今天：写方案 遇到卡点：测试环境未就绪", y="整理需求", t="写方案", b="测试环境未就绪"
     ),
-    Form("昨天：整理需求 今日：写方案 需要支持：无", y="整理需求", t="写方案", none=True),
+    Form("昨天：整理需求 今日：写方案 需要支持：无", y="整理需求", t="写方案", n=""),  # no request
     Form(
         "Yesterday: drafted questions today: send survey blockers: legal approval",
         y="drafted questions",
@@ -145,7 +147,7 @@ FORMS: list[Form] = [
     Form("卡点: 无。2.1 80%", {"2.1": 80}, none=True),
     Form("今日计划：2.2 联调\n昨日完成：2.1 100%", {"2.1": 100}),
     Form("计划：写文档 卡点：等法务", t="写文档", b="等法务"),
-    Form("need help: 2.3 test env", blocked=("2.3",)),
+    Form("need help: 2.3 test env", n="2.3 test env", nc="2.3"),  # a request for 2.3, no blocker
     Form("2.3 卡住了", blocked=("2.3",)),
     Form("2.3 卡住了，等测试环境", blocked=("2.3",)),
     Form("2.3 blocked by QA env", blocked=("2.3",)),
@@ -197,6 +199,30 @@ FORMS: list[Form] = [
     Form("1.2 frontend 60%, docs 20%", unclear=("1.2",)),
     Form("昨天：1.2 接口60% 文档20%\n2.1 80%", {"2.1": 80}, unclear=("1.2",)),
     Form("2.1 from 50% to 80%", {"2.1": 80}),
+    # 7. resource requests: their own section, never a blocker; "无" there is no request
+    Form("需协调资源：需要测试服务器 2台", n="需要测试服务器 2台"),
+    Form(
+        "昨天：2.1 80%\n今天：联调\n需协调资源：需要测试服务器 2台\n卡点：无",
+        {"2.1": 80},
+        none=True,
+        n="需要测试服务器 2台",
+    ),
+    Form(
+        "昨天：整理需求 今天：写方案 需要协调资源：UI 设计师半天", y="整理需求", t="写方案", n="UI 设计师半天"
+    ),
+    Form("@小助手 需要支持：2.3 缺一台 Mac 🙏\n-- 张三", n="2.3 缺一台 Mac", nc="2.3"),
+    Form("👍 求助：法务审一下合同", n="法务审一下合同"),
+    Form("【资源需求】2 台 GPU 服务器（2.4）", n="2 台 GPU 服务器(2.4)", nc="2.4"),
+    Form("需要帮助：无\n2.1 80%", {"2.1": 80}, n=""),
+    Form("需协调：暂无 2.2 完成", {"2.2": 100}, n=""),
+    Form("资源需求：不需要", n=""),
+    Form("卡点：2.1 等设计稿 需支持：设计部出图", blocked=("2.1",), b="2.1 等设计稿", n="设计部出图"),
+    Form("need: a test server", n="a test server"),
+    Form("Yesterday: 2.1 done  Today: 2.2  Needs: QA for 2.2 💪", {"2.1": 100}, n="QA for 2.2", nc="2.2"),
+    Form("@bot help: VPN access for the new intern\n—— Tom", n="VPN access for the new intern"),
+    Form("resources: none\n2.3 40%", {"2.3": 40}, n=""),
+    Form("Blockers: none\nhelp needed: 2 more testers", none=True, n="2 more testers"),
+    Form("need help: no", n=""),
 ]
 
 
@@ -219,10 +245,14 @@ def _right(form: Form) -> bool:
     }
     if _actual(parse) != expected:
         return False
-    return all(
-        want is None or want == got
-        for want, got in ((form.y, parse.yesterday), (form.t, parse.today), (form.b, parse.blockers))
+    said = (
+        (form.y, parse.yesterday),
+        (form.t, parse.today),
+        (form.b, parse.blockers),
+        (form.n, parse.needs),
+        (form.nc, parse.need_code),
     )
+    return all(want is None or want == got for want, got in said) and (form.nc is None or form.n is not None)
 
 
 # Forms still read wrong (strict: fixing one fails the test until it leaves this set).
@@ -272,6 +302,8 @@ _WORDS = st.sampled_from(
         "今天:",
         "卡点：",
         "blockers: ",
+        "需协调资源：",
+        "need: ",
         "done ",
         "无",
         "none",
@@ -305,7 +337,7 @@ def test_any_text_parses_and_touches_only_the_tasks_it_names(parts: list[str]) -
     parse = parse_standup(text, KNOWN)  # never raises
     named = {code for code in KNOWN if code in text}
     touched = {code for code, _ in (*parse.progress, *parse.blocked, *parse.unclear)}
-    assert touched <= named
+    assert touched <= named and parse.need_code in named | {None}
     assert all(0 <= value <= 100 for _, value in parse.progress)
     coded, which = with_codes(text, OWN)
     assert {code for _, codes in which for code in codes} <= set(OWN)

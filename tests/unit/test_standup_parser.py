@@ -24,6 +24,7 @@ class Case:
     progress: dict[str, int] = field(default_factory=dict)
     blocked: dict[str, str] = field(default_factory=dict)
     none: bool = False
+    n: str = ""  # the resource request
 
 
 CASES: list[Case] = [
@@ -51,11 +52,10 @@ CASES: list[Case] = [
         none=True,
     ),
     Case(
-        "昨日完成：2.1、2.2\n今日计划：2.3\n需协调：无",
+        "昨日完成：2.1、2.2\n今日计划：2.3\n需协调：无",  # no resource request; blockers not answered
         y="2.1、2.2",
         t="2.3",
         progress={"2.1": 100, "2.2": 100},
-        none=True,
     ),
     Case(
         "昨天把 2.1 的接口写完了，今天继续联调 2.2。卡点：2.2 等后端接口",
@@ -244,6 +244,13 @@ CASES: list[Case] = [
     Case("卡点无", none=True),
     Case("写完接口，无卡点，联调", y="写完接口；联调", none=True),
     Case("在开会", y="在开会"),
+    # --- resource requests ---------------------------------------------------------------------------
+    Case(
+        "昨天：联调\n今天：压测\n需协调资源：需要测试服务器 2台", y="联调", t="压测", n="需要测试服务器 2台"
+    ),
+    Case("卡点：无；需要支持：运维开通权限", none=True, n="运维开通权限"),
+    Case("Today: load test. Need: a test server", t="load test", n="a test server"),
+    Case("help needed: none\nblockers: none", none=True),
 ]
 
 
@@ -256,6 +263,7 @@ def _actual(parse: StandupParse) -> Case:
         progress=dict(parse.progress),
         blocked=dict(parse.blocked),
         none=parse.no_blocker,
+        n=parse.needs,
     )
 
 
@@ -266,7 +274,7 @@ def test_the_table_is_big_enough() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[case.text for case in CASES])
 def test_reply(case: Case) -> None:
-    expected = Case("", case.y, case.t, case.b, case.progress, case.blocked, case.none)
+    expected = Case("", case.y, case.t, case.b, case.progress, case.blocked, case.none, case.n)
     assert _actual(parse_standup(case.text, KNOWN)) == expected
 
 
@@ -303,6 +311,7 @@ def test_labels_name_the_sections_a_label_opened() -> None:
     assert parse_standup("写接口\n联调\n无", KNOWN).labels == frozenset()
     # A label with a colon opens a section in the middle of a line too (issue 9).
     assert parse_standup("【今日】评审 Yesterday: docs", KNOWN).labels == {"today", "yesterday"}
+    assert parse_standup("昨天：联调 需协调资源：服务器", KNOWN).labels == {"yesterday", "needs"}
 
 
 def test_empty_text_gives_an_empty_parse() -> None:

@@ -74,7 +74,7 @@ async def test_several_percents_after_one_code_ask_for_the_overall_one(
     async with standup_day(engine, platform) as day:
         answer = await dm(day, "bob", "1.2 接口60%，文档20%\n2.1 30%")
         assert (
-            "⚠️ 「1.2 接口60%,文档20%」有几个百分比，1.2 的整体进度是多少？未更新，请再发一条，如 1.2 60%"
+            "⚠️ 「1.2 接口60%，文档20%」有几个百分比，1.2 的整体进度是多少？未更新，请再发一条，如 1.2 60%"
             in answer
         )
         assert "📈 2.1 后端接口 20% → 30%" in answer

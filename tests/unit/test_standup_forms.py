@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.standup import StandupParse, parse_standup, with_codes
+from bot.domain.standup import StandupParse, parse_standup, same_as_before
 
 KNOWN = {
     *("1", "1.1", "1.2", "1.3", "1.4"),
@@ -256,14 +256,14 @@ OWN = {"3.1": "问卷设计", "3.2": "用户访谈", "2.1": "接口联调", "2.2
     ],
 )
 def test_titles_of_the_senders_own_tasks_stand_for_their_codes(text: str, progress: dict[str, int]) -> None:
-    coded, which = with_codes(text, OWN)
-    assert dict(parse_standup(coded, KNOWN).progress) == progress and which == ()
+    parse = parse_standup(text, KNOWN, OWN)
+    assert dict(parse.progress) == progress and parse.which == ()
 
 
 def test_a_title_of_two_of_the_senders_tasks_is_asked_about_and_changes_nothing() -> None:
-    coded, which = with_codes("接口联调 80%", OWN)
-    assert which == (("接口联调", ("2.1", "2.2")),)
-    assert parse_standup(coded, KNOWN).progress == ()
+    parse = parse_standup("接口联调 80%", KNOWN, OWN)
+    assert parse.which == (("接口联调", ("2.1", "2.2")),)
+    assert parse.progress == () and parse.unread == ()
 
 
 _WORDS = st.sampled_from(
@@ -307,6 +307,6 @@ def test_any_text_parses_and_touches_only_the_tasks_it_names(parts: list[str]) -
     touched = {code for code, _ in (*parse.progress, *parse.blocked, *parse.unclear)}
     assert touched <= named
     assert all(0 <= value <= 100 for _, value in parse.progress)
-    coded, which = with_codes(text, OWN)
-    assert {code for _, codes in which for code in codes} <= set(OWN)
-    assert {code for code, _ in parse_standup(coded, KNOWN).progress} <= named | set(OWN)
+    titled = parse_standup(text, KNOWN, OWN)
+    assert {code for _, codes in titled.which for code in codes} <= set(OWN)
+    assert {code for code, _ in titled.progress} <= named | set(OWN)

@@ -27,6 +27,20 @@ with section labels (`昨天：`, `Today:`, `卡点：`) or without, on one line
   (then it is what the blocked work waits for); so is a code followed by blocked/stuck/卡住/受阻
   anywhere, or preceded by 卡在/stuck on. The blocker text is what follows the code. "无/没有/暂无/
   none/n/a" as the blockers answer, or "没有卡点"/"no blockers" anywhere, means no blocker.
+* Titles. Given the sender's own open tasks, a title that a percent or a done word follows, or a
+  done word precedes, stands for its code (`问卷设计 done`, `完成了问卷设计`, `finished the survey
+  design`), and a code followed by its own title reads as the code (`3.1 问卷设计 80%`). A title two
+  of those tasks share is not read: they are asked which (`which`).
+* Not understood. Nothing that looks like progress is dropped without a word. In the yesterday
+  section (where progress is reported; unlabelled text counts there), a clause that names a task or
+  holds a percent (percent words included, "八成"), but in which no task it names got progress, a
+  blocker or a question (`unclear`, `which`), is quoted back as typed (`unread`): "80%",
+  "接口写了 60%", "2.1 部分完成", "2.1 还差 20%". A code of no task followed by what would be
+  progress or a blocker ("9.9 50%", "Blocked on 9.9: …") is `no_such_task`. The today section is the
+  plan and the blockers section says what blocks: neither is complained about, nor is plain prose
+  (no code, no percent), which is just its section's text.
+* Same as yesterday. `same_as_before` is true when the whole reply, phone noise aside, is 同上 /
+  同昨天 / 和昨天一样 / same as yesterday / same: the caller carries the last plan over.
 """
 
 from __future__ import annotations

@@ -77,7 +77,8 @@ class StandupParse:
     @property
     def recognised(self) -> bool:
         """Whether the text reads as a standup at all, rather than any chat line."""
-        return bool(self.labels or self.progress or self.blocked or self.unclear) or self.no_blocker
+        said = self.progress or self.blocked or self.unclear or self.which or self.no_such_task
+        return bool(self.labels or said) or self.no_blocker
 
     def section(self, name: Section) -> str:
         return {"yesterday": self.yesterday, "today": self.today, "blockers": self.blockers}[name]

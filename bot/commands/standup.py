@@ -150,10 +150,7 @@ async def _same(ctx: CommandContext, member: Member, text: str) -> list[Reply]:
     still_open = await tracking.open_blockers(ctx.session, list(mine))
     lines = _sections(ctx, recorded)
     lines.insert(1, ctx.t("standup.same", date=short_date(since)))
-    if still_open:
-        lines.append(ctx.t("standup.same_blockers"))
-    else:
-        lines.append(ctx.t("standup.same_no_blockers"))
+    lines.append(ctx.t("standup.same_blockers" if still_open else "standup.same_no_blockers"))
     for blocker in still_open:
         task = mine[blocker.task_id]
         lines.append(

@@ -49,6 +49,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 Section = Literal["yesterday", "today", "blockers"]
@@ -102,7 +103,7 @@ _SPACES = re.compile(r"\s+")
 @dataclass(frozen=True)
 class _Typed:
     """A normalised line and, per character, the span of the typed text it came from, so that what
-    the bot could not read is quoted as typed (`「八成吧」`, not `「80%吧」`)."""
+    the bot could not read is quoted as typed (`「写了八十％」`, not `「写了80%」`)."""
 
     text: str
     at: tuple[tuple[int, int], ...]
@@ -207,7 +208,7 @@ def _typed_lines(raw: str) -> list[_Typed]:
     text = _Typed("".join(chars), tuple(at)).sub(_IME_DOT, ".").map(lambda char: char.translate(_INVISIBLE))
     lines, offset = [], 0
     for piece in text.text.splitlines(keepends=True):
-        content = piece.splitlines()[0] if piece.splitlines() else ""
+        content = piece.splitlines()[0]  # without the line break
         line = _Typed(content, text.at[offset : offset + len(content)])
         offset += len(piece)
         lines.append(_denoised(line).sub(_PERCENT_WORDS, _percent_word))
@@ -787,9 +788,6 @@ def _titled(
             return f" {codes[0]} {match[0]}"
         return match[0]  # a title in passing ("继续测试") is no update
 
-    found = []
-    for line in lines:
-        text = line.text
-        found.append(line.sub(pattern, lambda match: coded(text, match)))  # noqa: B023 (used at once)
+    found = [line.sub(pattern, partial(coded, line.text)).sub(_SPACES, " ").strip() for line in lines]
     own = {codes[0]: title for title, codes in by_title.items() if len(codes) == 1}
-    return [line.sub(_SPACES, " ").strip() for line in found], own, ambiguous
+    return found, own, ambiguous

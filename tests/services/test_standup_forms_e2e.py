@@ -514,3 +514,28 @@ async def test_mixed_languages(engine: AsyncEngine, platform: str) -> None:
         # In a 1:1 chat a group word before a code names the task; it is not the group's usage.
         assert "🎉 1.2 需求评审 已完成" in await dm(day, "bob", "task 1.2 done", "10:00")
         assert "📋 任务 · 新品发布】" in await dm(day, "bob", "任务", "10:01")  # the word alone still lists
+
+
+async def test_later_replies_and_members_without_tasks_in_english(engine: AsyncEngine, platform: str) -> None:
+    async with standup_day(engine, platform, english=True) as day:
+        await day.update(locale="en")
+        answer = await group(day, "dave", "/standup Yesterday: review Today: docs Blockers: none", "09:40")
+        assert answer.startswith(
+            "✅ Got your standup for 11-25\nYesterday: review\nToday: docs\nBlockers: none\n"
+        )
+        assert "20% → 80%" in await group(day, "bob", "/standup 2.1 80%", "09:41")
+        await group(day, "alice", "/progress 2.1 50%", "09:42")
+        assert "📈 2.1 后端接口 50% → 80%" in await group(day, "bob", "/standup 2.1 80%", "09:43")
+        opened = "⛔ 2.1 后端接口 marked blocked: design"
+        assert opened in await dm(day, "bob", "Blocked on 2.1: design", "09:44")
+        await group(day, "alice", "/blocker clear 2.1", "09:45")
+        assert opened in await dm(day, "bob", "Blocked on 2.1: design", "09:46")
+        assert "⛔" not in await dm(day, "bob", "Blocked on 2.1: design", "09:47")
+        assert await count(day, Blocker) == 2 and await count(day, Blocker, Blocker.status == "open") == 1
+        assert await count(day, StandupReport) == 2 and (await task(day, "2.1")).progress == 80
+        summary = [
+            text
+            for kind, _, text in await day.run("standup-summary", "2026-11-25", "11:00")
+            if kind == "chat"
+        ]
+        assert "✅ Reported 2/4: @dave @bob" in summary[0]

@@ -178,9 +178,12 @@ async def dispatch_message(
 
 def _label_not_command(text: str, match: Match, message: InboundMessage) -> bool:
     """`卡点：无`, `Done: 2.1` in a 1:1 chat or a reply: a standup label, not the command of that
-    name (a command is called without a colon, a label needs one)."""
+    name (a command is called without a colon, a label needs one). Likewise `任务3.2完成70%`,
+    `task 2.1 done`: a group word before a task code names the task (the group takes no code)."""
     conversational = message.chat.chat_type == "p2p" or message.reply_to is not None
-    return conversational and not text.startswith("/") and match.args.startswith(":")
+    if not conversational or text.startswith("/"):
+        return False
+    return match.args.startswith(":") or (match.spec.group and match.args[:1].isdigit())
 
 
 def only_reported_mentions(message: InboundMessage) -> InboundMessage:

@@ -31,6 +31,7 @@ class CommandSpec:
     listed: bool = True  # shown in /help's overview
     # For arguments that may carry credentials: the arguments as they may be stored once handled.
     redact: Callable[[str], str] | None = None
+    group: bool = False  # a bare group word: it only lists or shows the group's usage
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,11 @@ class Router:
         needs_project: bool = True,
         listed: bool = True,
         redact: Callable[[str], str] | None = None,
+        group: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.commands.append(
-                CommandSpec(name, aliases, handler, usage, summary, who, needs_project, listed, redact)
+                CommandSpec(name, aliases, handler, usage, summary, who, needs_project, listed, redact, group)
             )
             return handler
 
@@ -74,7 +76,9 @@ class Router:
                 return await lister(ctx, "")
             raise UsageError()
 
-        self.command(name, alias, usage=usage, summary=summary, who="who.anyone", listed=False)(group)
+        self.command(name, alias, usage=usage, summary=summary, who="who.anyone", listed=False, group=True)(
+            group
+        )
 
 
 def _is_word_char(char: str) -> bool:

@@ -33,14 +33,29 @@ with section labels (`昨天：`, `Today:`, `卡点：`) or without, on one line
 * Resource requests. The `needs` section is what the person asks the project for ("需协调资源：
   需要测试服务器 2台"); "无/none/不需要" there means no request. A code in it is the task the
   request is for (`need_code`), neither progress nor a blocker.
+* Titles. Given the sender's own open tasks, a title that a percent or a done word follows, or a
+  done word precedes, stands for its code (`问卷设计 done`, `完成了问卷设计`, `finished the survey
+  design`), and a code followed by its own title reads as the code (`3.1 问卷设计 80%`). A title two
+  of those tasks share is not read: they are asked which (`which`).
+* Not understood. Nothing that looks like progress is dropped without a word. In the yesterday
+  section (where progress is reported; unlabelled text counts there), a clause that names a task or
+  holds a percent (percent words included, "八成"), but in which no task it names got progress, a
+  blocker or a question (`unclear`, `which`), is quoted back as typed (`unread`): "80%",
+  "接口写了 60%", "2.1 部分完成", "2.1 还差 20%". A code of no task followed by what would be
+  progress or a blocker ("9.9 50%", "Blocked on 9.9: …") is `no_such_task`. The today section is the
+  plan and the blockers section says what blocks: neither is complained about, nor is plain prose
+  (no code, no percent), which is just its section's text.
+* Same as yesterday. `same_as_before` is true when the whole reply, phone noise aside, is 同上 /
+  同昨天 / 和昨天一样 / same as yesterday / same: the caller carries the last plan over.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 Section = Literal["yesterday", "today", "blockers", "needs"]
@@ -63,11 +78,16 @@ class StandupParse:
     unclear: tuple[tuple[str, str], ...] = ()
     # (title, codes) where a task title written instead of a code names several of the sender's tasks.
     which: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # What looks like progress but set none, as typed, with a code it names ("" if none): shown back.
+    unread: tuple[tuple[str, str], ...] = ()
+    # (code, what was said, as typed) where a percent, a done word or a blocker follows a code of no task.
+    no_such_task: tuple[tuple[str, str], ...] = ()
 
     @property
     def recognised(self) -> bool:
         """Whether the text reads as a standup at all, rather than any chat line."""
-        return bool(self.labels or self.progress or self.blocked or self.unclear) or self.no_blocker
+        said = self.progress or self.blocked or self.unclear or self.which or self.no_such_task
+        return bool(self.labels or said) or self.no_blocker
 
     def section(self, name: Section) -> str:
         return {
@@ -90,12 +110,54 @@ _STRIP = " ,;。!?.:-、"
 # Phone noise: @mentions at the start of a line, a signature line ("-- 张三", "—— Tom").
 _MENTIONS = re.compile(r"^(?:@\S+\s*)+")
 _SIGNATURE = re.compile(r"^(?:--|—+|~+)\s*\S{1,20}$")
+_SPACES = re.compile(r"\s+")
 
 
-def _denoised(line: str) -> str:
+@dataclass(frozen=True)
+class _Typed:
+    """A normalised line and, per character, the span of the typed text it came from, so that what
+    the bot could not read is quoted as typed (`「写了八十％」`, not `「写了80%」`)."""
+
+    text: str
+    at: tuple[tuple[int, int], ...]
+
+    def map(self, char: Callable[[str], str]) -> _Typed:
+        """Each character replaced by one character."""
+        return _Typed("".join(map(char, self.text)), self.at)
+
+    def sub(self, pattern: re.Pattern[str], repl: Callable[[re.Match[str]], str] | str) -> _Typed:
+        text: list[str] = []
+        at: list[tuple[int, int]] = []
+        last = 0
+        for match in pattern.finditer(self.text):
+            if match.end() == match.start():
+                continue
+            new = repl if isinstance(repl, str) else repl(match)
+            text.append(self.text[last : match.start()])
+            at += self.at[last : match.start()]
+            text.append(new)
+            at += [(self.at[match.start()][0], self.at[match.end() - 1][1])] * len(new)
+            last = match.end()
+        return _Typed("".join(text) + self.text[last:], tuple(at) + self.at[last:])
+
+    def strip(self) -> _Typed:
+        start = len(self.text) - len(self.text.lstrip())
+        end = len(self.text.rstrip())
+        return _Typed(self.text[start:end], self.at[start:end])
+
+    def typed(self, raw: str, start: int, end: int) -> str:
+        """What the person typed for `text[start:end]`, without the separators around it."""
+        while start < end and self.text[start] in _STRIP:
+            start += 1
+        while end > start and self.text[end - 1] in _STRIP:
+            end -= 1
+        return raw[self.at[start][0] : self.at[end - 1][1]].strip() if end > start else ""
+
+
+def _denoised(line: _Typed) -> _Typed:
     # Emoji and other pictographs (Unicode "So") say nothing a parser can use.
-    line = "".join(" " if unicodedata.category(char) == "So" else char for char in line)
-    return " ".join(_MENTIONS.sub("", line.strip()).split())
+    line = line.map(lambda char: " " if unicodedata.category(char) == "So" else char)
+    return line.strip().sub(_MENTIONS, "").sub(_SPACES, " ").strip()
 
 
 # Percents in words: "45 percent", "百分之六十", "八十%", "六成", "七成半".
@@ -147,12 +209,23 @@ def _percent_word(match: re.Match[str]) -> str:
     return match[0] if value is None else f"{value}%"
 
 
-def _lines(text: str) -> list[str]:
+def _typed_lines(raw: str) -> list[_Typed]:
     """NFKC (`：８０％` -> `:80%`), whitespace runs -> one space, line breaks kept, empty lines,
     emoji, leading @mentions and a signature line dropped."""
-    text = _IME_DOT.sub(".", unicodedata.normalize("NFKC", text).translate(_INVISIBLE))
-    lines = (_PERCENT_WORDS.sub(_percent_word, _denoised(line)) for line in text.splitlines())
-    return [line for line in lines if line and not _SIGNATURE.match(line)]
+    chars: list[str] = []
+    at: list[tuple[int, int]] = []
+    for index, char in enumerate(raw):  # character by character, to know where each came from
+        for normal in unicodedata.normalize("NFKC", char):
+            chars.append(normal)
+            at.append((index, index + 1))
+    text = _Typed("".join(chars), tuple(at)).sub(_IME_DOT, ".").map(lambda char: char.translate(_INVISIBLE))
+    lines, offset = [], 0
+    for piece in text.text.splitlines(keepends=True):
+        content = piece.splitlines()[0]  # without the line break
+        line = _Typed(content, text.at[offset : offset + len(content)])
+        offset += len(piece)
+        lines.append(_denoised(line).sub(_PERCENT_WORDS, _percent_word))
+    return [line for line in lines if line.text and not _SIGNATURE.match(line.text)]
 
 
 def _has_cjk(text: str) -> bool:
@@ -334,7 +407,7 @@ _REMAINING = re.compile(r"\s*(?:left|remaining|to go|剩余|未完成)", re.I)
 # Before the code: "完成了 2.1", "finished 2.1", or the label "Done: 2.1".
 _DONE_BEFORE = re.compile(
     r"(?:完成了|完成|做完了|做完|搞定了|搞定|finished|completed|complete|done(?:\s+with)?|closed|wrapped\s+up)"
-    r"\s*:?\s*$",
+    r"\s*:?\s*(?:the\s+)?$",
     re.I,
 )
 # "完成了 2.1" finishes 2.1 only if nothing but a particle follows: "完成了 2.1 的接口" is a part of it.
@@ -369,12 +442,13 @@ class _Group:
     codes: tuple[str, ...]
 
 
-def _groups(line: str, known: frozenset[str]) -> Iterator[_Group]:
+def _groups(line: str, known: frozenset[str], titles: Mapping[str, str]) -> Iterator[_Group]:
+    """`titles`: code -> casefolded title of the sender's own tasks; "3.1 问卷设计" reads as the code."""
     codes: list[str] = []
     start = end = 0
     for match in _CODE.finditer(line):
         code = match["code"]
-        if code not in known or ("." not in code and match["prefix"] is None):
+        if code not in known or ("." not in code and match["prefix"] is None) or match.start() < end:
             continue
         if codes and _LIST_GAP.fullmatch(line, end, match.start()):
             codes.append(code)
@@ -383,6 +457,10 @@ def _groups(line: str, known: frozenset[str]) -> Iterator[_Group]:
                 yield _Group(start, end, tuple(dict.fromkeys(codes)))
             codes, start = [code], match.start()
         end = match.end()
+        title = titles.get(code, "")
+        at = end + len(line[end:]) - len(line[end:].lstrip())
+        if title and line[at : at + len(title)].casefold() == title:
+            end = at + len(title)
     if codes:
         yield _Group(start, end, tuple(dict.fromkeys(codes)))
 
@@ -397,7 +475,12 @@ class _Scan:
     progress: dict[str, int] = field(default_factory=dict)
     blocked: dict[str, str] = field(default_factory=dict)
     spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # line -> progress items
-    unclear: dict[str, str] = field(default_factory=dict)  # code -> what was said (several percents)
+    # code -> (line, start, end) of what was said (several percents)
+    unclear: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    said: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # code -> its progress or blocker
+
+    def touched(self) -> set[str]:
+        return {*self.progress, *self.blocked, *self.unclear}
 
 
 def _progress_at(line: str, clause: _Clause, group: _Group, end: int) -> tuple[int, int, int] | None:
@@ -492,11 +575,13 @@ def _several_percents(said: str) -> bool:
     return len(_PERCENT_SIGN.findall(said)) >= 2 and not _FROM_TO.search(said)
 
 
-def _scan(lines: list[str], clauses: list[_Clause], known: frozenset[str]) -> _Scan:
+def _scan(
+    lines: list[str], clauses: list[_Clause], known: frozenset[str], titles: Mapping[str, str]
+) -> _Scan:
     scan = _Scan()
     for number, line in enumerate(lines):
         in_line = [clause for clause in clauses if clause.line == number]
-        groups = list(_groups(line, known))
+        groups = list(_groups(line, known, titles))
         for index, group in enumerate(groups):
             clause = _clause_at(in_line, group.start)
             end = _clause_at(in_line, group.end - 1).end
@@ -506,20 +591,22 @@ def _scan(lines: list[str], clauses: list[_Clause], known: frozenset[str]) -> _S
                 found = _stated_percent(line, group, end)  # "今天：2.1 80%", not "今天：2.1 到 80%"
             else:
                 found = _progress_at(line, clause, group, end) or _bare_number(line, group, end)
-            said = line[group.start : groups[index + 1].start if index + 1 < len(groups) else len(line)]
-            if found is not None and _several_percents(said):
+            said_end = groups[index + 1].start if index + 1 < len(groups) else len(line)
+            if found is not None and _several_percents(line[group.start : said_end]):
                 for code in group.codes:
-                    scan.unclear[code] = said.strip(_STRIP)
+                    scan.unclear[code] = (number, group.start, said_end)
                 found = None
             if found is not None:
                 value, span_start, span_end = found
                 for code in group.codes:
                     scan.progress[code] = value  # the last value wins, in order of first mention
+                    scan.said[code] = (number, span_start, span_end)
                 scan.spans.setdefault(number, []).append((span_start, span_end))
             blocker = _blocker_at(line, clause, group, found[2] if found else group.end)
             if blocker is not None:
                 for code in group.codes:
                     scan.blocked[code] = blocker
+                    scan.said.setdefault(code, (number, clause.start, clause.end))
     return scan
 
 
@@ -536,10 +623,12 @@ def _progress_only(line: str, spans: list[tuple[int, int]]) -> bool:
     return not _FILLER.sub("", "".join(rest)[bullet.end() if bullet else 0 :])
 
 
-def _by_position(lines: list[str], clauses: list[_Clause], known: frozenset[str]) -> None:
+def _by_position(
+    lines: list[str], clauses: list[_Clause], known: frozenset[str], titles: Mapping[str, str]
+) -> None:
     """An unlabelled reply: its lines answer yesterday, today, blockers in order. Lines that only
     report progress are yesterday's (leading ones together answer it); a lone "无" answers blockers."""
-    spans = _scan(lines, clauses, known).spans
+    spans = _scan(lines, clauses, known, titles).spans
     answers: list[list[int]] = []
     sections: dict[int, Section] = {}
     for number, line in enumerate(lines):
@@ -562,12 +651,16 @@ def _by_position(lines: list[str], clauses: list[_Clause], known: frozenset[str]
 
 
 def _first_code(
-    lines: list[str], clauses: list[_Clause], known: frozenset[str], section: Section
+    lines: list[str],
+    clauses: list[_Clause],
+    known: frozenset[str],
+    titles: Mapping[str, str],
+    section: Section,
 ) -> str | None:
     """The first task code written in `section`, if any."""
     for number, line in enumerate(lines):
         in_line = [clause for clause in clauses if clause.line == number]
-        for group in _groups(line, known):
+        for group in _groups(line, known, titles):
             if _clause_at(in_line, group.start).section == section:
                 return group.codes[0]
     return None
@@ -579,10 +672,15 @@ def join_answers(pieces: list[str]) -> str:
     return ("；" if any(_has_cjk(piece) for piece in pieces) else "; ").join(pieces)
 
 
-def parse_standup(text: str, known_codes: Collection[str]) -> StandupParse:
-    """Understand one standup reply; `known_codes` are the project's task codes. Only the first
+def parse_standup(
+    text: str, known_codes: Collection[str], titles: Mapping[str, str] | None = None
+) -> StandupParse:
+    """Understand one standup reply; `known_codes` are the project's task codes, `titles` (code ->
+    title) the sender's own open tasks, whose titles may stand for their codes. Only the first
     MAX_TEXT characters are read: a standup is a few lines, and this keeps the work bounded."""
-    lines = _lines(text[:MAX_TEXT])
+    raw = text[:MAX_TEXT]
+    typed, own, which = _titled(_typed_lines(raw), titles or {})
+    lines = [line.text for line in typed]
     known = frozenset(known_codes)
     clauses = _clauses(lines)
     labels = frozenset(clause.section for clause in clauses if clause.label and clause.section)
@@ -590,8 +688,8 @@ def parse_standup(text: str, known_codes: Collection[str]) -> StandupParse:
         for clause in clauses:
             clause.section = clause.section or "yesterday"
     else:
-        _by_position(lines, clauses, known)
-    scan = _scan(lines, clauses, known)
+        _by_position(lines, clauses, known, own)
+    scan = _scan(lines, clauses, known, own)
     no_blocker = False
     # Each section's text; a run of clauses of one line is kept whole, with its own punctuation.
     pieces: dict[Section, list[tuple[int, int, int]]] = {name: [] for name in SECTIONS}
@@ -617,18 +715,83 @@ def parse_standup(text: str, known_codes: Collection[str]) -> StandupParse:
         for name in SECTIONS
     }
     blocked = tuple(scan.blocked.items())
+
+    def as_typed(line: int, start: int, end: int) -> str:
+        return typed[line].typed(raw, start, end)
+
+    unread, no_such_task = _unread(lines, clauses, scan, known, own, which)
     return StandupParse(
         yesterday=sections["yesterday"],
         today=sections["today"],
         blockers=sections["blockers"],
         needs=sections["needs"],
-        need_code=_first_code(lines, clauses, known, "needs"),
+        need_code=_first_code(lines, clauses, known, own, "needs"),
         progress=tuple(scan.progress.items()),
         blocked=blocked,
         no_blocker=no_blocker and not sections["blockers"] and not blocked,
         labels=labels,
-        unclear=tuple(scan.unclear.items()),
+        unclear=tuple((code, as_typed(*where)) for code, where in scan.unclear.items()),
+        which=tuple(which.items()),
+        unread=tuple((as_typed(*where), code) for where, code in unread),
+        no_such_task=tuple((code, as_typed(*where)) for code, where in no_such_task.items()),
     )
+
+
+# --- what looks like progress but set none ----------------------------------------------------------
+
+
+def _unread(
+    lines: list[str],
+    clauses: list[_Clause],
+    scan: _Scan,
+    known: frozenset[str],
+    titles: Mapping[str, str],
+    which: Mapping[str, tuple[str, ...]],
+) -> tuple[list[tuple[tuple[int, int, int], str]], dict[str, tuple[int, int, int]]]:
+    """The yesterday clauses that name a task or a percent but set no progress, blocked nothing and
+    asked nothing ((line, start, end), a code they name or ""), and the codes of no task that a
+    percent, a done word or a blocker follows, with where."""
+    # The same reading with every code-like number as a task: what would have applied to it.
+    candidates = {match["code"] for line in lines for match in _CODE.finditer(line)} - known
+    guessed = _scan(lines, clauses, known | candidates, titles)
+    no_such_task = {
+        code: where for code, where in (*guessed.said.items(), *guessed.unclear.items()) if code in candidates
+    }
+    touched = scan.touched()
+    unread = []
+    for clause in clauses:
+        line = lines[clause.line]
+        content = line[clause.start : clause.end]
+        if clause.section != "yesterday" or any(title in content for title in which):
+            continue
+        groups = [g for g in _groups(line, known, titles) if clause.begin <= g.start < clause.end]
+        named = [code for group in groups for code in group.codes]
+        if any(code in touched for code in named):
+            continue
+        rest = list(line)
+        for number, start, end in (*no_such_task.values(), *scan.unclear.values()):
+            if number == clause.line:
+                rest[start:end] = [" "] * (end - start)
+        if named or _PERCENT_SIGN.search("".join(rest), clause.start, clause.end):
+            unread.append(((clause.line, clause.start, clause.end), named[0] if named else ""))
+    return unread, no_such_task
+
+
+# --- "same as yesterday" ----------------------------------------------------------------------------
+
+_SAME = re.compile(
+    r"同上|同昨天|同昨日|和昨天一样|跟昨天一样|与昨天相同|和昨天相同|"
+    r"same(?:\s+as\s+(?:yesterday|before|last\s+time))?",
+    re.I,
+)
+
+
+def same_as_before(text: str) -> bool:
+    """Whether the whole reply says "same as yesterday" (`同上`, `同昨天`, `same as yesterday`...),
+    with nothing else but phone noise (emoji, @mentions, punctuation)."""
+    lines = _typed_lines(text[:MAX_TEXT])
+    said = " ".join(line.text for line in lines).strip(_STRIP + "~")
+    return _SAME.fullmatch(said) is not None
 
 
 # --- task titles instead of codes -----------------------------------------------------------------
@@ -636,38 +799,47 @@ def parse_standup(text: str, known_codes: Collection[str]) -> StandupParse:
 # Shorter titles ("UI", "QA") would match inside ordinary words.
 MIN_TITLE = 2
 MIN_LATIN_TITLE = 4
-_TITLE_PROGRESS_AFTER = re.compile(
-    rf"\s*[:：]?\s*(?:\d{{1,3}}\s*(?:%|％|percent)|{_DONE_WORD}|[一二两三四五六七八九十]成|百分之)", re.I
-)
+# Percent words are digits by now ("六成" -> "60%").
+_TITLE_PROGRESS_AFTER = re.compile(rf"\s*:?\s*(?:\d{{1,3}}\s*%|{_DONE_WORD}(?![a-z]))", re.I)
 
 
-def with_codes(text: str, titles: Mapping[str, str]) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]:
-    """The text with each title of the sender's own open tasks (`titles`: code -> title) preceded by
-    its code ("问卷设计 done" -> "3.1 问卷设计 done"), and the titles that name more than one of them
-    (left as they are, with those codes: the person is asked which). The longest title wins where
-    titles overlap."""
+def _titled(
+    lines: list[_Typed], titles: Mapping[str, str]
+) -> tuple[list[_Typed], dict[str, str], dict[str, tuple[str, ...]]]:
+    """The lines with each title of the sender's own open tasks (`titles`: code -> title) that a
+    percent or a done word follows, or a done word precedes, preceded by its code ("问卷设计 done"
+    -> "3.1 问卷设计 done", "finished the survey design" -> "finished the 3.1 survey design"); the
+    casefolded title of each such code; and the titles that name more than one of the tasks (left as
+    they are, with those codes: the person is asked which). The longest title wins where titles
+    overlap."""
     by_title: dict[str, list[str]] = {}
     for code, title in titles.items():
-        title = title.strip()
+        title = " ".join(unicodedata.normalize("NFKC", title).split())
         if len(title) >= (MIN_TITLE if _has_cjk(title) else MIN_LATIN_TITLE):
             by_title.setdefault(title.casefold(), []).append(code)
     if not by_title:
-        return text, ()
+        return lines, {}, {}
     pattern = re.compile(
         "|".join(re.escape(title) for title in sorted(by_title, key=len, reverse=True)), re.I
     )
     ambiguous: dict[str, tuple[str, ...]] = {}
 
-    def coded(match: re.Match[str]) -> str:
+    def coded(line: str, match: re.Match[str]) -> str:
         codes = by_title[match[0].casefold()]
         if len(codes) > 1:
             ambiguous[match[0]] = tuple(codes)
             return match[0]
-        before = text[max(0, match.start() - 12) : match.start()]
+        before = line[max(0, match.start() - 12) : match.start()]
         if re.search(rf"(?<![\d.]){re.escape(codes[0])}\s*$", before):
             return match[0]  # "2.1 后端接口 80%": the code is already there
-        if _TITLE_PROGRESS_AFTER.match(text, match.end()):
-            return f" {codes[0]} {match[0]}"  # "问卷设计 done" -> "3.1 问卷设计 done"
+        lead = line[: match.start()]
+        done = _DONE_BEFORE.search(lead)
+        if _TITLE_PROGRESS_AFTER.match(line, match.end()) or (
+            done and not _PLAN_BEFORE.search(lead[: done.start()])
+        ):
+            return f" {codes[0]} {match[0]}"
         return match[0]  # a title in passing ("继续测试") is no update
 
-    return pattern.sub(coded, text), tuple(ambiguous.items())
+    found = [line.sub(pattern, partial(coded, line.text)).sub(_SPACES, " ").strip() for line in lines]
+    own = {codes[0]: title for title, codes in by_title.items() if len(codes) == 1}
+    return found, own, ambiguous

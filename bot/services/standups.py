@@ -25,6 +25,7 @@ from storage.models import Member, OutboxMessage, Project, RaciAssignment, Stand
 # Outbox keys of the standup jobs start with their names (see bot/jobs/context.py JobContext.send).
 PROMPT_JOBS = ("standup-prompt", "standup-remind")
 MAX_NOTE = 200
+EXAMPLE_CODE = "2.1"  # in "write it like 2.1 80%" when what was written named no task
 
 
 # --- who owes a standup ----------------------------------------------------------------------------
@@ -170,6 +171,10 @@ def _merge(previous: Mapping[str, Any], new: StandupParse) -> dict[str, Any]:
     return merged
 
 
+def _said(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
 def _as_parse(parsed: Mapping[str, Any]) -> StandupParse:
     """A stored report's day as a StandupParse (sections, progress and blockers applied)."""
     return StandupParse(
@@ -181,6 +186,25 @@ def _as_parse(parsed: Mapping[str, Any]) -> StandupParse:
         blocked=tuple((str(code), str(text)) for code, text in parsed.get("blocked", {}).items()),
         no_blocker=bool(parsed.get("no_blocker")),
     )
+
+
+async def carried(
+    session: AsyncSession, project_id: int, member_id: int, day: date
+) -> tuple[date, str] | None:
+    """For "same as yesterday": the day and today-plan of the member's latest report before `day`,
+    if it had one."""
+    previous = await session.scalar(
+        select(StandupReport)
+        .where(
+            StandupReport.project_id == project_id,
+            StandupReport.member_id == member_id,
+            StandupReport.business_date < day,
+        )
+        .order_by(StandupReport.business_date.desc())
+        .limit(1)
+    )
+    plan = str(previous.parsed.get("today", "")) if previous is not None else ""
+    return (previous.business_date, plan) if previous is not None and plan else None
 
 
 async def record(
@@ -196,8 +220,9 @@ async def record(
     now: datetime,
 ) -> Recorded:
     """Store the member's standup for `day` (amending an earlier one) and apply what it says:
-    progress like /progress (only values that differ from the day's earlier replies) and a blocker
-    per named task like /blocker (once a day per task). Tasks the member may not update, or that
+    progress like /progress (unless the day's earlier reply said the same and the task still has
+    it) and a blocker per named task like /blocker (unless the task already has that blocker open,
+    or the one today's replies opened is still open). Tasks the member may not update, or that
     cannot take the change, are refused one by one; the rest still applies."""
     report = await report_on(session, project.id, member.id, day)
     previous: Mapping[str, Any] = report.parsed if report is not None else {}
@@ -223,9 +248,18 @@ async def record(
         Refusal(codes[0], "standup.which_task", {"title": title, "codes": " / ".join(codes)})
         for title, codes in parse.which
     ]
+    refused += [
+        Refusal(code, "standup.no_such_task", {"code": code, "text": said})
+        for code, said in parse.no_such_task
+    ]
+    # What looks like progress but named no task, or a task in words not read: shown back as typed.
+    refused += [
+        Refusal(code, "standup.unread", {"text": said, "code": code or EXAMPLE_CODE})
+        for said, code in parse.unread
+    ]
     note = (parse.yesterday or text)[:MAX_NOTE]
     for code, value in parse.progress:
-        if applied.get(code) == value or (task := await allowed(code)) is None:
+        if (task := await allowed(code)) is None or applied.get(code) == value == task.progress:
             continue
         try:
             async with session.begin_nested():
@@ -246,9 +280,12 @@ async def record(
         applied[code] = value
         net[code] = [net.get(code, [change.previous])[0], change.progress]
     for code, what in parse.blocked:
-        if code in blocked or (task := await allowed(code)) is None:
+        if (task := await allowed(code)) is None:
             continue
         what = what or parse.blockers or " ".join(text.split())[:MAX_NOTE]
+        still_open = [blocker.text for blocker in await tracking.open_blockers(session, [task.id])]
+        if still_open and (code in blocked or _said(what) in map(_said, still_open)):
+            continue  # never a second copy of an open blocker
         try:
             async with session.begin_nested():
                 await tracking.open_blocker(

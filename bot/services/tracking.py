@@ -9,7 +9,7 @@ already closed) lives here and raises UserFacingError.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -74,6 +74,19 @@ async def open_blocker_count(session: AsyncSession, task_id: int) -> int:
         select(func.count()).select_from(Blocker).where(Blocker.task_id == task_id, Blocker.status == "open")
     )
     return int(count or 0)
+
+
+async def open_blockers(session: AsyncSession, task_ids: Collection[int]) -> list[Blocker]:
+    """The open blockers of these tasks, oldest first."""
+    if not task_ids:
+        return []
+    return list(
+        await session.scalars(
+            select(Blocker)
+            .where(Blocker.task_id.in_(task_ids), Blocker.status == "open")
+            .order_by(Blocker.created_at, Blocker.id)
+        )
+    )
 
 
 @dataclass(frozen=True)

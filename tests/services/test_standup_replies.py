@@ -84,7 +84,7 @@ async def test_tasks_the_person_may_not_update_are_reported_back_not_changed(
     async with standup_day(engine, platform) as day:
         answer = await dm(day, "bob", "2.2 50%，2.3 完成，2.1 60%")
         assert "📈 2.1 后端接口 20% → 60%" in answer
-        assert "⚠️ 2.2 不是你负责的任务，未更新。" in answer and "⚠️ 2.3 不是你负责的任务，未更新。" in answer
+        assert "⚠️ 2.2 不是你的任务，未更新。" in answer and "⚠️ 2.3 不是你的任务，未更新。" in answer
         assert (await task(day, "2.2")).progress == 0 and (await task(day, "2.3")).progress == 10
         # A task that cannot take the change says why, as /progress and /blocker would.
         parent = await day.say("frank", "/站会 任务2 50%", day=DAY, time="09:50")

@@ -6,12 +6,13 @@ sections it names."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from unicodedata import normalize
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.standup import StandupParse, parse_standup, with_codes
+from bot.domain.standup import StandupParse, parse_standup, same_as_before
 
 KNOWN = {
     *("1", "1.1", "1.2", "1.3", "1.4"),
@@ -27,6 +28,8 @@ class Form:
     blocked: tuple[str, ...] = ()
     none: bool = False
     unclear: tuple[str, ...] = ()  # codes whose progress must be asked for
+    unread: tuple[str, ...] = ()  # fragments quoted back as typed: they look like progress, set none
+    missing: tuple[str, ...] = ()  # codes of no task that progress or a blocker follows
     y: str | None = None  # None: not checked
     t: str | None = None
     b: str | None = None
@@ -164,12 +167,12 @@ FORMS: list[Form] = [
     Form("2.1 80% 卡点：2.2 等设计", {"2.1": 80}, blocked=("2.2",)),
     Form("今天继续 2.1"),
     Form("今天：2.1 到 80%"),  # a target, not progress
-    Form("2.1 还差 20%"),
-    Form("2.1 预计周五 90%"),
-    Form("2.1 30% left"),
-    Form("2.1 部分完成"),
-    Form("2.1 明天完成"),
-    Form("计划完成 2.1"),
+    Form("2.1 还差 20%", unread=("2.1 还差 20%",)),
+    Form("2.1 预计周五 90%", unread=("2.1 预计周五 90%",)),
+    Form("2.1 30% left", unread=("2.1 30% left",)),
+    Form("2.1 部分完成", unread=("2.1 部分完成",)),
+    Form("2.1 明天完成", unread=("2.1 明天完成",)),
+    Form("计划完成 2.1", unread=("计划完成 2.1",)),
     Form("12.1 上线"),  # a date: there is no task 12.1
     Form("v2.1 released"),
     Form("2.1版本 发布了"),
@@ -178,7 +181,7 @@ FORMS: list[Form] = [
     Form("ok"),
     Form("👍"),
     Form("收到"),
-    Form("2.1 2 个接口写完了"),
+    Form("2.1 2 个接口写完了", unread=("2.1 2 个接口写完了",)),
     Form("2.1 from 60% to 85%", {"2.1": 85}),
     Form("2.1 80% (was 60%)", {"2.1": 80}),
     Form("2.1 进度到 80%", {"2.1": 80}),
@@ -223,6 +226,33 @@ FORMS: list[Form] = [
     Form("resources: none\n2.3 40%", {"2.3": 40}, n=""),
     Form("Blockers: none\nhelp needed: 2 more testers", none=True, n="2 more testers"),
     Form("need help: no", n=""),
+    # 8. what looks like progress but cannot be tied to a task is quoted back as typed
+    Form("80%", unread=("80%",)),
+    Form("👍 ８０％ 🙏", unread=("８０％",)),
+    Form("@bot 接口写了八成", unread=("接口写了八成",)),
+    Form("昨天：接口写了 60%\n今天：联调\n卡点：无", unread=("接口写了 60%",), none=True),
+    Form("yesterday: about 60% of the API, today: tests", unread=("about 60% of the API",)),
+    Form("接口 80%，2.1 完成", {"2.1": 100}, unread=("接口 80%",)),
+    Form("2.1 差不多了 👌", unread=("2.1 差不多了",)),
+    Form("2.1 nearly there", unread=("2.1 nearly there",)),
+    Form("9.9 50%", missing=("9.9",)),
+    Form("9.9：５０％，2.1 80%", {"2.1": 80}, missing=("9.9",)),
+    Form("@bot 任务9 完成", missing=("9",)),
+    Form("Blocked on 9.9: vendor", missing=("9.9",)),
+    Form("9.9 done\n-- Tom", missing=("9.9",)),
+    Form("今天：做到 80%", t="做到 80%"),  # a plan
+    Form("today: 9.9 then 2.2", t="9.9 then 2.2"),
+    Form("卡点：服务器只有 50% 可用", b="服务器只有 50% 可用"),  # says what blocks
+    Form("昨天：整理需求 今天：写方案", y="整理需求", t="写方案"),  # prose: no complaint
+    Form("Yesterday I met the vendor", y="I met the vendor"),
+    Form("昨天开了 3 个会"),
+    Form("12.1 上线"),
+    Form("2.1 80% (was 60%)", {"2.1": 80}),
+    Form("2.1 80%，2.1 的文档也写了", {"2.1": 80}),
+    # 9. mixed languages
+    Form("昨天：drafted questions today: 写方案 blockers: 无", y="drafted questions", t="写方案", none=True),
+    Form("Yesterday: 2.1 完成 今天：review 2.2 卡点：none", {"2.1": 100}, t="review 2.2", none=True),
+    Form("2.1 done，2.2 六成，no blockers", {"2.1": 100, "2.2": 60}, none=True),
 ]
 
 
@@ -232,6 +262,8 @@ def _actual(parse: StandupParse) -> dict[str, object]:
         "blocked": tuple(code for code, _ in parse.blocked),
         "none": parse.no_blocker,
         "unclear": tuple(code for code, _ in parse.unclear),
+        "unread": tuple(text for text, _ in parse.unread),
+        "missing": tuple(code for code, _ in parse.no_such_task),
     }
 
 
@@ -242,6 +274,8 @@ def _right(form: Form) -> bool:
         "blocked": form.blocked,
         "none": form.none,
         "unclear": form.unclear,
+        "unread": form.unread,
+        "missing": form.missing,
     }
     if _actual(parse) != expected:
         return False
@@ -272,7 +306,10 @@ def test_form(form: Form) -> None:
     assert _right(form), (form, parse)
 
 
-OWN = {"3.1": "问卷设计", "3.2": "用户访谈", "2.1": "接口联调", "2.2": "接口联调", "1.1": "UI"}
+OWN = {
+    **{"3.1": "问卷设计", "3.2": "用户访谈", "2.1": "接口联调", "2.2": "接口联调", "1.1": "UI"},
+    "3.3": "Survey Design",
+}
 
 
 @pytest.mark.parametrize(
@@ -283,17 +320,63 @@ OWN = {"3.1": "问卷设计", "3.2": "用户访谈", "2.1": "接口联调", "2.2
         ("Yesterday: 问卷设计 80%", {"3.1": 80}),
         ("3.1 问卷设计 80%", {"3.1": 80}),  # the code is already there
         ("UI 80%", {}),  # too short to be told from a word
+        # a done word before the title
+        ("完成了问卷设计", {"3.1": 100}),
+        ("@bot 昨天完成了问卷设计 🎉", {"3.1": 100}),
+        ("Done: 问卷设计", {"3.1": 100}),
+        ("问卷设计 搞定了\n-- 张三", {"3.1": 100}),
+        ("问卷设计：１００％", {"3.1": 100}),
+        ("用户访谈 六成", {"3.2": 60}),
+        ("finished the survey design", {"3.3": 100}),
+        ("Finished the Survey Design!!", {"3.3": 100}),
+        ("completed survey design 👍", {"3.3": 100}),
+        ("survey design done, 问卷设计 50%", {"3.3": 100, "3.1": 50}),
+        ("计划完成问卷设计", {}),  # a plan
+        ("will finish the survey design", {}),
+        ("继续问卷设计", {}),  # a title in passing
     ],
 )
 def test_titles_of_the_senders_own_tasks_stand_for_their_codes(text: str, progress: dict[str, int]) -> None:
-    coded, which = with_codes(text, OWN)
-    assert dict(parse_standup(coded, KNOWN).progress) == progress and which == ()
+    parse = parse_standup(text, KNOWN, OWN)
+    assert dict(parse.progress) == progress and parse.which == ()
 
 
-def test_a_title_of_two_of_the_senders_tasks_is_asked_about_and_changes_nothing() -> None:
-    coded, which = with_codes("接口联调 80%", OWN)
-    assert which == (("接口联调", ("2.1", "2.2")),)
-    assert parse_standup(coded, KNOWN).progress == ()
+@pytest.mark.parametrize("text", ["接口联调 80%", "完成了接口联调", "@bot 接口联调 done 👍"])
+def test_a_title_of_two_of_the_senders_tasks_is_asked_about_and_changes_nothing(text: str) -> None:
+    parse = parse_standup(text, KNOWN, OWN)
+    assert parse.which == (("接口联调", ("2.1", "2.2")),)
+    assert parse.progress == () and parse.unread == ()  # asked about, not also "not understood"
+
+
+def test_a_fragment_not_understood_is_quoted_as_typed_around_a_title() -> None:
+    assert parse_standup("问卷设计完成了一半", KNOWN, OWN).unread == (("问卷设计完成了一半", "3.1"),)
+
+
+@pytest.mark.parametrize(
+    ("text", "same"),
+    [
+        ("同上", True),
+        ("同上👍", True),
+        ("@小助手 同上。", True),
+        ("同昨天", True),
+        ("和昨天一样～", True),
+        ("  跟昨天一样！", True),
+        ("同上\n-- 张三", True),
+        ("same as yesterday", True),
+        ("Same as yesterday!", True),
+        ("SAME 🙏", True),
+        ("same.", True),
+        ("同上，另外 2.1 80%", False),
+        ("same as yesterday but 2.1 done", False),
+        ("同上周", False),
+        ("和昨天不一样", False),
+        ("samey", False),
+        ("", False),
+        ("👍", False),
+    ],
+)
+def test_same_as_yesterday_is_the_whole_reply(text: str, same: bool) -> None:
+    assert same_as_before(text) is same
 
 
 _WORDS = st.sampled_from(
@@ -325,6 +408,17 @@ _WORDS = st.sampled_from(
         "55",
         "percent",
         "问卷设计",
+        "完成了",
+        "finished the ",
+        "survey design",
+        "Survey Design",
+        "同上",
+        "same",
+        "9.9 ",
+        "任务9 ",
+        "８０％",
+        "八成",
+        "今天：",
     ]
 )
 _CODES = st.sampled_from(sorted(KNOWN))
@@ -339,6 +433,14 @@ def test_any_text_parses_and_touches_only_the_tasks_it_names(parts: list[str]) -
     touched = {code for code, _ in (*parse.progress, *parse.blocked, *parse.unclear)}
     assert touched <= named and parse.need_code in named | {None}
     assert all(0 <= value <= 100 for _, value in parse.progress)
-    coded, which = with_codes(text, OWN)
-    assert {code for _, codes in which for code in codes} <= set(OWN)
-    assert {code for code, _ in parse_standup(coded, KNOWN).progress} <= named | set(OWN)
+    titled = parse_standup(text, KNOWN, OWN)
+    assert {code for _, codes in titled.which for code in codes} <= set(OWN)
+    assert {code for code, _ in (*titled.progress, *titled.blocked, *titled.unclear)} <= named | set(OWN)
+    for parsed in (parse, titled):
+        # What is shown back is what was typed, and names only codes that were written.
+        quoted = [*(said for said, _ in parsed.unread), *(said for _, said in parsed.no_such_task)]
+        assert all(said and said in text for said in quoted)
+        assert all(said in text for _, said in parsed.unclear)
+        assert {code for _, code in parsed.unread if code} <= named | set(OWN)
+        assert all(code not in KNOWN and code in normalize("NFKC", text) for code, _ in parsed.no_such_task)
+    same_as_before(text)  # never raises

@@ -43,7 +43,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "standup.change_same": "📈 {code} {title} 仍为 {after}%",
         "standup.change_done": "🎉 {code} {title} 已完成",
         "standup.opened": "⛔ {code} {title} 已标记受阻：{text}",
-        "standup.not_yours": "{code} 不是你负责的任务，未更新。",
+        "standup.not_yours": "{code} 不是你的任务，未更新。",
+        "standup.no_such_task": "没有任务 {code}：「{text}」未更新，请检查编号",
+        "standup.unread": "没看懂「{text}」，可以写 {code} 80%",
+        "standup.same": "↩️ 同上次（{date}）：上次的今天计划记为已完成，今天计划不变，未改任何进度",
+        "standup.same_blockers": "仍未解决的卡点（保持不变）：",
+        "standup.same_blocker": "⛔ {code} {title}：{text}",
+        "standup.same_no_blockers": "卡点：没有未解决的卡点",
+        "standup.same_nothing": (
+            "还没有你之前的站会计划可以沿用，未记录。请写 昨天 / 今天 / 卡点，如「昨天：整理需求 今天：写方案 卡点：无」"
+        ),
         "standup.unclear_percent": "「{text}」有几个百分比，{code} 的整体进度是多少？未更新，请再发一条，如 {code} 60%",
         "standup.which_task": "「{title}」是你的哪个任务（{codes}）？未更新，请写编号，如 2.1 60%",
         "standup.no_task_named": "没看出要更新哪个任务，已记为站会内容；更新进度可以写 2.1 80%",
@@ -104,6 +113,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "standup.change_done": "🎉 {code} {title} is done",
         "standup.opened": "⛔ {code} {title} marked blocked: {text}",
         "standup.not_yours": "{code} is not one of your tasks; not updated.",
+        "standup.no_such_task": "There is no task {code}: “{text}” not applied; check the code",
+        "standup.unread": "Could not read “{text}”; write e.g. {code} 80%",
+        "standup.same": (
+            "↩️ Same as last time ({date}): that plan counted as done, today's plan unchanged, no progress changed"
+        ),
+        "standup.same_blockers": "Blockers still open (left as they are):",
+        "standup.same_blocker": "⛔ {code} {title}: {text}",
+        "standup.same_no_blockers": "Blockers: none open",
+        "standup.same_nothing": (
+            "There is no earlier standup of yours to repeat, so nothing was recorded. Write yesterday / today / "
+            "blockers, e.g. “Yesterday: drafted questions Today: send survey Blockers: none”"
+        ),
         "standup.unclear_percent": (
             "“{text}” has several percentages: what is {code}'s overall progress? Not updated; "
             "send e.g. {code} 60%"

@@ -502,6 +502,8 @@ async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
         values = rolled[task.code]
         depth = plan.level(task.code)
         name = f"{task.code} {inert(task.title)}"
+        if values.start is None and values.due is None:
+            name += ctx.t("overview.no_dates")  # weighed as DATELESS_DAYS in the roll-up
         parts = [f"{INDENT * (depth - 1)}{_icon(values, ctx.today)} {f'**{name}**' if depth == 1 else name}"]
         if task.owner_member_id in people:
             parts.append(members.mention(people[task.owner_member_id]))

@@ -18,10 +18,10 @@ from adapters.base import TableValue
 from adapters.models import Card, mention_token
 from bot.domain import schedule, wbs
 from bot.domain.workdays import IsWorkday
+from bot.render.health import outlook_facts
 from bot.render.i18n import t
 
-# "done" is a state here too: a finished phase, milestone or project is neither on track nor late.
-Health = Literal["on_track", "at_risk", "late", "done"]
+Health = schedule.Health
 
 SUMMARY_ROW = "summary"
 OPEN_RISK = ("new", "open")
@@ -117,6 +117,7 @@ class ReportInput:
     project_id: int
     project_name: str
     today: date  # the business date the report is as of
+    end: date | None = None  # the project's end date; the plan's last due date when None
     tasks: Sequence[TaskIn] = ()
     departments: Sequence[str] = ()  # in display order
     milestones: Sequence[MilestoneIn] = ()
@@ -231,6 +232,14 @@ class WeeklyReport:
     actions_overdue: tuple[ActionLine, ...]
     attendance: Attendance
     tasks: tuple[TaskLine, ...]
+    past_end: bool = False  # past the project's end date with work open (absent from older reports)
+
+    @property
+    def outlook(self) -> schedule.Outlook:
+        """The state with the facts behind it, from what the report holds."""
+        missed = sum(m.state == "late" for m in self.milestones)
+        gap = self.expected - self.actual
+        return schedule.Outlook(self.state, gap, len(self.late), missed, self.past_end)
 
 
 def _progress(rolled: Sequence[wbs.Rolled]) -> int:
@@ -247,7 +256,8 @@ def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
     week_start, week_end = week_of(today)
     nodes = [wbs.Node(t.code, t.start, t.due, t.progress, t.status) for t in data.tasks]
     rolled = wbs.rollup(nodes)
-    planned = schedule.planned_progress(nodes, today, is_workday)
+    planned_tree = schedule.planned_rollup(nodes, today, is_workday)
+    planned = {code: value.progress for code, value in planned_tree.items()}
     parents = {wbs.parent_of(t.code) for t in data.tasks}
     by_code = {t.code: t for t in data.tasks}
 
@@ -273,7 +283,7 @@ def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
     leaves = [line for line in lines if line.leaf]
 
     def planned_rolled(codes: Iterable[str]) -> list[wbs.Rolled]:
-        return [wbs.Rolled(rolled[c].start, rolled[c].due, planned[c], rolled[c].status) for c in codes]
+        return [planned_tree[c] for c in codes]
 
     phases: list[Progress] = []
     for line in lines:
@@ -284,13 +294,20 @@ def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
     expected = _progress(planned_rolled(top))
     all_done = bool(top) and all(rolled[c].status == "done" for c in top)
     dues = [due for due in (rolled[c].due for c in top) if due is not None]
-    state = _state(actual, expected, max(dues) if dues else None, today, all_done)
     late_leaves = sorted(
         (line for line in leaves if line.state == "late" and line.due is not None),
         key=lambda line: (line.due or today, wbs.code_key(line.code)),
     )
-    if state == "on_track" and late_leaves:
-        state = "at_risk"  # as /status says: not on track while some work is overdue
+    milestones = _milestones(data, rolled, planned_rolled, week_start)
+    overall = schedule.outlook(
+        actual=actual,
+        expected=expected,
+        overdue=len(late_leaves),
+        missed=sum(m.state == "late" for m in milestones),
+        end=data.end or (max(dues) if dues else None),
+        today=today,
+        done=all_done,
+    )
     risks_new, risks_mitigated, risks_open = _risks(data, week_start)
 
     return WeeklyReport(
@@ -301,9 +318,9 @@ def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
         as_of=today,
         actual=actual,
         expected=expected,
-        state=state,
+        state=overall.state,
         phases=tuple(phases),
-        milestones=_milestones(data, rolled, planned_rolled, week_start),
+        milestones=milestones,
         late=tuple(TaskRef(line.code, line.title, line.owners, due=line.due) for line in late_leaves),
         blockers=tuple(
             BlockerLine(b.code, by_code[b.code].title, b.text, b.since, by_code[b.code].owners)
@@ -334,6 +351,7 @@ def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
             ),
         ),
         tasks=tuple(lines),
+        past_end=overall.past_end,
     )
 
 
@@ -486,7 +504,9 @@ def _decode(kind: Any, value: Any) -> Any:
         return tuple(_decode(get_args(kind)[0], item) for item in value)
     if isinstance(kind, type) and is_dataclass(kind):
         hints = get_type_hints(kind)
-        return kind(**{f.name: _decode(hints[f.name], value[f.name]) for f in fields(kind)})
+        # A field added since the report was stored takes its default.
+        known = [f.name for f in fields(kind) if f.name in value]
+        return kind(**{name: _decode(hints[name], value[name]) for name in known})
     if kind is date:
         return date.fromisoformat(value)
     return value
@@ -561,6 +581,7 @@ def render_card(report: WeeklyReport, locale: str) -> Card:
                 actual=report.actual,
                 expected=report.expected,
                 state=state(report.state),
+                facts=outlook_facts(locale, report.outlook),
             )
         )
     else:

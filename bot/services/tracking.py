@@ -502,6 +502,7 @@ class PhaseHealth:
     expected: int
     state: schedule.State
     done: bool
+    dated: bool  # has a start or a due date, its own or its tasks'
 
 
 @dataclass(frozen=True)
@@ -517,8 +518,7 @@ class Overview:
     task_count: int
     actual: int
     expected: int
-    state: schedule.State
-    done: bool
+    outlook: schedule.Outlook
     phases: tuple[PhaseHealth, ...]
     late: tuple[LateTask, ...]  # most overdue first
     open_blockers: int
@@ -527,12 +527,15 @@ class Overview:
     next_milestone: Milestone | None
 
 
-async def overview(*, session: AsyncSession, project_id: int, today: date, is_workday: IsWorkday) -> Overview:
+async def overview(
+    *, session: AsyncSession, project_id: int, today: date, end: date | None, is_workday: IsWorkday
+) -> Overview:
+    """The project at a glance; `end` is its end date (the plan's last due date when None)."""
     task_list = await tasks.ordered(session, project_id)
     nodes = [wbs.Node(t.code, t.start_date, t.due_date, t.progress, t.status) for t in task_list]
     # Pure and proportional to the plan: off the event loop, which serves every chat meanwhile.
     rolled = await asyncio.to_thread(wbs.rollup, nodes)
-    planned = await asyncio.to_thread(schedule.planned_progress, nodes, today, is_workday)
+    planned_tree = await asyncio.to_thread(schedule.planned_rollup, nodes, today, is_workday)
     parents = {wbs.parent_of(t.code) for t in task_list}
     phases: list[PhaseHealth] = []
     top: list[wbs.Rolled] = []  # each phase's effective values, and the same with planned progress
@@ -540,17 +543,19 @@ async def overview(*, session: AsyncSession, project_id: int, today: date, is_wo
     for task in task_list:
         if "." in task.code:
             continue
-        eff, expected_here = rolled[task.code], planned[task.code]
+        eff, expected_here = rolled[task.code], planned_tree[task.code].progress
         done = eff.status == "done"
         phase_state = schedule.schedule_state(eff.progress, expected_here, eff.due, today, done)
-        phases.append(PhaseHealth(task.code, task.title, eff.progress, expected_here, phase_state, done))
+        dated = eff.start is not None or eff.due is not None
+        phases.append(
+            PhaseHealth(task.code, task.title, eff.progress, expected_here, phase_state, done, dated)
+        )
         top.append(eff)
-        top_planned.append(wbs.Rolled(eff.start, eff.due, expected_here, eff.status))
+        top_planned.append(planned_tree[task.code])
     actual = schedule.overall(top)
     expected = schedule.overall(top_planned)
     all_done = bool(top) and all(r.status == "done" for r in top)
     dues = [r.due for r in top if r.due is not None]
-    state = schedule.schedule_state(actual, expected, max(dues) if dues else None, today, all_done)
     late_tasks = sorted(
         (
             t
@@ -561,8 +566,20 @@ async def overview(*, session: AsyncSession, project_id: int, today: date, is_wo
     )
     owners = await _responsible(session, late_tasks)
     late = tuple(LateTask(t.code, t.title, t.due_date, owners[t.id]) for t in late_tasks if t.due_date)
-    if state == "on_track" and late:
-        state = "at_risk"  # the project is not on track while some of its work is overdue
+    missed = await session.scalar(
+        select(func.count())
+        .select_from(Milestone)
+        .where(Milestone.project_id == project_id, Milestone.status == "open", Milestone.due_date < today)
+    )
+    view = schedule.outlook(
+        actual=actual,
+        expected=expected,
+        overdue=len(late),
+        missed=int(missed or 0),
+        end=end or (max(dues) if dues else None),
+        today=today,
+        done=all_done,
+    )
 
     blocked_rows = list(
         await session.execute(
@@ -591,8 +608,7 @@ async def overview(*, session: AsyncSession, project_id: int, today: date, is_wo
         task_count=len(task_list),
         actual=actual,
         expected=expected,
-        state=state,
-        done=all_done,
+        outlook=view,
         phases=tuple(phases),
         late=late,
         open_blockers=len(blocked_rows),

@@ -329,11 +329,12 @@ async def test_parent_progress_and_dates_are_derived(engine: AsyncEngine, platfo
         tasks = await tasks_by_code(chat)
         # 1.1: 5 days at 100 %, 1.2: 10 days at 50 % -> (500 + 500) / 15 = 66 %.
         assert (tasks["1"].progress, tasks["1"].status) == (66, "in_progress")
-        # 2.1.1: 5 days done, 2.1.2: 23 days at 0 % -> 17 %; 2.1 and undated 2.2 weigh equally -> 8 %.
+        # 2.1.1: 5 days done, 2.1.2: 23 days at 0 % -> 17 %; 2.2 has no start, so it weighs a week:
+        # (500 + 0) // (28 + 7) -> 14 %.
         assert (tasks["2.1"].progress, tasks["2.1"].status) == (17, "in_progress")
-        assert tasks["2"].progress == 8
+        assert tasks["2"].progress == 14
         tree = await said(chat, "alice", "/任务列表")
-        assert "🔵 2 开发与上线 · 2027-01-20 · 8%" in tree  # the phase's due spans its children
+        assert "🔵 2 开发与上线 · 2027-01-20 · 14%" in tree  # the phase's due spans its children
         assert "　🔵 2.1 后端开发 · @frank · 2027-01-12 · 17% · ← 1.2" in tree
         assert "　　✅ 2.1.1 接口定义 · @frank · 12-20 · 100%" in tree
         await said(chat, "alice", "/里程碑列表", "1.1 100%、1.2 50%")

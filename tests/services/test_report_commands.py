@@ -79,7 +79,10 @@ async def test_on_demand_report_is_this_weeks_and_is_not_stored(engine: AsyncEng
 
         lines = reply.splitlines()
         assert lines[0] == "【📅 周报 · 新品发布 · 11-23～11-29】"
-        assert lines[1] == "🔴 总体 40%（计划 100%）· 逾期"
+        assert (
+            lines[1]
+            == "🔴 总体 40%（计划 100%）· 延误 · 落后计划 60 个百分点 · 1 个任务逾期 · 已过项目结束日期"
+        )
         assert "🔴 1 接口 逾期 1 天 @bob" in lines
         # Before today's cutoff (11:00) standups count up to yesterday: bob's Mon and Tue (alice owns
         # no task, so owes none).

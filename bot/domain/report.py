@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from adapters.base import TableValue
 from adapters.models import Card, mention_token
 from bot.domain import schedule, wbs
-from bot.domain.workdays import IsWorkday
+from bot.domain.workdays import IsWorkday, workdays_after
 from bot.render.health import outlook_facts
 from bot.render.i18n import t
 
@@ -172,6 +172,7 @@ class TaskRef:
     after: int = 0
     start: date | None = None
     due: date | None = None
+    late: int | None = None  # workdays overdue (late tasks); None in reports stored before workdays
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,7 @@ class BlockerLine:
     text: str
     since: date
     owners: tuple[Person, ...]
+    age: int | None = None  # workdays since it was raised; None in reports stored before workdays
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,7 @@ class ActionLine:
     text: str
     owner: Person | None
     due: date | None
+    late: int | None = None  # workdays overdue; None in reports stored before workdays
 
 
 @dataclass(frozen=True)
@@ -310,6 +313,10 @@ def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
     )
     risks_new, risks_mitigated, risks_open = _risks(data, week_start)
 
+    def age(day: date | None) -> int | None:
+        """Ages in workdays, with the project's calendar, as the alerts count them."""
+        return None if day is None else workdays_after(day, today, is_workday)
+
     return WeeklyReport(
         project_id=data.project_id,
         project_name=data.project_name,
@@ -321,9 +328,12 @@ def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
         state=overall.state,
         phases=tuple(phases),
         milestones=milestones,
-        late=tuple(TaskRef(line.code, line.title, line.owners, due=line.due) for line in late_leaves),
+        late=tuple(
+            TaskRef(line.code, line.title, line.owners, due=line.due, late=age(line.due))
+            for line in late_leaves
+        ),
         blockers=tuple(
-            BlockerLine(b.code, by_code[b.code].title, b.text, b.since, by_code[b.code].owners)
+            BlockerLine(b.code, by_code[b.code].title, b.text, b.since, by_code[b.code].owners, age(b.since))
             for b in sorted(data.blockers, key=lambda b: (b.since, wbs.code_key(b.code)))
             if b.code in by_code
         ),
@@ -336,7 +346,7 @@ def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
         risks_open=risks_open,
         actions_open=sum(a.status == "open" for a in data.actions),
         actions_overdue=tuple(
-            ActionLine(a.number, a.text, a.owner, a.due)
+            ActionLine(a.number, a.text, a.owner, a.due, age(a.due))
             for a in sorted(data.actions, key=lambda a: (a.due or date.max, a.number))
             if a.status == "open" and a.due is not None and a.due < today
         ),
@@ -532,8 +542,11 @@ def _day(value: date | None, today: date) -> str:
     return value.strftime("%m-%d") if value.year == today.year else value.isoformat()
 
 
-def _days_since(value: date | None, today: date) -> int:
-    return (today - value).days if value is not None else 0
+def _age(locale: str, workdays: int | None, since: date | None, today: date) -> str:
+    """An age in workdays; calendar days for a report stored before ages were counted in workdays."""
+    if workdays is not None:
+        return t(locale, "report.age_workdays", n=workdays)
+    return t(locale, "report.age_days", n=(today - since).days if since is not None else 0)
 
 
 def _who(people: Iterable[Person]) -> str:
@@ -596,7 +609,7 @@ def render_card(report: WeeklyReport, locale: str) -> Card:
             code=b.code,
             title=_shorten(b.title, 20),
             text=_shorten(b.text),
-            days=_days_since(b.since, today),
+            age=_age(locale, b.age, b.since, today),
             who=_who(b.owners),
         ),
     )
@@ -607,7 +620,7 @@ def render_card(report: WeeklyReport, locale: str) -> Card:
             "report.late_task",
             code=task.code,
             title=_shorten(task.title, 20),
-            days=_days_since(task.due, today),
+            age=_age(locale, task.late, task.due, today),
             who=_who(task.owners),
         ),
     )
@@ -618,7 +631,7 @@ def render_card(report: WeeklyReport, locale: str) -> Card:
             "report.late_action",
             number=a.number,
             text=_shorten(a.text),
-            days=_days_since(a.due, today),
+            age=_age(locale, a.late, a.due, today),
             who=_who([a.owner] if a.owner else []),
         ),
     )

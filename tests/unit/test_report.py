@@ -184,9 +184,9 @@ def test_card_in_chinese() -> None:
             "🟡 **总体 42%**（计划 57%）· 有风险 · 落后计划 15 个百分点 · 1 个任务逾期",
             "",
             "**🆘 需要协调**",
-            "⛔ 2.2 联调：等待测试环境（已 3 天）<at:dave>",
-            "🔴 2.1 接口 逾期 2 天 <at:bob>",
-            "📌 A1 准备评审材料 逾期 2 天 <at:carol>",
+            "⛔ 2.2 联调：等待测试环境（已 3 个工作日）<at:dave>",
+            "🔴 2.1 接口 逾期 2 个工作日 <at:bob>",
+            "📌 A1 准备评审材料 逾期 2 个工作日 <at:carol>",
             "",
             "**阶段与里程碑**",
             "✅ 1 需求 100%（计划 100%）",
@@ -234,7 +234,7 @@ def test_card_in_english_caps_long_sections() -> None:
     assert card.title == "📅 Weekly report · 新品发布 · 11-23 – 11-29"
     assert "**Next week: 10**" in card.body
     assert "… +5 more" in card.body  # five shown of ten
-    assert "🔴 2.1 接口 2 days late <at:bob>" in card.body
+    assert "🔴 2.1 接口 2 workdays late <at:bob>" in card.body
     assert "**Standups** 12/14 this week (85%) · missed most: <at:carol>" in card.body
 
 
@@ -350,3 +350,32 @@ def test_a_missed_milestone_or_the_end_date_passed_makes_it_late() -> None:
     )
     on_time = build(replace(AHEAD, end=D("2026-11-27")), weekdays)
     assert (on_time.state, on_time.past_end) == ("at_risk", False)
+
+
+def test_ages_are_counted_in_workdays_of_the_project_calendar() -> None:
+    from bot.domain.workdays import WorkCalendar
+
+    # Raised Thursday 11-19, due Friday 11-20: the weekend and a day the team took off (Wed 11-25)
+    # do not count. Blocker: 11-20, 23, 24, 26, 27; task and action: 11-23, 24, 26, 27.
+    calendar = WorkCalendar({D("2026-11-25"): False})
+    data = replace(
+        SNAPSHOT,
+        tasks=[*SNAPSHOT.tasks[:4], replace(SNAPSHOT.tasks[4], due=D("2026-11-20")), *SNAPSHOT.tasks[5:]],
+        blockers=[BlockerIn("2.2", "等待测试环境", D("2026-11-19"))],
+        actions=[ActionIn(1, "准备评审材料", CAROL, D("2026-11-20"), "open")],
+    )
+    report = build(data, calendar)
+    assert (report.blockers[0].age, report.late[0].late, report.actions_overdue[0].late) == (5, 4, 4)
+    body = render_card(report, "zh").body
+    assert "⛔ 2.2 联调：等待测试环境（已 5 个工作日）<at:dave>" in body
+    assert "🔴 2.1 接口 逾期 4 个工作日 <at:bob>" in body
+    assert "📌 A1 准备评审材料 逾期 4 个工作日 <at:carol>" in body
+    assert "天" not in body.replace("今天", "")
+    english = render_card(report, "en").body
+    assert "(5 workdays)" in english and "4 workdays late" in english and "4 workdays overdue" in english
+    # A report stored before ages were kept reads back with calendar days, said as days.
+    stored = json.loads(json.dumps(to_content(report)))
+    for line in (*stored["blockers"], *stored["late"], *stored["actions_overdue"]):
+        del line["age" if "since" in line else "late"]
+    old = render_card(from_content(stored), "zh").body
+    assert "（已 8 天）" in old and "逾期 7 天" in old and "个工作日" not in old

@@ -619,6 +619,43 @@ async def overview(
 
 
 @dataclass(frozen=True)
+class RaisedBlocker:
+    code: str
+    title: str
+    text: str
+    raised_by: Member | None
+
+
+@dataclass(frozen=True)
+class DayBlockers:
+    raised: tuple[RaisedBlocker, ...]  # raised in the window and still open, oldest first
+    older: int  # tasks blocked by the other open ones
+
+
+async def day_blockers(
+    *, session: AsyncSession, project_id: int, since: datetime, until: datetime
+) -> DayBlockers:
+    """The project's open blockers raised from `since` to before `until` (whichever command, card or
+    standup reply raised them) and how many other tasks are still blocked. One raised again on a task that
+    was already blocked before `since` (a reply saying it is still stuck) is not new."""
+    rows = list(
+        await session.execute(
+            select(Task.code, Task.title, Blocker.text, Blocker.raised_by_member_id, Blocker.created_at)
+            .join(Task, Task.id == Blocker.task_id)
+            .where(Task.project_id == project_id, Blocker.status == "open", Blocker.created_at < until)
+            .order_by(Blocker.created_at, Blocker.id)
+        )
+    )
+    blocked_before = {row.code for row in rows if row.created_at < since}
+    new = [row for row in rows if row.created_at >= since and row.code not in blocked_before]
+    people = await members_by_id(session, (row.raised_by_member_id for row in new))
+    raised = tuple(
+        RaisedBlocker(row.code, row.title, row.text, people.get(row.raised_by_member_id or 0)) for row in new
+    )
+    return DayBlockers(raised, len({row.code for row in rows} - {row.code for row in new}))
+
+
+@dataclass(frozen=True)
 class MyWork:
     tasks: tuple[Task, ...]  # open tasks the member owns or is R on, by due date
     actions: tuple[ActionItem, ...]  # their open action items, by due date

@@ -358,9 +358,23 @@ async def task_add(ctx: CommandContext, args: str) -> list[Reply]:
                 due=_date_or_none(ctx, parent.due_date),
             )
         )
+    lines += _overlap_lines(ctx, added.overlaps)
     if added.owner is None:
         lines.append(ctx.t("plan.task_next", code=task.code))
     return [Text("\n".join(lines))]
+
+
+def _overlap_lines(ctx: CommandContext, overlaps: list[wbs.Overlap]) -> list[str]:
+    return [
+        ctx.t(
+            "plan.dependency_overlap",
+            upstream=o.upstream,
+            due=_short(o.due, ctx.today),
+            downstream=o.downstream,
+            start=_short(o.start, ctx.today),
+        )
+        for o in overlaps
+    ]
 
 
 def _change_value(ctx: CommandContext, change: plan.Change, value: object) -> str:
@@ -454,6 +468,7 @@ async def task_edit(ctx: CommandContext, args: str) -> list[Reply]:
     ]
     if edited.owner_joined is not None:
         lines.append(ctx.t("plan.joined_project", who=members.mention(edited.owner_joined)))
+    lines += _overlap_lines(ctx, edited.overlaps)
     return [Text("\n".join(lines))]
 
 

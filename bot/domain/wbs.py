@@ -120,6 +120,34 @@ def rollup(nodes: Iterable[Node]) -> dict[str, Rolled]:
     return result
 
 
+@dataclass(frozen=True)
+class Overlap:
+    """A finish-to-start dependency whose upstream is due after the downstream starts."""
+
+    upstream: str
+    due: date
+    downstream: str
+    start: date
+
+
+def overlaps(
+    depends_on: Mapping[str, Iterable[str]], rolled: Mapping[str, Rolled], codes: Iterable[str]
+) -> list[Overlap]:
+    """The dependencies touching any of `codes` (either end) whose upstream's effective due date is
+    after the downstream's effective start, in WBS order. Allowed (plans overlap on purpose), but
+    worth a warning."""
+    wanted = set(codes)
+    found = []
+    for downstream, upstreams in depends_on.items():
+        for upstream in upstreams:
+            if not {downstream, upstream} & wanted or downstream not in rolled or upstream not in rolled:
+                continue
+            due, start = rolled[upstream].due, rolled[downstream].start
+            if due is not None and start is not None and due > start:
+                found.append(Overlap(upstream, due, downstream, start))
+    return sorted(found, key=lambda o: (code_key(o.downstream), code_key(o.upstream)))
+
+
 def find_cycle(
     depends_on: Mapping[str, Iterable[str]], task: str, new_deps: Iterable[str]
 ) -> list[str] | None:

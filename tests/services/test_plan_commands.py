@@ -419,3 +419,33 @@ async def test_charter_clearing_and_quoting(
         await said(chat, "alice", "/项目 新建 新品发布 开始=12-01 结束=2027-03-31", "新品发布")
         await said(chat, "alice", "/章程 不包含 小程序", "✅")
         await said(chat, "alice", line, expected)
+
+
+async def test_a_dependency_on_work_due_after_the_start_is_accepted_with_a_warning(
+    engine: AsyncEngine, platform: str
+) -> None:
+    async with chat_runtime(engine, platform=platform) as chat:
+        await build_plan(chat)
+        reply = await said(chat, "alice", "/任务 添加 1.3 原型 开始=12-03 截止=12-10 依赖=1.1", "已添加")
+        assert "⚠️ 1.1 截止 12-05，晚于 1.3 开始 12-03" in reply.splitlines()
+        assert ("1.3", "1.1") in await dependency_codes(chat)
+        # A date edit that makes the upstream end later warns about every task waiting on it.
+        reply = await said(chat, "alice", "/任务 修改 1.1 截止=12-08", "12-05 → 12-08")
+        warnings = [line for line in reply.splitlines() if line.startswith("⚠️")]
+        assert warnings == ["⚠️ 1.1 截止 12-08，晚于 1.2 开始 12-06", "⚠️ 1.1 截止 12-08，晚于 1.3 开始 12-03"]
+        assert (await tasks_by_code(chat))["1.1"].due_date == date(2026, 12, 8)
+        # Changing the dependencies warns too; a title change alone does not.
+        reply = await said(chat, "alice", "/任务 修改 1.2 依赖=1.1,1.3", "1.1 → 1.1, 1.3")
+        assert [line for line in reply.splitlines() if line.startswith("⚠️")] == [
+            "⚠️ 1.1 截止 12-08，晚于 1.2 开始 12-06",
+            "⚠️ 1.3 截止 12-10，晚于 1.2 开始 12-06",
+        ]
+        assert "⚠️" not in await said(chat, "alice", "/任务 修改 1.1 标题=调研", "调研")
+        assert "⚠️" not in await said(chat, "alice", "/任务 修改 1.2 开始=12-11", "12-06 → 12-11")
+        # A refused change (a loop) changes nothing and warns about nothing.
+        before = await dependency_codes(chat)
+        reply = await said(chat, "alice", "/任务 修改 1.1 依赖=1.3")
+        assert "⚠️" not in reply and await dependency_codes(chat) == before
+        await said(chat, "alice", "/设置 语言 en")
+        reply = await said(chat, "alice", "/task edit 1.3 start=12-04", "12-03 → 12-04")
+        assert "⚠️ 1.1 is due 12-08, after 1.3 starts 12-04" in reply.splitlines()

@@ -5,7 +5,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain import schedule
-from bot.domain.wbs import DATELESS_DAYS, Node, Rolled, code_key, find_cycle, leaf_status, parent_of, rollup
+from bot.domain.wbs import (
+    DATELESS_DAYS,
+    Node,
+    Overlap,
+    Rolled,
+    code_key,
+    find_cycle,
+    leaf_status,
+    overlaps,
+    parent_of,
+    rollup,
+)
 from bot.domain.workdays import is_china_workday
 
 
@@ -173,3 +184,25 @@ def test_adding_a_0_percent_task_never_raises_an_ancestor(plan: tuple[list[Node]
             assert planned_after[code].progress <= planned_before[code].progress
 
         assert _overall(planned_after) <= _overall(planned_before)
+
+
+def test_overlaps_are_dependencies_whose_upstream_ends_after_the_downstream_starts() -> None:
+    rolled = rollup(
+        [
+            Node("1", None, None, 0, "x"),
+            Node("1.1", date(2026, 12, 1), date(2026, 12, 20), 0, "x"),
+            Node("1.2", date(2026, 12, 15), date(2026, 12, 30), 0, "x"),
+            Node("1.3", date(2026, 12, 20), date(2026, 12, 31), 0, "x"),  # starts the day 1.1 is due
+            Node("1.4", None, date(2026, 12, 31), 0, "x"),  # no start: nothing to overlap
+            Node("2", date(2026, 12, 10), None, 0, "x"),  # a phase starting before 1.1 is due
+            Node("2.1", date(2026, 12, 21), date(2026, 12, 31), 0, "x"),
+        ]
+    )
+    deps = {"1.2": {"1.1"}, "1.3": {"1.1"}, "1.4": {"1.1"}, "2": {"1.1"}, "2.1": {"1.2"}}
+    assert overlaps(deps, rolled, ["1.1"]) == [
+        Overlap("1.1", date(2026, 12, 20), "1.2", date(2026, 12, 15)),
+        Overlap("1.1", date(2026, 12, 20), "2", date(2026, 12, 10)),
+    ]
+    assert overlaps(deps, rolled, ["2.1"]) == [Overlap("1.2", date(2026, 12, 30), "2.1", date(2026, 12, 21))]
+    assert overlaps(deps, rolled, ["1.3", "1.4"]) == []
+    assert overlaps({"9": {"1.1"}}, rolled, ["9"]) == []  # a code the plan no longer has

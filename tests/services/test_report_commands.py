@@ -185,3 +185,32 @@ async def test_ages_are_workdays_of_the_project_calendar(engine: AsyncEngine, pl
         reply = await chat.one("zoe", "/report")
         assert "(3 workdays)" in reply and "A1 补文档 2 workdays overdue" in reply
         assert "1 接口 1 workday late" in reply
+
+
+async def test_ahead_of_plan_says_ahead_and_counts_overdue_apart(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
+        project_id = await new_project(chat)
+        async with chat.runtime.factory() as s, s.begin():
+            s.add(
+                Task(
+                    project_id=project_id,
+                    code="2",
+                    title="页面",
+                    start_date=D("2026-11-23"),
+                    due_date=D("2026-12-18"),
+                    progress=80,
+                    status="in_progress",
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+        # 1: 9 days at 40 % (plan 100 %), 2: 26 days at 80 % (plan 3 of 20 workdays, 15 %):
+        # 2440 // 35 = 69 % against 1290 // 35 = 36 %.
+        reply = await chat.one("zoe", "/周报")
+        assert reply.splitlines()[1] == "🟡 总体 69%（计划 36%）· 有风险 · 超前 33 个百分点 · 1 个任务逾期"
+        assert "落后" not in reply
+        await chat.say("alice", "/设置 语言 en")
+        reply = await chat.one("zoe", "/report")
+        assert reply.splitlines()[1] == (
+            "🟡 Overall 69% (plan 36%) · at risk · ahead of plan by 33 points · 1 task overdue"
+        )

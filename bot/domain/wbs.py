@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 
@@ -104,7 +104,8 @@ def rollup(nodes: Iterable[Node]) -> dict[str, Rolled]:
         kids = [result[kid] for kid in children.get(code, [])]
         if not kids:
             leaf = Rolled(node.start, node.due, node.progress, node.status)
-            result[code] = Rolled(node.start, node.due, node.progress, node.status, *_work(leaf))
+            work, earned = _work(leaf)
+            result[code] = replace(leaf, work=work, earned=earned)
             continue
         starts = [kid.start for kid in kids if kid.start]
         dues = [kid.due for kid in kids if kid.due]

@@ -635,9 +635,9 @@ class DayBlockers:
 async def day_blockers(
     *, session: AsyncSession, project_id: int, since: datetime, until: datetime
 ) -> DayBlockers:
-    """The project's open blockers raised from `since` to before `until` (whichever command, card or
-    standup reply raised them) and how many other tasks are still blocked. One raised again on a task that
-    was already blocked before `since` (a reply saying it is still stuck) is not new."""
+    """The project's open blockers raised from `since` to before `until` (whichever command, card
+    or standup reply raised them) and how many other tasks are still blocked. One raised again on a
+    task already blocked before `since` (a reply saying it is still stuck) is not new."""
     rows = list(
         await session.execute(
             select(Task.code, Task.title, Blocker.text, Blocker.raised_by_member_id, Blocker.created_at)

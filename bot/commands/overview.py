@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
 
 from adapters.models import Card, Reply, Text
 from bot.commands.context import CommandContext
 from bot.commands.parsing import normalize
 from bot.commands.registry import Router
+from bot.domain.report import card_color
 from bot.domain.workdays import is_china_workday
 from bot.errors import UsageError
+from bot.render.health import outlook_facts
 from bot.services import members, tracking
 from storage.models import ActionItem, Member
 
@@ -19,7 +20,7 @@ router = Router("overview", title="help.section.overview")
 MAX_PHASES = 5
 MAX_LATE = 3
 MAX_LIST = 15
-_STATE_MARK = {"on_track": "🟢", "at_risk": "🟡", "late": "🔴"}
+_STATE_MARK = {"on_track": "🟢", "at_risk": "🟡", "late": "🔴", "done": "✅"}
 _LEVEL_MARK = {"high": "🔴", "medium": "🟠", "low": "🟡"}
 _ALL = ("all", "全部", "所有")
 
@@ -56,14 +57,26 @@ async def status(ctx: CommandContext, args: str) -> list[Reply]:
         raise UsageError()
     today = ctx.today
     view = await tracking.overview(
-        session=ctx.session, project_id=project.id, today=today, is_workday=is_china_workday
+        session=ctx.session,
+        project_id=project.id,
+        today=today,
+        end=project.end_date,
+        is_workday=is_china_workday,
     )
     title = ctx.t("overview.title", name=project.name, date=_day(today, today))
     if view.task_count == 0:
         return [Card(title, ctx.t("overview.no_tasks"), color="grey")]
-    mark = "✅" if view.done else _STATE_MARK[view.state]
-    state = ctx.t("overview.state.done" if view.done else f"overview.state.{view.state}")
-    lines = [ctx.t("overview.overall", mark=mark, actual=view.actual, expected=view.expected, state=state)]
+    state = view.outlook.state
+    lines = [
+        ctx.t(
+            "overview.overall",
+            mark=_STATE_MARK[state],
+            actual=view.actual,
+            expected=view.expected,
+            state=ctx.t(f"overview.state.{state}"),
+            facts=outlook_facts(ctx.locale, view.outlook),
+        )
+    ]
 
     # Unfinished phases win the limited rows; shown rows stay in WBS order.
     shown = sorted(sorted(view.phases, key=lambda p: p.done)[:MAX_PHASES], key=lambda p: view.phases.index(p))
@@ -74,7 +87,7 @@ async def status(ctx: CommandContext, args: str) -> list[Reply]:
                 "overview.phase",
                 mark=phase_mark,
                 code=phase.code,
-                title=_shorten(phase.title, 20),
+                title=_shorten(phase.title, 20) + ("" if phase.dated else ctx.t("overview.no_dates")),
                 actual=phase.actual,
                 expected=phase.expected,
             )
@@ -125,12 +138,7 @@ async def status(ctx: CommandContext, args: str) -> list[Reply]:
                 days=abs(days),
             )
         )
-    colors: dict[str, Literal["green", "orange", "red"]] = {
-        "on_track": "green",
-        "at_risk": "orange",
-        "late": "red",
-    }
-    return [Card(title, "\n".join(lines), color="green" if view.done else colors[view.state])]
+    return [Card(title, "\n".join(lines), color=card_color(state))]
 
 
 @router.command("mytasks", "我的任务", usage="usage.mytasks", summary="summary.mytasks", who="who.anyone")
@@ -152,10 +160,10 @@ async def my_tasks(ctx: CommandContext, args: str) -> list[Reply]:
             key, mark = "overview.mine_task", "⛔" if task.status == "blocked" else "•"
         due = _day(task.due_date, today) if task.due_date else ctx.t("overview.no_due")
         days = (today - task.due_date).days if task.due_date else 0
+        dateless = task.start_date is None and task.due_date is None
+        title = task.title + (ctx.t("overview.no_dates") if dateless else "")
         lines.append(
-            ctx.t(
-                key, mark=mark, code=task.code, title=task.title, progress=task.progress, due=due, days=days
-            )
+            ctx.t(key, mark=mark, code=task.code, title=title, progress=task.progress, due=due, days=days)
         )
     _more(ctx, lines, len(work.tasks) - MAX_LIST)
     if work.actions:

@@ -227,11 +227,15 @@ class _Segment:
 
     items: list[_Item]
     free_text: bool  # absorbs every following non-option token
+    date: bool = False  # the value of a date option
 
     def absorbs(self, item: _Item) -> bool:
         if self.free_text:
             return True
         value = " ".join(part.text for part in self.items)
+        # `截止 Dec 31`, `due=next fri`: a date typed as two words continues without quotes.
+        if self.date and len(self.items) == 1 and _two_word_date(f"{value} {item.text}"):
+            return True
         # `after=1.1, 1.2` and `C=<at:c> <at:d>`: a list value typed with spaces continues.
         return value.endswith(",") or bool(item.mention_ids and _mention_ids(value))
 
@@ -290,6 +294,7 @@ def _option(token: _Token, accepted: Collection[str]) -> tuple[str, str] | None:
     return None
 
 
+_DATE_OPTIONS = frozenset({"start", "end", "due"})
 # Options whose value is stored as typed; the others' values are read by the parser, so normalised.
 _TEXT_OPTIONS = frozenset({"title", "mitigation", "meeting", "people", "budget", "other"})
 _TYPED_OPTION = re.compile(r"[^=:＝：]+[=:＝：](.*)", re.DOTALL)
@@ -377,7 +382,7 @@ def parse_args(text: str, *, options: Collection[str], max_positional: int | Non
             key = option[0]
             if key in values:
                 raise ArgError(DUPLICATE_OPTION, {"option": key})
-            current = values[key] = _Segment([first], free_text=rest is not None)
+            current = values[key] = _Segment([first], free_text=rest is not None, date=key in _DATE_OPTIONS)
             continue
         item = _typed_item(index, token, typed_tokens[index])
         ids = item.mention_ids
@@ -487,6 +492,15 @@ def _month_day(month: int, day: int, today: date, value: str) -> date:
         if (today - candidate).days <= _PAST_WINDOW_DAYS:
             return candidate
     raise ArgError(BAD_DATE, {"value": value})
+
+
+def _two_word_date(text: str) -> bool:
+    """Whether `text` is a date of two words `read_date` reads: `Dec 31`, `31 Dec`, `next fri`."""
+    text = text.lower()
+    if (match := _EN_MONTH_DAY.fullmatch(text)) and _en_month(match["mon"] or match["mon2"]):
+        return " " in text
+    match = _EN_WEEKDAY.fullmatch(text)
+    return bool(match and match[1] and match[2] in _EN_WEEKDAYS and " " in text)
 
 
 def _en_month(word: str) -> int | None:

@@ -358,9 +358,23 @@ async def task_add(ctx: CommandContext, args: str) -> list[Reply]:
                 due=_date_or_none(ctx, parent.due_date),
             )
         )
+    lines += _overlap_lines(ctx, added.overlaps)
     if added.owner is None:
         lines.append(ctx.t("plan.task_next", code=task.code))
     return [Text("\n".join(lines))]
+
+
+def _overlap_lines(ctx: CommandContext, overlaps: list[wbs.Overlap]) -> list[str]:
+    return [
+        ctx.t(
+            "plan.dependency_overlap",
+            upstream=o.upstream,
+            due=_short(o.due, ctx.today),
+            downstream=o.downstream,
+            start=_short(o.start, ctx.today),
+        )
+        for o in overlaps
+    ]
 
 
 def _change_value(ctx: CommandContext, change: plan.Change, value: object) -> str:
@@ -377,6 +391,18 @@ def _change_value(ctx: CommandContext, change: plan.Change, value: object) -> st
     if isinstance(value, list):
         return ", ".join(value) or ctx.t("value.none")
     return str(value)
+
+
+def _change_lines(ctx: CommandContext, changes: list[plan.Change]) -> list[str]:
+    return [
+        ctx.t(
+            "plan.change_line",
+            field=ctx.t(f"plan.label.{change.field}"),
+            old=_change_value(ctx, change, change.old),
+            new=_change_value(ctx, change, change.new),
+        )
+        for change in changes
+    ]
 
 
 @router.command(
@@ -443,17 +469,10 @@ async def task_edit(ctx: CommandContext, args: str) -> list[Reply]:
     if not edited.changes:
         return [Text(ctx.t("plan.no_changes", code=task.code))]
     lines = [ctx.t("plan.task_edited", code=task.code, title=task.title)]
-    lines += [
-        ctx.t(
-            "plan.change_line",
-            field=ctx.t(f"plan.label.{change.field}"),
-            old=_change_value(ctx, change, change.old),
-            new=_change_value(ctx, change, change.new),
-        )
-        for change in edited.changes
-    ]
+    lines += _change_lines(ctx, edited.changes)
     if edited.owner_joined is not None:
         lines.append(ctx.t("plan.joined_project", who=members.mention(edited.owner_joined)))
+    lines += _overlap_lines(ctx, edited.overlaps)
     return [Text("\n".join(lines))]
 
 
@@ -502,6 +521,8 @@ async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
         values = rolled[task.code]
         depth = plan.level(task.code)
         name = f"{task.code} {inert(task.title)}"
+        if values.start is None and values.due is None:
+            name += ctx.t("overview.no_dates")  # weighed as DATELESS_DAYS in the roll-up
         parts = [f"{INDENT * (depth - 1)}{_icon(values, ctx.today)} {f'**{name}**' if depth == 1 else name}"]
         if task.owner_member_id in people:
             parts.append(members.mention(people[task.owner_member_id]))
@@ -720,15 +741,7 @@ async def milestone_edit(ctx: CommandContext, args: str) -> list[Reply]:
     if not edited.changes:
         return [Text(ctx.t("plan.milestone_no_changes", number=milestone.number))]
     lines = [ctx.t("plan.milestone_edited", number=milestone.number, title=milestone.title)]
-    lines += [
-        ctx.t(
-            "plan.change_line",
-            field=ctx.t(f"plan.label.{change.field}"),
-            old=_change_value(ctx, change, change.old),
-            new=_change_value(ctx, change, change.new),
-        )
-        for change in edited.changes
-    ]
+    lines += _change_lines(ctx, edited.changes)
     return [Text("\n".join(lines))]
 
 

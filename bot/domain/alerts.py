@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from math import ceil
 from typing import Literal
 
 from bot.domain import schedule, wbs
-from bot.domain.workdays import WorkCalendar
+from bot.domain.workdays import WorkCalendar, workdays_after
 
 Rule = Literal[
     "task_overdue",
@@ -155,7 +155,7 @@ class Snapshot:
 
 def workdays_unresolved(first_seen: date, today: date, calendar: WorkCalendar) -> int:
     """Workdays after the day a finding was first seen, up to and including `today`."""
-    return calendar.workdays_between(first_seen + timedelta(days=1), today)
+    return workdays_after(first_seen, today, calendar)
 
 
 def stage_for(unresolved: int) -> int:
@@ -231,7 +231,7 @@ def _task_overdue(plan: _Plan, today: date, calendar: WorkCalendar) -> Iterable[
         due = plan.rolled[task.code].due
         if due is None or due >= today or task.status == "done":
             continue
-        late = calendar.workdays_between(due + timedelta(days=1), today)
+        late = workdays_after(due, today, calendar)
         yield plan.finding("task_overdue", task, _level(late, 1, WEEK), due=due, days=late)
 
 
@@ -309,7 +309,7 @@ def _blocker_open(plan: _Plan, snapshot: Snapshot, today: date, calendar: WorkCa
         task = plan.by_id.get(task_id)
         if task is None:
             continue
-        days = calendar.workdays_between(blocker.opened + timedelta(days=1), today)
+        days = workdays_after(blocker.opened, today, calendar)
         if days >= BLOCKER_WORKDAYS:
             yield plan.finding(
                 "blocker_open", task, _level(days, BLOCKER_WORKDAYS, WEEK), days=days, text=blocker.text
@@ -380,7 +380,7 @@ def _action_overdue(snapshot: Snapshot, today: date, calendar: WorkCalendar) -> 
     for item in snapshot.actions:
         if item.status != "open" or item.due is None or item.due >= today:
             continue
-        late = calendar.workdays_between(item.due + timedelta(days=1), today)
+        late = workdays_after(item.due, today, calendar)
         yield Finding(
             "action_overdue",
             f"action:{item.id}",

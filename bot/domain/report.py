@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 from adapters.base import TableValue
 from adapters.models import Card, mention_token
 from bot.domain import schedule, wbs
-from bot.domain.workdays import IsWorkday, workdays_since
+from bot.domain.workdays import IsWorkday, workdays_after
+from bot.render.health import outlook_facts
 from bot.render.i18n import t
 
-# "done" is a state here too: a finished phase, milestone or project is neither on track nor late.
-Health = Literal["on_track", "at_risk", "late", "done"]
+Health = schedule.Health
 
 SUMMARY_ROW = "summary"
 OPEN_RISK = ("new", "open")
@@ -129,6 +129,7 @@ class ReportInput:
     project_id: int
     project_name: str
     today: date  # the business date the report is as of
+    end: date | None = None  # the project's end date; the plan's last due date when None
     tasks: Sequence[TaskIn] = ()
     departments: Sequence[str] = ()  # in display order
     milestones: Sequence[MilestoneIn] = ()
@@ -184,6 +185,7 @@ class TaskRef:
     after: int = 0
     start: date | None = None
     due: date | None = None
+    late: int | None = None  # workdays overdue (late tasks); None in reports stored before workdays
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,7 @@ class BlockerLine:
     text: str
     since: date
     owners: tuple[Person, ...]
+    age: int | None = None  # workdays since it was raised; None in reports stored before workdays
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,7 @@ class ActionLine:
     text: str
     owner: Person | None
     due: date | None
+    late: int | None = None  # workdays overdue; None in reports stored before workdays
 
 
 @dataclass(frozen=True)
@@ -256,6 +260,14 @@ class WeeklyReport:
     # Resource requests; snapshots stored before they existed have none.
     needs_open: tuple[NeedLine, ...] = ()  # by number
     needs_handled: tuple[NeedLine, ...] = ()  # handled this week, by number
+    past_end: bool = False  # past the project's end date with work open (absent from older reports)
+
+    @property
+    def outlook(self) -> schedule.Outlook:
+        """The state with the facts behind it, from what the report holds."""
+        missed = sum(m.state == "late" for m in self.milestones)
+        gap = self.expected - self.actual
+        return schedule.Outlook(self.state, gap, len(self.late), missed, self.past_end)
 
 
 def _progress(rolled: Sequence[wbs.Rolled]) -> int:
@@ -272,7 +284,8 @@ def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
     week_start, week_end = week_of(today)
     nodes = [wbs.Node(t.code, t.start, t.due, t.progress, t.status) for t in data.tasks]
     rolled = wbs.rollup(nodes)
-    planned = schedule.planned_progress(nodes, today, is_workday)
+    planned_tree = schedule.planned_rollup(nodes, today, is_workday)
+    planned = {code: value.progress for code, value in planned_tree.items()}
     parents = {wbs.parent_of(t.code) for t in data.tasks}
     by_code = {t.code: t for t in data.tasks}
 
@@ -298,7 +311,7 @@ def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
     leaves = [line for line in lines if line.leaf]
 
     def planned_rolled(codes: Iterable[str]) -> list[wbs.Rolled]:
-        return [wbs.Rolled(rolled[c].start, rolled[c].due, planned[c], rolled[c].status) for c in codes]
+        return [planned_tree[c] for c in codes]
 
     phases: list[Progress] = []
     for line in lines:
@@ -309,14 +322,25 @@ def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
     expected = _progress(planned_rolled(top))
     all_done = bool(top) and all(rolled[c].status == "done" for c in top)
     dues = [due for due in (rolled[c].due for c in top) if due is not None]
-    state = _state(actual, expected, max(dues) if dues else None, today, all_done)
     late_leaves = sorted(
         (line for line in leaves if line.state == "late" and line.due is not None),
         key=lambda line: (line.due or today, wbs.code_key(line.code)),
     )
-    if state == "on_track" and late_leaves:
-        state = "at_risk"  # as /status says: not on track while some work is overdue
+    milestones = _milestones(data, rolled, planned_rolled, week_start)
+    overall = schedule.outlook(
+        actual=actual,
+        expected=expected,
+        overdue=len(late_leaves),
+        missed=sum(m.state == "late" for m in milestones),
+        end=data.end or (max(dues) if dues else None),
+        today=today,
+        done=all_done,
+    )
     risks_new, risks_mitigated, risks_open = _risks(data, week_start)
+
+    def age(day: date | None) -> int | None:
+        """Ages in workdays, with the project's calendar, as the alerts count them."""
+        return None if day is None else workdays_after(day, today, is_workday)
 
     return WeeklyReport(
         project_id=data.project_id,
@@ -326,12 +350,15 @@ def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
         as_of=today,
         actual=actual,
         expected=expected,
-        state=state,
+        state=overall.state,
         phases=tuple(phases),
-        milestones=_milestones(data, rolled, planned_rolled, week_start),
-        late=tuple(TaskRef(line.code, line.title, line.owners, due=line.due) for line in late_leaves),
+        milestones=milestones,
+        late=tuple(
+            TaskRef(line.code, line.title, line.owners, due=line.due, late=age(line.due))
+            for line in late_leaves
+        ),
         blockers=tuple(
-            BlockerLine(b.code, by_code[b.code].title, b.text, b.since, by_code[b.code].owners)
+            BlockerLine(b.code, by_code[b.code].title, b.text, b.since, by_code[b.code].owners, age(b.since))
             for b in sorted(data.blockers, key=lambda b: (b.since, wbs.code_key(b.code)))
             if b.code in by_code
         ),
@@ -344,7 +371,7 @@ def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
         risks_open=risks_open,
         actions_open=sum(a.status == "open" for a in data.actions),
         actions_overdue=tuple(
-            ActionLine(a.number, a.text, a.owner, a.due)
+            ActionLine(a.number, a.text, a.owner, a.due, age(a.due))
             for a in sorted(data.actions, key=lambda a: (a.due or date.max, a.number))
             if a.status == "open" and a.due is not None and a.due < today
         ),
@@ -359,6 +386,7 @@ def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
             ),
         ),
         tasks=tuple(lines),
+        past_end=overall.past_end,
         needs_open=tuple(
             _need(n, today, is_workday)
             for n in sorted(data.needs, key=lambda n: n.number)
@@ -374,7 +402,7 @@ def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
 
 def _need(need: NeedIn, today: date, is_workday: IsWorkday) -> NeedLine:
     return NeedLine(
-        need.number, need.text, need.requester, need.department, workdays_since(need.since, today, is_workday)
+        need.number, need.text, need.requester, need.department, workdays_after(need.since, today, is_workday)
     )
 
 
@@ -527,10 +555,9 @@ def _decode(kind: Any, value: Any) -> Any:
         return tuple(_decode(get_args(kind)[0], item) for item in value)
     if isinstance(kind, type) and is_dataclass(kind):
         hints = get_type_hints(kind)
-        # A field added since the content was stored takes its default.
-        return kind(
-            **{f.name: _decode(hints[f.name], value[f.name]) for f in fields(kind) if f.name in value}
-        )
+        # A field added since the report was stored takes its default.
+        known = [f.name for f in fields(kind) if f.name in value]
+        return kind(**{name: _decode(hints[name], value[name]) for name in known})
     if kind is date:
         return date.fromisoformat(value)
     return value
@@ -556,8 +583,11 @@ def _day(value: date | None, today: date) -> str:
     return value.strftime("%m-%d") if value.year == today.year else value.isoformat()
 
 
-def _days_since(value: date | None, today: date) -> int:
-    return (today - value).days if value is not None else 0
+def _age(locale: str, workdays: int | None, since: date | None, today: date) -> str:
+    """An age in workdays; calendar days for a report stored before ages were counted in workdays."""
+    if workdays is not None:
+        return t(locale, "report.age_workdays", n=workdays)
+    return t(locale, "report.age_days", n=(today - since).days if since is not None else 0)
 
 
 def _who(people: Iterable[Person]) -> str:
@@ -605,6 +635,7 @@ def render_card(report: WeeklyReport, locale: str) -> Card:
                 actual=report.actual,
                 expected=report.expected,
                 state=state(report.state),
+                facts=outlook_facts(locale, report.outlook),
             )
         )
     else:
@@ -619,7 +650,7 @@ def render_card(report: WeeklyReport, locale: str) -> Card:
             code=b.code,
             title=_shorten(b.title, 20),
             text=_shorten(b.text),
-            days=_days_since(b.since, today),
+            age=_age(locale, b.age, b.since, today),
             who=_who(b.owners),
         ),
     )
@@ -630,7 +661,7 @@ def render_card(report: WeeklyReport, locale: str) -> Card:
             "report.late_task",
             code=task.code,
             title=_shorten(task.title, 20),
-            days=_days_since(task.due, today),
+            age=_age(locale, task.late, task.due, today),
             who=_who(task.owners),
         ),
     )
@@ -641,7 +672,7 @@ def render_card(report: WeeklyReport, locale: str) -> Card:
             "report.late_action",
             number=a.number,
             text=_shorten(a.text),
-            days=_days_since(a.due, today),
+            age=_age(locale, a.late, a.due, today),
             who=_who([a.owner] if a.owner else []),
         ),
     )

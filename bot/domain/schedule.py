@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
@@ -12,6 +13,13 @@ from bot.domain.workdays import IsWorkday, workdays_between
 State = Literal["on_track", "at_risk", "late"]
 
 AT_RISK_POINTS = 20  # behind plan by this many percentage points or more is "at risk"
+
+# A whole project is late this many points behind plan, and at risk from BEHIND_POINTS on.
+LATE_POINTS = 20
+BEHIND_POINTS = 5
+
+# "done" is a state of a whole project (or phase, milestone) too: neither on track nor late.
+Health = Literal["on_track", "at_risk", "late", "done"]
 
 
 def expected_progress(start: date, due: date, today: date, is_workday: IsWorkday) -> int:
@@ -53,9 +61,9 @@ def schedule_state(
     return "on_track"
 
 
-def planned_progress(nodes: Iterable[wbs.Node], today: date, is_workday: IsWorkday) -> dict[str, int]:
-    """Each node's expected % today; parents are weighted from their children exactly like
-    `wbs.rollup` weights actual progress, so actual and planned compare like for like.
+def planned_rollup(nodes: Iterable[wbs.Node], today: date, is_workday: IsWorkday) -> dict[str, wbs.Rolled]:
+    """Each node's expected % today as a roll-up: parents are weighted from their children exactly
+    like `wbs.rollup` weights actual progress, so actual and planned compare like for like.
 
     A leaf without both dates has no plan to fall behind: its expected value is its actual one.
     """
@@ -73,16 +81,46 @@ def planned_progress(nodes: Iterable[wbs.Node], today: date, is_workday: IsWorkd
         )
         for node in nodes
     ]
-    return {code: rolled.progress for code, rolled in wbs.rollup(planned).items()}
+    return wbs.rollup(planned)
+
+
+def planned_progress(nodes: Iterable[wbs.Node], today: date, is_workday: IsWorkday) -> dict[str, int]:
+    """Each node's expected % today (see `planned_rollup`)."""
+    return {code: rolled.progress for code, rolled in planned_rollup(nodes, today, is_workday).items()}
 
 
 def overall(phases: Sequence[wbs.Rolled]) -> int:
-    """The project's % from its top-level phases, weighted as `wbs.rollup` weights any parent."""
-    if not phases:
-        return 0
-    root = wbs.Node("1", None, None, 0, "not_started")
-    children = [
-        wbs.Node(f"1.{index}", phase.start, phase.due, phase.progress, phase.status)
-        for index, phase in enumerate(phases, 1)
-    ]
-    return wbs.rollup([root, *children])["1"].progress
+    """The % of several tasks (the project's phases), weighted as `wbs.rollup` weights any parent."""
+    return wbs.combine(phases)[0]
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """A project's overall state and the facts behind it, so a headline can say why."""
+
+    state: Health
+    gap: int  # expected - actual in points: > 0 behind plan, < 0 ahead of it
+    overdue: int  # unfinished tasks past their due date
+    missed: int  # milestones past their due date and not done
+    past_end: bool  # past the project's end date with work still open
+
+
+def outlook(
+    *, actual: int, expected: int, overdue: int, missed: int, end: date | None, today: date, done: bool
+) -> Outlook:
+    """The one rule for a project's state, for /status, the weekly report and anything else:
+    done when all work is done; late when clearly late (LATE_POINTS or more behind plan, a milestone
+    missed, or past `end` with work open); at risk when BEHIND_POINTS or more behind plan or any task
+    is overdue; on track otherwise. Being ahead of plan never makes a project look behind."""
+    gap = expected - actual
+    past_end = not done and end is not None and end < today
+    state: Health
+    if done:
+        state = "done"
+    elif gap >= LATE_POINTS or missed or past_end:
+        state = "late"
+    elif gap >= BEHIND_POINTS or overdue:
+        state = "at_risk"
+    else:
+        state = "on_track"
+    return Outlook(state, gap, overdue, missed, past_end)

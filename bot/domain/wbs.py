@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 
 
@@ -28,14 +28,29 @@ class Node:
     status: str
 
 
+# What a leaf without a usable date range (no start, no due, or due before start) weighs in a
+# roll-up: one week, in the calendar days dated leaves are weighed in. A fixed weight, not the
+# parent's span or the median of the siblings' durations: both move when a dated sibling is added,
+# and a dateless 80 % sibling gaining weight would then raise the parent when 0 % work was added.
+DATELESS_DAYS = 7
+
+
 @dataclass(frozen=True)
 class Rolled:
-    """A task's effective values: a parent's come from its children."""
+    """A task's effective values: a parent's come from its children.
+
+    `work` is the planned calendar days under the task (a leaf's duration or DATELESS_DAYS, a
+    parent's leaves summed) and `earned` the same days times their %, so a parent's % is
+    `earned // work` over its leaves, exact at every level: adding a 0 % leaf only adds work, and
+    no ancestor's % can go up. 0 `work` (a value built by hand) means "weigh it by its dates".
+    """
 
     start: date | None
     due: date | None
     progress: int
     status: str
+    work: int = 0
+    earned: int = 0
 
 
 def leaf_status(progress: int, *, blocked: bool) -> str:
@@ -46,10 +61,13 @@ def leaf_status(progress: int, *, blocked: bool) -> str:
     return "in_progress" if progress > 0 else "not_started"
 
 
-def _duration(rolled: Rolled) -> int | None:
-    if rolled.start is None or rolled.due is None or rolled.due < rolled.start:
-        return None
-    return (rolled.due - rolled.start).days + 1
+def _work(rolled: Rolled) -> tuple[int, int]:
+    """(work, earned) of a value: stored by `rollup`, else from its own dates."""
+    if rolled.work:
+        return rolled.work, rolled.earned
+    start, due = rolled.start, rolled.due
+    days = (due - start).days + 1 if start is not None and due is not None and start <= due else DATELESS_DAYS
+    return days, days * rolled.progress
 
 
 def _parent_status(children: list[Rolled]) -> str:
@@ -62,16 +80,14 @@ def _parent_status(children: list[Rolled]) -> str:
     return "not_started"
 
 
-def _weighted_progress(children: list[Rolled]) -> int:
-    """Weighted by planned duration when every child has dates, equally otherwise."""
-    durations = [_duration(child) for child in children]
-    weights = [d for d in durations if d is not None]
-    if len(weights) != len(children):
-        weights = [1] * len(children)
-    total = sum(weights)
-    # Round down so a parent never shows 100 % before every child is done.
-    value = sum(w * child.progress for w, child in zip(weights, children, strict=True)) // total
-    return 100 if all(child.progress >= 100 for child in children) else min(int(value), 99)
+def combine(children: Sequence[Rolled]) -> tuple[int, int, int]:
+    """(progress, work, earned) of several tasks together, as a parent over them: weighted by
+    planned duration (see Rolled). Rounded down, so never 100 % before every one is done."""
+    pairs = [_work(child) for child in children]
+    work, earned = sum(w for w, _ in pairs), sum(e for _, e in pairs)
+    value = earned // work if work else 0
+    progress = 100 if children and all(child.progress >= 100 for child in children) else min(value, 99)
+    return progress, work, earned
 
 
 def rollup(nodes: Iterable[Node]) -> dict[str, Rolled]:
@@ -88,15 +104,20 @@ def rollup(nodes: Iterable[Node]) -> dict[str, Rolled]:
         node = by_code[code]
         kids = [result[kid] for kid in children.get(code, [])]
         if not kids:
-            result[code] = Rolled(node.start, node.due, node.progress, node.status)
+            leaf = Rolled(node.start, node.due, node.progress, node.status)
+            work, earned = _work(leaf)
+            result[code] = replace(leaf, work=work, earned=earned)
             continue
         starts = [kid.start for kid in kids if kid.start]
         dues = [kid.due for kid in kids if kid.due]
+        progress, work, earned = combine(kids)
         result[code] = Rolled(
             start=node.start or (min(starts) if starts else None),
             due=node.due or (max(dues) if dues else None),
-            progress=_weighted_progress(kids),
+            progress=progress,
             status=_parent_status(kids),
+            work=work,
+            earned=earned,
         )
     return result
 
@@ -104,6 +125,34 @@ def rollup(nodes: Iterable[Node]) -> dict[str, Rolled]:
 def is_family(code: str, other: str) -> bool:
     """True when one code is the other's ancestor (`1` and `1.2.3`)."""
     return code.startswith(other + ".") or other.startswith(code + ".")
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """A finish-to-start dependency whose upstream is due after the downstream starts."""
+
+    upstream: str
+    due: date
+    downstream: str
+    start: date
+
+
+def overlaps(
+    depends_on: Mapping[str, Iterable[str]], rolled: Mapping[str, Rolled], codes: Iterable[str]
+) -> list[Overlap]:
+    """The dependencies touching any of `codes` (either end) whose upstream's effective due date is
+    after the downstream's effective start, in WBS order. Allowed (plans overlap on purpose), but
+    worth a warning."""
+    wanted = set(codes)
+    found = []
+    for downstream, upstreams in depends_on.items():
+        for upstream in upstreams:
+            if not {downstream, upstream} & wanted or downstream not in rolled or upstream not in rolled:
+                continue
+            due, start = rolled[upstream].due, rolled[downstream].start
+            if due is not None and start is not None and due > start:
+                found.append(Overlap(upstream, due, downstream, start))
+    return sorted(found, key=lambda o: (code_key(o.downstream), code_key(o.upstream)))
 
 
 def find_cycle(

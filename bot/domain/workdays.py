@@ -77,8 +77,9 @@ def workdays_between(start: date, end: date, is_workday: IsWorkday) -> int:
     return sum(is_workday(start + timedelta(days=offset)) for offset in range((end - start).days + 1))
 
 
-def workdays_since(day: date, today: date, is_workday: IsWorkday) -> int:
-    """How many working days old something from `day` is on `today`: 0 the same day, 1 the next workday."""
+def workdays_after(day: date, today: date, is_workday: IsWorkday) -> int:
+    """Working days after `day` up to and including `today`: the age in workdays of something dated
+    `day` (0 on that day), as the alerts and the weekly report count it."""
     return workdays_between(day + timedelta(days=1), today, is_workday)
 
 

@@ -8,7 +8,7 @@ card in each bound chat that @mentions them. The summary always goes to the boun
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from adapters.models import Card
 from bot.domain import wbs
@@ -158,7 +158,7 @@ async def summary(ctx: JobContext) -> None:
     ]
     titles = {task.code: task.title for task in await tasks.ordered(ctx.session, ctx.project.id)}
     lines += _changes(ctx, reported.values(), titles)
-    blockers = _blockers(ctx, reporters, reported, titles)
+    blockers = await _blockers(ctx, reporters, reported)
     lines += blockers
     needs = await _needs(ctx)
     lines += needs
@@ -193,27 +193,35 @@ def _short(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
-def _blockers(
-    ctx: JobContext, reporters: Sequence[Member], reported: dict[int, StandupReport], titles: dict[str, str]
+async def _blockers(
+    ctx: JobContext, reporters: Sequence[Member], reported: dict[int, StandupReport]
 ) -> list[str]:
-    """Blockers raised in today's replies: on a task when one was named, else as the person said it."""
-    lines = []
+    """New blockers: those raised this business day (by a reply, /blocker or a card) and still open,
+    then what a reply said blocks it without naming a task. Older open ones are only counted."""
+    day = ctx.business_date
+    found = await tracking.day_blockers(
+        session=ctx.session,
+        project_id=ctx.project.id,
+        since=datetime.combine(day, time(), tzinfo=ctx.tz),
+        until=datetime.combine(day + timedelta(days=1), time(), tzinfo=ctx.tz),
+    )
+    lines = [
+        ctx.t(
+            "standup.summary_blocker",
+            code=blocker.code,
+            title=blocker.title,
+            text=_short(blocker.text),
+            who=members.mention(blocker.raised_by) if blocker.raised_by else ctx.t("value.none"),
+        )
+        for blocker in found.raised
+    ]
     for member in reporters:
         parsed = reported[member.id].parsed
-        who = members.mention(member)
-        for code, text in parsed.get("blocked", {}).items():
-            lines.append(
-                ctx.t(
-                    "standup.summary_blocker",
-                    code=code,
-                    title=titles.get(code, ""),
-                    text=_short(text),
-                    who=who,
-                )
-            )
         if not parsed.get("blocked") and parsed.get("blockers"):
+            who = members.mention(member)
             lines.append(ctx.t("standup.summary_blocker_free", who=who, text=_short(parsed["blockers"])))
-    return [ctx.t("standup.summary_blockers"), *lines] if lines else []
+    older = [ctx.t("standup.summary_older_blockers", count=found.older)] if found.older else []
+    return ([ctx.t("standup.summary_blockers"), *lines] if lines else []) + older
 
 
 async def _needs(ctx: JobContext) -> list[str]:

@@ -7,7 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from adapters.models import Text
-from bot.domain.workdays import IsWorkday, workdays_since
+from bot.domain.workdays import IsWorkday, workdays_after
 from bot.render.i18n import t
 from bot.services import members
 from storage.models import Department, Member, Project, ResourceRequest, Task
@@ -88,6 +88,6 @@ def request_line(locale: str, item: Listed, today: date, is_workday: IsWorkday) 
         text=_shorten(request.text),
         who=members.mention(item.requester) if item.requester else t(locale, "value.none"),
         department=item.department or t(locale, "need.no_department"),
-        days=workdays_since(request.business_date, today, is_workday),
+        days=workdays_after(request.business_date, today, is_workday),
         to=members.mention(item.routed_to) if item.routed_to else t(locale, "need.nobody"),
     )

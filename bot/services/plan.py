@@ -362,6 +362,12 @@ async def _checked_dependencies(
     return upstream
 
 
+async def _overlaps(session: AsyncSession, project_id: int, code: str) -> list[wbs.Overlap]:
+    """The task's dependencies, either way, whose upstream is due after the downstream starts."""
+    rolled = tasks.effective(await tasks.ordered(session, project_id))
+    return wbs.overlaps(await tasks.dependencies(session, project_id), rolled, [code])
+
+
 async def _dependency_codes(session: AsyncSession, task_id: int) -> list[str]:
     result = await session.scalars(
         select(Task.code)
@@ -441,6 +447,7 @@ class TaskAdded:
     department: Department | None
     after: list[str]
     outside_parent: Task | None  # the parent whose explicit dates the task leaves
+    overlaps: list[wbs.Overlap] = field(default_factory=list)  # accepted, with a warning
 
 
 async def add_task(
@@ -512,6 +519,7 @@ async def add_task(
         department=department,
         after=list(after),
         outside_parent=parent if outside(parent, start, due) else None,
+        overlaps=await _overlaps(session, project.id, code) if after else [],
     )
 
 
@@ -532,6 +540,7 @@ class TaskEdited:
     task: Task
     changes: list[Change]
     owner_joined: Member | None = None
+    overlaps: list[wbs.Overlap] = field(default_factory=list)  # accepted, with a warning
 
 
 async def edit_task(
@@ -627,7 +636,9 @@ async def edit_task(
         after={"code": task.code, **audit.snapshot(task, *before), **extra_after},
     )
     await tasks.refresh_rollups(session=session, project_id=project.id)
-    return TaskEdited(task, changes, owner_joined)
+    scheduled = {"start", "due", "after"} & {change.field for change in changes}
+    overlaps = await _overlaps(session, project.id, task.code) if scheduled else []
+    return TaskEdited(task, changes, owner_joined, overlaps)
 
 
 @dataclass(frozen=True)

@@ -163,6 +163,7 @@ async def load(
         project_id=pid,
         project_name=project.name,
         today=today,
+        end=project.end_date,
         tasks=[
             domain.TaskIn(
                 code=task.code,

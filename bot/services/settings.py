@@ -114,9 +114,6 @@ WEEKDAYS: Mapping[str, int] = MappingProxyType(
     }
 )
 
-_TIME = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
-# Where a day word and a time are typed without a space: "周五17:00", "fri17:00", "17:00周五".
-_DAY_TIME_GLUE = re.compile(r"(?<=[^\s0-9:])(?=[0-9])|(?<=[0-9])(?=[^\s0-9:])")
 _TABLE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 # A Bitable link: https://<tenant>.feishu.cn/base/<app_token>?table=<table_id>&view=...
 _BITABLE_URL = re.compile(
@@ -168,6 +165,10 @@ def parse_time(value: str) -> str:
     clock = read_clock_time(value)
     if clock is None:
         raise UserFacingError("rhythm.config_bad_time", value=value)
+    return _hhmm(clock)
+
+
+def _hhmm(clock: tuple[int, int]) -> str:
     return f"{clock[0]:02d}:{clock[1]:02d}"
 
 
@@ -196,20 +197,30 @@ def parse_timezone(value: str) -> str:
     return name
 
 
+# Longest first, so "friday" is not read as "fri" followed by "day".
+_WEEKDAY_WORDS = sorted(WEEKDAYS, key=len, reverse=True)
+
+
+def _split_weekday(text: str) -> tuple[int | None, str]:
+    """(weekday, the rest) for a day word leading or ending `text` (spaces optional: "周五18:00",
+    "6pm fri"); (None, text) when there is none."""
+    lowered = text.lower()
+    for word in _WEEKDAY_WORDS:
+        if lowered.startswith(word):
+            return WEEKDAYS[word], text[len(word) :].strip()
+        if lowered.endswith(word):
+            return WEEKDAYS[word], text[: -len(word)].strip()
+    return None, text
+
+
 def _parse_report(value: str, project: Project) -> dict[str, Any]:
-    day: int | None = None
-    time: str | None = None
-    # "周五 17:00", "17:00 fri" or just one of the two; at most one day and one time.
-    pieces = [piece for word in value.split() for piece in _DAY_TIME_GLUE.split(word) if piece]
-    if not 1 <= len(pieces) <= 2:
+    # "周五 17:00", "17:00 fri", "周五 6pm", "Friday 9点半" or just one of the two: at most one day
+    # and one time, in any of the forms `read_clock_time` reads.
+    day, rest = _split_weekday(value)
+    clock = read_clock_time(rest) if rest else None
+    if (day is None and clock is None) or (rest and clock is None):
         raise UserFacingError("rhythm.config_bad_report", value=value)
-    for piece in pieces:
-        if piece.lower() in WEEKDAYS and day is None:
-            day = WEEKDAYS[piece.lower()]
-        elif _TIME.fullmatch(piece) and time is None:
-            time = parse_time(piece)
-        else:
-            raise UserFacingError("rhythm.config_bad_report", value=value)
+    time = None if clock is None else _hhmm(clock)
     return {
         "report_weekday": project.report_weekday if day is None else day,
         "report_time": project.report_time if time is None else time,

@@ -519,6 +519,7 @@ class PhaseHealth:
     expected: int
     state: schedule.State
     done: bool
+    dated: bool  # has a start or a due date, its own or its tasks'
 
 
 @dataclass(frozen=True)
@@ -534,8 +535,7 @@ class Overview:
     task_count: int
     actual: int
     expected: int
-    state: schedule.State
-    done: bool
+    outlook: schedule.Outlook
     phases: tuple[PhaseHealth, ...]
     late: tuple[LateTask, ...]  # most overdue first
     open_blockers: int
@@ -544,12 +544,15 @@ class Overview:
     next_milestone: Milestone | None
 
 
-async def overview(*, session: AsyncSession, project_id: int, today: date, is_workday: IsWorkday) -> Overview:
+async def overview(
+    *, session: AsyncSession, project_id: int, today: date, end: date | None, is_workday: IsWorkday
+) -> Overview:
+    """The project at a glance; `end` is its end date (the plan's last due date when None)."""
     task_list = await tasks.ordered(session, project_id)
     nodes = [wbs.Node(t.code, t.start_date, t.due_date, t.progress, t.status) for t in task_list]
     # Pure and proportional to the plan: off the event loop, which serves every chat meanwhile.
     rolled = await asyncio.to_thread(wbs.rollup, nodes)
-    planned = await asyncio.to_thread(schedule.planned_progress, nodes, today, is_workday)
+    planned_tree = await asyncio.to_thread(schedule.planned_rollup, nodes, today, is_workday)
     parents = {wbs.parent_of(t.code) for t in task_list}
     phases: list[PhaseHealth] = []
     top: list[wbs.Rolled] = []  # each phase's effective values, and the same with planned progress
@@ -557,17 +560,19 @@ async def overview(*, session: AsyncSession, project_id: int, today: date, is_wo
     for task in task_list:
         if "." in task.code:
             continue
-        eff, expected_here = rolled[task.code], planned[task.code]
+        eff, expected_here = rolled[task.code], planned_tree[task.code].progress
         done = eff.status == "done"
         phase_state = schedule.schedule_state(eff.progress, expected_here, eff.due, today, done)
-        phases.append(PhaseHealth(task.code, task.title, eff.progress, expected_here, phase_state, done))
+        dated = eff.start is not None or eff.due is not None
+        phases.append(
+            PhaseHealth(task.code, task.title, eff.progress, expected_here, phase_state, done, dated)
+        )
         top.append(eff)
-        top_planned.append(wbs.Rolled(eff.start, eff.due, expected_here, eff.status))
+        top_planned.append(planned_tree[task.code])
     actual = schedule.overall(top)
     expected = schedule.overall(top_planned)
     all_done = bool(top) and all(r.status == "done" for r in top)
     dues = [r.due for r in top if r.due is not None]
-    state = schedule.schedule_state(actual, expected, max(dues) if dues else None, today, all_done)
     late_tasks = sorted(
         (
             t
@@ -578,8 +583,20 @@ async def overview(*, session: AsyncSession, project_id: int, today: date, is_wo
     )
     owners = await _responsible(session, late_tasks)
     late = tuple(LateTask(t.code, t.title, t.due_date, owners[t.id]) for t in late_tasks if t.due_date)
-    if state == "on_track" and late:
-        state = "at_risk"  # the project is not on track while some of its work is overdue
+    missed = await session.scalar(
+        select(func.count())
+        .select_from(Milestone)
+        .where(Milestone.project_id == project_id, Milestone.status == "open", Milestone.due_date < today)
+    )
+    view = schedule.outlook(
+        actual=actual,
+        expected=expected,
+        overdue=len(late),
+        missed=int(missed or 0),
+        end=end or (max(dues) if dues else None),
+        today=today,
+        done=all_done,
+    )
 
     blocked_rows = list(
         await session.execute(
@@ -608,8 +625,7 @@ async def overview(*, session: AsyncSession, project_id: int, today: date, is_wo
         task_count=len(task_list),
         actual=actual,
         expected=expected,
-        state=state,
-        done=all_done,
+        outlook=view,
         phases=tuple(phases),
         late=late,
         open_blockers=len(blocked_rows),
@@ -617,6 +633,43 @@ async def overview(*, session: AsyncSession, project_id: int, today: date, is_wo
         open_risks=open_risks,
         next_milestone=milestone,
     )
+
+
+@dataclass(frozen=True)
+class RaisedBlocker:
+    code: str
+    title: str
+    text: str
+    raised_by: Member | None
+
+
+@dataclass(frozen=True)
+class DayBlockers:
+    raised: tuple[RaisedBlocker, ...]  # raised in the window and still open, oldest first
+    older: int  # tasks blocked by the other open ones
+
+
+async def day_blockers(
+    *, session: AsyncSession, project_id: int, since: datetime, until: datetime
+) -> DayBlockers:
+    """The project's open blockers raised from `since` to before `until` (whichever command, card
+    or standup reply raised them) and how many other tasks are still blocked. One raised again on a
+    task already blocked before `since` (a reply saying it is still stuck) is not new."""
+    rows = list(
+        await session.execute(
+            select(Task.code, Task.title, Blocker.text, Blocker.raised_by_member_id, Blocker.created_at)
+            .join(Task, Task.id == Blocker.task_id)
+            .where(Task.project_id == project_id, Blocker.status == "open", Blocker.created_at < until)
+            .order_by(Blocker.created_at, Blocker.id)
+        )
+    )
+    blocked_before = {row.code for row in rows if row.created_at < since}
+    new = [row for row in rows if row.created_at >= since and row.code not in blocked_before]
+    people = await members_by_id(session, (row.raised_by_member_id for row in new))
+    raised = tuple(
+        RaisedBlocker(row.code, row.title, row.text, people.get(row.raised_by_member_id or 0)) for row in new
+    )
+    return DayBlockers(raised, len({row.code for row in rows} - {row.code for row in new}))
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,22 @@ async def _remove(session: AsyncSession, row: Base, entry: AuditEntry, actor: Ac
     )
 
 
+async def _recreated(
+    session: AsyncSession, entry: AuditEntry, row_id: int, actor: Actor, now: datetime
+) -> None:
+    """Audit a deleted row brought back (under a new id) with what the deletion recorded."""
+    await audit.record(
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=entry.project_id,
+        action=f"{entry.action}.undo",
+        entity=entry.entity,
+        entity_id=row_id,
+        after=entry.before,
+    )
+
+
 # --- reverters, by action -------------------------------------------------------------------------------
 
 Reverter = Callable[[AsyncSession, AuditEntry, Actor, datetime], Awaitable[Restored]]
@@ -296,16 +312,7 @@ async def _task_delete(session: AsyncSession, entry: AuditEntry, actor: Actor, n
         )
     )
     session.add_all(MilestoneTask(milestone_id=milestone.id, task_id=task.id) for milestone in milestones)
-    await audit.record(
-        session=session,
-        actor=actor,
-        now=now,
-        project_id=project_id,
-        action="task.delete.undo",
-        entity="task",
-        entity_id=task.id,
-        after=before,
-    )
+    await _recreated(session, entry, task.id, actor, now)
     await tasks.refresh_rollups(session=session, project_id=project_id)
     return Restored("undo.done.task_delete", {"code": code, "title": task.title})
 
@@ -469,16 +476,7 @@ async def _milestone_delete(
     session.add(milestone)
     await session.flush()
     await _link(session, milestone, before.get("tasks", []))
-    await audit.record(
-        session=session,
-        actor=actor,
-        now=now,
-        project_id=project_id,
-        action="milestone.delete.undo",
-        entity="milestone",
-        entity_id=milestone.id,
-        after=before,
-    )
+    await _recreated(session, entry, milestone.id, actor, now)
     return Restored("undo.done.restored", {"what": f"#{milestone.number} {milestone.title}"})
 
 

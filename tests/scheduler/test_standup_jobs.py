@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler.jobs import JOBS_BY_NAME
 from scheduler.runner import JobRunner
-from storage.models import CalendarOverride, Leave, Member, Project, RaciAssignment, Task
+from storage.models import Blocker, CalendarOverride, Leave, Member, Project, RaciAssignment, Task
 from tests.harness import Chat, Sent, api_call, chat_runtime
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -408,3 +408,43 @@ async def test_a_day_of_ticks_prompts_reminds_and_summarises_once_each(
         assert await tick("10:59") == []
         assert await tick("11:00") == [("chat", "team")]
         assert await tick("17:00") == []
+
+
+async def test_summary_lists_only_the_blockers_raised_that_day(engine: AsyncEngine, platform: str) -> None:
+    async with standup_day(engine, platform) as day:
+        # Yesterday: 2.1 and 2.2 blocked, still open today.
+        await day.say("bob", "/卡点 2.1 等设计稿", day="2026-11-24", time="15:00")
+        await day.say("carol", "/卡点 2.2 等接口", day="2026-11-24", time="15:10")
+        await day.run("standup-prompt", "2026-11-25", "09:30")
+        # Today bob says 2.1 is still stuck; erin raises a new one with the command, not in a reply.
+        await day.say(
+            "bob",
+            "2.1 80%\n今天联调\n卡点：2.1 还在等设计稿",
+            day="2026-11-25",
+            time="09:50",
+            chat="dm-bob",
+            chat_type="p2p",
+        )
+        await day.say("erin", "/卡点 2.3 测试服务器没到", day="2026-11-25", time="10:00")
+        await day.say("erin", "/站会 写用例，继续测试，卡点见上", day="2026-11-25", time="10:01")
+        async with day.chat.runtime.factory() as s:
+            opened = list(await s.scalars(select(Blocker.id).where(Blocker.status == "open")))
+        summary = _text(await day.run("standup-summary", "2026-11-25", "11:00"), "team")
+        lines = summary.splitlines()
+        start = lines.index("⛔ 新卡点：")
+        assert lines[start + 1] == "• 2.3 测试：测试服务器没到（@erin）"
+        assert not lines[start + 2].startswith("• 2.1") and "等设计稿" not in summary
+        assert "⛔ 另有 2 个任务仍卡在之前的卡点上（/状态 查看）" in lines
+        # The summary only reads: the blockers stay as they were.
+        async with day.chat.runtime.factory() as s:
+            assert list(await s.scalars(select(Blocker.id).where(Blocker.status == "open"))) == opened
+
+
+async def test_summary_counts_older_blockers_in_english(engine: AsyncEngine, platform: str) -> None:
+    async with standup_day(engine, platform, english=True) as day:
+        await day.update(locale="en")
+        await day.say("bob", "/blocker 2.1 waiting for designs", day="2026-11-24", time="15:00")
+        await day.say("erin", "/standup wrote cases, testing, no blockers", day="2026-11-25", time="09:40")
+        summary = _text(await day.run("standup-summary", "2026-11-25", "11:00"), "team")
+        assert "New blockers" not in summary
+        assert "⛔ 1 task still blocked from before (see /status)" in summary.splitlines()

@@ -345,7 +345,7 @@ async def test_the_snapshot_holds_what_the_database_says_about_the_week(setup: S
     # open 1.2) Mon-Thu; carol's only task is done, so just the day she reported; alice has no tasks.
     assert (content["attendance"]["expected"], content["attendance"]["reported"]) == (5, 4)
     assert [m["person"]["user_id"] for m in content["attendance"]["missing"]] == ["bob"]
-    assert "⛔ 1.2 联调：等待测试环境（已 2 天）<at:bob>" in stored.markdown
+    assert "⛔ 1.2 联调：等待测试环境（已 2 个工作日）<at:bob>" in stored.markdown
     assert content["table_sync"]["status"] == "done"
 
 

@@ -33,6 +33,13 @@ async def test_an_option_word_followed_by_a_value_is_the_option(engine: AsyncEng
         edited = await task(chat, "1.1")
         assert (edited.title, edited.due_date) == ("接口", date(2026, 12, 31))
 
+        # A two-word date needs no quotes either (2026-12-31, the harness's year).
+        reply = await chat.one("alice", "/任务 修改 1.1 截止 Dec 30")
+        assert "12-30" in reply, reply
+        assert (await task(chat, "1.1")).due_date == date(2026, 12, 30)
+        await chat.one("alice", "/task edit 1.1 due=Dec 31")
+        assert (await task(chat, "1.1")).due_date == date(2026, 12, 31)
+
         await chat.one("alice", "/任务 添加 1.2 联调 截止 12-31")
         await chat.one("alice", "/task add 1.3 review due 12-30")
         await chat.one("alice", "/任务 添加 1.4 测试 开始：12-01 截止: 12-20")
@@ -50,6 +57,8 @@ async def test_an_option_word_followed_by_a_value_is_the_option(engine: AsyncEng
         "/任务 添加 1.2 联调 截止",  # an option word with no value: title word or forgotten date?
         "/任务 修改 1.1 截止",
         "/任务 添加 1.2 联调 截止 下班前",  # a value that is no date
+        "/任务 修改 1.1 截止 Dec 32",  # two words that make no date
+        "/任务 修改 1.1 截止 Dec",
     ],
 )
 async def test_an_ambiguous_option_word_is_refused_with_the_usage_line(

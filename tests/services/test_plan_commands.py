@@ -338,11 +338,12 @@ async def test_parent_progress_and_dates_are_derived(engine: AsyncEngine, platfo
         tasks = await tasks_by_code(chat)
         # 1.1: 5 days at 100 %, 1.2: 10 days at 50 % -> (500 + 500) / 15 = 66 %.
         assert (tasks["1"].progress, tasks["1"].status) == (66, "in_progress")
-        # 2.1.1: 5 days done, 2.1.2: 23 days at 0 % -> 17 %; 2.1 and undated 2.2 weigh equally -> 8 %.
+        # 2.1.1: 5 days done, 2.1.2: 23 days at 0 % -> 17 %; 2.2 has no start, so it weighs a week:
+        # (500 + 0) // (28 + 7) -> 14 %.
         assert (tasks["2.1"].progress, tasks["2.1"].status) == (17, "in_progress")
-        assert tasks["2"].progress == 8
+        assert tasks["2"].progress == 14
         tree = await said(chat, "alice", "/任务列表")
-        assert "🔵 2 开发与上线 · 2027-01-20 · 8%" in tree  # the phase's due spans its children
+        assert "🔵 2 开发与上线 · 2027-01-20 · 14%" in tree  # the phase's due spans its children
         assert "　🔵 2.1 后端开发 · @frank · 2027-01-12 · 17% · ← 1.2" in tree
         assert "　　✅ 2.1.1 接口定义 · @frank · 12-20 · 100%" in tree
         await said(chat, "alice", "/里程碑列表", "1.1 100%、1.2 50%")
@@ -427,3 +428,33 @@ async def test_charter_clearing_and_quoting(
         await said(chat, "alice", "/项目 新建 新品发布 开始=12-01 结束=2027-03-31", "新品发布")
         await said(chat, "alice", "/章程 不包含 小程序", "✅")
         await said(chat, "alice", line, expected)
+
+
+async def test_a_dependency_on_work_due_after_the_start_is_accepted_with_a_warning(
+    engine: AsyncEngine, platform: str
+) -> None:
+    async with chat_runtime(engine, platform=platform) as chat:
+        await build_plan(chat)
+        reply = await said(chat, "alice", "/任务 添加 1.3 原型 开始=12-03 截止=12-10 依赖=1.1", "已添加")
+        assert "⚠️ 1.1 截止 12-05，晚于 1.3 开始 12-03" in reply.splitlines()
+        assert ("1.3", "1.1") in await dependency_codes(chat)
+        # A date edit that makes the upstream end later warns about every task waiting on it.
+        reply = await said(chat, "alice", "/任务 修改 1.1 截止=12-08", "12-05 → 12-08")
+        warnings = [line for line in reply.splitlines() if line.startswith("⚠️")]
+        assert warnings == ["⚠️ 1.1 截止 12-08，晚于 1.2 开始 12-06", "⚠️ 1.1 截止 12-08，晚于 1.3 开始 12-03"]
+        assert (await tasks_by_code(chat))["1.1"].due_date == date(2026, 12, 8)
+        # Changing the dependencies warns too; a title change alone does not.
+        reply = await said(chat, "alice", "/任务 修改 1.2 依赖=1.1,1.3", "1.1 → 1.1, 1.3")
+        assert [line for line in reply.splitlines() if line.startswith("⚠️")] == [
+            "⚠️ 1.1 截止 12-08，晚于 1.2 开始 12-06",
+            "⚠️ 1.3 截止 12-10，晚于 1.2 开始 12-06",
+        ]
+        assert "⚠️" not in await said(chat, "alice", "/任务 修改 1.1 标题=调研", "调研")
+        assert "⚠️" not in await said(chat, "alice", "/任务 修改 1.2 开始=12-11", "12-06 → 12-11")
+        # A refused change (a loop) changes nothing and warns about nothing.
+        before = await dependency_codes(chat)
+        reply = await said(chat, "alice", "/任务 修改 1.1 依赖=1.3")
+        assert "⚠️" not in reply and await dependency_codes(chat) == before
+        await said(chat, "alice", "/设置 语言 en")
+        reply = await said(chat, "alice", "/task edit 1.3 start=12-04", "12-03 → 12-04")
+        assert "⚠️ 1.1 is due 12-08, after 1.3 starts 12-04" in reply.splitlines()

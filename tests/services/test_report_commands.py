@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.models import JobRun, Member, Project, ReportSnapshot, Task
+from storage.models import Blocker, JobRun, Member, Project, ReportSnapshot, Task
 from tests.harness import Chat, chat_runtime
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -79,8 +79,11 @@ async def test_on_demand_report_is_this_weeks_and_is_not_stored(engine: AsyncEng
 
         lines = reply.splitlines()
         assert lines[0] == "【📅 周报 · 新品发布 · 11-23～11-29】"
-        assert lines[1] == "🔴 总体 40%（计划 100%）· 逾期"
-        assert "🔴 1 接口 逾期 1 天 @bob" in lines
+        assert (
+            lines[1]
+            == "🔴 总体 40%（计划 100%）· 延误 · 落后计划 60 个百分点 · 1 个任务逾期 · 已过项目结束日期"
+        )
+        assert "🔴 1 接口 逾期 1 个工作日 @bob" in lines
         # Before today's cutoff (11:00) standups count up to yesterday: bob's Mon and Tue (alice owns
         # no task, so owes none).
         assert "站会 本周提交 0/2（0%）· 缺报较多：@bob" in reply
@@ -150,3 +153,64 @@ async def test_last_week_is_never_this_weeks_report(engine: AsyncEngine, platfor
             assert await chat.one("bob", line) == "【📅 周报 · 新品发布 · 11-16～11-22】\n上一期", line
         for line in ("/周报 最新", "/周报 最近", "/report latest"):
             assert await chat.one("bob", line) == "【📅 周报 · 新品发布 · 11-23～11-29】\n本周这期", line
+
+
+async def test_ages_are_workdays_of_the_project_calendar(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
+        project_id = await new_project(chat)
+        async with chat.runtime.factory() as s, s.begin():
+            task = await s.scalar(select(Task).where(Task.project_id == project_id))
+            bob = await s.scalar(select(Member).where(Member.platform_user_id == "bob"))
+            assert task is not None and bob is not None
+            # Raised last Thursday 11-19, 10:00 in Shanghai.
+            raised = datetime(2026, 11, 19, 2, 0, tzinfo=UTC)
+            s.add(
+                Blocker(
+                    task_id=task.id,
+                    text="等环境",
+                    status="open",
+                    raised_by_member_id=bob.id,
+                    created_at=raised,
+                )
+            )
+        await chat.say("alice", "/假期 添加 11-23 团建")
+        await chat.say("alice", "/行动 添加 @bob 11-20 补文档")
+        reply = await chat.one("zoe", "/周报")
+        # Workdays after the day, up to today, less the weekend and the project's day off (Mon 11-23):
+        # blocker 11-20, 24, 25; action 11-24, 25; the task (due 11-24) 11-25.
+        assert "⛔ 1 接口：等环境（已 3 个工作日）@bob" in reply
+        assert "📌 A1 补文档 逾期 2 个工作日 @bob" in reply
+        assert "🔴 1 接口 逾期 1 个工作日 @bob" in reply
+        await chat.say("alice", "/设置 语言 en")
+        reply = await chat.one("zoe", "/report")
+        assert "(3 workdays)" in reply and "A1 补文档 2 workdays overdue" in reply
+        assert "1 接口 1 workday late" in reply
+
+
+async def test_ahead_of_plan_says_ahead_and_counts_overdue_apart(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
+        project_id = await new_project(chat)
+        async with chat.runtime.factory() as s, s.begin():
+            s.add(
+                Task(
+                    project_id=project_id,
+                    code="2",
+                    title="页面",
+                    start_date=D("2026-11-23"),
+                    due_date=D("2026-12-18"),
+                    progress=80,
+                    status="in_progress",
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+        # 1: 9 days at 40 % (plan 100 %), 2: 26 days at 80 % (plan 3 of 20 workdays, 15 %):
+        # 2440 // 35 = 69 % against 1290 // 35 = 36 %.
+        reply = await chat.one("zoe", "/周报")
+        assert reply.splitlines()[1] == "🟡 总体 69%（计划 36%）· 有风险 · 超前 33 个百分点 · 1 个任务逾期"
+        assert "落后" not in reply
+        await chat.say("alice", "/设置 语言 en")
+        reply = await chat.one("zoe", "/report")
+        assert reply.splitlines()[1] == (
+            "🟡 Overall 69% (plan 36%) · at risk · ahead of plan by 33 points · 1 task overdue"
+        )

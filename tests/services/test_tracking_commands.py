@@ -213,7 +213,8 @@ async def test_done_marks_100_and_three_levels_roll_up(engine: AsyncEngine, plat
                     )
                 )
         reply = await chat.one("alice", "/done 2.2.1 shipped")
-        assert reply == "🎉 2.2.1 page 2.2.1 is done (0% → 100%) (2.2 now 50%, phase 2 now 35%)"
+        # Phase 2: 2.1 is 19 days at 20 %, 2.2's undated subtasks weigh a week each: 1080 // 33.
+        assert reply == "🎉 2.2.1 page 2.2.1 is done (0% → 100%) (2.2 now 50%, phase 2 now 32%)"
         assert (await task_row(chat, "2.2.1")).status == "done"
         assert (await task_row(chat, "2.2")).progress == 50
         assert "already done" in await chat.one("alice", "/done 2.2.1")
@@ -377,10 +378,11 @@ async def test_status_card_for_a_small_plan(engine: AsyncEngine, platform: str) 
         await chat.say("bob", "/风险 添加 高 供应商延期")
         card = await chat.one("zoe", "/状态")
     # Expected today: 2.1 is 8 of 15 workdays in (53%), 2.2 3 of 15 (20%); phase 2 plans 36%,
-    # phase 1 100%; overall weights phase 1 (12 days) and phase 2 (26 days).
+    # phase 1 100%; overall weights the tasks' days: phase 1 (5 + 5) and phase 2 (19 + 19).
+    # 26 points behind plan is late; the overdue task is a separate fact.
     assert card.splitlines() == [
         "【📊 新品发布 · 11-25】",
-        "🟡 总体 30%（计划 56%）· 落后",
+        "🔴 总体 23%（计划 49%）· 延误 · 落后计划 26 个百分点 · 1 个任务逾期",
         "🔴 1 需求 75%（计划 100%）",
         "🟡 2 开发 10%（计划 36%）",
         "🔴 逾期任务 1 个：",
@@ -449,8 +451,55 @@ async def test_status_stays_short_for_a_big_plan(engine: AsyncEngine, platform: 
         card = await chat.one("alice", "/status")
     lines = card.splitlines()
     assert len(lines) <= 15
-    assert lines[1] == "🔴 Overall 21% (plan 100%) · late"
+    # Every task ended 11-10 (the plan's end, the project has none): past it with work open.
+    assert lines[1] == (
+        "🔴 Overall 21% (plan 100%) · late · behind plan by 79 points · 7 tasks overdue"
+        " · past the project end date"
+    )
     assert "1 phase 1" not in card  # a done phase gives way to unfinished ones
     assert lines[2].startswith("🔴 2 phase 2") and lines[6].startswith("🔴 6 phase 6")
     assert lines[7] == "… +3 more"
     assert lines[8] == "🔴 7 late tasks:" and lines[12] == "… +4 more"
+
+
+async def test_status_ahead_of_plan_never_says_behind(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
+        await make_plan(chat)
+        await chat.say("alice", "/进度 2.1 90")
+        await chat.say("alice", "/进度 2.2 80")
+        card = await chat.one("zoe", "/状态")
+        # Phase 1 (5 + 5 days) 75 %, phase 2 (19 + 19 days) 85 %: (750 + 3230) // 48 = 82 % against
+        # 49 % planned; 1.2 is still overdue, so at risk, but ahead of plan, not behind it.
+        assert card.splitlines()[1] == "🟡 总体 82%（计划 49%）· 有风险 · 超前 33 个百分点 · 1 个任务逾期"
+        assert "落后" not in card
+        await chat.say("alice", "/完成 1.2")
+        card = await chat.one("zoe", "/状态")
+        assert card.splitlines()[1] == "🟢 总体 88%（计划 49%）· 正常 · 超前 39 个百分点"
+        await chat.say("alice", "/设置 语言 en")
+        card = await chat.one("zoe", "/status")
+        assert card.splitlines()[1] == "🟢 Overall 88% (plan 49%) · on track · ahead of plan by 39 points"
+
+
+async def test_a_task_without_dates_lowers_the_project_and_is_flagged(
+    engine: AsyncEngine, platform: str
+) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
+        await make_plan(chat)
+        before = (await chat.one("zoe", "/状态")).splitlines()[1]
+        assert before.startswith("🔴 总体 23%（计划 49%）")
+        await chat.say("alice", "/任务 添加 2.3 文档 @bob")
+        card = await chat.one("zoe", "/状态")
+        # 2.3 weighs a week at 0 %, planned and actual: (750 + 380) // 55 and 2387 // 55.
+        assert card.splitlines()[1] == "🔴 总体 20%（计划 43%）· 延误 · 落后计划 23 个百分点 · 1 个任务逾期"
+        assert (await task_row(chat, "2")).progress == 380 // 45
+        tree = await chat.one("zoe", "/任务列表")
+        assert "2.3 文档（无日期） · @bob · 0%" in tree
+        assert "2.1 后端接口 · " in tree and "后端接口（无日期）" not in tree
+        mine = await chat.one("bob", "/我的任务", chat="bob-dm", chat_type="p2p")
+        assert "• 2.3 文档（无日期） · 0% · 截止 无截止日期" in mine.splitlines()
+        # A phase with no dates at all is flagged on /status too.
+        await chat.say("alice", "/阶段 添加 3 收尾")
+        assert "🟢 3 收尾（无日期） 0%（计划 0%）" in (await chat.one("zoe", "/状态")).splitlines()
+        await chat.say("alice", "/设置 语言 en")
+        tree = await chat.one("zoe", "/tasks")
+        assert "2.3 文档 (no dates) · @bob · 0%" in tree

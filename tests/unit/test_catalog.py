@@ -33,8 +33,9 @@ def test_unknown_locale_falls_back_to_chinese() -> None:
 def test_english_counts_are_singular_or_plural() -> None:
     assert t("en", "overview.late_header", count=1) == "🔴 1 late task:"
     assert t("en", "overview.late_header", count=2) == "🔴 2 late tasks:"
-    assert "(1 day)" in t("en", "report.blocker", code="1", title="x", text="y", days=1, who="")
-    assert "(2 days)" in t("en", "report.blocker", code="1", title="x", text="y", days=2, who="")
+    assert t("en", "report.age_workdays", n=1) == "1 workday"
+    assert t("en", "report.age_workdays", n=2) == "2 workdays"
+    assert t("en", "report.age_days", n=2) == "2 days"
     # No "day(s)"-style or "3d" abbreviations are left in English.
     import re
 

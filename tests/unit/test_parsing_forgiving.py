@@ -23,6 +23,14 @@ WED = date(2026, 11, 25)
         ("2.12 联调 截止＝12-31", {"due": "12-31"}, "联调"),
         ("2.12 review due 12-31 owner <at:b>", {"due": "12-31", "owner": "<at:b>"}, "review"),
         ("2.12 「联调 截止」", {}, "联调 截止"),
+        # A date typed as two words needs no quotes, wherever the option stands.
+        ("2.12 截止 Dec 31", {"due": "Dec 31"}, ""),
+        ("2.12 due=Dec 31 review", {"due": "Dec 31"}, "review"),
+        ("2.12 截止 31 dec 联调", {"due": "31 dec"}, "联调"),
+        ("2.12 开始 next mon 截止 Dec 31", {"start": "next mon", "due": "Dec 31"}, ""),
+        ("2.12 截止 12-31 31", {"due": "12-31"}, "31"),  # a one-word date takes no second word
+        ("2.12 截止 dec 联调", {"due": "dec"}, "联调"),  # no month-day: read_date refuses "dec"
+        ("2.12 owner=<at:b> Dec 31", {"owner": "<at:b>"}, "Dec 31"),  # only date options continue
     ],
 )
 def test_an_option_word_takes_the_next_token(text: str, options: dict[str, str], rest: str) -> None:

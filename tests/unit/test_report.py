@@ -113,9 +113,10 @@ def test_overall_phases_and_milestones() -> None:
     report = build(SNAPSHOT, weekdays)
 
     assert (report.week_start, report.week_end, report.as_of) == (D("2026-11-23"), D("2026-11-29"), TODAY)
-    # Phases weighted by planned days: 1 (23 d) done, 2 (26 d) 24% of 48%, 3 (5 d) not due to start.
-    assert (report.actual, report.expected) == (54, 65)
-    # 11 points behind is not "at risk" by itself, but 2.1 is overdue.
+    # Phases weighted by their leaves' planned days: 1 (5 + 9 d) done, 2 (10 + 12 + 11 d) 24% of 48%,
+    # 3 (5 d) not due to start: (1400 + 820) // 52 and (1400 + 1600) // 52.
+    assert (report.actual, report.expected) == (42, 57)
+    # 15 points behind, and 2.1 is overdue.
     assert report.state == "at_risk"
     assert [(p.key, p.actual, p.expected, p.state) for p in report.phases] == [
         ("1", 100, 100, "done"),
@@ -181,18 +182,18 @@ def test_card_in_chinese() -> None:
     assert card.color == "orange"
     assert card.body == "\n".join(
         [
-            "🟡 **总体 54%**（计划 65%）· 落后",
+            "🟡 **总体 42%**（计划 57%）· 有风险 · 落后计划 15 个百分点 · 1 个任务逾期",
             "",
             "**🆘 需要协调**",
-            "⛔ 2.2 联调：等待测试环境（已 3 天）<at:dave>",
-            "🔴 2.1 接口 逾期 2 天 <at:bob>",
-            "📌 A1 准备评审材料 逾期 2 天 <at:carol>",
+            "⛔ 2.2 联调：等待测试环境（已 3 个工作日）<at:dave>",
+            "🔴 2.1 接口 逾期 2 个工作日 <at:bob>",
+            "📌 A1 准备评审材料 逾期 2 个工作日 <at:carol>",
             "",
             "**阶段与里程碑**",
             "✅ 1 需求 100%（计划 100%）",
             "🟡 2 开发 24%（计划 48%）",
             "🟢 3 发布 0%（计划 0%）",
-            "🏁 内测 · 12-04 · 🟡 37% 落后",
+            "🏁 内测 · 12-04 · 🟡 37% 有风险",
             "🏁 上线 · 12-18 · 🟢 正常",
             "🏁 原型评审 · 11-24 · ✅ 100% 已完成",
             "",
@@ -234,7 +235,7 @@ def test_card_in_english_caps_long_sections() -> None:
     assert card.title == "📅 Weekly report · 新品发布 · 11-23 – 11-29"
     assert "**Next week: 10**" in card.body
     assert "… +5 more" in card.body  # five shown of ten
-    assert "🔴 2.1 接口 2 days late <at:bob>" in card.body
+    assert "🔴 2.1 接口 2 workdays late <at:bob>" in card.body
     assert "**Standups** 12/14 this week (85%) · missed most: <at:carol>" in card.body
 
 
@@ -269,9 +270,9 @@ def test_table_rows_one_per_task_and_a_summary() -> None:
     assert dict(rows)["2.3"]["负责人"] == ""
     summary = dict(rows)["summary"]
     assert summary["编号"] == "汇总"
-    assert summary["进度"] == 0.54
-    assert summary["状态"] == "落后"
-    assert summary["标题"] == "新品发布 周报：计划 65%，卡点 1，逾期任务 1，未缓解风险 2"
+    assert summary["进度"] == 0.42
+    assert summary["状态"] == "有风险"
+    assert summary["标题"] == "新品发布 周报：计划 57%，卡点 1，逾期任务 1，未缓解风险 2"
     assert summary["周"] == week
     assert week.astimezone(UTC) == datetime(2026, 11, 22, 16, tzinfo=UTC)
 
@@ -331,3 +332,83 @@ def test_a_snapshot_stored_before_resource_requests_reads_back_without_them() ->
     stored = to_content(build(replace(SNAPSHOT, needs=[NeedIn(1, "x", BOB, "", TODAY)]), weekdays))
     del stored["needs_open"], stored["needs_handled"]
     assert from_content(stored).needs_open == ()
+
+
+def test_a_report_stored_before_a_field_existed_reads_back_with_its_default() -> None:
+    report = replace(build(SNAPSHOT, weekdays), past_end=True)
+    stored = json.loads(json.dumps(to_content(report)))
+    del stored["past_end"]
+    assert from_content(stored) == replace(report, past_end=False)
+
+
+AHEAD = ReportInput(
+    project_id=7,
+    project_name="Ahead",
+    today=TODAY,
+    tasks=[
+        task("1", "Build", None, None, 0),
+        task("1.1", "API", "2026-11-16", "2026-11-26", 90, owners=(BOB,)),  # due yesterday: overdue
+        task("1.2", "UI", "2026-11-23", "2026-12-18", 60),  # far ahead of its plan
+    ],
+)
+
+
+def test_ahead_of_plan_with_overdue_work_is_at_risk_and_never_behind() -> None:
+    report = build(AHEAD, weekdays)
+    # 1.1: 11 days, plan 100 %; 1.2: 26 days, 5 of 20 workdays in (25 %).
+    assert (report.actual, report.expected) == ((11 * 90 + 26 * 60) // 37, (11 * 100 + 26 * 25) // 37)
+    assert report.state == "at_risk"
+    headline = render_card(report, "zh").body.splitlines()[0]
+    assert headline == "🟡 **总体 68%**（计划 47%）· 有风险 · 超前 21 个百分点 · 1 个任务逾期"
+    assert "落后" not in headline
+    english = render_card(report, "en").body.splitlines()[0]
+    assert english == "🟡 **Overall 68%** (plan 47%) · at risk · ahead of plan by 21 points · 1 task overdue"
+
+
+def test_a_missed_milestone_or_the_end_date_passed_makes_it_late() -> None:
+    missed = replace(AHEAD, milestones=[MilestoneIn(1, "Beta", D("2026-11-26"), "open", None, ("1.1",))])
+    report = build(missed, weekdays)
+    assert report.state == "late"
+    assert (
+        render_card(report, "en")
+        .body.splitlines()[0]
+        .endswith("· late · ahead of plan by 21 points · 1 task overdue · 1 milestone missed")
+    )
+    ended = build(replace(AHEAD, end=D("2026-11-26")), weekdays)
+    assert (ended.state, ended.past_end) == ("late", True)
+    assert (
+        render_card(ended, "zh")
+        .body.splitlines()[0]
+        .endswith("· 延误 · 超前 21 个百分点 · 1 个任务逾期 · 已过项目结束日期")
+    )
+    on_time = build(replace(AHEAD, end=D("2026-11-27")), weekdays)
+    assert (on_time.state, on_time.past_end) == ("at_risk", False)
+
+
+def test_ages_are_counted_in_workdays_of_the_project_calendar() -> None:
+    from bot.domain.workdays import WorkCalendar
+
+    # Raised Thursday 11-19, due Friday 11-20: the weekend and a day the team took off (Wed 11-25)
+    # do not count. Blocker: 11-20, 23, 24, 26, 27; task and action: 11-23, 24, 26, 27.
+    calendar = WorkCalendar({D("2026-11-25"): False})
+    data = replace(
+        SNAPSHOT,
+        tasks=[*SNAPSHOT.tasks[:4], replace(SNAPSHOT.tasks[4], due=D("2026-11-20")), *SNAPSHOT.tasks[5:]],
+        blockers=[BlockerIn("2.2", "等待测试环境", D("2026-11-19"))],
+        actions=[ActionIn(1, "准备评审材料", CAROL, D("2026-11-20"), "open")],
+    )
+    report = build(data, calendar)
+    assert (report.blockers[0].age, report.late[0].late, report.actions_overdue[0].late) == (5, 4, 4)
+    body = render_card(report, "zh").body
+    assert "⛔ 2.2 联调：等待测试环境（已 5 个工作日）<at:dave>" in body
+    assert "🔴 2.1 接口 逾期 4 个工作日 <at:bob>" in body
+    assert "📌 A1 准备评审材料 逾期 4 个工作日 <at:carol>" in body
+    assert "天" not in body.replace("今天", "")
+    english = render_card(report, "en").body
+    assert "(5 workdays)" in english and "4 workdays late" in english and "4 workdays overdue" in english
+    # A report stored before ages were kept reads back with calendar days, said as days.
+    stored = json.loads(json.dumps(to_content(report)))
+    for line in (*stored["blockers"], *stored["late"], *stored["actions_overdue"]):
+        del line["age" if "since" in line else "late"]
+    old = render_card(from_content(stored), "zh").body
+    assert "（已 8 天）" in old and "逾期 7 天" in old and "个工作日" not in old

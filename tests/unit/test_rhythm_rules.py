@@ -74,6 +74,14 @@ def test_resolve_key(word: str, key: str | None) -> None:
         ("report", "18:00 星期日", {"report_weekday": 6, "report_time": "18:00"}),
         ("report", "15:00", {"report_weekday": 4, "report_time": "15:00"}),  # the day is kept
         ("report", "周一", {"report_weekday": 0, "report_time": "17:00"}),  # the time is kept
+        # The report time in any form a clock time is read in, not only HH:MM.
+        ("report", "周五 6pm", {"report_weekday": 4, "report_time": "18:00"}),
+        ("report", "周五 18:00", {"report_weekday": 4, "report_time": "18:00"}),
+        ("report", "Friday 9点半", {"report_weekday": 4, "report_time": "09:30"}),
+        ("report", "周五下午6点", {"report_weekday": 4, "report_time": "18:00"}),
+        ("report", "6:30 pm sat", {"report_weekday": 5, "report_time": "18:30"}),
+        ("report", "sunday 8am", {"report_weekday": 6, "report_time": "08:00"}),
+        ("report", "5pm", {"report_weekday": 4, "report_time": "17:00"}),
         ("timezone", "asia/tokyo", {"timezone": "Asia/Tokyo"}),
         ("timezone", "UTC", {"timezone": "UTC"}),
         ("locale", "英文", {"locale": "en"}),
@@ -111,6 +119,10 @@ def test_valid_values(key: str, value: str, changes: dict[str, Any]) -> None:
         ("report", "fri sat", "rhythm.config_bad_report"),
         ("report", "25:00", "rhythm.config_bad_report"),
         ("report", "", "rhythm.config_bad_report"),
+        ("report", "周五 6", "rhythm.config_bad_report"),  # a bare number is no time
+        ("report", "周五 13pm", "rhythm.config_bad_report"),
+        ("report", "friday 6pm 7pm", "rhythm.config_bad_report"),
+        ("report", "周五 周六 6pm", "rhythm.config_bad_report"),
         ("timezone", "Mars/Olympus", "rhythm.config_bad_timezone"),
         ("timezone", "../../etc/passwd", "rhythm.config_bad_timezone"),
         ("timezone", "+08:00", "rhythm.config_bad_timezone"),

@@ -7,8 +7,16 @@ from datetime import date
 import pytest
 
 from bot.domain import wbs
-from bot.domain.schedule import expected_progress, overall, planned_progress, schedule_state
+from bot.domain.schedule import (
+    Outlook,
+    expected_progress,
+    outlook,
+    overall,
+    planned_progress,
+    schedule_state,
+)
 from bot.domain.workdays import china_calendar_covers, is_china_workday, workdays_between
+from bot.render.health import outlook_facts
 
 D = date.fromisoformat
 
@@ -151,3 +159,82 @@ def test_project_overrides_come_before_the_official_calendar() -> None:
     assert calendar.add_workdays(date(2026, 11, 26), 2) == date(2026, 11, 30)
     assert calendar.previous_workday(date(2026, 11, 30)) == date(2026, 11, 28)
     assert calendar.workdays_between(date(2026, 11, 23), date(2026, 11, 29)) == 5
+
+
+@pytest.mark.parametrize(
+    ("actual", "expected", "overdue", "missed", "end", "done", "state", "gap"),
+    [
+        (60, 40, 0, 0, None, False, "on_track", -20),  # ahead of plan: never behind
+        (60, 40, 2, 0, None, False, "at_risk", -20),  # ahead, yet overdue work: at risk, not behind
+        (46, 50, 0, 0, None, False, "on_track", 4),
+        (45, 50, 0, 0, None, False, "at_risk", 5),
+        (31, 50, 0, 0, None, False, "at_risk", 19),
+        (30, 50, 0, 0, None, False, "late", 20),
+        (90, 80, 0, 1, None, False, "late", -10),  # a milestone missed
+        (90, 80, 0, 0, "2026-11-24", False, "late", -10),  # past the end date with work open
+        (90, 80, 0, 0, "2026-11-25", False, "on_track", -10),  # the end date is today: not past it
+        (100, 100, 0, 0, "2026-11-01", True, "done", 0),
+        (0, 0, 0, 0, None, False, "on_track", 0),
+    ],
+)
+def test_outlook(
+    actual: int,
+    expected: int,
+    overdue: int,
+    missed: int,
+    end: str | None,
+    done: bool,
+    state: str,
+    gap: int,
+) -> None:
+    view = outlook(
+        actual=actual,
+        expected=expected,
+        overdue=overdue,
+        missed=missed,
+        end=D(end) if end else None,
+        today=TODAY,
+        done=done,
+    )
+    assert (view.state, view.gap, view.overdue, view.missed) == (state, gap, overdue, missed)
+    assert view.past_end == (end == "2026-11-24")
+
+
+@pytest.mark.parametrize(
+    ("gap", "overdue", "missed", "past_end", "zh", "en"),
+    [
+        (-12, 0, 0, False, " · 超前 12 个百分点", " · ahead of plan by 12 points"),
+        (
+            -12,
+            3,
+            0,
+            False,
+            " · 超前 12 个百分点 · 3 个任务逾期",
+            " · ahead of plan by 12 points · 3 tasks overdue",
+        ),
+        (
+            1,
+            1,
+            0,
+            False,
+            " · 落后计划 1 个百分点 · 1 个任务逾期",
+            " · behind plan by 1 point · 1 task overdue",
+        ),
+        (0, 0, 0, False, "", ""),
+        (
+            25,
+            0,
+            2,
+            True,
+            " · 落后计划 25 个百分点 · 2 个里程碑逾期 · 已过项目结束日期",
+            " · behind plan by 25 points · 2 milestones missed · past the project end date",
+        ),
+    ],
+)
+def test_outlook_facts_keep_the_plan_gap_apart_from_overdue_work(
+    gap: int, overdue: int, missed: int, past_end: bool, zh: str, en: str
+) -> None:
+    view = Outlook("at_risk", gap, overdue, missed, past_end)
+    assert outlook_facts("zh", view) == zh
+    assert outlook_facts("en", view) == en
+    assert outlook_facts("en", Outlook("done", 0, 0, 0, False)) == ""

@@ -16,8 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.commands.parsing import YEARS_AWAY, ArgError, check_near
+from bot.domain.baseline import Kind, slip_workdays
 from bot.domain.report import week_of
 from bot.domain.wbs import code_key
+from bot.services import baselines
+from bot.services import calendar as calendar_service
 from bot.services import reports as report_service
 from bot.services import tasks as task_service
 from bot.settings import Settings
@@ -103,6 +106,14 @@ class TaskOut(BaseModel):
     progress: int
     status: str
     depends_on: list[str]
+    # Against the baseline in force (all None without one, or for a task added since).
+    baseline_start: date | None = None
+    baseline_due: date | None = None
+    slip_workdays: int | None = None  # + later than promised, - earlier
+    # The critical path (None for a task without a due date): workdays it may slip without moving
+    # the plan's end, and whether it has none.
+    total_float: int | None = None
+    critical: bool = False
 
 
 class MilestoneOut(BaseModel):
@@ -111,6 +122,8 @@ class MilestoneOut(BaseModel):
     due: date
     status: str
     tasks: list[str]
+    baseline_due: date | None = None
+    slip_workdays: int | None = None
 
 
 class RaciOut(BaseModel):
@@ -295,6 +308,23 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
     actions = await session.scalars(
         select(ActionItem).where(ActionItem.project_id == pid).order_by(ActionItem.number)
     )
+    calendar = await calendar_service.for_project(session, pid)
+    against = await baselines.slips(session, pid, calendar)
+    timings = await task_service.critical_timings(session, pid, tasks, calendar)
+
+    def promised(kind: Kind, ref_id: int, due: date | None) -> dict[str, Any]:
+        then = against.then.get((kind, ref_id)) if against else None
+        if then is None:
+            return {}
+        workdays = slip_workdays(then.due, due, calendar) if then.due and due else None
+        return {"baseline_due": then.due, "slip_workdays": workdays} | (
+            {"baseline_start": then.start} if kind == "task" else {}
+        )
+
+    def timing(code: str) -> dict[str, Any]:
+        found = timings.get(code)
+        return {} if found is None else {"total_float": found.total_float, "critical": found.critical}
+
     return ProjectOut(
         id=pid,
         name=project.name,
@@ -343,6 +373,8 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
                 progress=rolled[task.code].progress,
                 status=rolled[task.code].status,
                 depends_on=sorted(depends_on.get(task.id, []), key=code_key),
+                **promised("task", task.id, rolled[task.code].due),
+                **timing(task.code),
             )
             for task in tasks
         ],
@@ -353,6 +385,7 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
                 due=m.due_date,
                 status=m.status,
                 tasks=sorted(milestone_tasks.get(m.id, []), key=code_key),
+                **promised("milestone", m.id, m.due_date),
             )
             for m in milestones
         ],

@@ -12,19 +12,12 @@ from bot.commands.parsing import TEXT_LIMIT, bounded
 from bot.commands.registry import Router
 from bot.domain import baseline as slip
 from bot.permissions import require_pm
-from bot.render.views import short_day
+from bot.render.baseline import slip_words
+from bot.render.dates import short_day
 from bot.services import baselines, members
 from bot.services import calendar as calendar_service
 
 router = Router("baseline", title="help.section.baseline")
-
-
-def _slip_words(ctx: CommandContext, workdays: int) -> str:
-    if workdays > 0:
-        return ctx.t("baseline.slip_later", n=workdays)
-    if workdays < 0:
-        return ctx.t("baseline.slip_earlier", n=-workdays)
-    return ctx.t("baseline.slip_none")
 
 
 def _day(ctx: CommandContext, value: date | None) -> str:
@@ -46,7 +39,7 @@ def _moved_line(ctx: CommandContext, moved: slip.Moved) -> str:
                     "baseline.due_moved",
                     due=_day(ctx, now.due),
                     then=_day(ctx, then.due),
-                    slip=_slip_words(ctx, moved.slip),
+                    slip=slip_words(ctx.locale, moved.slip),
                 )
             )
         if now.start != then.start:
@@ -83,7 +76,7 @@ async def baseline_view(ctx: CommandContext, args: str) -> list[Reply]:
                     "baseline.end_slip",
                     end=_day(ctx, end_now),
                     then=_day(ctx, end_then),
-                    slip=_slip_words(ctx, slip.overall_slip(then, now, calendar)),
+                    slip=slip_words(ctx.locale, slip.overall_slip(then, now, calendar)),
                 )
             )
     if moved:

@@ -23,7 +23,7 @@ from bot.commands.parsing import (
 from bot.commands.registry import Router
 from bot.errors import UsageError, UserFacingError
 from bot.permissions import is_pm, require_member, require_pm, require_pm_or_head
-from bot.render.views import short_day
+from bot.render.dates import short_day
 from bot.services import members, notify, plan, signoff
 from storage.models import Department, Member, Project
 

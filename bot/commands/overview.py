@@ -9,16 +9,18 @@ from bot.commands.context import CommandContext
 from bot.commands.parsing import normalize
 from bot.commands.registry import Router
 from bot.domain.report import card_color
-from bot.domain.workdays import is_china_workday
 from bot.errors import UsageError
+from bot.render.baseline import due_against_baseline, summary_line
 from bot.render.health import outlook_facts
-from bot.services import members, tracking
+from bot.services import baselines, members, tracking
+from bot.services import calendar as calendar_service
 from storage.models import ActionItem, Member
 
 router = Router("overview", title="help.section.overview")
 
 MAX_PHASES = 5
 MAX_LATE = 3
+MAX_CRITICAL = 8
 MAX_LIST = 15
 _STATE_MARK = {"on_track": "🟢", "at_risk": "🟡", "late": "🔴", "done": "✅"}
 _LEVEL_MARK = {"high": "🔴", "medium": "🟠", "low": "🟡"}
@@ -56,12 +58,15 @@ async def status(ctx: CommandContext, args: str) -> list[Reply]:
     if normalize(args):
         raise UsageError()
     today = ctx.today
+    calendar = await calendar_service.for_project(ctx.session, project.id)
+    against = await baselines.slips(ctx.session, project.id, calendar)
     view = await tracking.overview(
         session=ctx.session,
         project_id=project.id,
         today=today,
         end=project.end_date,
-        is_workday=is_china_workday,
+        calendar=calendar,
+        slipped_milestones=[m.item.ref_id for m in against.slipped_milestones()] if against else (),
     )
     title = ctx.t("overview.title", name=project.name, date=_day(today, today))
     if view.task_count == 0:
@@ -77,6 +82,8 @@ async def status(ctx: CommandContext, args: str) -> list[Reply]:
             facts=outlook_facts(ctx.locale, view.outlook),
         )
     ]
+    if against is not None:
+        lines.append(summary_line(ctx.locale, against))
 
     # Unfinished phases win the limited rows; shown rows stay in WBS order.
     shown = sorted(sorted(view.phases, key=lambda p: p.done)[:MAX_PHASES], key=lambda p: view.phases.index(p))
@@ -102,12 +109,17 @@ async def status(ctx: CommandContext, args: str) -> list[Reply]:
                     "overview.late_item",
                     code=task.code,
                     title=_shorten(task.title, 20),
-                    due=_day(task.due, today),
+                    due=due_against_baseline(ctx.locale, task.due, against.due_moved("task", task.id), today)
+                    if against
+                    else _day(task.due, today),
                     days=(today - task.due).days,
                     owners=_who(ctx, task.owners),
                 )
             )
         _more(ctx, lines, len(view.late) - MAX_LATE)
+    if critical := view.critical:
+        path = " → ".join(critical[:MAX_CRITICAL]) + (" …" if len(critical) > MAX_CRITICAL else "")
+        lines.append(ctx.t("overview.critical", codes=path))
     if view.open_blockers:
         codes = ctx.t("track.list_sep").join(view.blocked_codes[:5])
         codes += " …" if len(view.blocked_codes) > 5 else ""

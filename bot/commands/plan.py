@@ -32,8 +32,11 @@ from bot.commands.registry import Router
 from bot.domain import wbs
 from bot.errors import UsageError, UserFacingError
 from bot.permissions import is_pm, require_pm, require_pm_or_head
+from bot.render.baseline import due_against_baseline, summary_line
+from bot.render.dates import short_day
 from bot.render.safe import inert
-from bot.services import members, plan, tasks
+from bot.services import baselines, members, plan, tasks
+from bot.services import calendar as calendar_service
 from bot.services.plan import KEEP, Keep
 from storage.models import Department, Member, Task
 
@@ -43,18 +46,14 @@ CLEAR_WORDS = frozenset({"-", "无", "none", "清空", "clear"})
 STATUS_ICONS = {"not_started": "⚪", "in_progress": "🔵", "blocked": "🔴", "done": "✅"}
 OVERDUE_ICON = "⚠️"
 INDENT = "\u3000"  # a full-width space survives card markdown where leading spaces do not
+CRITICAL_MARK = "🔺"  # on the critical path: a slip here moves the plan's end
 
 
 # --- small helpers ---------------------------------------------------------------------------------
 
 
-def _short(value: date, today: date) -> str:
-    """12-10 this year, 2027-01-05 otherwise: short enough for one phone line."""
-    return value.strftime("%m-%d") if value.year == today.year else value.isoformat()
-
-
 def _date_or_none(ctx: CommandContext, value: date | None) -> str:
-    return _short(value, ctx.today) if value else ctx.t("value.none")
+    return short_day(value, ctx.today) if value else ctx.t("value.none")
 
 
 def _is_clear(value: str) -> bool:
@@ -270,9 +269,9 @@ def _details(
     if dept is not None:
         parts.append(ctx.t("plan.detail_dept", dept=dept.name))
     if task.start_date:
-        parts.append(ctx.t("plan.detail_start", date=_short(task.start_date, ctx.today)))
+        parts.append(ctx.t("plan.detail_start", date=short_day(task.start_date, ctx.today)))
     if task.due_date:
-        parts.append(ctx.t("plan.detail_due", date=_short(task.due_date, ctx.today)))
+        parts.append(ctx.t("plan.detail_due", date=short_day(task.due_date, ctx.today)))
     if after:
         parts.append(ctx.t("plan.detail_after", codes=", ".join(after)))
     return " · ".join(parts)
@@ -369,9 +368,9 @@ def _overlap_lines(ctx: CommandContext, overlaps: list[wbs.Overlap]) -> list[str
         ctx.t(
             "plan.dependency_overlap",
             upstream=o.upstream,
-            due=_short(o.due, ctx.today),
+            due=short_day(o.due, ctx.today),
             downstream=o.downstream,
-            start=_short(o.start, ctx.today),
+            start=short_day(o.start, ctx.today),
         )
         for o in overlaps
     ]
@@ -387,7 +386,7 @@ def _change_value(ctx: CommandContext, change: plan.Change, value: object) -> st
         assert isinstance(value, Department)
         return value.name
     if isinstance(value, date):
-        return _short(value, ctx.today)
+        return short_day(value, ctx.today)
     if isinstance(value, list):
         return ", ".join(value) or ctx.t("value.none")
     return str(value)
@@ -516,6 +515,10 @@ async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
     rolled = tasks.effective(ordered)
     people = {member.id: member for member in await plan.project_members(ctx.session, project.id)}
     graph = await tasks.dependencies(ctx.session, project.id)
+    calendar = await calendar_service.for_project(ctx.session, project.id)
+    against = await baselines.slips(ctx.session, project.id, calendar)
+    timings = await tasks.critical_timings(ctx.session, project.id, ordered, calendar)
+    parents = {wbs.parent_of(task.code) for task in ordered}
     lines = []
     for task in ordered:
         values = rolled[task.code]
@@ -527,12 +530,17 @@ async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
         if task.owner_member_id in people:
             parts.append(members.mention(people[task.owner_member_id]))
         if values.due is not None:
-            parts.append(_short(values.due, ctx.today))
+            moved = against.due_moved("task", task.id) if against else None
+            parts.append(due_against_baseline(ctx.locale, values.due, moved, ctx.today))
         parts.append(f"{values.progress}%")
         if upstream := graph.get(task.code):
             parts.append(ctx.t("plan.tasks_after", codes=", ".join(sorted(upstream, key=wbs.code_key))))
+        if task.code not in parents and (timing := timings.get(task.code)) and timing.critical:
+            parts.append(CRITICAL_MARK)
         lines.append(" · ".join(parts))
     lines = [*page(ctx, lines, number, usage_key="usage.tasks"), "", ctx.t("plan.tasks_legend")]
+    if against is not None:
+        lines.append(summary_line(ctx.locale, against))
     return [Card(ctx.t("plan.tasks_title", name=project.name), "\n".join(lines))]
 
 
@@ -631,7 +639,7 @@ async def milestone_add(ctx: CommandContext, args: str) -> list[Reply]:
             "plan.milestone_added",
             number=milestone.number,
             title=milestone.title,
-            due=_short(milestone.due_date, ctx.today),
+            due=short_day(milestone.due_date, ctx.today),
         )
     ]
     if codes:
@@ -697,7 +705,7 @@ async def milestone_reopen(ctx: CommandContext, args: str) -> list[Reply]:
         actor=actor_of(ctx),
         now=ctx.now,
     )
-    due = _short(milestone.due_date, ctx.today)
+    due = short_day(milestone.due_date, ctx.today)
     return [Text(ctx.t("plan.milestone_reopened", number=milestone.number, title=milestone.title, due=due))]
 
 
@@ -779,10 +787,10 @@ async def milestones_list(ctx: CommandContext, args: str) -> list[Reply]:
     linked = await plan.milestone_codes(ctx.session, project.id)
     lines = []
     for milestone in found:
-        due = _short(milestone.due_date, ctx.today)
+        due = short_day(milestone.due_date, ctx.today)
         if milestone.status == "done":
             done = milestone.done_at.astimezone(ctx.tz).date() if milestone.done_at else milestone.due_date
-            icon, status = "✅", ctx.t("plan.milestone_status.done", done=_short(done, ctx.today))
+            icon, status = "✅", ctx.t("plan.milestone_status.done", done=short_day(done, ctx.today))
         elif milestone.due_date < ctx.today:
             icon, status = OVERDUE_ICON, ctx.t("plan.milestone_status.overdue", due=due)
         else:

@@ -18,6 +18,7 @@ from adapters.base import TableValue
 from adapters.models import Card, mention_token
 from bot.domain import schedule, wbs
 from bot.domain.workdays import IsWorkday, workdays_after
+from bot.render.baseline import slip_words
 from bot.render.health import outlook_facts
 from bot.render.i18n import t
 
@@ -64,6 +65,7 @@ class MilestoneIn:
     status: str  # open | done
     done_on: date | None = None
     tasks: tuple[str, ...] = ()
+    baseline_due: date | None = None  # its due date in the baseline in force, if one is set
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,29 @@ class NeedIn:
 
 
 @dataclass(frozen=True)
+class MovedLine:
+    """A task or milestone whose dates differ from the baseline (`then`/`now` None: added/deleted)."""
+
+    kind: str  # task | milestone
+    code: str
+    title: str
+    then: date | None
+    now: date | None
+    slip: int  # workdays the due date moved
+    added: bool = False
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class BaselineIn:
+    """The plan against the baseline in force, computed by the caller on the project calendar."""
+
+    number: int
+    end_slip: int  # workdays the plan's end moved
+    moved: tuple[MovedLine, ...] = ()
+
+
+@dataclass(frozen=True)
 class AttendanceIn:
     """A member's standups this week: working days they were expected (not on leave) and reported."""
 
@@ -139,6 +164,7 @@ class ReportInput:
     actions: Sequence[ActionIn] = ()  # the open ones are enough
     needs: Sequence[NeedIn] = ()  # the open ones and those handled this week
     attendance: Sequence[AttendanceIn] = ()
+    baseline: BaselineIn | None = None
 
 
 # --- the report ------------------------------------------------------------------------------------
@@ -261,6 +287,7 @@ class WeeklyReport:
     needs_open: tuple[NeedLine, ...] = ()  # by number
     needs_handled: tuple[NeedLine, ...] = ()  # handled this week, by number
     past_end: bool = False  # past the project's end date with work open (absent from older reports)
+    baseline: BaselineIn | None = None  # what moved against the baseline (absent from older reports)
 
     @property
     def outlook(self) -> schedule.Outlook:
@@ -387,6 +414,7 @@ def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
         ),
         tasks=tuple(lines),
         past_end=overall.past_end,
+        baseline=data.baseline,
         needs_open=tuple(
             _need(n, today, is_workday)
             for n in sorted(data.needs, key=lambda n: n.number)
@@ -422,6 +450,8 @@ def _milestones(
         # Without linked tasks there is no plan to fall behind, only a date to miss.
         expected = _progress(planned_rolled(codes)) if codes else actual
         state = _state(actual, expected, m.due, data.today, m.status == "done")
+        if m.status != "done" and m.baseline_due is not None and m.due > m.baseline_due:
+            state = "late"  # pushed past the promised date: late against the baseline
         shown.append(Progress(str(m.number), m.title, actual, expected, state, m.due, total=len(codes)))
     return tuple(sorted(shown, key=lambda p: p.state == "done"))
 
@@ -598,6 +628,23 @@ def _shorten(text: str, limit: int = 30) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _moved(locale: str, moved: MovedLine, today: date) -> str:
+    if moved.added:
+        dates = t(locale, "baseline.added", due=_day(moved.now, today))
+    elif moved.deleted:
+        dates = t(locale, "baseline.deleted", then=_day(moved.then, today))
+    else:
+        dates = t(
+            locale,
+            "baseline.due_moved",
+            due=_day(moved.now, today),
+            then=_day(moved.then, today),
+            slip=slip_words(locale, moved.slip),
+        )
+    key = "baseline.task_moved" if moved.kind == "task" else "baseline.milestone_moved"
+    return t(locale, key, code=moved.code, title=_shorten(moved.title, 20), dates=dates)
+
+
 def card_title(locale: str, name: str, week_start: date) -> str:
     week_end = week_start + timedelta(days=6)
     return t(
@@ -694,6 +741,13 @@ def render_card(report: WeeklyReport, locale: str) -> Card:
 
         lines += capped(report.needs_open, MAX_ITEMS, need("report.need_open"))
         lines += capped(report.needs_handled, MAX_ATTENTION, need("report.need_handled"))
+
+    if (against := report.baseline) is not None and against.moved:
+        lines += [
+            "",
+            tr("baseline.report_title", number=against.number, slip=slip_words(locale, against.end_slip)),
+        ]
+        lines += capped(against.moved, MAX_ITEMS, lambda m: _moved(locale, m, today))
 
     if report.phases or report.milestones:
         lines += ["", tr("report.h.plan")]

@@ -19,11 +19,6 @@ def format_date(value: date | None, locale: str) -> str:
     return value.isoformat()
 
 
-def short_day(value: date, today: date) -> str:
-    """12-10 this year, 2027-01-05 otherwise: short enough for one phone line."""
-    return value.strftime("%m-%d") if value.year == today.year else value.isoformat()
-
-
 async def _count(session: AsyncSession, project_column: InstrumentedAttribute[int], project_id: int) -> int:
     """Rows of the table owning `project_column` that belong to the project."""
     return int(await session.scalar(select(func.count()).where(project_column == project_id)) or 0)

@@ -22,7 +22,7 @@ from bot.domain import report as domain
 from bot.domain import wbs
 from bot.domain.report import Person, ReportInput, WeeklyReport, week_of
 from bot.domain.workdays import WorkCalendar
-from bot.services import resources, standups
+from bot.services import baselines, resources, standups
 from bot.services import tasks as task_service
 from storage.models import (
     ActionItem,
@@ -70,6 +70,28 @@ def standups_through(project: Project, today: date, now: datetime) -> date:
     local = now.astimezone(ZoneInfo(project.timezone))
     passed = local.date() > today or local.time() >= time.fromisoformat(project.standup_cutoff)
     return today if passed else today - timedelta(days=1)
+
+
+def _baseline_in(against: baselines.Slips | None) -> domain.BaselineIn | None:
+    if against is None:
+        return None
+    return domain.BaselineIn(
+        number=against.number,
+        end_slip=against.overall,
+        moved=tuple(
+            domain.MovedLine(
+                kind=m.item.kind,
+                code=m.item.code,
+                title=m.item.title,
+                then=m.then.due if m.then else None,
+                now=m.now.due if m.now else None,
+                slip=m.slip,
+                added=m.then is None,
+                deleted=m.now is None,
+            )
+            for m in against.moved
+        ),
+    )
 
 
 async def load(
@@ -159,6 +181,12 @@ async def load(
         select(ActionItem).where(ActionItem.project_id == pid, ActionItem.status == "open")
     )
 
+    against = await baselines.slips(session, pid, calendar)
+    baseline_due = (
+        {m.item.ref_id: m.then.due for m in against.moved if m.item.kind == "milestone" and m.then}
+        if against
+        else {}
+    )
     return ReportInput(
         project_id=pid,
         project_name=project.name,
@@ -186,6 +214,7 @@ async def load(
                 status=m.status,
                 done_on=local(m.done_at) if m.done_at else None,
                 tasks=tuple(milestone_tasks.get(m.id, ())),
+                baseline_due=baseline_due.get(m.id),
             )
             for m in milestones
         ],
@@ -226,6 +255,7 @@ async def load(
             standups_through(project, today, now),
             calendar,
         ),
+        baseline=_baseline_in(against),
     )
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import wbs
+from bot.domain.critical_path import Planned, Timing, critical_path
+from bot.domain.workdays import WorkCalendar
 from storage.models import Task, TaskDependency
 
 
@@ -50,3 +54,12 @@ async def refresh_rollups(*, session: AsyncSession, project_id: int) -> None:
         if task.code in parents:
             task.progress = rolled[task.code].progress
             task.status = rolled[task.code].status
+
+
+async def critical_timings(
+    session: AsyncSession, project_id: int, task_list: list[Task], calendar: WorkCalendar
+) -> dict[str, Timing]:
+    """The critical path of the plan (`task_list` is the project's tasks), off the event loop."""
+    planned = {task.code: Planned(task.start_date, task.due_date) for task in task_list}
+    graph = await dependencies(session, project_id)
+    return await asyncio.to_thread(critical_path, planned, graph, calendar)

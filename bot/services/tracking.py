@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import schedule, wbs
-from bot.domain.workdays import IsWorkday
+from bot.domain.workdays import WorkCalendar
 from bot.errors import UserFacingError
 from bot.services import audit, members, tasks
 from bot.services.audit import Actor
@@ -524,6 +524,7 @@ class PhaseHealth:
 
 @dataclass(frozen=True)
 class LateTask:
+    id: int
     code: str
     title: str
     due: date
@@ -542,17 +543,26 @@ class Overview:
     blocked_codes: tuple[str, ...]
     open_risks: dict[str, int]  # level -> count, high first, levels with none left out
     next_milestone: Milestone | None
+    critical: tuple[str, ...] = ()  # unfinished leaf tasks on the critical path, by early start
 
 
 async def overview(
-    *, session: AsyncSession, project_id: int, today: date, end: date | None, is_workday: IsWorkday
+    *,
+    session: AsyncSession,
+    project_id: int,
+    today: date,
+    end: date | None,
+    calendar: WorkCalendar,
+    slipped_milestones: Collection[int] = (),
 ) -> Overview:
-    """The project at a glance; `end` is its end date (the plan's last due date when None)."""
+    """The project at a glance; `end` is its end date (the plan's last due date when None).
+    `slipped_milestones` (ids of milestones now due after their baseline date) count as missed while
+    open, like late ones."""
     task_list = await tasks.ordered(session, project_id)
     nodes = [wbs.Node(t.code, t.start_date, t.due_date, t.progress, t.status) for t in task_list]
     # Pure and proportional to the plan: off the event loop, which serves every chat meanwhile.
     rolled = await asyncio.to_thread(wbs.rollup, nodes)
-    planned_tree = await asyncio.to_thread(schedule.planned_rollup, nodes, today, is_workday)
+    planned_tree = await asyncio.to_thread(schedule.planned_rollup, nodes, today, calendar)
     parents = {wbs.parent_of(t.code) for t in task_list}
     phases: list[PhaseHealth] = []
     top: list[wbs.Rolled] = []  # each phase's effective values, and the same with planned progress
@@ -582,17 +592,18 @@ async def overview(
         key=lambda t: (t.due_date, wbs.code_key(t.code)),
     )
     owners = await _responsible(session, late_tasks)
-    late = tuple(LateTask(t.code, t.title, t.due_date, owners[t.id]) for t in late_tasks if t.due_date)
-    missed = await session.scalar(
-        select(func.count())
-        .select_from(Milestone)
-        .where(Milestone.project_id == project_id, Milestone.status == "open", Milestone.due_date < today)
+    late = tuple(LateTask(t.id, t.code, t.title, t.due_date, owners[t.id]) for t in late_tasks if t.due_date)
+    open_milestones = await session.execute(
+        select(Milestone.id, Milestone.due_date).where(
+            Milestone.project_id == project_id, Milestone.status == "open"
+        )
     )
+    missed = sum(due < today or mid in slipped_milestones for mid, due in open_milestones)
     view = schedule.outlook(
         actual=actual,
         expected=expected,
         overdue=len(late),
-        missed=int(missed or 0),
+        missed=missed,
         end=end or (max(dues) if dues else None),
         today=today,
         done=all_done,
@@ -615,6 +626,15 @@ async def overview(
     counts = {level: int(count) for level, count in risk_rows}
     open_risks = {level: counts[level] for level in LEVEL_ORDER if counts.get(level)}
 
+    timings = await tasks.critical_timings(session, project_id, task_list, calendar)
+    critical = tuple(
+        code
+        for code, timing in sorted(
+            timings.items(), key=lambda item: (item[1].early_start, wbs.code_key(item[0]))
+        )
+        if timing.critical and code not in parents and rolled[code].status != "done"
+    )
+
     milestone = await session.scalar(
         select(Milestone)
         .where(Milestone.project_id == project_id, Milestone.status == "open")
@@ -632,6 +652,7 @@ async def overview(
         blocked_codes=blocked_codes,
         open_risks=open_risks,
         next_milestone=milestone,
+        critical=critical,
     )
 
 

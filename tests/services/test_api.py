@@ -235,6 +235,12 @@ async def test_project_detail(engine: AsyncEngine, database_url: str) -> None:
         "progress": 40,
         "status": "in_progress",
         "depends_on": [],
+        # No baseline is set; the critical path puts it on the plan's longest chain.
+        "baseline_start": None,
+        "baseline_due": None,
+        "slip_workdays": None,
+        "total_float": 0,
+        "critical": True,
     }
     # A member without a display name is shown by user id.
     assert by_code["1.2"]["owner"] == "carol"
@@ -242,7 +248,15 @@ async def test_project_detail(engine: AsyncEngine, database_url: str) -> None:
     assert by_code["2"]["depends_on"] == ["1.2", "1.10"]
 
     assert body["milestones"] == [
-        {"number": 1, "title": "Design done", "due": "2027-01-15", "status": "open", "tasks": ["1.2", "1.10"]}
+        {
+            "number": 1,
+            "title": "Design done",
+            "due": "2027-01-15",
+            "status": "open",
+            "tasks": ["1.2", "1.10"],
+            "baseline_due": None,
+            "slip_workdays": None,
+        }
     ]
     assert body["raci"] == {"1.2": {"R": ["bob"], "A": ["alice"], "C": [], "I": ["carol"]}}
     [risk] = body["risks"]

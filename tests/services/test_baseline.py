@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.models import AuditEntry, Baseline, BaselineItem
 from tests.harness import Chat, chat_runtime
+from tests.services.test_api import AUTH, api_client
 from tests.services.test_plan_commands import build_plan, said
 
 
@@ -90,3 +91,72 @@ async def test_in_english(engine: AsyncEngine, platform: str) -> None:
         await said(chat, "alice", "/task edit 1.1 due=12-03")  # from Saturday 12-05 to Thursday
         view = await said(chat, "alice", "/baseline", "1 change against the baseline:")
         assert "1.1 用户调研 due 12-03 (baseline 12-05, 1 workday earlier)" in view, view
+
+
+async def test_dates_show_against_the_baseline_in_tasks_status_and_the_weekly_report(
+    engine: AsyncEngine, platform: str
+) -> None:
+    async with chat_runtime(engine, platform=platform) as chat:
+        await build_plan(chat)
+        tasks_before = await said(chat, "bob", "/任务列表")
+        assert "基线" not in tasks_before  # no baseline yet: nothing to compare with
+        await said(chat, "alice", "/基线 设定")
+        await said(chat, "alice", "/任务 修改 1.2 截止=12-18")
+        tasks = await said(chat, "bob", "/任务列表")
+        assert "12-18（基线 12-15，+3 个工作日）" in tasks, tasks
+        assert (
+            "📐 相对基线 1：计划结束 ±0 个工作日 · 改期 1 项（/基线）" in tasks
+        )  # phase 1 keeps its own end
+        status = await said(chat, "carol", "/状态")
+        assert "📐 相对基线 1：计划结束 ±0 个工作日 · 改期 1 项（/基线）" in status, status
+        assert "🔴" not in status.splitlines()[1]
+
+        # A milestone pushed past its baseline date is late against the promise: red, like a missed one.
+        await said(chat, "alice", "/里程碑 修改 1 截止=12-24")
+        status = await said(chat, "carol", "/状态")
+        assert status.splitlines()[1].startswith("🔴"), status
+        report = await said(chat, "carol", "/周报")
+        assert "📐 相对基线 1（计划结束 ±0 个工作日）" in report, report
+        assert "• 1.2 产品设计 截止 12-18（基线 12-15，+3 个工作日）" in report
+        assert "• 🏁 #1 设计评审通过 截止 12-24（基线 12-20，+4 个工作日）" in report  # 12-20 is a Sunday
+
+
+async def test_the_api_gives_baseline_dates_slip_and_float(engine: AsyncEngine, database_url: str) -> None:
+    async with chat_runtime(engine) as chat:
+        await build_plan(chat)
+        await chat.one("alice", "/基线 设定")
+        await chat.one("alice", "/任务 修改 1.2 截止=12-18")
+    async with api_client(database_url) as client:
+        body = (await client.get("/api/projects/1", headers=AUTH)).json()
+    tasks = {task["code"]: task for task in body["tasks"]}
+    assert (tasks["1.2"]["baseline_due"], tasks["1.2"]["due"], tasks["1.2"]["slip_workdays"]) == (
+        "2026-12-15",
+        "2026-12-18",
+        3,
+    )
+    assert tasks["1.1"]["slip_workdays"] == 0 and tasks["1.1"]["baseline_start"] == "2026-12-01"
+    # 2.2 has only a due date: a one-day task on 2027-01-20, the plan's end, so it is critical. The
+    # chain before it (1.1 → 1.2 → 2.1.1 → 2.1.2, ending Friday 01-08) had 7 workdays of float;
+    # 1.2 moved 3 workdays later pushes 2.1.1 and 2.1.2 (forecast), leaving 4.
+    assert tasks["2.2"]["critical"] and tasks["2.2"]["total_float"] == 0
+    assert [tasks[c]["total_float"] for c in ("1.1", "1.2", "2.1.1", "2.1.2", "2.1")] == [4, 4, 4, 4, 4]
+    assert not tasks["1.2"]["critical"]
+    assert all(task["total_float"] is None or task["total_float"] >= 0 for task in tasks.values())
+    assert (
+        body["milestones"][0]["baseline_due"] == "2026-12-20" and body["milestones"][0]["slip_workdays"] == 0
+    )
+
+
+async def test_the_critical_path_is_marked_in_tasks_and_status(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform) as chat:
+        await build_plan(chat)
+        # 2.2 starts when 2.1 ends, so the chain to the plan's end runs through every task.
+        await said(chat, "alice", "/任务 修改 2.2 开始=2027-01-11")
+        tasks = await said(chat, "bob", "/任务列表", "🔺关键路径")
+        marked = [line.split("⚪ ")[1].split(" ")[0] for line in tasks.splitlines() if line.endswith("🔺")]
+        assert marked == ["1.1", "1.2", "2.1.1", "2.1.2", "2.2"], tasks
+        status = await said(chat, "carol", "/状态")
+        assert "🔺 关键路径：1.1 → 1.2 → 2.1.1 → 2.1.2 → 2.2" in status, status
+        await said(chat, "carol", "/任务 修改 2.2 开始=2027-01-18")  # slack before 2.2 again
+        status = await said(chat, "carol", "/状态")
+        assert "🔺 关键路径：2.2" in status, status

@@ -387,6 +387,7 @@ async def test_status_card_for_a_small_plan(engine: AsyncEngine, platform: str) 
         "🟡 2 开发 10%（计划 36%）",
         "🔴 逾期任务 1 个：",
         "• 1.2 需求评审 逾期 12 天（11-13）@bob",
+        "🔺 关键路径：2.2",
         "⛔ 未解除卡点 1 个：2.1",
         "⚠️ 未关闭风险 2 个：高 1 · 低 1",
         "🏁 下个里程碑：内测（12-15，还有 20 天）",

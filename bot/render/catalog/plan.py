@@ -150,7 +150,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "plan.task_deleted_milestones": "ℹ️ 已从里程碑 {numbers} 中移除。",
         "plan.tasks_title": "📋 任务 · {name}",
         "plan.tasks_empty": "还没有任务。项目经理先添加阶段：/阶段 添加 1 <标题>",
-        "plan.tasks_legend": "⚪未开始 🔵进行中 🔴受阻 ✅完成 ⚠️逾期",
+        "plan.tasks_legend": "⚪未开始 🔵进行中 🔴受阻 ✅完成 ⚠️逾期 🔺关键路径",
         "plan.tasks_after": "← {codes}",
         # --- RACI -------------------------------------------------------------------------------
         "plan.raci_title": "🧩 {code}「{title}」分工",
@@ -342,7 +342,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "plan.task_deleted_milestones": "ℹ️ Removed from milestones {numbers}.",
         "plan.tasks_title": "📋 Tasks · {name}",
         "plan.tasks_empty": "No tasks yet. A project manager starts with a phase: /phase add 1 <title>",
-        "plan.tasks_legend": "⚪not started 🔵in progress 🔴blocked ✅done ⚠️overdue",
+        "plan.tasks_legend": "⚪not started 🔵in progress 🔴blocked ✅done ⚠️overdue 🔺critical path",
         "plan.tasks_after": "← {codes}",
         # --- RACI -------------------------------------------------------------------------------
         "plan.raci_title": '🧩 {code} "{title}" RACI',

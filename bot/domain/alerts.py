@@ -23,6 +23,7 @@ from math import ceil
 from typing import Literal
 
 from bot.domain import schedule, wbs
+from bot.domain.critical_path import Planned, critical_path
 from bot.domain.workdays import WorkCalendar, workdays_after
 
 Rule = Literal[
@@ -73,6 +74,8 @@ class Finding:
     owners: tuple[int, ...]  # stage 0: who answers for it
     escalation: tuple[int, ...]  # added at stage 1: the task's A and the department head
     pms: tuple[int, ...]  # added at stage 2
+    # A slip on the critical path moves the plan's end: the PMs hear of it the day it is seen.
+    critical: bool = False
 
     def audience(self, stage: int) -> tuple[int, ...]:
         """Member ids told at `stage`, without repeats; the PMs when nobody else is there to tell."""
@@ -150,6 +153,10 @@ class Snapshot:
     standup_days: frozenset[date] = frozenset()  # days the standup prompt went out
 
 
+# Findings that say a task's finish is slipping (a blocker or a stale risk is not a slip).
+SLIP_RULES: frozenset[Rule] = frozenset({"task_overdue", "task_behind", "upstream_late"})
+
+
 # --- escalation ------------------------------------------------------------------------------------
 
 
@@ -158,8 +165,11 @@ def workdays_unresolved(first_seen: date, today: date, calendar: WorkCalendar) -
     return workdays_after(first_seen, today, calendar)
 
 
-def stage_for(unresolved: int) -> int:
-    """0: the owner; 1: also the A and the department head; 2: also the PMs."""
+def stage_for(unresolved: int, *, critical: bool = False) -> int:
+    """0: the owner; 1: also the A and the department head; 2: also the PMs (at once for a slip on
+    the critical path)."""
+    if critical:
+        return len(ESCALATE_AFTER)
     return sum(unresolved >= after for after in ESCALATE_AFTER)
 
 
@@ -200,6 +210,10 @@ class _Plan:
         parents = {wbs.parent_of(task.code) for task in snapshot.tasks}
         self.leaves = [task for task in snapshot.tasks if task.code not in parents]
         self.pms = snapshot.pms
+        timings = critical_path(
+            {t.code: Planned(t.start, t.due) for t in snapshot.tasks}, snapshot.depends_on, calendar
+        )
+        self.critical = {code for code, timing in timings.items() if timing.critical}
 
     def _lineage(self, task: TaskFacts) -> Iterable[TaskFacts]:
         """The task, then its parent, up to its phase."""
@@ -223,6 +237,7 @@ class _Plan:
             owners,
             (*accountable, *((head,) if head is not None else ())),
             self.pms,
+            critical=rule in SLIP_RULES and task.code in self.critical,
         )
 
 

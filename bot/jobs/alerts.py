@@ -137,6 +137,8 @@ def _line(ctx: JobContext, item: Tracked, reader: int, people: Mapping[int, Memb
 def _reason(ctx: JobContext, item: Tracked, people: Mapping[int, Member]) -> str:
     """Why it alerts, and for how long it has gone unresolved once that escalates it."""
     reason = ctx.t(f"alerts.reason.{item.finding.rule}", **_params(ctx, item.finding, people))
+    if item.finding.critical:
+        reason += ctx.t("alerts.critical")
     if item.unresolved >= rules.ESCALATE_AFTER[0]:
         reason += ctx.t("alerts.unresolved", days=item.unresolved)
     return reason

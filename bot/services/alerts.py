@@ -224,7 +224,7 @@ async def track(
             state.resolved_on = None
         state.last_seen = today
         unresolved = alerts.workdays_unresolved(state.first_seen, today, calendar)
-        stage = alerts.stage_for(unresolved)
+        stage = alerts.stage_for(unresolved, critical=finding.critical)
         tell = alerts.worth_telling(
             last_sent=state.last_sent,
             told_severity=state.severity,

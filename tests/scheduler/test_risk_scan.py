@@ -93,6 +93,19 @@ async def seed(engine: AsyncEngine, platform: str, *, people: Iterable[str] = ("
         task = add_task(
             session, project.id, phase, "1.1", "后端接口", members["carol"], rd, "2026-11-23", "2026-12-02"
         )
+        # Later work nobody owns yet keeps 1.1 off the critical path, so its alerts escalate by the
+        # RACI over workdays (a slip on the critical path goes to the PMs at once).
+        later = Task(
+            project_id=project.id,
+            code="1.9",
+            title="验收",
+            parent_id=phase.id,
+            start_date=date(2026, 12, 21),
+            due_date=date(2027, 1, 29),
+            created_at=SETUP,
+            updated_at=SETUP,
+        )
+        session.add(later)
         await session.flush()
         session.add_all(
             [
@@ -100,7 +113,8 @@ async def seed(engine: AsyncEngine, platform: str, *, people: Iterable[str] = ("
                 RaciAssignment(task_id=task.id, member_id=members["dave"].id, role="A"),
             ]
         )
-        return Team(project.id, {name: m.id for name, m in members.items()}, {"1": phase.id, "1.1": task.id})
+        tasks = {"1": phase.id, "1.1": task.id, "1.9": later.id}
+        return Team(project.id, {name: m.id for name, m in members.items()}, tasks)
 
 
 def add_task(
@@ -249,6 +263,24 @@ async def test_an_overdue_task_escalates_by_the_raci_and_is_not_repeated(bench: 
     assert set(again) == {"user:carol", "chat:team"}
     state = (await bench.states())[("task_overdue", overdue)]
     assert (state.first_seen, state.stage, state.resolved_on) == (date(2026, 12, 11), 0, None)
+
+
+async def test_a_slip_on_the_critical_path_reaches_the_pms_the_same_day(bench: Bench) -> None:
+    team = bench.team
+    # 1.9 done early (11-20..12-01): 1.1, due 12-02, now ends the plan and is on the critical path.
+    await bench.update_task(
+        team.tasks["1.9"],
+        start_date=date(2026, 11, 20),
+        due_date=date(2026, 12, 1),
+        progress=100,
+        status="done",
+    )
+    day0 = await bench.scan("2026-12-03")
+    assert set(day0) == {"user:carol", "user:dave", "user:bob", "user:alice", "chat:team"}
+    assert "1.1 后端接口 已逾期 1 个工作日（截止 12-02） · 🔺关键路径，会推迟项目结束" in day0["user:alice"]
+    state = (await bench.states())[("task_overdue", f"task:{team.tasks['1.1']}")]
+    assert (state.first_seen, state.stage) == (date(2026, 12, 3), 2)
+    assert await bench.scan("2026-12-04") == {}  # told everyone already, and no worse
 
 
 async def test_nobody_on_leave_is_chased_and_the_finding_waits_for_them(bench: Bench) -> None:

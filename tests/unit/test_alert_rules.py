@@ -409,3 +409,8 @@ def test_worth_telling(
 def test_recent_workdays_skip_the_weekend() -> None:
     assert recent_workdays(D("2026-12-06"), CAL, 3) == [D("2026-12-04"), D("2026-12-03"), D("2026-12-02")]
     assert recent_workdays(TODAY, CAL, 2) == [TODAY, D("2026-12-02")]
+
+
+def test_a_slip_on_the_critical_path_goes_to_the_pms_at_once() -> None:
+    assert [stage_for(days, critical=True) for days in (0, 1, 5)] == [2, 2, 2]
+    assert [stage_for(days) for days in (0, 1, 5)] == [0, 0, 2]

@@ -165,7 +165,7 @@ async def test_a_risk_is_edited_and_shows_its_whole_history(engine: AsyncEngine,
         await said(chat, "carol", "/风险 R1 已缓解 换了供应商")
         await said(chat, "carol", "/撤销", "• R1 恢复到之前的状态和等级")
         await said(chat, "alice", "/风险 修改 R1 缓解=", "• 应对：找备选供应商 → 无")
-        card = await said(chat, "erin", "/风险 R1")  # anyone may look
+        card = await said(chat, "zoe", "/风险 R1")  # anyone may look, a non-member too
         assert card.splitlines() == [
             "【⚠️ 风险 R1 · 高 · 未缓解】",
             "供应商延期两周",

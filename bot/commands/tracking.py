@@ -582,8 +582,8 @@ def _history_line(ctx: CommandContext, entry: tracking.RiskHistoryEntry, people:
         if field == "status":
             return ctx.t(f"track.risk_status.{value}")
         if field == "owner_member_id":
-            member = people.get(value) if isinstance(value, int) else None
-            return member.display_name if member else ctx.t("value.none")
+            owner = people.get(value) if isinstance(value, int) else None
+            return tracking.name_of(owner) or ctx.t("value.none")
         return str(value)
 
     kind = _history_kind(entry.action)
@@ -627,7 +627,7 @@ async def _risk_card(ctx: CommandContext, risk: Risk) -> list[Reply]:
     owner = people.get(risk.owner_member_id or 0)
     lines = [
         risk.description,
-        ctx.t("track.risk_card_owner", owner=owner.display_name if owner else ctx.t("value.none")),
+        ctx.t("track.risk_card_owner", owner=tracking.name_of(owner) or ctx.t("value.none")),
     ]
     if risk.mitigation:
         lines.append(ctx.t("track.risk_card_mitigation", mitigation=risk.mitigation))

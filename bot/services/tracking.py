@@ -454,6 +454,11 @@ class RiskHistoryEntry:
     order: int  # the audit entry's id: what happened first within one instant
 
 
+def name_of(member: Member | None) -> str:
+    """How a member is shown where a mention would ping them: their name, else their id."""
+    return (member.display_name or member.platform_user_id) if member else ""
+
+
 # Status changes are read from risk_events (they carry the note and the member); the audit log's
 # copies of them only give their order among the other changes.
 _STATUS_ACTIONS = ("risk.add", "risk.status")
@@ -483,7 +488,7 @@ async def risk_history(session: AsyncSession, risk: Risk) -> list[RiskHistoryEnt
     history = [
         RiskHistoryEntry(
             event.created_at,
-            people[event.author_member_id].display_name if event.author_member_id in people else "",
+            name_of(people.get(event.author_member_id or 0)),
             "status",
             {"status": event.from_status},
             {"status": event.to_status},

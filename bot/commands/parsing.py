@@ -180,6 +180,8 @@ _ALIAS_GROUPS: Mapping[str, tuple[str, ...]] = {
     "tasks": ("tasks", "任务"),
     "mitigation": ("mitigation", "缓解", "措施", "应对"),
     "owner": ("owner", "负责人"),
+    "level": ("level", "等级", "级别"),
+    "text": ("text", "内容", "描述"),
     "meeting": ("meeting", "会议"),
     "people": ("people", "人力", "人员"),
     "budget": ("budget", "预算"),
@@ -296,7 +298,7 @@ def _option(token: _Token, accepted: Collection[str]) -> tuple[str, str] | None:
 
 _DATE_OPTIONS = frozenset({"start", "end", "due"})
 # Options whose value is stored as typed; the others' values are read by the parser, so normalised.
-_TEXT_OPTIONS = frozenset({"title", "mitigation", "meeting", "people", "budget", "other"})
+_TEXT_OPTIONS = frozenset({"title", "text", "mitigation", "meeting", "people", "budget", "other"})
 _TYPED_OPTION = re.compile(r"[^=:＝：]+[=:＝：](.*)", re.DOTALL)
 
 

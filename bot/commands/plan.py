@@ -377,7 +377,7 @@ def _overlap_lines(ctx: CommandContext, overlaps: list[wbs.Overlap]) -> list[str
 
 
 def _change_value(ctx: CommandContext, change: plan.Change, value: object) -> str:
-    if value is None:
+    if value is None or value == "":  # "" : a mitigation cleared
         return ctx.t("value.none")
     if change.field == "owner":
         assert isinstance(value, Member)
@@ -385,6 +385,8 @@ def _change_value(ctx: CommandContext, change: plan.Change, value: object) -> st
     if change.field == "dept":
         assert isinstance(value, Department)
         return value.name
+    if change.field == "level":
+        return ctx.t(f"track.level.{value}")
     if isinstance(value, date):
         return short_day(value, ctx.today)
     if isinstance(value, list):
@@ -392,7 +394,7 @@ def _change_value(ctx: CommandContext, change: plan.Change, value: object) -> st
     return str(value)
 
 
-def _change_lines(ctx: CommandContext, changes: list[plan.Change]) -> list[str]:
+def change_lines(ctx: CommandContext, changes: list[plan.Change]) -> list[str]:
     return [
         ctx.t(
             "plan.change_line",
@@ -468,7 +470,7 @@ async def task_edit(ctx: CommandContext, args: str) -> list[Reply]:
     if not edited.changes:
         return [Text(ctx.t("plan.no_changes", code=task.code))]
     lines = [ctx.t("plan.task_edited", code=task.code, title=task.title)]
-    lines += _change_lines(ctx, edited.changes)
+    lines += change_lines(ctx, edited.changes)
     if edited.owner_joined is not None:
         lines.append(ctx.t("plan.joined_project", who=members.mention(edited.owner_joined)))
     lines += _overlap_lines(ctx, edited.overlaps)
@@ -749,7 +751,7 @@ async def milestone_edit(ctx: CommandContext, args: str) -> list[Reply]:
     if not edited.changes:
         return [Text(ctx.t("plan.milestone_no_changes", number=milestone.number))]
     lines = [ctx.t("plan.milestone_edited", number=milestone.number, title=milestone.title)]
-    lines += _change_lines(ctx, edited.changes)
+    lines += change_lines(ctx, edited.changes)
     return [Text("\n".join(lines))]
 
 

@@ -7,9 +7,11 @@ import re
 from adapters.models import Card, Reply, Text
 from bot.commands.common import actor_of, mentioned_user, parse_ref, split_args
 from bot.commands.context import CommandContext
+from bot.commands.paging import PAGE_LINES
 from bot.commands.parsing import (
     TEXT_LIMIT,
     TITLE_LIMIT,
+    Args,
     bounded,
     parse_args,
     parse_date,
@@ -19,11 +21,14 @@ from bot.commands.parsing import (
     parse_risk_status,
     parse_wbs_code,
 )
+from bot.commands.plan import change_lines
 from bot.commands.registry import Router
 from bot.errors import PermissionDenied, UsageError
 from bot.permissions import is_pm, require_member, require_task_updater
+from bot.render.dates import short_day
 from bot.services import members, notify, tracking
-from storage.models import Member, Risk
+from bot.services.plan import Change
+from storage.models import ActionItem, Member, Risk
 
 router = Router("tracking", title="help.section.tracking")
 
@@ -195,6 +200,14 @@ async def _mentioned_member(ctx: CommandContext, user_id: str) -> Member:
     )
 
 
+def _one_owner(parsed: Args) -> str | None:
+    """The new owner's id, given as `@x` or `owner=@x`; None when no one is named."""
+    owner_ids = parse_mention_list(parsed.options["owner"]) if "owner" in parsed.options else parsed.mentions
+    if len(owner_ids) > 1 or ("owner" in parsed.options and parsed.mentions):
+        raise UsageError("track.one_owner")
+    return owner_ids[0] if owner_ids else None
+
+
 @router.command(
     "risk add", "风险 添加", "风险 新增", usage="usage.risk_add", summary="summary.risk_add", who="who.member"
 )
@@ -208,11 +221,9 @@ async def risk_add(ctx: CommandContext, args: str) -> list[Reply]:
         raise UsageError("arg.missing", name=ctx.t("track.field.description"))
     bounded(parsed.rest, TEXT_LIMIT)
     bounded(parsed.options.get("mitigation", ""), TEXT_LIMIT)
-    owner_ids = parse_mention_list(parsed.options["owner"]) if "owner" in parsed.options else parsed.mentions
-    if len(owner_ids) > 1 or ("owner" in parsed.options and parsed.mentions):
-        raise UsageError("track.one_owner")
+    owner_id = _one_owner(parsed)
     author = await require_member(ctx)
-    owner = await _mentioned_member(ctx, owner_ids[0]) if owner_ids else author
+    owner = await _mentioned_member(ctx, owner_id) if owner_id else author
     mitigation = parsed.options.get("mitigation", "")
     risk = await tracking.add_risk(
         session=ctx.session,
@@ -242,9 +253,11 @@ async def risk_add(ctx: CommandContext, args: str) -> list[Reply]:
 async def risk_status(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
     parts = split_args(ctx, args, 3)
-    if len(parts) < 2:
+    if not parts:
         raise UsageError()
     number = parse_ref(parts[0], "R")
+    if len(parts) == 1:
+        return await _risk_card(ctx, await tracking.risk_by_number(ctx.session, project.id, number))
     note = bounded(parts[2] if len(parts) > 2 else "", TEXT_LIMIT)
     word = parts[1].lower()
     if word in _ESCALATE_WORDS:
@@ -387,6 +400,17 @@ async def action_add(ctx: CommandContext, args: str) -> list[Reply]:
     return [Text(text)]
 
 
+async def _own_action(ctx: CommandContext, args: str) -> ActionItem:
+    """The action item named by `args` alone (`A3`), once the sender may change it."""
+    project = ctx.require_project()
+    parts = split_args(ctx, args, 2)
+    if len(parts) != 1:
+        raise UsageError()
+    item = await tracking.action_by_number(ctx.session, project.id, parse_ref(parts[0], "A"))
+    _owner_or_pm(ctx, item.owner_member_id, "who.action_owner")
+    return item
+
+
 @router.command(
     "action done",
     "行动 完成",
@@ -395,12 +419,7 @@ async def action_add(ctx: CommandContext, args: str) -> list[Reply]:
     who="who.action_owner",
 )
 async def action_done(ctx: CommandContext, args: str) -> list[Reply]:
-    project = ctx.require_project()
-    parts = split_args(ctx, args, 2)
-    if len(parts) != 1:
-        raise UsageError()
-    item = await tracking.action_by_number(ctx.session, project.id, parse_ref(parts[0], "A"))
-    _owner_or_pm(ctx, item.owner_member_id, "who.action_owner")
+    item = await _own_action(ctx, args)
     await tracking.complete_action(session=ctx.session, item=item, actor=actor_of(ctx), now=ctx.now)
     return [Text(ctx.t("track.action_done", number=item.number, text=item.text))]
 
@@ -411,3 +430,217 @@ async def action_done(ctx: CommandContext, args: str) -> list[Reply]:
 async def action(ctx: CommandContext, args: str) -> list[Reply]:
     """`/action` alone or with an unknown sub-command: the usage of the real ones."""
     raise UsageError()
+
+
+# --- corrections: action items and risks edited, deleted, reopened; a risk's history ----------------
+
+
+def _new_text(ctx: CommandContext, parsed: Args, field: str) -> str | None:
+    """The new text, as `text=…` or typed after the id (not both); None to keep it."""
+    text = parsed.options.get("text")
+    if parsed.rest:
+        if text is not None:
+            raise UsageError()
+        text = parsed.rest
+    if text is not None and not text:
+        raise UsageError("arg.missing", name=ctx.t(field))
+    return bounded(text, TEXT_LIMIT) if text is not None else None
+
+
+def _edited(ctx: CommandContext, header: str, code: str, changes: list[Change]) -> list[Reply]:
+    if not changes:
+        return [Text(ctx.t("plan.no_changes", code=code))]
+    return [Text("\n".join([header, *change_lines(ctx, changes)]))]
+
+
+@router.command(
+    "action edit",
+    "行动 修改",
+    "行动 编辑",
+    usage="usage.action_edit",
+    summary="summary.action_edit",
+    who="who.action_owner",
+)
+async def action_edit(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    parsed = parse_args(ctx.typed(args), options={"text", "due", "end", "owner"}, max_positional=1)
+    if not parsed.positional or ("due" in parsed.options and "end" in parsed.options):
+        raise UsageError()
+    number = parse_ref(parsed.positional[0], "A")
+    text = _new_text(ctx, parsed, "track.field.action_text")
+    raw_due = parsed.options.get("due", parsed.options.get("end"))  # 截止 and 结束 are one word here
+    due = parse_date(raw_due, today=ctx.today) if raw_due is not None else None
+    owner_id = _one_owner(parsed)
+    if text is None and due is None and owner_id is None:
+        raise UsageError("plan.nothing_to_change")
+    item = await tracking.action_by_number(ctx.session, project.id, number)
+    _owner_or_pm(ctx, item.owner_member_id, "who.action_owner")
+    changes = await tracking.edit_action(
+        session=ctx.session,
+        item=item,
+        text=text,
+        due=due,
+        owner=await _mentioned_member(ctx, owner_id) if owner_id else None,
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    header = ctx.t("track.action_edited", number=item.number, text=item.text)
+    return _edited(ctx, header, f"A{item.number}", changes)
+
+
+@router.command(
+    "action delete",
+    "行动 删除",
+    "action remove",
+    usage="usage.action_delete",
+    summary="summary.action_delete",
+    who="who.action_owner",
+)
+async def action_delete(ctx: CommandContext, args: str) -> list[Reply]:
+    item = await _own_action(ctx, args)
+    number, text = item.number, item.text
+    await tracking.delete_action(session=ctx.session, item=item, actor=actor_of(ctx), now=ctx.now)
+    return [Text(ctx.t("track.action_deleted", number=number, text=text))]
+
+
+@router.command(
+    "action reopen",
+    "行动 重开",
+    "行动 重新打开",
+    usage="usage.action_reopen",
+    summary="summary.action_reopen",
+    who="who.action_owner",
+)
+async def action_reopen(ctx: CommandContext, args: str) -> list[Reply]:
+    item = await _own_action(ctx, args)
+    await tracking.reopen_action(session=ctx.session, item=item, actor=actor_of(ctx), now=ctx.now)
+    due = short_day(item.due_date, ctx.today) if item.due_date else ctx.t("value.none")
+    return [Text(ctx.t("track.action_reopened", number=item.number, text=item.text, due=due))]
+
+
+@router.command(
+    "risk edit",
+    "风险 修改",
+    "风险 编辑",
+    usage="usage.risk_edit",
+    summary="summary.risk_edit",
+    who="who.risk_owner",
+)
+async def risk_edit(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    parsed = parse_args(ctx.typed(args), options={"level", "owner", "text", "mitigation"}, max_positional=1)
+    if not parsed.positional:
+        raise UsageError()
+    number = parse_ref(parsed.positional[0], "R")
+    level = parse_level(parsed.options["level"]) if "level" in parsed.options else None
+    description = _new_text(ctx, parsed, "track.field.description")
+    mitigation = parsed.options.get("mitigation")
+    if mitigation is not None:
+        bounded(mitigation, TEXT_LIMIT)
+    owner_id = _one_owner(parsed)
+    if level is None and description is None and mitigation is None and owner_id is None:
+        raise UsageError("track.risk_nothing_to_change")
+    risk = await tracking.risk_by_number(ctx.session, project.id, number)
+    _owner_or_pm(ctx, risk.owner_member_id, "who.risk_owner")
+    changes = await tracking.edit_risk(
+        session=ctx.session,
+        risk=risk,
+        level=level,
+        owner=await _mentioned_member(ctx, owner_id) if owner_id else None,
+        description=description,
+        mitigation=mitigation,
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    header = ctx.t("track.risk_edited", number=risk.number, level=ctx.t(f"track.level.{risk.level}"))
+    return _edited(ctx, header, f"R{risk.number}", changes)
+
+
+# Audited risk columns -> their label (plan.label.*); the long texts show only their new value.
+_HISTORY_FIELDS = {
+    "status": "status",
+    "level": "level",
+    "owner_member_id": "owner",
+    "description": "text",
+    "mitigation": "mitigation",
+}
+_LONG_FIELDS = frozenset({"description", "mitigation"})
+
+
+def _history_kind(action: str) -> str:
+    if action.endswith(".undo"):
+        return "undo"
+    return {"status": "status", "risk.escalate": "escalate", "risk.review": "review"}.get(action, "edit")
+
+
+def _history_line(ctx: CommandContext, entry: tracking.RiskHistoryEntry, people: dict[int, Member]) -> str:
+    def shown(field: str, value: object) -> str:
+        if value is None or value == "":
+            return ctx.t("value.none")
+        if field == "level":
+            return ctx.t(f"track.level.{value}")
+        if field == "status":
+            return ctx.t(f"track.risk_status.{value}")
+        if field == "owner_member_id":
+            owner = people.get(value) if isinstance(value, int) else None
+            return tracking.name_of(owner) or ctx.t("value.none")
+        return str(value)
+
+    kind = _history_kind(entry.action)
+    if kind == "status" and entry.before.get("status") is None:
+        kind = "added"
+    parts = []
+    for field, label in _HISTORY_FIELDS.items():
+        old, new = entry.before.get(field), entry.after.get(field)
+        if field not in entry.after or old == new or kind == "added":
+            continue
+        key = "track.history_set" if field in _LONG_FIELDS and new else "track.history_change"
+        parts.append(
+            ctx.t(key, field=ctx.t(f"plan.label.{label}"), old=shown(field, old), new=shown(field, new))
+        )
+    changes = ctx.t("track.history_sep").join(parts)
+    if kind == "status":
+        what = changes
+    elif parts:
+        what = ctx.t("track.history_what", kind=ctx.t(f"track.history.{kind}"), changes=changes)
+    else:
+        what = ctx.t(f"track.history.{kind}")
+    return ctx.t(
+        "track.history_line",
+        date=short_day(entry.at.astimezone(ctx.tz).date(), ctx.today),
+        who=entry.who or ctx.t("value.none"),
+        what=what,
+        note=ctx.t("track.history_note", note=entry.note) if entry.note else "",
+    )
+
+
+async def _risk_card(ctx: CommandContext, risk: Risk) -> list[Reply]:
+    """One risk and everything that happened to it, oldest first; the newest fit one phone screen."""
+    history = await tracking.risk_history(ctx.session, risk)
+    ids = [
+        value
+        for entry in history
+        for picture in (entry.before, entry.after)
+        if isinstance(value := picture.get("owner_member_id"), int)
+    ]
+    people = await tracking.members_by_id(ctx.session, [risk.owner_member_id, *ids])
+    owner = people.get(risk.owner_member_id or 0)
+    lines = [
+        risk.description,
+        ctx.t("track.risk_card_owner", owner=tracking.name_of(owner) or ctx.t("value.none")),
+    ]
+    if risk.mitigation:
+        lines.append(ctx.t("track.risk_card_mitigation", mitigation=risk.mitigation))
+    lines.append(ctx.t("track.risk_card_history"))
+    hidden = max(0, len(history) - PAGE_LINES)
+    if hidden:
+        lines.append(ctx.t("track.risk_card_earlier", count=hidden))
+    lines += [_history_line(ctx, entry, people) for entry in history[hidden:]]
+    title = ctx.t(
+        "track.risk_card_title",
+        number=risk.number,
+        level=ctx.t(f"track.level.{risk.level}"),
+        status=ctx.t(f"track.risk_status.{risk.status}"),
+    )
+    alarming = risk.level == "high" and risk.status != "closed"
+    return [Card(title, "\n".join(lines), color="red" if alarming else "blue")]

@@ -523,7 +523,9 @@ async def add_task(
     )
 
 
-ChangeField = Literal["title", "owner", "dept", "start", "due", "after", "tasks"]
+ChangeField = Literal[
+    "title", "owner", "dept", "start", "due", "after", "tasks", "text", "level", "mitigation"
+]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,8 +22,10 @@ from bot.domain.workdays import WorkCalendar
 from bot.errors import UserFacingError
 from bot.services import audit, members, tasks
 from bot.services.audit import Actor
+from bot.services.plan import Change
 from storage.models import (
     ActionItem,
+    AuditEntry,
     Blocker,
     Department,
     Member,
@@ -395,6 +398,121 @@ async def risk_list(*, session: AsyncSession, project_id: int, include_closed: b
     return sorted(risks, key=lambda r: (r.status == "closed", LEVEL_ORDER.get(r.level, 9), r.number))
 
 
+# --- risks: corrections and history ------------------------------------------------------------------
+
+
+async def edit_risk(
+    *,
+    session: AsyncSession,
+    risk: Risk,
+    level: str | None,
+    owner: Member | None,
+    description: str | None,
+    mitigation: str | None,
+    actor: Actor,
+    now: datetime,
+) -> list[Change]:
+    """Change what is given (None: keep) and audit both sides; an edit counts as an update, so the
+    risk is no longer stale. Returns what changed (nothing stored when nothing did)."""
+    changes: list[Change] = []
+    fields: dict[str, Any] = {}
+    if level is not None and level != risk.level:
+        changes.append(Change("level", risk.level, level))
+        fields["level"] = level
+    if owner is not None and owner.id != risk.owner_member_id:
+        old = await session.get(Member, risk.owner_member_id) if risk.owner_member_id else None
+        changes.append(Change("owner", old, owner))
+        fields["owner_member_id"] = owner.id
+    if description is not None and description != risk.description:
+        changes.append(Change("text", risk.description, description))
+        fields["description"] = description
+    if mitigation is not None and mitigation != risk.mitigation:
+        changes.append(Change("mitigation", risk.mitigation, mitigation))
+        fields["mitigation"] = mitigation
+    if fields:
+        await audit.update(
+            risk,
+            {**fields, "updated_at": now},
+            session=session,
+            actor=actor,
+            now=now,
+            project_id=risk.project_id,
+            action="risk.edit",
+            entity="risk",
+        )
+    return changes
+
+
+@dataclass(frozen=True)
+class RiskHistoryEntry:
+    at: datetime
+    who: str
+    action: str  # "status" for a status change, else the audit action (risk.edit, risk.escalate ...)
+    before: dict[str, Any]
+    after: dict[str, Any]
+    note: str
+    order: int  # the audit entry's id: what happened first within one instant
+
+
+def name_of(member: Member | None) -> str:
+    """How a member is shown where a mention would ping them: their name, else their id."""
+    return (member.display_name or member.platform_user_id) if member else ""
+
+
+# Status changes are read from risk_events (they carry the note and the member); the audit log's
+# copies of them only give their order among the other changes.
+_STATUS_ACTIONS = ("risk.add", "risk.status")
+
+
+async def risk_history(session: AsyncSession, risk: Risk) -> list[RiskHistoryEntry]:
+    """Every status change, edit, escalation, review and undo of the risk, oldest first."""
+    events = list(
+        await session.scalars(
+            select(RiskEvent).where(RiskEvent.risk_id == risk.id).order_by(RiskEvent.created_at, RiskEvent.id)
+        )
+    )
+    entries = list(
+        await session.scalars(
+            select(AuditEntry)
+            .where(
+                AuditEntry.project_id == risk.project_id,
+                AuditEntry.entity == "risk",
+                AuditEntry.entity_id == str(risk.id),
+            )
+            .order_by(AuditEntry.id)
+        )
+    )
+    # Each status change wrote one event and one audit entry, in the same order.
+    status_ids = [entry.id for entry in entries if entry.action in _STATUS_ACTIONS]
+    people = await members_by_id(session, (event.author_member_id for event in events))
+    history = [
+        RiskHistoryEntry(
+            event.created_at,
+            name_of(people.get(event.author_member_id or 0)),
+            "status",
+            {"status": event.from_status},
+            {"status": event.to_status},
+            event.note,
+            status_ids[index] if index < len(status_ids) else 0,
+        )
+        for index, event in enumerate(events)
+    ]
+    history += [
+        RiskHistoryEntry(
+            entry.created_at,
+            entry.actor_name or entry.actor_user_id,
+            entry.action,
+            dict(entry.before or {}),
+            dict(entry.after or {}),
+            str((entry.after or {}).get("note", "")),
+            entry.id,
+        )
+        for entry in entries
+        if entry.action not in _STATUS_ACTIONS
+    ]
+    return sorted(history, key=lambda item: (item.at, item.order))
+
+
 # --- action items ------------------------------------------------------------------------------------
 
 
@@ -454,6 +572,87 @@ async def complete_action(*, session: AsyncSession, item: ActionItem, actor: Act
         now=now,
         project_id=item.project_id,
         action="action.done",
+        entity="action_item",
+    )
+
+
+# --- action items: corrections ---------------------------------------------------------------------------
+
+# Every column but the ids: what a deleted item is brought back with.
+_ACTION_FIELDS = (
+    "number",
+    "owner_member_id",
+    "text",
+    "due_date",
+    "status",
+    "source_meeting",
+    "created_by_member_id",
+    "created_at",
+    "done_at",
+)
+
+
+async def edit_action(
+    *,
+    session: AsyncSession,
+    item: ActionItem,
+    text: str | None,
+    due: date | None,
+    owner: Member | None,
+    actor: Actor,
+    now: datetime,
+) -> list[Change]:
+    """Change what is given (None: keep) and audit both sides; returns what changed."""
+    changes: list[Change] = []
+    fields: dict[str, Any] = {}
+    if text is not None and text != item.text:
+        changes.append(Change("text", item.text, text))
+        fields["text"] = text
+    if due is not None and due != item.due_date:
+        changes.append(Change("due", item.due_date, due))
+        fields["due_date"] = due
+    if owner is not None and owner.id != item.owner_member_id:
+        old = await session.get(Member, item.owner_member_id) if item.owner_member_id else None
+        changes.append(Change("owner", old, owner))
+        fields["owner_member_id"] = owner.id
+    if fields:
+        await audit.update(
+            item,
+            fields,
+            session=session,
+            actor=actor,
+            now=now,
+            project_id=item.project_id,
+            action="action.edit",
+            entity="action_item",
+        )
+    return changes
+
+
+async def delete_action(*, session: AsyncSession, item: ActionItem, actor: Actor, now: datetime) -> None:
+    await audit.delete(
+        item,
+        _ACTION_FIELDS,
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=item.project_id,
+        action="action.delete",
+        entity="action_item",
+    )
+
+
+async def reopen_action(*, session: AsyncSession, item: ActionItem, actor: Actor, now: datetime) -> None:
+    if item.status != "done":
+        raise UserFacingError("track.action_not_done", number=item.number)
+    await audit.update(
+        item,
+        {"status": "open", "done_at": None},
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=item.project_id,
+        action="action.reopen",
         entity="action_item",
     )
 

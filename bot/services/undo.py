@@ -480,6 +480,32 @@ async def _milestone_delete(
     return Restored("undo.done.restored", {"what": f"#{milestone.number} {milestone.title}"})
 
 
+async def _action_delete(session: AsyncSession, entry: AuditEntry, actor: Actor, now: datetime) -> Restored:
+    before = entry.before or {}
+    project_id = entry.project_id or 0
+    label = f"A{before['number']}"
+    taken = await session.scalar(
+        select(ActionItem.id).where(
+            ActionItem.project_id == project_id, ActionItem.number == before["number"]
+        )
+    )
+    if taken is not None:
+        raise _refuse("number_taken", what=label)
+    item = ActionItem(project_id=project_id)
+    for field, value in _columns(item, before).items():
+        setattr(item, field, value)
+    # Someone who has left the project since cannot own it or be its author again.
+    people = set(await session.scalars(select(Member.id).where(Member.project_id == project_id)))
+    if item.owner_member_id not in people:
+        item.owner_member_id = None
+    if item.created_by_member_id not in people:
+        item.created_by_member_id = None
+    session.add(item)
+    await session.flush()
+    await _recreated(session, entry, item.id, actor, now)
+    return Restored("undo.done.restored", {"what": f"{label} {item.text}"})
+
+
 def _number(prefix: str) -> Callable[[Any], str]:
     return lambda row: f"{prefix}{row.number}"
 
@@ -497,6 +523,10 @@ REVERTERS: Mapping[str, Reverter] = {
     "risk.escalate": _risk_status,
     "action.add": _removing(ActionItem, "undo.done.removed", _number("A")),
     "action.done": _restoring(ActionItem, "undo.done.reopened", _number("A")),
+    "action.edit": _restoring(ActionItem, "undo.done.restored", _number("A")),
+    "action.reopen": _restoring(ActionItem, "undo.done.restored", _number("A")),
+    "action.delete": _action_delete,
+    "risk.edit": _restoring(Risk, "undo.done.restored", _number("R")),
     "milestone.add": _removing(Milestone, "undo.done.removed", _number("#")),
     "milestone.done": _restoring(Milestone, "undo.done.reopened", _number("#")),
     "milestone.reopen": _restoring(Milestone, "undo.done.restored", _number("#")),

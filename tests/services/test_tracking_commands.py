@@ -355,7 +355,8 @@ async def test_action_add_and_done(engine: AsyncEngine, platform: str) -> None:
         assert "只有行动项负责人或项目经理" in await chat.one("carol", "/行动 完成 A1")
         assert "缺少参数：负责人" in await chat.one("carol", "/行动 添加 周五 没人负责")
         assert "看不懂日期「某天」" in await chat.one("carol", "/行动 添加 @bob 某天 发合同")
-        assert "用法：/行动 添加" in await chat.one("carol", "/行动 删除 A1")
+        assert "用法：/行动 添加" in await chat.one("carol", "/行动 归档 A1")  # no such subcommand
+        assert "只有行动项负责人或项目经理" in await chat.one("carol", "/行动 删除 A1")
         assert "找不到行动项 A7" in await chat.one("bob", "/行动 完成 7")
         assert "不认识选项「foo」" in await chat.one("bob", "/行动 添加 @bob 周五 发合同 foo=1")
         assert await snapshot(chat) == before

@@ -21,7 +21,7 @@ STRINGS = {
         "who.updater": "任务的执行人（R）、负责人（A）、部门负责人或项目经理",
         "who.member": "项目成员",
         "who.risk_owner": "风险负责人或项目经理",
-        "who.risk_status": "风险负责人或项目经理；升级（升为高并通知负责人和项目经理）：任何项目成员",
+        "who.risk_status": "风险负责人或项目经理；升级（升为高并通知负责人和项目经理）：任何项目成员；查看历史：任何人",
         "who.action_owner": "行动项负责人或项目经理",
         "who.unbound": "在未关联项目的群里",
         "arg.bad_date": "看不懂日期「{value}」，可以写 2026-12-01、12-01、明天、周五、下周一。",
@@ -119,7 +119,8 @@ STRINGS = {
         "who.member": "a project member",
         "who.risk_owner": "the risk owner or a project manager",
         "who.risk_status": (
-            "the risk owner or a project manager; escalate (raise to high, tell the owner and PMs): any project member"
+            "the risk owner or a project manager; escalate (raise to high, tell the owner and PMs): any project member;"
+            " its history: anyone"
         ),
         "who.action_owner": "the action item's owner or a project manager",
         "who.unbound": "in a chat not linked to a project",

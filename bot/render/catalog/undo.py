@@ -27,6 +27,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "undo.cannot.gone": "不能撤销：{what} 已不存在。",
         "undo.cannot.built_on": "不能撤销：之后已有内容建立在 {what} 上（子任务、依赖、里程碑、进度或更新的基线）。",
         "undo.cannot.code_taken": "不能撤销：编号 {code} 已被新任务占用。",
+        "undo.cannot.number_taken": "不能撤销：编号 {what} 已被新登记的占用。",
         "undo.cannot.unsupported": "上一步（{action}）不支持撤销，请用相应的命令改回。",
     },
     "en": {
@@ -55,6 +56,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "undo.cannot.gone": "Cannot undo: {what} no longer exists.",
         "undo.cannot.built_on": "Cannot undo: later work builds on {what} (subtasks, dependencies, milestones, progress or a newer baseline).",
         "undo.cannot.code_taken": "Cannot undo: a new task has taken code {code}.",
+        "undo.cannot.number_taken": "Cannot undo: a new item has taken number {what}.",
         "undo.cannot.unsupported": "The last change ({action}) cannot be undone; change it back with its command.",
     },
 }

@@ -159,7 +159,7 @@ async def my_tasks(ctx: CommandContext, args: str) -> list[Reply]:
         member = await _member_named(ctx, args)
         if member.id != (ctx.actor.id if ctx.actor else None):
             if not (is_pm(ctx.actor) or await heads_department(ctx, member.department_id)):
-                raise PermissionDenied("who.pm_or_their_head_view")
+                raise PermissionDenied("who.pm_or_their_head")
             return await _work_card(ctx, member, mine=False)
     if ctx.actor is None:
         return [Text(ctx.t("overview.mine_empty"))]
@@ -331,7 +331,11 @@ async def dept_view(ctx: CommandContext, args: str) -> list[Reply]:
     word, _, rest = name.partition(" ")
     if normalize(word).lower() in LIST_WORDS and rest.strip():
         name = rest.strip()
-    department = await plan.resolve_department(ctx.session, project.id, name)
+    try:
+        department = await plan.resolve_department(ctx.session, project.id, name)
+    except UserFacingError as unknown:
+        # Perhaps a mistyped sub-command (`/部门 删除 研发`): the usage line too.
+        raise UsageError(unknown.key, **unknown.params) from None
     today = ctx.today
     view = await tracking.department_view(
         session=ctx.session,

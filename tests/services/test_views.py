@@ -151,7 +151,9 @@ async def test_dept_shows_one_department(engine: AsyncEngine, platform: str) -> 
         card = await chat.one("zoe", "/部门 研发")
         lines = card.splitlines()
         assert lines[:2] == ["【🏢 研发 · 12-22】", "负责人 @bob"]
-        assert lines[2].startswith("进度 ")
+        # 1.2 (10 days) and 2.1 over 2.1.1 (5 days, 50%) and 2.1.2 (21 days): 250 // 36 = 6%; the
+        # plan has 1.2 and 2.1.1 done and 2.1.2 2 workdays in (13%): (1000 + 500 + 273) // 36 = 49%.
+        assert lines[2] == "进度 6%（计划 49%）"
         assert lines[3:] == [
             "🔴 1.2 产品设计 · 0% · 逾期 5 个工作日（12-15）· @erin",
             "⛔ 2.1 后端开发 · 9% · 截止 2027-01-10 · @frank",
@@ -174,7 +176,7 @@ async def test_dept_shows_one_department(engine: AsyncEngine, platform: str) -> 
         before = await fingerprint(chat)
         assert "你是不是想写「研发」？" in await chat.one("zoe", "/部门 研髮")
         unknown = await chat.one("zoe", "/部门 财务")
-        assert unknown.startswith("没有部门「财务」。现有部门：研发 / 市场 / 运营。\n用法：/部门 <名称> · ")
+        assert unknown.startswith("没有部门「财务」。现有部门：研发 / 市场 / 运营。\n用法：/部门 <名称>")
         assert (await chat.one("alice", "/部门 删除 研发")).startswith("没有部门「删除 研发」。")
         assert await fingerprint(chat) == before
         await said(chat, "alice", "/部门 添加 财务", "财务")

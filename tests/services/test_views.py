@@ -256,3 +256,29 @@ async def test_help_lists_the_views_with_who_may(engine: AsyncEngine, platform: 
         dept = await chat.one("zoe", "/帮助 部门")
         assert "/部门 <名称>" in dept and "/部门 添加" in dept
         assert "任何人" in await chat.one("zoe", "/帮助 逾期")
+
+
+async def test_views_in_english(engine: AsyncEngine, platform: str) -> None:
+    async with chat_runtime(engine, platform=platform, now=NOW, locale="en") as chat:
+        await make_plan(chat, english=True)
+        await said(chat, "alice", "/member add @bob 后端", "后端")
+        dept = await chat.one("zoe", "/dept 后端")
+        assert dept.splitlines() == [
+            "【🏢 后端 · 11-25】",
+            "head @dave",
+            "progress 20% (plan 53%)",  # 2.1 alone: 8 of its 15 workdays are past
+            "• 2.1 后端接口 · 20% · due 12-04 · @bob",
+        ]
+        theirs = await chat.one("dave", "/mytasks @bob")
+        assert theirs.splitlines()[:2] == ["【📝 Member's tasks 2 · action items 0】", "👤 @bob"]
+        assert theirs.splitlines()[-1] == "Remind them: /nudge @bob <text>"
+        refused = "Sorry, only a project manager or their department head can do that."
+        assert await chat.one("carol", "/mytasks @bob") == refused
+        assert await answer(chat, "dave", "/nudge @bob please update 2.1") == (
+            "📣 Sent @bob a private reminder (1 of 3 today)."
+        )
+        assert (await chat.one("zoe", "/overdue")).splitlines() == [
+            "【🔴 1 overdue · 11-25】",
+            "No department (1)",  # bob's department now, but the task has none
+            "• 1.2 需求评审 · 50% · 8 workdays late (11-13) @bob",
+        ]

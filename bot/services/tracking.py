@@ -717,23 +717,6 @@ class LateWork:
     progress: int | None
 
 
-def _uncovered_late(rolled: dict[str, wbs.Rolled], today: date) -> set[str]:
-    """Codes whose effective due date has passed unfinished, less every parent with late work under
-    it: that parent is late because of it, and the work is counted once, where it is done. A parent
-    stays when its own due date passed though none of its tasks is late yet."""
-    late = {code for code, r in rolled.items() if r.due is not None and r.due < today and r.status != "done"}
-    return late - {parent for code in late for parent in _ancestor_codes(code)}
-
-
-def _ancestor_codes(code: str) -> list[str]:
-    found = []
-    parent = wbs.parent_of(code)
-    while parent is not None:
-        found.append(parent)
-        parent = wbs.parent_of(parent)
-    return found
-
-
 async def _plan_rolled(
     session: AsyncSession, project_id: int
 ) -> tuple[list[Task], list[wbs.Node], dict[str, wbs.Rolled]]:
@@ -782,9 +765,9 @@ def _most_late_first(work: LateWork) -> tuple[date, bool, tuple[int, ...]]:
 async def late_work(
     *, session: AsyncSession, project_id: int, today: date, is_workday: IsWorkday
 ) -> list[LateWork]:
-    """Every late task (see `_uncovered_late`) and late open action item, most overdue first."""
+    """Every late task (see `wbs.late_once`) and late open action item, most overdue first."""
     task_list, _, rolled = await _plan_rolled(session, project_id)
-    codes = _uncovered_late(rolled, today)
+    codes = wbs.late_once(rolled, today)
     late_tasks = [task for task in task_list if task.code in codes]
     owners = await _responsible(session, late_tasks)
     found = []
@@ -831,9 +814,9 @@ async def department_view(
     task_list, nodes, rolled = await _plan_rolled(session, project_id)
     mine = [task for task in task_list if task.department_id == department_id]
     codes = {task.code for task in mine}
-    tops = [task.code for task in mine if not any(a in codes for a in _ancestor_codes(task.code))]
+    tops = [task.code for task in mine if not any(a in codes for a in wbs.ancestors(task.code))]
     planned = await asyncio.to_thread(schedule.planned_rollup, nodes, today, is_workday)
-    late = _uncovered_late(rolled, today)
+    late = wbs.late_once(rolled, today)
     owners = await _responsible(session, mine)
     rows = [
         DepartmentTask(

@@ -1,18 +1,23 @@
-"""Read-only views: /status, /mytasks, /risks, /actions. Short cards for a phone screen."""
+"""Read-only views: /status, /mytasks, /risks, /actions, /overdue, /dept <name>; and /nudge, a
+reminder sent from a view. Short cards for a phone screen."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from adapters.models import Card, Reply, Text
+from adapters.models import MENTION_TOKEN, Card, Reply, Text
+from bot.commands import plan as plan_commands
+from bot.commands.common import actor_of, mentioned_user
 from bot.commands.context import CommandContext
-from bot.commands.parsing import normalize
-from bot.commands.registry import Router
+from bot.commands.paging import page, page_number
+from bot.commands.parsing import TEXT_LIMIT, bounded, normalize, parse_mention
+from bot.commands.registry import LIST_WORDS, Router
 from bot.domain.report import card_color
-from bot.errors import UsageError
+from bot.errors import PermissionDenied, UsageError, UserFacingError
+from bot.permissions import heads_department, is_pm
 from bot.render.baseline import due_against_baseline, summary_line
 from bot.render.health import outlook_facts
-from bot.services import baselines, members, tracking
+from bot.services import baselines, members, nudges, plan, tracking
 from bot.services import calendar as calendar_service
 from storage.models import ActionItem, Member
 
@@ -153,18 +158,46 @@ async def status(ctx: CommandContext, args: str) -> list[Reply]:
     return [Card(title, "\n".join(lines), color=card_color(state))]
 
 
-@router.command("mytasks", "我的任务", usage="usage.mytasks", summary="summary.mytasks", who="who.anyone")
+@router.command(
+    "mytasks",
+    "我的任务",
+    usage="usage.mytasks_of",
+    summary="summary.mytasks",
+    who="who.pm_or_their_head_view",
+)
 async def my_tasks(ctx: CommandContext, args: str) -> list[Reply]:
-    project = ctx.require_project()
+    """One's own open work, or with `@someone` theirs (for a PM or the head of their department)."""
     if normalize(args):
-        raise UsageError()
+        member = await _member_named(ctx, args)
+        if member.id != (ctx.actor.id if ctx.actor else None):
+            if not (is_pm(ctx.actor) or await heads_department(ctx, member.department_id)):
+                raise PermissionDenied("who.pm_or_their_head")
+            return await _work_card(ctx, member, mine=False)
     if ctx.actor is None:
         return [Text(ctx.t("overview.mine_empty"))]
-    work = await tracking.my_work(session=ctx.session, project_id=project.id, member_id=ctx.actor.id)
+    return await _work_card(ctx, ctx.actor, mine=True)
+
+
+async def _member_named(ctx: CommandContext, args: str) -> Member:
+    """The project member `args` mentions (one mention and nothing else)."""
+    user_id = parse_mention(args)
+    if user_id is None:
+        raise UsageError()
+    member = await members.by_user(ctx.session, ctx.require_project().id, ctx.message.platform, user_id)
+    if member is None:
+        raise UserFacingError("views.not_member", who=mentioned_user(ctx, user_id).name or user_id)
+    return member
+
+
+async def _work_card(ctx: CommandContext, member: Member, *, mine: bool) -> list[Reply]:
+    work = await tracking.my_work(
+        session=ctx.session, project_id=ctx.require_project().id, member_id=member.id
+    )
+    who = members.mention(member)
     if not work.tasks and not work.actions:
-        return [Text(ctx.t("overview.mine_empty"))]
+        return [Text(ctx.t("overview.mine_empty") if mine else ctx.t("views.their_empty", who=who))]
     today = ctx.today
-    lines: list[str] = []
+    lines = [] if mine else [ctx.t("views.their_owner", who=who)]
     for task in work.tasks[:MAX_LIST]:
         if task.due_date is not None and task.due_date < today:
             key, mark = "overview.mine_task_late", "🔴"
@@ -182,10 +215,12 @@ async def my_tasks(ctx: CommandContext, args: str) -> list[Reply]:
         lines.append(ctx.t("overview.mine_actions"))
         lines += [_action_line(ctx, item, None, today) for item in work.actions[:MAX_LIST]]
         _more(ctx, lines, len(work.actions) - MAX_LIST)
-    if work.tasks:
+    if not mine:
+        lines.append(ctx.t("views.their_next", who=who))
+    elif work.tasks:
         lines.append(ctx.t("overview.mine_next"))
-    title = ctx.t("overview.mine_title", tasks=len(work.tasks), actions=len(work.actions))
-    return [Card(title, "\n".join(lines))]
+    key = "overview.mine_title" if mine else "views.their_title"
+    return [Card(ctx.t(key, tasks=len(work.tasks), actions=len(work.actions)), "\n".join(lines))]
 
 
 @router.command("risks", "风险列表", usage="usage.risks", summary="summary.risks", who="who.anyone")
@@ -252,3 +287,137 @@ async def actions(ctx: CommandContext, args: str) -> list[Reply]:
     _more(ctx, lines, len(found) - MAX_LIST)
     open_count = sum(item.status == "open" for item in found)
     return [Card(ctx.t("overview.actions_title", count=open_count), "\n".join(lines))]
+
+
+# --- views a PM asks for: late work by department, one department, a nudge -------------------------
+
+
+def _late(ctx: CommandContext, workdays: int) -> str:
+    # Due on a Friday and looked at on Sunday: late, though no workday has passed yet.
+    return ctx.t("views.late_workdays", days=workdays) if workdays else ctx.t("views.late_today")
+
+
+def _late_line(ctx: CommandContext, work: tracking.LateWork, today: date) -> str:
+    params = {
+        "code": work.code,
+        "title": _shorten(work.title),
+        "late": _late(ctx, work.workdays),
+        "due": _day(work.due, today),
+        "owners": _who(ctx, work.owners),
+    }
+    if work.progress is None:
+        return ctx.t("views.late_action", **params)
+    return ctx.t("views.late_task", progress=work.progress, **params)
+
+
+@router.command("overdue", "逾期", usage="usage.overdue", summary="summary.overdue", who="who.anyone")
+async def overdue(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    number = page_number(args)
+    today = ctx.today
+    found = await tracking.late_work(
+        session=ctx.session,
+        project_id=project.id,
+        today=today,
+        is_workday=await calendar_service.for_project(ctx.session, project.id),
+    )
+    if not found:
+        return [Text(ctx.t("views.overdue_none"))]
+    departments = await plan.departments(ctx.session, project.id)
+    known = {dept.id for dept in departments}
+    groups = [(dept.name, [work for work in found if work.department_id == dept.id]) for dept in departments]
+    groups.append((ctx.t("views.no_department"), [work for work in found if work.department_id not in known]))
+    lines: list[str] = []
+    for name, items in groups:
+        if items:
+            lines.append(ctx.t("views.overdue_group", dept=name, count=len(items)))
+            lines += [_late_line(ctx, work, today) for work in items]
+    title = ctx.t("views.overdue_title", count=len(found), date=_day(today, today))
+    return [Card(title, "\n".join(page(ctx, lines, number, usage_key="usage.overdue")), color="red")]
+
+
+async def dept_view(ctx: CommandContext, args: str) -> list[Reply]:
+    """`/部门 研发` (also `/部门 查看 研发`): one department's tasks, progress, blockers and late items."""
+    project = ctx.require_project()
+    name = ctx.typed(args)  # department names are stored as typed
+    word, _, rest = name.partition(" ")
+    if normalize(word).lower() in LIST_WORDS and rest.strip():
+        name = rest.strip()
+    try:
+        department = await plan.resolve_department(ctx.session, project.id, name)
+    except UserFacingError as unknown:
+        # Perhaps a mistyped sub-command (`/部门 删除 研发`): the usage line too.
+        raise UsageError(unknown.key, **unknown.params) from None
+    today = ctx.today
+    view = await tracking.department_view(
+        session=ctx.session,
+        project_id=project.id,
+        department_id=department.id,
+        today=today,
+        is_workday=await calendar_service.for_project(ctx.session, project.id),
+    )
+    head = await ctx.session.get(Member, department.head_member_id) if department.head_member_id else None
+    lines = [ctx.t("views.dept_head", who=_who(ctx, [head] if head else []))]
+    if not view.tasks:
+        lines.append(ctx.t("views.dept_no_tasks"))
+    else:
+        lines.append(ctx.t("views.dept_progress", actual=view.actual, expected=view.expected))
+    for row in view.tasks:
+        eff, task = row.rolled, row.task
+        params = {"code": task.code, "title": _shorten(task.title, 20), "progress": eff.progress}
+        owners = _who(ctx, row.owners)
+        if eff.status == "done":
+            lines.append(ctx.t("views.dept_task_done", **params))
+        elif row.workdays_late is not None and eff.due is not None:
+            late = _late(ctx, row.workdays_late)
+            lines.append(
+                ctx.t("views.dept_task_late", late=late, due=_day(eff.due, today), owners=owners, **params)
+            )
+        else:
+            mark = "⛔" if eff.status == "blocked" else "•"
+            due = _day(eff.due, today) if eff.due else ctx.t("overview.no_due")
+            lines.append(ctx.t("views.dept_task", mark=mark, due=due, owners=owners, **params))
+    if view.blockers:
+        lines.append(ctx.t("views.dept_blockers", count=len(view.blockers)))
+        lines += [ctx.t("views.dept_blocker", code=code, text=_shorten(b.text)) for code, b in view.blockers]
+    if view.late_actions:
+        lines.append(ctx.t("views.dept_late_actions", count=len(view.late_actions)))
+        lines += [_late_line(ctx, work, today) for work in view.late_actions]
+    title = ctx.t("views.dept_title", name=department.name, date=_day(today, today))
+    return [Card(title, "\n".join(lines))]
+
+
+# `/部门` alone or with a list word lists the departments; with a department's name it shows it.
+router.group_word(
+    "dept", "部门", usage="usage.dept", summary="summary.dept", lister=plan_commands.depts, show=dept_view
+)
+
+
+@router.command("nudge", "提醒", usage="usage.nudge", summary="summary.nudge", who="who.member")
+async def nudge(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    if ctx.actor is None:
+        raise PermissionDenied("who.member")
+    typed = ctx.typed(args)
+    mention = MENTION_TOKEN.match(typed)
+    text = typed[mention.end() :].strip() if mention else ""
+    if mention is None or not text:
+        raise UsageError("arg.missing", name=ctx.t("views.nudge_missing"))
+    recipient = await _member_named(ctx, mention[0])
+    text = bounded(text, TEXT_LIMIT)
+    message = Text(
+        ctx.t("views.nudge_message", sender=members.mention(ctx.actor), project=project.name, text=text)
+    )
+    count = await nudges.send(
+        session=ctx.session,
+        sender=ctx.actor,
+        recipient=recipient,
+        text=text,
+        message=message,
+        today=ctx.today,
+        tz=ctx.tz,
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    who = members.mention(recipient)
+    return [Text(ctx.t("views.nudge_sent", who=who, count=count, limit=nudges.PER_DAY))]

@@ -809,8 +809,8 @@ async def milestones_list(ctx: CommandContext, args: str) -> list[Reply]:
     return [Card(ctx.t("plan.milestones_title", count=len(found)), "\n".join(lines))]
 
 
-# Group words alone (`/部门`, `/task list`) list; with an unknown sub-command they give the usage line.
-router.group_word("dept", "部门", usage="usage.dept", summary="summary.dept", lister=depts)
+# Group words alone (`/task list`) list; with an unknown sub-command they give the usage line.
+# `/部门` is in overview.py: a department's name after it shows that department.
 router.group_word("member", "成员", usage="usage.member", summary="summary.member", lister=members_list)
 router.group_word("phase", "阶段", usage="usage.phase_add", summary="summary.phase_add", lister=tasks_list)
 router.group_word("task", "任务", usage="usage.task", summary="summary.task", lister=tasks_list)

@@ -67,16 +67,22 @@ class Router:
 
         return register
 
-    def group_word(self, name: str, alias: str, *, usage: str, summary: str, lister: Handler) -> None:
+    def group_word(
+        self, name: str, alias: str, *, usage: str, summary: str, lister: Handler, show: Handler | None = None
+    ) -> None:
         """A bare group word (`/task`, `/任务`): with a list word it shows `lister`'s list, with
-        anything else the group's usage line. Unlisted in /help."""
+        anything else the group's usage line, unlisted in /help. With `show`, anything else goes to
+        `show` instead (`/部门 研发` shows that department) and the word is listed in /help."""
 
         async def group(ctx: CommandContext, args: str) -> list[Reply]:
             if args.lower() in LIST_WORDS:
                 return await lister(ctx, "")
-            raise UsageError()
+            if show is None:
+                raise UsageError()
+            return await show(ctx, args)
 
-        self.command(name, alias, usage=usage, summary=summary, who="who.anyone", listed=False, group=True)(
+        listed = show is not None
+        self.command(name, alias, usage=usage, summary=summary, who="who.anyone", listed=listed, group=True)(
             group
         )
 

@@ -17,6 +17,16 @@ def parent_of(code: str) -> str | None:
     return code.rsplit(".", 1)[0] if "." in code else None
 
 
+def ancestors(code: str) -> list[str]:
+    """`1.2.3` -> `1.2`, `1`: the nearest first."""
+    found = []
+    parent = parent_of(code)
+    while parent is not None:
+        found.append(parent)
+        parent = parent_of(parent)
+    return found
+
+
 @dataclass(frozen=True)
 class Node:
     """A task as stored: its own dates (may be empty for parents) and its own progress/status."""
@@ -120,6 +130,14 @@ def rollup(nodes: Iterable[Node]) -> dict[str, Rolled]:
             earned=earned,
         )
     return result
+
+
+def late_once(rolled: Mapping[str, Rolled], today: date) -> set[str]:
+    """The codes whose effective due date has passed unfinished, less every parent with late work
+    under it: such a parent is late because of that work, which is counted once, where it is done.
+    A parent stays when its own due date has passed though nothing under it is late yet."""
+    late = {code for code, r in rolled.items() if r.due is not None and r.due < today and r.status != "done"}
+    return late - {parent for code in late for parent in ancestors(code)}
 
 
 def is_family(code: str, other: str) -> bool:

@@ -20,6 +20,7 @@ from bot.render.catalog import (
     standup,
     tracking,
     undo,
+    views,
 )
 from bot.render.safe import inert
 
@@ -52,6 +53,7 @@ CATALOG = _merge(
     integrations.STRINGS,
     undo.STRINGS,
     needs.STRINGS,
+    views.STRINGS,
 )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import schedule, wbs
-from bot.domain.workdays import WorkCalendar
+from bot.domain.workdays import IsWorkday, WorkCalendar, workdays_after
 from bot.errors import UserFacingError
 from bot.services import audit, members, tasks
 from bot.services.audit import Actor
@@ -919,3 +919,145 @@ async def my_work(*, session: AsyncSession, project_id: int, member_id: int) -> 
     )
     action_list_ = sorted(actions, key=lambda i: (*_due_key(i.due_date), i.number))
     return MyWork(tuple(task_list), tuple(action_list_))
+
+
+# --- views a PM asks for: late work, one department ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LateWork:
+    """A late task (`code` its WBS code) or open action item (`code` `A3`, `progress` None)."""
+
+    department_id: int | None  # the task's; the owner's for an action item
+    code: str
+    title: str
+    due: date
+    workdays: int  # workdays of the project's calendar since the due date
+    owners: tuple[Member, ...]
+    progress: int | None
+
+
+async def _plan_rolled(
+    session: AsyncSession, project_id: int
+) -> tuple[list[Task], list[wbs.Node], dict[str, wbs.Rolled]]:
+    """The plan in WBS order, as nodes, and rolled up (off the event loop, as in `overview`)."""
+    task_list = await tasks.ordered(session, project_id)
+    nodes = [wbs.Node(t.code, t.start_date, t.due_date, t.progress, t.status) for t in task_list]
+    return task_list, nodes, await asyncio.to_thread(wbs.rollup, nodes)
+
+
+async def _late_actions(
+    session: AsyncSession, project_id: int, today: date, is_workday: IsWorkday
+) -> list[LateWork]:
+    items = list(
+        await session.scalars(
+            select(ActionItem).where(
+                ActionItem.project_id == project_id, ActionItem.status == "open", ActionItem.due_date < today
+            )
+        )
+    )
+    people = await members_by_id(session, (item.owner_member_id for item in items))
+    found = []
+    for item in items:
+        owner = people.get(item.owner_member_id or 0)
+        due = item.due_date
+        assert due is not None  # selected by due date
+        found.append(
+            LateWork(
+                owner.department_id if owner else None,
+                f"A{item.number}",
+                item.text,
+                due,
+                workdays_after(due, today, is_workday),
+                (owner,) if owner else (),
+                None,
+            )
+        )
+    return found
+
+
+def _most_late_first(work: LateWork) -> tuple[date, bool, tuple[int, ...]]:
+    is_action = work.progress is None
+    number = (int(work.code[1:]),) if is_action else wbs.code_key(work.code)
+    return (work.due, is_action, number)
+
+
+async def late_work(
+    *, session: AsyncSession, project_id: int, today: date, is_workday: IsWorkday
+) -> list[LateWork]:
+    """Every late task (see `wbs.late_once`) and late open action item, most overdue first."""
+    task_list, _, rolled = await _plan_rolled(session, project_id)
+    codes = wbs.late_once(rolled, today)
+    late_tasks = [task for task in task_list if task.code in codes]
+    owners = await _responsible(session, late_tasks)
+    found = []
+    for task in late_tasks:
+        eff = rolled[task.code]
+        assert eff.due is not None  # late, so dated
+        found.append(
+            LateWork(
+                task.department_id,
+                task.code,
+                task.title,
+                eff.due,
+                workdays_after(eff.due, today, is_workday),
+                owners[task.id],
+                eff.progress,
+            )
+        )
+    found += await _late_actions(session, project_id, today, is_workday)
+    return sorted(found, key=_most_late_first)
+
+
+@dataclass(frozen=True)
+class DepartmentTask:
+    task: Task
+    rolled: wbs.Rolled  # its effective dates, % and status
+    owners: tuple[Member, ...]
+    workdays_late: int | None  # None unless late
+
+
+@dataclass(frozen=True)
+class DepartmentView:
+    tasks: tuple[DepartmentTask, ...]  # unfinished first, each part in WBS order
+    actual: int
+    expected: int
+    blockers: tuple[tuple[str, Blocker], ...]  # (task code, open blocker), oldest first
+    late_actions: tuple[LateWork, ...]  # its members' late open action items, most overdue first
+
+
+async def department_view(
+    *, session: AsyncSession, project_id: int, department_id: int, today: date, is_workday: IsWorkday
+) -> DepartmentView:
+    """One department's tasks, its progress (its top tasks weighted as a parent over them, so a
+    parent and its subtasks in the same department count once), open blockers and late items."""
+    task_list, nodes, rolled = await _plan_rolled(session, project_id)
+    mine = [task for task in task_list if task.department_id == department_id]
+    codes = {task.code for task in mine}
+    tops = [task.code for task in mine if not any(a in codes for a in wbs.ancestors(task.code))]
+    planned = await asyncio.to_thread(schedule.planned_rollup, nodes, today, is_workday)
+    late = wbs.late_once(rolled, today)
+    owners = await _responsible(session, mine)
+    rows = [
+        DepartmentTask(
+            task,
+            rolled[task.code],
+            owners[task.id],
+            workdays_after(due, today, is_workday)
+            if task.code in late and (due := rolled[task.code].due) is not None
+            else None,
+        )
+        for task in mine
+    ]
+    by_id = {task.id: task.code for task in mine}
+    blockers = await open_blockers(session, list(by_id))
+    actions = await _late_actions(session, project_id, today, is_workday)
+    return DepartmentView(
+        tasks=tuple(sorted(rows, key=lambda row: row.rolled.status == "done")),
+        actual=schedule.overall([rolled[code] for code in tops]),
+        expected=schedule.overall([planned[code] for code in tops]),
+        blockers=tuple((by_id[blocker.task_id], blocker) for blocker in blockers),
+        late_actions=tuple(
+            sorted((item for item in actions if item.department_id == department_id), key=_most_late_first)
+        ),
+    )

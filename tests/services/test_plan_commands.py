@@ -186,7 +186,7 @@ async def test_full_plan_in_chinese(engine: AsyncEngine, platform: str) -> None:
         await said(chat, "zed", "/责任 1.2", "C 咨询：@carol、@dan")
         await said(chat, "zed", "/里程碑列表", "#1 设计评审通过", "1.1 0%、1.2 0%")
         help_card = await said(chat, "zed", "/帮助", "章程", "计划与分工", "/任务 添加", "/里程碑列表")
-        assert "/部门 —" not in help_card  # group fallbacks are not listed
+        assert "/任务 —" not in help_card  # group fallbacks are not listed
 
 
 async def test_english_variants(engine: AsyncEngine, platform: str) -> None:
@@ -296,7 +296,7 @@ REFUSALS = [
     ("alice", "/里程碑 添加 上线 任务=1.1", "缺少参数：截止日期。"),
     ("alice", "/里程碑 添加 上线 截止=2027-01-20 任务=1.1,7.7", "没有这些任务：7.7。"),
     ("alice", "/里程碑 完成 9", "没有里程碑 #9。"),
-    ("alice", "/部门 删除 研发", "用法：/部门 添加 <名称> [@负责人]"),
+    ("alice", "/部门 删除 研发", "用法：/部门 <名称>（另有 /部门 添加、/部门 负责人、/部门列表）"),
     ("alice", "/任务 改 1.1", "用法：/任务 添加 <编号> <标题>"),
 ]
 

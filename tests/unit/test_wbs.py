@@ -10,8 +10,10 @@ from bot.domain.wbs import (
     Node,
     Overlap,
     Rolled,
+    ancestors,
     code_key,
     find_cycle,
+    late_once,
     leaf_status,
     overlaps,
     parent_of,
@@ -241,3 +243,23 @@ def test_overlaps_are_dependencies_whose_upstream_ends_after_the_downstream_star
     assert overlaps(deps, rolled, ["2.1"]) == [Overlap("1.2", date(2026, 12, 30), "2.1", date(2026, 12, 21))]
     assert overlaps(deps, rolled, ["1.3", "1.4"]) == []
     assert overlaps({"9": {"1.1"}}, rolled, ["9"]) == []  # a code the plan no longer has
+
+
+def test_ancestors_nearest_first() -> None:
+    assert ancestors("1.2.3") == ["1.2", "1"] and ancestors("4") == []
+
+
+def test_late_work_is_counted_once_where_it_is_done() -> None:
+    today = date(2026, 11, 25)
+    rolled = rollup(
+        [
+            Node("1", None, None, 0, "not_started"),  # late only through 1.1
+            Node("1.1", date(2026, 11, 2), date(2026, 11, 10), 50, "in_progress"),
+            Node("1.2", date(2026, 11, 2), date(2026, 11, 10), 100, "done"),
+            Node("2", None, date(2026, 11, 20), 0, "not_started"),  # its own date passed
+            Node("2.1", date(2026, 11, 16), date(2026, 12, 10), 0, "not_started"),
+            Node("3", None, date(2026, 11, 20), 100, "done"),
+            Node("4", date(2026, 11, 2), date(2026, 11, 25), 0, "not_started"),  # due today: not late
+        ]
+    )
+    assert late_once(rolled, today) == {"1.1", "2"}

@@ -221,9 +221,6 @@ async def _task_progress(session: AsyncSession, entry: AuditEntry, actor: Actor,
     label = _task_label(entry)
     task = await _row(session, Task, entry, label)
     await _require_untouched(session, entry, task.code)
-    after_progress = (entry.after or {})["progress"]
-    if task.progress != after_progress:
-        raise _refuse("moved_on", what=task.code)
     await _restore(session, task, entry, actor, now, task.code)
     await tasks.refresh_rollups(session=session, project_id=task.project_id)
     return Restored("undo.done.task_progress", {"code": task.code, "progress": task.progress})

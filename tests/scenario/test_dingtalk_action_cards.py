@@ -25,6 +25,8 @@ SETUP = (
     "/项目 新建 新品发布 开始=2026-11-23 结束=2027-03-31",
     "/阶段 添加 1 开发",
     "/任务 添加 1.1 后端接口 @Carol 开始=2026-11-23 截止=2026-12-02",
+    # Later work keeps 1.1 off the critical path: an overdue 1.1 is the owner's alone at first.
+    "/任务 添加 1.9 验收 开始=2026-12-21 截止=2027-01-29",
 )
 
 

@@ -310,7 +310,8 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
     )
     calendar = await calendar_service.for_project(session, pid)
     against = await baselines.slips(session, pid, calendar)
-    timings = await task_service.critical_timings(session, pid, tasks, calendar)
+    graph = {codes[task_id]: set(upstream) for task_id, upstream in depends_on.items()}
+    timings = await task_service.critical_timings(tasks, graph, calendar)
 
     def promised(kind: Kind, ref_id: int, due: date | None) -> dict[str, Any]:
         then = against.then.get((kind, ref_id)) if against else None

@@ -519,7 +519,7 @@ async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
     graph = await tasks.dependencies(ctx.session, project.id)
     calendar = await calendar_service.for_project(ctx.session, project.id)
     against = await baselines.slips(ctx.session, project.id, calendar)
-    timings = await tasks.critical_timings(ctx.session, project.id, ordered, calendar)
+    timings = await tasks.critical_timings(ordered, graph, calendar)
     parents = {wbs.parent_of(task.code) for task in ordered}
     lines = []
     for task in ordered:

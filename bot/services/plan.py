@@ -368,15 +368,6 @@ async def _overlaps(session: AsyncSession, project_id: int, code: str) -> list[w
     return wbs.overlaps(await tasks.dependencies(session, project_id), rolled, [code])
 
 
-async def _dependency_codes(session: AsyncSession, task_id: int) -> list[str]:
-    result = await session.scalars(
-        select(Task.code)
-        .join(TaskDependency, TaskDependency.depends_on_id == Task.id)
-        .where(TaskDependency.task_id == task_id)
-    )
-    return sorted(result, key=wbs.code_key)
-
-
 _TASK_PICTURE = ("code", "title", "parent_id", "owner_member_id", "department_id", "start_date", "due_date")
 
 
@@ -615,7 +606,7 @@ async def edit_task(
         before["due_date"] = _iso(task.due_date)
         task.due_date = new_due
     if after is not None:
-        old_after = await _dependency_codes(session, task.id)
+        old_after = await tasks.dependency_codes(session, task.id)
         new_after = sorted(after, key=wbs.code_key)
         if old_after != new_after:
             changes.append(Change("after", old_after, list(after)))
@@ -680,7 +671,7 @@ async def delete_task(
     before = {
         **_task_picture(task),
         **audit.snapshot(task, "progress", "status"),
-        "after": await _dependency_codes(session, task.id),
+        "after": await tasks.dependency_codes(session, task.id),
         "dependents": dependents,
         "raci": [[role, member_id] for role, member_id in raci_rows],
         "milestones": numbers,

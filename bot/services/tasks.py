@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +41,16 @@ async def dependencies(session: AsyncSession, project_id: int) -> dict[str, set[
     return graph
 
 
+async def dependency_codes(session: AsyncSession, task_id: int) -> list[str]:
+    """The codes one task depends on, in WBS order."""
+    result = await session.scalars(
+        select(Task.code)
+        .join(TaskDependency, TaskDependency.depends_on_id == Task.id)
+        .where(TaskDependency.task_id == task_id)
+    )
+    return sorted(result, key=wbs.code_key)
+
+
 def effective(tasks: list[Task]) -> dict[str, wbs.Rolled]:
     """Each task's effective dates, progress and status (parents derived from their children)."""
     return wbs.rollup(wbs.Node(t.code, t.start_date, t.due_date, t.progress, t.status) for t in tasks)
@@ -57,9 +68,9 @@ async def refresh_rollups(*, session: AsyncSession, project_id: int) -> None:
 
 
 async def critical_timings(
-    session: AsyncSession, project_id: int, task_list: list[Task], calendar: WorkCalendar
+    task_list: list[Task], graph: Mapping[str, set[str]], calendar: WorkCalendar
 ) -> dict[str, Timing]:
-    """The critical path of the plan (`task_list` is the project's tasks), off the event loop."""
+    """The critical path of the plan (`task_list` is the project's tasks, `graph` their
+    dependencies as `dependencies` gives them), off the event loop."""
     planned = {task.code: Planned(task.start_date, task.due_date) for task in task_list}
-    graph = await dependencies(session, project_id)
     return await asyncio.to_thread(critical_path, planned, graph, calendar)

@@ -825,7 +825,8 @@ async def overview(
     counts = {level: int(count) for level, count in risk_rows}
     open_risks = {level: counts[level] for level in LEVEL_ORDER if counts.get(level)}
 
-    timings = await tasks.critical_timings(session, project_id, task_list, calendar)
+    graph = await tasks.dependencies(session, project_id)
+    timings = await tasks.critical_timings(task_list, graph, calendar)
     critical = tuple(
         code
         for code, timing in sorted(

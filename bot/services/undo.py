@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import wbs
 from bot.errors import UserFacingError
-from bot.services import audit, tasks
+from bot.services import audit, tasks, tracking
 from bot.services.audit import Actor
 from storage.models import (
     ActionItem,
@@ -231,15 +231,7 @@ async def _task_edit(session: AsyncSession, entry: AuditEntry, actor: Actor, now
     await _require_untouched(session, entry, task.code)
     before, after = entry.before or {}, entry.after or {}
     if "after" in before:
-        current = sorted(
-            await session.scalars(
-                select(Task.code)
-                .join(TaskDependency, TaskDependency.depends_on_id == Task.id)
-                .where(TaskDependency.task_id == task.id)
-            ),
-            key=wbs.code_key,
-        )
-        if current != sorted(after["after"], key=wbs.code_key):
+        if await tasks.dependency_codes(session, task.id) != sorted(after["after"], key=wbs.code_key):
             raise _refuse("moved_on", what=task.code)
         upstream = list(
             await session.scalars(
@@ -361,10 +353,8 @@ async def _blocker_open(session: AsyncSession, entry: AuditEntry, actor: Actor, 
         action="blocker.open.undo",
         entity="blocker",
     )
-    others = await session.scalar(
-        select(func.count()).select_from(Blocker).where(Blocker.task_id == task.id, Blocker.status == "open")
-    )
-    task.status = wbs.leaf_status(task.progress, blocked=bool(others))
+    others = await tracking.open_blocker_count(session, task.id)
+    task.status = wbs.leaf_status(task.progress, blocked=others > 0)
     await tasks.refresh_rollups(session=session, project_id=task.project_id)
     return Restored("undo.done.blocker_open", {"code": task.code})
 

@@ -23,6 +23,7 @@ from bot.commands.parsing import ArgError, normalize, unreported_mentions_as_tex
 from bot.commands.registry import CommandSpec, Match, Registry
 from bot.errors import NotHandled, PermissionDenied, UsageError, UserFacingError
 from bot.metrics import note_command
+from bot.permissions import RULES
 from bot.render import views
 from bot.render.i18n import t
 from bot.services import members, projects
@@ -161,6 +162,9 @@ async def dispatch_message(
     try:
         # A refused command changes nothing: its writes live and die in this savepoint.
         async with session.begin_nested():
+            # Free text is checked by its handler, once it knows the text is for it.
+            if spec is not registry.fallback:
+                await RULES[spec.who].admit(ctx)
             replies = await spec.handler(ctx, match.args)
         handled = Dispatched([*replies, *map(Text, ctx.notices)], applied=True)
     except NotHandled:

@@ -17,6 +17,7 @@ from bot.commands import (
     undo,
 )
 from bot.commands.registry import Registry
+from bot.permissions import undeclared
 
 
 def build_registry() -> Registry:
@@ -35,4 +36,7 @@ def build_registry() -> Registry:
         undo.router,
     )
     # Text that is no command may be a standup reply.
-    return registry.with_fallback(standup.FREE_TEXT)
+    registry.with_fallback(standup.FREE_TEXT)
+    if missing := undeclared(registry):
+        raise RuntimeError(f"commands without a permission rule: {missing}")
+    return registry

@@ -11,7 +11,7 @@ from bot.commands.paging import page, page_number
 from bot.commands.parsing import TEXT_LIMIT, bounded
 from bot.commands.registry import Router
 from bot.domain import baseline as slip
-from bot.permissions import require_pm
+from bot.permissions import acting
 from bot.render.baseline import slip_words
 from bot.render.dates import short_day
 from bot.services import baselines, members
@@ -103,7 +103,7 @@ async def baseline_view(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def baseline_set(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    setter = require_pm(ctx)
+    setter = acting(ctx)
     reason = bounded(ctx.typed(args).strip(), TEXT_LIMIT)
     created = await baselines.set_baseline(
         session=ctx.session, project=project, reason=reason, setter=setter, actor=actor_of(ctx), now=ctx.now

@@ -22,7 +22,7 @@ from bot.commands.parsing import (
 )
 from bot.commands.registry import Router
 from bot.errors import UsageError, UserFacingError
-from bot.permissions import is_pm, require_member, require_pm, require_pm_or_head
+from bot.permissions import acting, is_pm, require_pm, require_pm_or_head
 from bot.render.dates import short_day
 from bot.services import members, notify, plan, signoff
 from storage.models import Department, Member, Project
@@ -252,7 +252,7 @@ async def _ask_again(
 )
 async def charter_confirm(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    member = await require_member(ctx)
+    member = acting(ctx)
     name = args.strip() or None
     confirmed, already = await signoff.confirm(
         session=ctx.session,
@@ -282,7 +282,6 @@ async def charter_confirm(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def charter_nudge(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    require_pm(ctx)
     entries = await signoff.sign_offs(ctx.session, project.id)
     if not entries:
         return [Text(ctx.t("signoff.no_departments"))]
@@ -319,7 +318,7 @@ async def charter_nudge(ctx: CommandContext, args: str) -> list[Reply]:
     "章程 资源",
     usage="usage.charter_resources",
     summary="summary.charter_resources",
-    who="who.pm_or_head",
+    who="who.view_anyone_edit_pm_or_head",
 )
 async def charter_resources(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()

@@ -10,8 +10,8 @@ from bot.commands.common import actor_of, parse_ref, split_args
 from bot.commands.context import CommandContext
 from bot.commands.parsing import TEXT_LIMIT, bounded, normalize
 from bot.commands.registry import LIST_WORDS, Router
-from bot.errors import PermissionDenied, UsageError
-from bot.permissions import require_member
+from bot.errors import UsageError
+from bot.permissions import acting, deny
 from bot.render import needs as render
 from bot.services import calendar, members, resources, tasks
 
@@ -56,7 +56,7 @@ async def need_add(ctx: CommandContext, args: str) -> list[Reply]:
     if not text:
         raise UsageError("arg.missing", name=ctx.t("need.field.text"))
     bounded(text, resources.MAX_TEXT)
-    requester = await require_member(ctx)
+    requester = acting(ctx)
     code = _LEADING_CODE.match(text + " ")
     task = await tasks.by_code(ctx.session, project.id, code[1]) if code else None
     opened = await resources.open_request(
@@ -92,7 +92,7 @@ async def need_done(ctx: CommandContext, args: str) -> list[Reply]:
     request = await resources.by_number(ctx.session, project.id, parse_ref(parts[0], "N"))
     member = ctx.actor
     if member is None or not await resources.may_handle(ctx.session, request, member):
-        raise PermissionDenied("who.need_handle")
+        raise deny(ctx)
     told = await resources.handle(
         session=ctx.session,
         project=project,

@@ -13,8 +13,8 @@ from bot.commands.paging import page, page_number
 from bot.commands.parsing import TEXT_LIMIT, bounded, normalize, parse_mention
 from bot.commands.registry import LIST_WORDS, Router
 from bot.domain.report import card_color
-from bot.errors import PermissionDenied, UsageError, UserFacingError
-from bot.permissions import heads_department, is_pm
+from bot.errors import UsageError, UserFacingError
+from bot.permissions import acting, require_pm_or_their_head
 from bot.render.baseline import due_against_baseline, summary_line
 from bot.render.health import outlook_facts
 from bot.services import baselines, members, nudges, plan, tracking
@@ -170,8 +170,7 @@ async def my_tasks(ctx: CommandContext, args: str) -> list[Reply]:
     if normalize(args):
         member = await _member_named(ctx, args)
         if member.id != (ctx.actor.id if ctx.actor else None):
-            if not (is_pm(ctx.actor) or await heads_department(ctx, member.department_id)):
-                raise PermissionDenied("who.pm_or_their_head")
+            await require_pm_or_their_head(ctx, member)
             return await _work_card(ctx, member, mine=False)
     if ctx.actor is None:
         return [Text(ctx.t("overview.mine_empty"))]
@@ -393,11 +392,10 @@ router.group_word(
 )
 
 
-@router.command("nudge", "提醒", usage="usage.nudge", summary="summary.nudge", who="who.member")
+@router.command("nudge", "提醒", usage="usage.nudge", summary="summary.nudge", who="who.joined")
 async def nudge(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    if ctx.actor is None:
-        raise PermissionDenied("who.member")
+    sender = acting(ctx)
     typed = ctx.typed(args)
     mention = MENTION_TOKEN.match(typed)
     text = typed[mention.end() :].strip() if mention else ""
@@ -406,11 +404,11 @@ async def nudge(ctx: CommandContext, args: str) -> list[Reply]:
     recipient = await _member_named(ctx, mention[0])
     text = bounded(text, TEXT_LIMIT)
     message = Text(
-        ctx.t("views.nudge_message", sender=members.mention(ctx.actor), project=project.name, text=text)
+        ctx.t("views.nudge_message", sender=members.mention(sender), project=project.name, text=text)
     )
     count = await nudges.send(
         session=ctx.session,
-        sender=ctx.actor,
+        sender=sender,
         recipient=recipient,
         text=text,
         message=message,

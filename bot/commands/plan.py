@@ -102,7 +102,6 @@ def _icon(rolled: wbs.Rolled, today: date) -> str:
 )
 async def dept_add(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    require_pm(ctx)
     parsed = parse_args(ctx.typed(args), options={"owner"}, max_positional=0)
     if not parsed.rest:
         raise UsageError("arg.missing", name=ctx.t("plan.field.dept_name"))
@@ -137,7 +136,6 @@ async def dept_add(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def dept_head(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    require_pm(ctx)
     parsed = parse_args(ctx.typed(args), options={"owner"}, max_positional=0)
     head_id = _one_person(parsed, "owner", "plan.one_head")
     if not parsed.rest or head_id is None:
@@ -282,7 +280,6 @@ def _details(
 )
 async def phase_add(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    require_pm(ctx)
     parsed = parse_args(ctx.typed(args), options={"start", "end", "due"}, max_positional=1)
     code = _code(ctx, parsed)
     if not parsed.rest:
@@ -619,7 +616,6 @@ async def raci(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def milestone_add(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    require_pm(ctx)
     parsed = parse_args(ctx.typed(args), options={"due", "tasks"}, max_positional=0)
     if not parsed.rest:
         raise UsageError("arg.missing", name=ctx.t("plan.field.title"))
@@ -658,7 +654,6 @@ async def milestone_add(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def milestone_done(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    require_pm(ctx)
     value, _, rest = normalize(args).partition(" ")
     if rest and rest.lower() not in FORCE_WORDS:
         raise UsageError()
@@ -699,7 +694,6 @@ def _milestone_number(ctx: CommandContext, value: str) -> int:
 )
 async def milestone_reopen(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    require_pm(ctx)
     milestone = await plan.reopen_milestone(
         session=ctx.session,
         project=project,
@@ -721,7 +715,6 @@ async def milestone_reopen(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def milestone_edit(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    require_pm(ctx)
     parsed = parse_args(ctx.typed(args), options={"title", "due", "end", "tasks"}, max_positional=1)
     if "due" in parsed.options and "end" in parsed.options:
         raise UsageError()
@@ -765,7 +758,6 @@ async def milestone_edit(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def milestone_delete(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    require_pm(ctx)
     milestone = await plan.delete_milestone(
         session=ctx.session,
         project=project,

@@ -7,8 +7,8 @@ from bot.commands.common import actor_of, date_option, mentioned_user
 from bot.commands.context import CommandContext
 from bot.commands.parsing import parse_args
 from bot.commands.registry import Router
-from bot.errors import PermissionDenied, UsageError, UserFacingError
-from bot.permissions import is_pm, require_pm
+from bot.errors import UsageError, UserFacingError
+from bot.permissions import deny, is_pm
 from bot.render import views
 from bot.services import audit, members, projects
 
@@ -53,7 +53,7 @@ async def project_new(ctx: CommandContext, args: str) -> list[Reply]:
     "项目 绑定",
     usage="usage.project_bind",
     summary="summary.project_bind",
-    who="who.pm",
+    who="who.pm_named",
     needs_project=False,
 )
 async def project_bind(ctx: CommandContext, args: str) -> list[Reply]:
@@ -66,7 +66,7 @@ async def project_bind(ctx: CommandContext, args: str) -> list[Reply]:
     ctx.locale = project.locale
     me = await members.by_user(ctx.session, project.id, ctx.message.platform, ctx.message.sender.user_id)
     if not is_pm(me):
-        raise PermissionDenied("who.pm")
+        raise deny(ctx)
     await projects.bind_chat(
         session=ctx.session, project=project, chat=ctx.message.chat, actor=actor_of(ctx), now=ctx.now
     )
@@ -92,7 +92,6 @@ async def project_info(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def project_pm(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    require_pm(ctx)
     parsed = parse_args(ctx.typed(args), options=set(), max_positional=0)
     if len(parsed.mentions) != 1 or parsed.rest:
         raise UsageError()
@@ -120,7 +119,7 @@ async def project_pm(ctx: CommandContext, args: str) -> list[Reply]:
     "项目 切换",
     usage="usage.project_use",
     summary="summary.project_use",
-    who="who.member",
+    who="who.member_named",
     needs_project=False,
 )
 async def project_use(ctx: CommandContext, args: str) -> list[Reply]:

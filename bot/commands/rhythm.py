@@ -14,8 +14,8 @@ from bot.commands.common import actor_of
 from bot.commands.context import CommandContext
 from bot.commands.parsing import check_near, normalize, parse_args, parse_date
 from bot.commands.registry import Router
-from bot.errors import PermissionDenied, UsageError, UserFacingError
-from bot.permissions import heads_department, is_pm, require_member, require_pm
+from bot.errors import UsageError, UserFacingError
+from bot.permissions import deny, is_pm, require_member, require_pm, require_pm_or_their_head
 from bot.services import audit, calendar, integrations, leave, members, settings
 from bot.services.calendar import Kind
 from storage.models import Member, Project
@@ -156,7 +156,6 @@ async def config(ctx: CommandContext, args: str) -> list[Reply]:
 
 async def _add_days(ctx: CommandContext, args: str, kind: Kind) -> list[Reply]:
     project = ctx.require_project()
-    require_pm(ctx)
     if not args.strip():
         raise UsageError()
     start, end, name = parse_day_range(args, today=ctx.today)
@@ -183,7 +182,6 @@ async def _add_days(ctx: CommandContext, args: str, kind: Kind) -> list[Reply]:
 
 async def _remove_days(ctx: CommandContext, args: str, kind: Kind) -> list[Reply]:
     project = ctx.require_project()
-    require_pm(ctx)
     if not args.strip():
         raise UsageError()
     start, end, rest = parse_day_range(args, today=ctx.today)
@@ -324,13 +322,11 @@ async def _whose_leave(ctx: CommandContext, mentions: Sequence[str]) -> tuple[Me
         me = await require_member(ctx)
         return me, me
     target = await members.by_user(ctx.session, project.id, ctx.message.platform, mentions[0])
-    author = ctx.actor
-    allowed = is_pm(author) or (target is not None and await heads_department(ctx, target.department_id))
-    if author is None or not allowed:
-        raise PermissionDenied("who.pm_or_their_head")
     if target is None:
+        if not is_pm(ctx.actor):
+            raise deny(ctx)
         raise UserFacingError("rhythm.leave_not_member", who=mention_token(mentions[0]))
-    return target, author
+    return target, await require_pm_or_their_head(ctx, target)
 
 
 @router.command("leave", "请假", usage="usage.leave", summary="summary.leave", who="who.leave")

@@ -18,7 +18,7 @@ from bot.commands.registry import CommandSpec, Router
 from bot.domain.standup import StandupParse, parse_standup, same_as_before
 from bot.errors import NotHandled, PermissionDenied, UserFacingError
 from bot.jobs.standup import prompt_card, short_date
-from bot.permissions import require_member, require_task_updater
+from bot.permissions import acting, require_member, require_task_updater
 from bot.render.needs import routed_line
 from bot.services import standups, tasks, tracking
 from bot.services.standups import Recorded
@@ -45,7 +45,7 @@ def _raw_args(ctx: CommandContext, args: str) -> str:
 @router.command("standup", "站会", usage="usage.standup", summary="summary.standup", who="who.member")
 async def standup(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    member = await require_member(ctx)
+    member = acting(ctx)
     text = bounded(_raw_args(ctx, args), STANDUP_LIMIT)
     if text:
         return await _answer(ctx, member, text)

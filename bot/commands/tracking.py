@@ -23,8 +23,8 @@ from bot.commands.parsing import (
 )
 from bot.commands.plan import change_lines
 from bot.commands.registry import Router
-from bot.errors import PermissionDenied, UsageError
-from bot.permissions import is_pm, require_member, require_task_updater
+from bot.errors import UsageError
+from bot.permissions import acting, require_member, require_owner_or_pm, require_task_updater
 from bot.render.dates import short_day
 from bot.services import members, notify, tracking
 from bot.services.plan import Change
@@ -183,13 +183,6 @@ async def blocker_clear(ctx: CommandContext, args: str) -> list[Reply]:
     ]
 
 
-def _owner_or_pm(ctx: CommandContext, owner_member_id: int | None, who: str) -> Member:
-    actor = ctx.actor
-    if actor is None or not (is_pm(actor) or owner_member_id == actor.id):
-        raise PermissionDenied(who)
-    return actor
-
-
 async def _mentioned_member(ctx: CommandContext, user_id: str) -> Member:
     return await members.ensure(
         session=ctx.session,
@@ -222,7 +215,7 @@ async def risk_add(ctx: CommandContext, args: str) -> list[Reply]:
     bounded(parsed.rest, TEXT_LIMIT)
     bounded(parsed.options.get("mitigation", ""), TEXT_LIMIT)
     owner_id = _one_owner(parsed)
-    author = await require_member(ctx)
+    author = acting(ctx)
     owner = await _mentioned_member(ctx, owner_id) if owner_id else author
     mitigation = parsed.options.get("mitigation", "")
     risk = await tracking.add_risk(
@@ -266,7 +259,7 @@ async def risk_status(ctx: CommandContext, args: str) -> list[Reply]:
         return await _review(ctx, await tracking.risk_by_number(ctx.session, project.id, number), note)
     status = parse_risk_status(parts[1])
     risk = await tracking.risk_by_number(ctx.session, project.id, number)
-    author = _owner_or_pm(ctx, risk.owner_member_id, "who.risk_owner")
+    author = require_owner_or_pm(ctx, risk.owner_member_id)
     previous = await tracking.set_risk_status(
         session=ctx.session,
         risk=risk,
@@ -287,7 +280,7 @@ async def risk_status(ctx: CommandContext, args: str) -> list[Reply]:
 
 
 async def _review(ctx: CommandContext, risk: Risk, note: str) -> list[Reply]:
-    author = _owner_or_pm(ctx, risk.owner_member_id, "who.risk_owner")
+    author = require_owner_or_pm(ctx, risk.owner_member_id)
     await tracking.review_risk(
         session=ctx.session, risk=risk, note=note, author=author, actor=actor_of(ctx), now=ctx.now
     )
@@ -375,7 +368,7 @@ async def action_add(ctx: CommandContext, args: str) -> list[Reply]:
         raise UsageError("arg.missing", name=ctx.t("track.field.action_text"))
     bounded(parsed.rest, TEXT_LIMIT)
     bounded(parsed.options.get("meeting", ""), TITLE_LIMIT)
-    author = await require_member(ctx)
+    author = acting(ctx)
     owner = await _mentioned_member(ctx, parsed.mentions[0])
     meeting = parsed.options.get("meeting", "")
     item = await tracking.add_action(
@@ -407,7 +400,7 @@ async def _own_action(ctx: CommandContext, args: str) -> ActionItem:
     if len(parts) != 1:
         raise UsageError()
     item = await tracking.action_by_number(ctx.session, project.id, parse_ref(parts[0], "A"))
-    _owner_or_pm(ctx, item.owner_member_id, "who.action_owner")
+    require_owner_or_pm(ctx, item.owner_member_id)
     return item
 
 
@@ -474,7 +467,7 @@ async def action_edit(ctx: CommandContext, args: str) -> list[Reply]:
     if text is None and due is None and owner_id is None:
         raise UsageError("plan.nothing_to_change")
     item = await tracking.action_by_number(ctx.session, project.id, number)
-    _owner_or_pm(ctx, item.owner_member_id, "who.action_owner")
+    require_owner_or_pm(ctx, item.owner_member_id)
     changes = await tracking.edit_action(
         session=ctx.session,
         item=item,
@@ -541,7 +534,7 @@ async def risk_edit(ctx: CommandContext, args: str) -> list[Reply]:
     if level is None and description is None and mitigation is None and owner_id is None:
         raise UsageError("track.risk_nothing_to_change")
     risk = await tracking.risk_by_number(ctx.session, project.id, number)
-    _owner_or_pm(ctx, risk.owner_member_id, "who.risk_owner")
+    require_owner_or_pm(ctx, risk.owner_member_id)
     changes = await tracking.edit_risk(
         session=ctx.session,
         risk=risk,

@@ -7,8 +7,8 @@ from bot.commands.common import actor_of
 from bot.commands.context import CommandContext
 from bot.commands.parsing import parse_args
 from bot.commands.registry import Router
-from bot.errors import PermissionDenied, UsageError
-from bot.permissions import is_pm, require_member
+from bot.errors import UsageError
+from bot.permissions import acting, deny, is_pm
 from bot.services import undo as undo_service
 
 router = Router("undo", title="help.section.undo")
@@ -17,13 +17,13 @@ router = Router("undo", title="help.section.undo")
 @router.command("undo", "撤销", "撤回", usage="usage.undo", summary="summary.undo", who="who.undo")
 async def undo(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    me = await require_member(ctx)
+    me = acting(ctx)
     parsed = parse_args(args, options=(), max_positional=0)
     if parsed.rest or len(parsed.mentions) > 1:
         raise UsageError()
     whose = parsed.mentions[0] if parsed.mentions else me.platform_user_id
     if whose != me.platform_user_id and not is_pm(me):
-        raise PermissionDenied("who.pm")
+        raise deny(ctx)
     made, restored = await undo_service.undo(
         session=ctx.session,
         project=project,

@@ -251,7 +251,7 @@ async def test_help_lists_the_views_with_who_may(engine: AsyncEngine, platform: 
             "/提醒 — 私信提醒一位项目成员（每天提醒同一人的次数有限）",
         ):
             assert line in overview
-        assert "谁可以用：项目成员" in await chat.one("zoe", "/帮助 提醒")
+        assert "谁可以用：已加入项目的成员" in await chat.one("zoe", "/帮助 提醒")
         assert "谁可以用：本人；看别人的需项目经理或其部门负责人" in await chat.one("zoe", "/帮助 我的任务")
         dept = await chat.one("zoe", "/帮助 部门")
         assert "/部门 <名称>" in dept and "/部门 添加" in dept

@@ -208,8 +208,8 @@ def write_template(locale: Locale, departments: Sequence[str]) -> bytes:
     return _finish(book)
 
 
-def _names(names: Sequence[str]) -> str:
-    return LIST_SEPARATOR["names"].join(names)
+def _names(names: Sequence[str]) -> str | None:
+    return LIST_SEPARATOR["names"].join(names) or None
 
 
 def write_export(

@@ -267,8 +267,17 @@ def _is_example(cells: Sequence[Cell], columns: Mapping[PlanColumn, int]) -> boo
     return index is not None and index < len(cells) and _text(cells[index]) in EXAMPLE.values()
 
 
-def _check_plan(sheet: str, rows: list[PlanRow]) -> list[SheetError]:
-    """The rules between rows: unique codes, parents present, dependencies present and loop-free."""
+def _code_of(cells: Sequence[Cell], columns: Mapping[PlanColumn, int]) -> str | None:
+    index = columns["code"]
+    try:
+        return parse_wbs_code(_text(cells[index])) if index < len(cells) else None
+    except ArgError:
+        return None
+
+
+def _check_plan(sheet: str, rows: list[PlanRow], refused: set[str]) -> list[SheetError]:
+    """The rules between rows: unique codes, parents present, dependencies present and loop-free.
+    `refused` are the codes of rows refused for their own problems: present, so not missing."""
     errors: list[SheetError] = []
     first: dict[str, int] = {}
     for row in rows:
@@ -282,7 +291,7 @@ def _check_plan(sheet: str, rows: list[PlanRow]) -> list[SheetError]:
             first[row.code] = row.row
     for row in rows:
         parent = wbs.parent_of(row.code)
-        if parent is not None and parent not in first:
+        if parent is not None and parent not in first and parent not in refused:
             errors.append(
                 SheetError(sheet, row.row, "xlsx.parent_missing", {"code": row.code, "parent": parent})
             )
@@ -291,7 +300,7 @@ def _check_plan(sheet: str, rows: list[PlanRow]) -> list[SheetError]:
                 errors.append(SheetError(sheet, row.row, "xlsx.dep_self", {"code": row.code}))
             elif wbs.is_family(row.code, dep):
                 errors.append(SheetError(sheet, row.row, "xlsx.dep_family", {"code": row.code, "other": dep}))
-            elif dep not in first:
+            elif dep not in first and dep not in refused:
                 errors.append(SheetError(sheet, row.row, "xlsx.dep_missing", {"code": row.code, "dep": dep}))
     if errors:
         return errors
@@ -337,6 +346,7 @@ def read_plan(sheets: Mapping[str, Sequence[Sequence[Cell]]], *, today: date) ->
     if len(cells) - 1 > MAX_ROWS:
         raise InvalidWorkbook([SheetError(name, None, "xlsx.too_many_rows", {"max": str(MAX_ROWS)})])
     rows: list[PlanRow] = []
+    refused: set[str] = set()
     for number, row_cells in enumerate(cells[1:], start=2):
         if _is_blank(row_cells) or _is_example(row_cells, columns):
             continue
@@ -344,7 +354,9 @@ def read_plan(sheets: Mapping[str, Sequence[Sequence[Cell]]], *, today: date) ->
         errors.extend(problems)
         if row is not None:
             rows.append(row)
-    errors.extend(_check_plan(name, rows))
+        elif code := _code_of(row_cells, columns):
+            refused.add(code)
+    errors.extend(_check_plan(name, rows, refused))
     if errors:
         raise InvalidWorkbook(sorted(errors, key=lambda e: e.row or 0))
     return Plan(tuple(sorted(rows, key=lambda r: wbs.code_key(r.code))), sheet=name)

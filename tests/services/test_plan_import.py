@@ -37,7 +37,17 @@ PEOPLE = [step for step in PLAN_ZH if not step[1].startswith(("/阶段", "/任�
 ROWS: list[tuple[Cell, ...]] = [
     ("阶段", "1", "需求与设计", None, None, "2026-12-01", "2026-12-20", None, None),
     ("任务", "1.1", "用户调研", "carol", "市场", "2026-12-01", "12-05", None, "设计评审通过"),
-    ("任务", "1.2", "产品设计", "erin", "研发", date(2026, 12, 6), datetime(2026, 12, 15), 1.1, "设计评审通过"),
+    (
+        "任务",
+        "1.2",
+        "产品设计",
+        "erin",
+        "研发",
+        date(2026, 12, 6),
+        datetime(2026, 12, 15),
+        1.1,
+        "设计评审通过",
+    ),
     # After a task further down the sheet: added first, its dependency set once 2.2 exists.
     ("任务", "1.3", "验收准备", "dan", "运营", None, "2027-01-25", "2.2", None),
     ("阶段", "2", "开发与上线", None, None, None, None, None, None),
@@ -97,9 +107,7 @@ async def current(chat: Chat) -> Plan:
         return await plan_import.current_plan(session, project)
 
 
-async def test_template_fill_import_export_import_round_trip(
-    engine: AsyncEngine, database_url: str
-) -> None:
+async def test_template_fill_import_export_import_round_trip(engine: AsyncEngine, database_url: str) -> None:
     async with chat_runtime(engine, now=NOW) as chat:
         for user, line, expected in PEOPLE:
             await said(chat, user, line, expected)
@@ -127,10 +135,15 @@ async def test_template_fill_import_export_import_round_trip(
         }
         assert await current(chat) == sheet_plan(workbook)
         async with chat.runtime.factory() as session:
-            actors = set(await session.scalars(select(AuditEntry.actor_user_id).where(AuditEntry.action == "task.add")))
+            actors = set(
+                await session.scalars(select(AuditEntry.actor_user_id).where(AuditEntry.action == "task.add"))
+            )
             milestones = [(m.number, m.title, m.due_date) for m in await session.scalars(select(Milestone))]
         assert actors == {"alice"}
-        assert sorted(milestones) == [(1, "设计评审通过", date(2026, 12, 15)), (2, "开发完成", date(2027, 1, 10))]
+        assert sorted(milestones) == [
+            (1, "设计评审通过", date(2026, 12, 15)),
+            (2, "开发完成", date(2027, 1, 10)),
+        ]
         # The chat sees the imported plan.
         await said(chat, "erin", "/进度 1.2 50", "50%")
         await JobRunner(chat.runtime.factory, lambda: NOW).run_job(JOBS_BY_NAME["weekly-report"], at=NOW)
@@ -147,7 +160,10 @@ async def test_template_fill_import_export_import_round_trip(
     assert list(sheets) == ["项目章程", "责任矩阵(RACI)", "项目计划", "风险登记册", "行动项", "周进度报告"]
     assert sheets["项目章程"][1] == ("项目名称", "新品发布")
     assert ("1.2", "产品设计", "erin", None, None, None) in sheets["责任矩阵(RACI)"]
-    assert sheets["项目计划"][3][:3] == ("任务", "1.2", "产品设计") and sheets["项目计划"][3][9:] == (50, "进行中")
+    assert sheets["项目计划"][3][:3] == ("任务", "1.2", "产品设计") and sheets["项目计划"][3][9:] == (
+        50,
+        "进行中",
+    )
     assert sheets["周进度报告"][1][:2] == (datetime(2026, 11, 23), datetime(2026, 11, 29))
 
     async with chat_runtime(engine, now=NOW) as chat:
@@ -161,7 +177,12 @@ async def test_template_fill_import_export_import_round_trip(
         changed = filled(
             edited(
                 exported,
-                {("2.2", 3): "上线推广与运营", ("1.1", 7): "2026-12-04", ("2.1.2", 4): "frank", ("1.2", 8): None},
+                {
+                    ("2.2", 3): "上线推广与运营",
+                    ("1.1", 7): "2026-12-04",
+                    ("2.1.2", 4): "frank",
+                    ("1.2", 8): None,
+                },
             ),
             [],
             drop=("1.3",),
@@ -195,15 +216,23 @@ async def test_problems_in_the_sheet_change_nothing(engine: AsyncEngine) -> None
         assert not (await importing(chat, filled(template, ROWS[:3]))).errors
         before = await fingerprint(chat)
 
-        strangers = filled(template, [*ROWS[:3], ("任务", "1.4", "法务审核", "zoe", "法务", None, "12-10", None, None)])
+        strangers = filled(
+            template, [*ROWS[:3], ("任务", "1.4", "法务审核", "zoe", "法务", None, "12-10", None, None)]
+        )
         refused = await importing(chat, strangers)
-        assert error_lines(refused.errors, "zh") == ["项目计划 第 6 行：没有部门「法务」（现有部门：研发、市场、运营）"]
+        assert error_lines(refused.errors, "zh") == [
+            "项目计划 第 6 行：没有部门「法务」（现有部门：研发、市场、运营）"
+        ]
         assert refused.unknown_people == ["zoe"]
-        no_due = filled(template, [*ROWS[:3], ("任务", "1.4", "法务审核", "carol", None, None, None, None, "签约")])
+        no_due = filled(
+            template, [*ROWS[:3], ("任务", "1.4", "法务审核", "carol", None, None, None, None, "签约")]
+        )
         assert error_lines((await importing(chat, no_due)).errors, "zh") == [
             "项目计划 第 6 行：新里程碑「签约」的任务都没有截止日期，无法定里程碑日期"
         ]
-        unknown = filled(template, [*ROWS[:3], ("任务", "1.4", "法务审核", "zoe", None, None, "12-10", None, None)])
+        unknown = filled(
+            template, [*ROWS[:3], ("任务", "1.4", "法务审核", "zoe", None, None, "12-10", None, None)]
+        )
         assert (await importing(chat, unknown)).unknown_people == ["zoe"]
         assert await fingerprint(chat) == before
 

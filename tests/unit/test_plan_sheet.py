@@ -11,7 +11,17 @@ from bot.render.i18n import t
 
 TODAY = date(2026, 11, 25)
 HEADER_ZH: tuple[Cell, ...] = ("层级", "编号", "标题", "负责人", "部门", "开始", "截止", "依赖", "里程碑")
-HEADER_EN: tuple[Cell, ...] = ("Level", "Code", "Title", "Owner", "Department", "Start", "Due", "Depends on", "Milestones")
+HEADER_EN: tuple[Cell, ...] = (
+    "Level",
+    "Code",
+    "Title",
+    "Owner",
+    "Department",
+    "Start",
+    "Due",
+    "Depends on",
+    "Milestones",
+)
 # A good plan: rows 2..6 of the sheet.
 GOOD: list[tuple[Cell, ...]] = [
     ("阶段", "1", "需求与设计", None, None, "2026-12-01", "12-20", None, None),
@@ -38,7 +48,14 @@ def test_a_good_sheet_reads_into_a_plan_in_wbs_order() -> None:
     rows = plan.by_code()
     assert rows["1"] == PlanRow("1", "需求与设计", start=date(2026, 12, 1), due=date(2026, 12, 20))
     assert rows["1.2"] == PlanRow(
-        "1.2", "产品设计", "erin", "研发", date(2026, 12, 6), date(2026, 12, 15), ("1.1",), ("Beta", "设计评审")
+        "1.2",
+        "产品设计",
+        "erin",
+        "研发",
+        date(2026, 12, 6),
+        date(2026, 12, 15),
+        ("1.1",),
+        ("Beta", "设计评审"),
     )
     assert rows["2.1"].after == ("1.1", "1.2") and rows["2.1"].owner is None
     assert rows["1.2"].row == 6  # where it was read (the sheet had 2 and 2.1 first), not part of its value
@@ -80,7 +97,11 @@ def test_each_bad_row_is_named_by_sheet_and_row(row: tuple[Cell, ...], expected:
 
 
 def test_every_problem_is_reported_at_once_in_row_order() -> None:
-    rows = [*GOOD, ("", "1.3", "", None, None, "bad", None, "2.9", None), ("", "0", "x", None, None, None, None, None, None)]
+    rows = [
+        *GOOD,
+        ("", "1.3", "", None, None, "bad", None, "2.9", None),
+        ("", "0", "x", None, None, None, None, None, None),
+    ]
     found = problems(sheets(rows))
     assert [row for row, _ in found] == [7, 7, 8]
     assert [text.split("「")[0] for _, text in found] == ["1.3 缺少标题", "开始", "编号"]
@@ -97,7 +118,10 @@ def test_a_dependency_loop_is_named_once_through_the_hierarchy() -> None:
 
 def test_sheet_level_problems() -> None:
     assert problems({"项目章程": [], "Sheet1": [("a",)]}) == [
-        (None, "未知的工作表「Sheet1」（认识的工作表：项目章程、责任矩阵(RACI)、项目计划、风险登记册、行动项、周进度报告）"),
+        (
+            None,
+            "未知的工作表「Sheet1」（认识的工作表：项目章程、责任矩阵(RACI)、项目计划、风险登记册、行动项、周进度报告）",
+        ),
         (None, "缺少工作表「项目计划」"),
     ]
     without_due = tuple(cell for cell in HEADER_ZH if cell != "截止")
@@ -110,4 +134,7 @@ def test_sheet_level_problems() -> None:
 def test_errors_render_in_english_too() -> None:
     error = SheetError("Plan", 7, "xlsx.dep_missing", {"code": "1.3", "dep": "2.9"})
     text = t("en", error.key, **error.params)
-    assert t("en", "xlsx.at_row", sheet="Plan", row=7, text=text) == "Plan row 7: The dependency 2.9 does not exist"
+    assert (
+        t("en", "xlsx.at_row", sheet="Plan", row=7, text=text)
+        == "Plan row 7: The dependency 2.9 does not exist"
+    )

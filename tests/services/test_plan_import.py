@@ -173,7 +173,8 @@ async def test_template_fill_import_export_import_round_trip(engine: AsyncEngine
         assert again.count == 0 and change_lines(again, "zh") == []
         assert await fingerprint(chat) == before
 
-        # Edits: a title, a due date, an owner, a dependency removed, a row left out (kept), a milestone relinked.
+        # Edits: a title, a due date, an owner, a dependency dropped, a row left out (kept), a milestone
+        # relinked.
         changed = filled(
             edited(
                 exported,

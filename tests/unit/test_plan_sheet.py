@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
 import pytest
@@ -32,7 +33,7 @@ GOOD: list[tuple[Cell, ...]] = [
 ]
 
 
-def sheets(rows: list[tuple[Cell, ...]], header: tuple[Cell, ...] = HEADER_ZH, **extra: list) -> dict:
+def sheets(rows: Sequence[tuple[Cell, ...]], header: tuple[Cell, ...] = HEADER_ZH, **extra: list) -> dict:
     return {"项目章程": [("项目", "内容")], "项目计划": [header, *rows], **extra}
 
 

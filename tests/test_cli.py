@@ -432,5 +432,11 @@ def test_a_malformed_workbook_is_refused_row_by_row_and_changes_nothing(
     text = tmp_path / "plan.csv"
     text.write_text("编号,标题\n1,设计\n")
     assert refused(text) == f"{text} 不是 Excel 工作簿（.xlsx）\n"
+    import zipfile
+
+    broken = tmp_path / "broken.xlsx"  # a zip, but not a workbook inside
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<not-xml")
+    assert refused(broken) == f"{broken} 不是 Excel 工作簿（.xlsx）\n"
     result = CliRunner().invoke(app, ["import", str(wrong_sheet), "--project", "7", "--yes"])
     assert (result.exit_code, result.output) == (1, "导入被拒绝：没有编号为 7 的项目。\n")

@@ -3,7 +3,9 @@ cells of a workbook into a validated plan, or into every problem found, each wit
 
 Pure: cells come in as the values a spreadsheet reader gives (str, int, float, date, datetime or
 None), `today` is a parameter, and nothing here touches the database or a file. Whether a person or
-a department exists is the service's question (bot/services/plan_import.py).
+a department exists is the service's question (bot/services/plan_import.py). Dates and codes are
+read as chat reads them (bot/commands/parsing.py: pure, `today` a parameter), so a sheet accepts
+what a command does.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ other sheets' labels are here. Every sheet has a frozen header row and set colum
 from __future__ import annotations
 
 import io
-import zipfile
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -133,9 +132,18 @@ _EXAMPLE_PLAN: dict[Locale, tuple[Cell, ...]] = {
 }
 
 
+def _append(sheet: Worksheet, values: Sequence[object]) -> None:
+    """Add a row. Typed text stays text: openpyxl would store "=..." as a formula, which Excel runs
+    when the file is opened (a title like `=HYPERLINK(...)` must not become a live link)."""
+    sheet.append(list(values))
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str) and cell.value.startswith("="):
+            cell.data_type = "s"
+
+
 def _sheet(book: Workbook, key: SheetKey, locale: Locale, columns: Sequence[tuple[str, int]]) -> Worksheet:
     sheet = book.create_sheet(SHEETS[key][locale])
-    sheet.append([label for label, _ in columns])
+    _append(sheet, [label for label, _ in columns])
     for index, (_, width) in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
         cell = sheet.cell(row=1, column=index)
@@ -193,7 +201,7 @@ def write_template(locale: Locale, departments: Sequence[str]) -> bytes:
     for key in TEMPLATE_SHEETS:
         if key == "plan":
             sheet = _plan_sheet(book, locale, extra=False)
-            sheet.append([EXAMPLE[locale], *_EXAMPLE_PLAN[locale]])
+            _append(sheet, [EXAMPLE[locale], *_EXAMPLE_PLAN[locale]])
             for cell in sheet[2]:
                 cell.font = _EXAMPLE_FONT
             _dates(sheet, (6, 7))
@@ -202,7 +210,7 @@ def write_template(locale: Locale, departments: Sequence[str]) -> bytes:
         sheet = _sheet(book, key, locale, _COLUMNS[key][locale])
         if key == "charter":
             for label in _CHARTER_LABELS[locale]:
-                sheet.append([label, ""])
+                _append(sheet, [label, ""])
         elif key == "risks":
             _list_validation(sheet, 3, [t(locale, f"track.level.{level}") for level in _LEVELS])
     return _finish(book)
@@ -227,19 +235,22 @@ def write_export(
         (*values, charter.scope_in, charter.scope_out, charter.start, charter.end),
         strict=True,
     ):
-        sheet.append([label, value])
+        _append(sheet, [label, value])
     _dates(sheet, (2,))
 
     sheet = _sheet(book, "raci", locale, _COLUMNS["raci"][locale])
     titles = {task.code: task.title for task in project.tasks}
     for code, roles in project.raci.items():
-        sheet.append([code, titles[code], _names(roles.R), _names(roles.A), _names(roles.C), _names(roles.I)])
+        _append(
+            sheet, [code, titles[code], _names(roles.R), _names(roles.A), _names(roles.C), _names(roles.I)]
+        )
 
     sheet = _plan_sheet(book, locale, extra=True)
     effective = {task.code: task for task in project.tasks}
     for row in plan.rows:
         task = effective[row.code]
-        sheet.append(
+        _append(
+            sheet,
             [
                 level_name(row.code, locale),
                 row.code,
@@ -252,14 +263,15 @@ def write_export(
                 _names(row.milestones),
                 task.progress,
                 t(locale, f"track.task_status.{task.status}"),
-            ]
+            ],
         )
     _dates(sheet, (6, 7))
     _list_validation(sheet, list(PLAN_COLUMNS).index("department") + 1, [d.name for d in project.departments])
 
     sheet = _sheet(book, "risks", locale, _COLUMNS["risks"][locale])
     for risk in project.risks:
-        sheet.append(
+        _append(
+            sheet,
             [
                 f"R{risk.number}",
                 risk.description,
@@ -267,14 +279,14 @@ def write_export(
                 risk.owner,
                 risk.mitigation,
                 t(locale, f"track.risk_status.{risk.status}"),
-            ]
+            ],
         )
 
     sheet = _sheet(book, "actions", locale, _COLUMNS["actions"][locale])
     for action in project.actions:
         status = t(locale, f"xlsx.action.{action.status}")
-        sheet.append(
-            [f"A{action.number}", action.text, action.owner, action.due, status, action.source_meeting]
+        _append(
+            sheet, [f"A{action.number}", action.text, action.owner, action.due, status, action.source_meeting]
         )
     _dates(sheet, (4,))
 
@@ -282,7 +294,7 @@ def write_export(
     for report in sorted(reports, key=lambda r: r.week_start):
         state = t(locale, f"overview.state.{report.state}") if report.state else None
         generated = report.generated_at.replace(tzinfo=None, microsecond=0)
-        sheet.append([report.week_start, report.week_end, report.actual, report.expected, state, generated])
+        _append(sheet, [report.week_start, report.week_end, report.actual, report.expected, state, generated])
     _dates(sheet, (1, 2))
     return _finish(book)
 
@@ -292,12 +304,12 @@ def _plain(value: object) -> bool:
 
 
 def read_workbook(data: bytes, *, max_rows: int) -> dict[str, list[tuple[Cell, ...]]]:
-    """Each sheet's rows of plain cell values (a formula as the value Excel last computed), at most
-    `max_rows` + 1 of them (enough to tell the reader there are too many). ValueError when `data`
-    is not an xlsx workbook."""
+    """Each sheet's rows of plain cell values (a formula as the value Excel last computed): the
+    header and at most `max_rows` rows under it, so a huge sheet costs no more than one row too
+    many. ValueError when `data` is not a readable xlsx workbook."""
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+    except Exception as error:  # a broken file fails in many ways (zip, XML, openpyxl's own)
         raise ValueError("not an xlsx workbook") from error
     try:
         sheets: dict[str, list[tuple[Cell, ...]]] = {}
@@ -308,6 +320,8 @@ def read_workbook(data: bytes, *, max_rows: int) -> dict[str, list[tuple[Cell, .
                 rows.append(tuple(v if _plain(v) else None for v in values))
             sheets[sheet.title] = rows
         return sheets
+    except Exception as error:  # read-only sheets are parsed lazily, row by row
+        raise ValueError("not an xlsx workbook") from error
     finally:
         book.close()
 

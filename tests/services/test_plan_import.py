@@ -8,7 +8,7 @@ import io
 from datetime import UTC, date, datetime, timedelta
 
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.plan_sheet import MAX_ROWS, Cell, Plan, read_plan
@@ -17,7 +17,7 @@ from bot.services import plan_import
 from bot.services.audit import Actor
 from scheduler.jobs import JOBS_BY_NAME
 from scheduler.runner import JobRunner
-from storage.models import AuditEntry, Milestone, Project
+from storage.models import AuditEntry, Milestone, Project, Task
 from tests.harness import Chat, chat_runtime
 from tests.services.test_api import AUTH, api_client
 from tests.services.test_plan_commands import (
@@ -146,6 +146,9 @@ async def test_template_fill_import_export_import_round_trip(engine: AsyncEngine
         ]
         # The chat sees the imported plan.
         await said(chat, "erin", "/进度 1.2 50", "50%")
+        # Typed text that looks like a formula is exported as text, never as a formula Excel would run.
+        async with chat.runtime.factory() as session, session.begin():
+            await session.execute(update(Task).where(Task.code == "2.1").values(title='=HYPERLINK("x","y")'))
         await JobRunner(chat.runtime.factory, lambda: NOW).run_job(JOBS_BY_NAME["weekly-report"], at=NOW)
 
     # Exported through the API: the same plan, and importing it again changes nothing.
@@ -165,6 +168,8 @@ async def test_template_fill_import_export_import_round_trip(engine: AsyncEngine
         "进行中",
     )
     assert sheets["周进度报告"][1][:2] == (datetime(2026, 11, 23), datetime(2026, 11, 29))
+    formula_like = load_workbook(io.BytesIO(exported))["项目计划"]["C7"]
+    assert (formula_like.value, formula_like.data_type) == ('=HYPERLINK("x","y")', "s")
 
     async with chat_runtime(engine, now=NOW) as chat:
         assert sheet_plan(exported) == await current(chat)

@@ -233,15 +233,6 @@ def _read_row(
                 max=str(TITLE_LIMIT),
                 length=str(len(name)),
             )
-    if code is not None and "." not in code:
-        # A phase only groups: its owners, departments and dependencies are its tasks'.
-        given: dict[PlanColumn, bool] = {
-            "owner": bool(owner),
-            "department": bool(department),
-            "after": bool(after),
-        }
-        for column in (column for column, present in given.items() if present):
-            reader.fail("xlsx.phase_field", code=code, column=PLAN_COLUMNS[column]["zh"])
     if reader.errors or code is None or title is None:
         return None, reader.errors
     return (

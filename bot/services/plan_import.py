@@ -208,6 +208,86 @@ async def _compare(
     return result, resolved, current
 
 
+async def _edit(
+    session: AsyncSession,
+    project: Project,
+    row: PlanRow,
+    old: PlanRow,
+    resolved: _Resolved,
+    actor: Actor,
+    now: datetime,
+) -> dict[str, tuple[str, ...]]:
+    """Edit an existing task to `row`, but only drop dependencies: those to add are returned."""
+    kept_after = tuple(dep for dep in old.after if dep in row.after)
+    owner = resolved.owners.get(row.code)
+    await plan_service.edit_task(
+        session=session,
+        project=project,
+        task=await plan_service.get_task(session, project.id, row.code),
+        title=row.title,
+        owner=_user(owner) if owner else None,
+        department=resolved.departments.get(row.code),
+        start=row.start,
+        due=row.due,
+        after=kept_after,
+        actor=actor,
+        now=now,
+    )
+    return {row.code: row.after} if kept_after != row.after else {}
+
+
+async def _add(
+    session: AsyncSession,
+    project: Project,
+    row: PlanRow,
+    resolved: _Resolved,
+    after: tuple[str, ...],
+    actor: Actor,
+    now: datetime,
+) -> dict[str, tuple[str, ...]]:
+    """Add `row` depending on `after` (its dependencies that exist already); the dependencies still
+    to add are returned. A phase gets its owner, department and dependencies by edits, as in chat."""
+    owner = resolved.owners.get(row.code)
+    department = resolved.departments.get(row.code)
+    if "." in row.code:
+        await plan_service.add_task(
+            session=session,
+            project=project,
+            code=row.code,
+            title=row.title,
+            owner=_user(owner) if owner else None,
+            department=department,
+            start=row.start,
+            due=row.due,
+            after=after,
+            actor=actor,
+            now=now,
+        )
+    else:
+        after = ()
+        phase = await plan_service.add_phase(
+            session=session,
+            project=project,
+            code=row.code,
+            title=row.title,
+            start=row.start,
+            end=row.due,
+            actor=actor,
+            now=now,
+        )
+        if owner or department:
+            await plan_service.edit_task(
+                session=session,
+                project=project,
+                task=phase,
+                owner=_user(owner) if owner else None,
+                department=department,
+                actor=actor,
+                now=now,
+            )
+    return {row.code: row.after} if after != row.after else {}
+
+
 def _user(member: Member) -> UserRef:
     # The member's own name: passing another would rename them (the platform's name wins).
     return UserRef(member.platform, member.platform_user_id, member.display_name)
@@ -230,76 +310,40 @@ async def apply(
     result, resolved, current = await _compare(session, project, sheet, delete_missing=delete_missing)
     if result.errors or (result.unknown_people and not allow_unassigned):
         return result
+    # The order keeps every step loop-free: the dependency graph only shrinks (deletions, then
+    # edits that drop dependencies) until it is a part of the final one, then only grows toward it.
+    deleted = [c.code for c in result.tasks if c.kind == "delete"]
+    for code in sorted(deleted, key=lambda c: (-c.count("."), wbs.code_key(c))):  # children first
+        task = await plan_service.get_task(session, project.id, code)
+        await plan_service.delete_task(session=session, project=project, task=task, actor=actor, now=now)
     rows = resolved.rows
-    present = set(current)
-    later: dict[str, tuple[str, ...]] = {}  # dependencies set once every task exists
+    later: dict[str, tuple[str, ...]] = {}  # dependencies to add once the rest is done
     for change in result.tasks:
-        row = rows.get(change.code)
-        if change.kind != "add" or row is None:
-            continue
-        if "." not in row.code:
-            await plan_service.add_phase(
-                session=session,
-                project=project,
-                code=row.code,
-                title=row.title,
-                start=row.start,
-                end=row.due,
-                actor=actor,
-                now=now,
+        if change.kind == "edit":
+            later.update(
+                await _edit(session, project, rows[change.code], current[change.code], resolved, actor, now)
             )
-        else:
-            ready = set(row.after) <= present
-            owner = resolved.owners.get(row.code)
-            await plan_service.add_task(
-                session=session,
-                project=project,
-                code=row.code,
-                title=row.title,
-                owner=_user(owner) if owner else None,
-                department=resolved.departments.get(row.code),
-                start=row.start,
-                due=row.due,
-                after=row.after if ready else (),
-                actor=actor,
-                now=now,
-            )
-            if not ready:
-                later[row.code] = row.after
-        present.add(row.code)
+    present = set(current) - set(deleted)
     for change in result.tasks:
-        if change.kind != "edit":
-            continue
-        row, old = rows[change.code], current[change.code]
-        # Dependencies only removed first: adding one while another is still to go could make a
-        # loop that the finished plan does not have.
-        kept_after = tuple(dep for dep in old.after if dep in row.after)
-        if kept_after != row.after:
-            later[row.code] = row.after
-        owner = resolved.owners.get(row.code)
-        await plan_service.edit_task(
-            session=session,
-            project=project,
-            task=await plan_service.get_task(session, project.id, row.code),
-            title=row.title,
-            owner=_user(owner) if owner else None,
-            department=resolved.departments.get(row.code) if "." in row.code else plan_service.KEEP,
-            start=row.start,
-            due=row.due,
-            after=kept_after,
-            actor=actor,
-            now=now,
-        )
+        if change.kind == "add":
+            row = rows[change.code]
+            later.update(
+                await _add(
+                    session,
+                    project,
+                    row,
+                    resolved,
+                    row.after if set(row.after) <= present else (),
+                    actor,
+                    now,
+                )
+            )
+            present.add(row.code)
     for code, after in sorted(later.items(), key=lambda item: wbs.code_key(item[0])):
         task = await plan_service.get_task(session, project.id, code)
         await plan_service.edit_task(
             session=session, project=project, task=task, after=after, actor=actor, now=now
         )
-    # Deepest first: a task with children cannot be deleted.
-    deleted = [c.code for c in result.tasks if c.kind == "delete"]
-    for code in sorted(deleted, key=lambda c: (-c.count("."), wbs.code_key(c))):
-        task = await plan_service.get_task(session, project.id, code)
-        await plan_service.delete_task(session=session, project=project, task=task, actor=actor, now=now)
     for milestone in result.milestones:
         if milestone.number is None:
             assert milestone.due is not None  # a new one without a due date is an error above

@@ -50,7 +50,8 @@ ROWS: list[tuple[Cell, ...]] = [
     ),
     # After a task further down the sheet: added first, its dependency set once 2.2 exists.
     ("任务", "1.3", "验收准备", "dan", "运营", None, "2027-01-25", "2.2", None),
-    ("阶段", "2", "开发与上线", None, None, None, None, None, None),
+    # A phase may have an owner and a department (given by an edit, as `/任务 修改 2 @bob` does).
+    ("阶段", "2", "开发与上线", "bob", "研发", None, None, None, None),
     ("任务", "2.1", "后端开发", "frank", "研发", None, None, "1.2", None),
     ("子任务", "2.1.1", "接口定义", "frank", "研发", "12-16", "12-20", None, None),
     ("子任务", "2.1.2", "接口实现", "erin", "研发", "12-21", "2027-01-10", "2.1.1", "开发完成"),
@@ -124,7 +125,7 @@ async def test_template_fill_import_export_import_round_trip(engine: AsyncEngine
         tasks = await tasks_by_code(chat)
         people = await members_by_user(chat)
         assert sorted(tasks) == ["1", "1.1", "1.2", "1.3", "2", "2.1", "2.1.1", "2.1.2", "2.2"]
-        assert tasks["2.1.1"].parent_id == tasks["2.1"].id
+        assert tasks["2.1.1"].parent_id == tasks["2.1"].id and tasks["2"].owner_member_id == people["bob"].id
         assert tasks["1.3"].owner_member_id == people["dan"].id and tasks["2.2"].due_date == date(2027, 1, 20)
         assert await dependency_codes(chat) == {
             ("1.2", "1.1"),

@@ -591,8 +591,9 @@ def import_command(
         raise _fail("zh", "xlsx.not_workbook", path=str(path)) from None
     _upgrade(settings.database_url)
 
-    async def check() -> tuple[Locale, Plan, list[str]]:
-        """The sheet's plan and the change lines, or typer.Exit with the reasons."""
+    async def check() -> tuple[Locale, Plan, list[str], int]:
+        """The sheet's plan, the change lines (kept tasks too) and the number of changes, or
+        typer.Exit with the reasons."""
         from bot.render.xlsx import change_lines, error_lines
         from bot.services import plan_import
 
@@ -617,7 +618,7 @@ def import_command(
                     if not allow_unassigned:
                         raise _fail(locale, "xlsx.unknown_people", names=names)
                     typer.echo(t(locale, "xlsx.unassigned", names=names))
-                return locale, plan, change_lines(preview, locale) if preview.count else []
+                return locale, plan, change_lines(preview, locale), preview.count
         finally:
             await engine.dispose()
 
@@ -650,13 +651,14 @@ def import_command(
 
     locale: Locale = "zh"
     try:
-        locale, plan, lines = asyncio.run(check())
-        if not lines:
+        locale, plan, lines, changes = asyncio.run(check())
+        if changes:
+            typer.echo(t(locale, "xlsx.changes_header", count=changes))
+        for line in lines:  # kept tasks are listed even when nothing changes
+            typer.echo(line)
+        if not changes:
             typer.echo(t(locale, "xlsx.no_changes"))
             return
-        typer.echo(t(locale, "xlsx.changes_header", count=len(lines)))
-        for line in lines:
-            typer.echo(line)
         if not yes and not typer.confirm(t(locale, "xlsx.confirm"), default=False):
             typer.echo(t(locale, "xlsx.cancelled"))
             return

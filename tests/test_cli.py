@@ -375,8 +375,13 @@ def test_template_import_export_from_the_command_line(database: Path, tmp_path: 
     exported = tmp_path / "export.xlsx"
     assert run("export", str(exported), "--project", "1").output == f"已导出项目 1：{exported}\n"
     before = plan_rows(database)
-    assert run("import", str(exported), "--project", "1", "--as", "carol").output == (
-        "表中的计划与项目一致，没有要改的。\n"
+    assert run("import", str(exported), "--project", "1", "--as", "carol").output == "没有要新增或修改的。\n"
+    # A row left out is listed and kept.
+    book = load_workbook(exported)
+    book["项目计划"].delete_rows(4)  # 1.2
+    book.save(shorter := tmp_path / "shorter.xlsx")
+    assert run("import", str(shorter), "--project", "1", "--as", "carol").output == (
+        "? 1.2 原型：表中没有，保留（加 --delete-missing 才删除）\n没有要新增或修改的。\n"
     )
     assert plan_rows(database) == before
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 import io
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.plan_sheet import MAX_ROWS, Cell, Plan, read_plan
+from bot.errors import UserFacingError
 from bot.render.xlsx import MEDIA_TYPE, change_lines, error_lines, read_workbook, write_template
 from bot.services import plan_import
 from bot.services.audit import Actor
@@ -208,6 +210,13 @@ async def test_template_fill_import_export_import_round_trip(engine: AsyncEngine
         assert tasks["2.2"].title == "上线推广与运营" and tasks["1.1"].due_date == date(2026, 12, 4)
         assert tasks["2.1.2"].owner_member_id == (await members_by_user(chat))["frank"].id
         assert "1.3" in tasks and ("1.2", "1.1") not in await dependency_codes(chat)
+
+        # A loop only through a kept task (1.3 after 2.2) is refused by the plan services midway:
+        # the transaction rolls back whole.
+        before = await fingerprint(chat)
+        with pytest.raises(UserFacingError) as refusal:
+            await importing(chat, edited(changed, {("2", 8): "1"}))
+        assert refusal.value.key == "plan.dependency_cycle" and await fingerprint(chat) == before
 
         deleted = await importing(chat, changed, delete_missing=True)
         assert change_lines(deleted, "zh") == ["- 1.3 验收准备：表中没有，删除"]

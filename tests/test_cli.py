@@ -445,3 +445,41 @@ def test_a_malformed_workbook_is_refused_row_by_row_and_changes_nothing(
     assert refused(broken) == f"{broken} 不是 Excel 工作簿（.xlsx）\n"
     result = CliRunner().invoke(app, ["import", str(wrong_sheet), "--project", "7", "--yes"])
     assert (result.exit_code, result.output) == (1, "导入被拒绝：没有编号为 7 的项目。\n")
+
+
+@time_machine.travel(datetime(2026, 11, 25, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False)
+def test_an_english_project_gets_an_english_workbook(
+    database: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openpyxl import load_workbook
+
+    monkeypatch.setenv("CROSSTRACK_LOCALE", "en")
+    get_settings.cache_clear()
+    run("shell", input="/project new Ops\n")
+    template = tmp_path / "plan.xlsx"
+    assert run("template", str(template), "--project", "1").output == f"Template written: {template}\n"
+    book = load_workbook(template)
+    assert book.sheetnames == ["Charter", "RACI", "Plan", "Risk register", "Weekly progress"]
+    plan = book["Plan"]
+    assert [cell.value for cell in plan[1]] == [
+        "Level",
+        "Code",
+        "Title",
+        "Owner",
+        "Department",
+        "Start",
+        "Due",
+        "Depends on",
+        "Milestones",
+    ]
+    assert plan["A2"].value == "Example"
+    plan.append(["", "1", "Build", None, None, None, "12-20", None, None])
+    plan.append(["", "1.1", "API", "alice", None, None, "12-24", None, None])
+    book.save(template)
+    output = CliRunner().invoke(app, ["import", str(template), "--project", "1", "--yes"]).output
+    assert output.splitlines() == [
+        "2 changes to make:",
+        "+ 1 Build",
+        "+ 1.1 API",
+        "✅ Imported into project 1: 2 changes (see the audit log).",
+    ]

@@ -21,6 +21,7 @@ from bot.render.catalog import (
     tracking,
     undo,
     views,
+    xlsx,
 )
 from bot.render.safe import inert
 
@@ -54,6 +55,7 @@ CATALOG = _merge(
     undo.STRINGS,
     needs.STRINGS,
     views.STRINGS,
+    xlsx.STRINGS,
 )
 
 

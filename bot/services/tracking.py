@@ -23,6 +23,7 @@ from bot.errors import UserFacingError
 from bot.services import audit, members, tasks
 from bot.services.audit import Actor
 from bot.services.plan import Change
+from bot.services.raci import tell as tell_raci
 from storage.models import (
     ActionItem,
     AuditEntry,
@@ -163,6 +164,8 @@ async def set_progress(
         after={**audit.snapshot(task, "progress", "status"), "note": note},
     )
     await tasks.refresh_rollups(session=session, project_id=task.project_id)
+    if task.status == "done" and before["status"] != "done":
+        await tell_raci(session=session, task=task, event="done", actor=actor, now=now)
     return ProgressChange(task, previous, progress, await _ancestors(session, task), blockers)
 
 
@@ -198,6 +201,7 @@ async def open_blocker(
         after={"task": task.code, "text": text, "status": task.status},
     )
     await tasks.refresh_rollups(session=session, project_id=task.project_id)
+    await tell_raci(session=session, task=task, event="blocker", actor=actor, now=now, detail=text)
     helpers = list(await members.pms(session, task.project_id))
     if task.department_id is not None:
         department = await session.get(Department, task.department_id)

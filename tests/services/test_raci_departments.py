@@ -119,7 +119,9 @@ async def test_a_department_answers_until_a_person_is_named(engine: AsyncEngine,
         ]
         await said(chat, "zed", "/raci 2.2", "R 执行：运营（部门）", "C 咨询：研发（部门）、@gina")
         await said(chat, "zed", "/任务列表", "2.2 上线推广 · 运营（部门）")
-        await said(chat, "alice", "/责任 2.1.2 R=研发,@erin A=@bob", "R 执行：研发（部门）、@erin")  # a person too
+        await said(
+            chat, "alice", "/责任 2.1.2 R=研发,@erin A=@bob", "R 执行：研发（部门）、@erin"
+        )  # and a person
 
         # The head of the R department may update it; C hears of the blocker he raises, I does not.
         clock.set("2026-11-26")

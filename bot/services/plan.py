@@ -711,7 +711,10 @@ RaciRef = int | dict[str, int]  # in the audit log: a member id, or {"department
 
 def raci_ref(target: RaciTarget | RaciAssignment) -> RaciRef:
     if isinstance(target, RaciAssignment):
-        return target.member_id if target.member_id is not None else {"department": target.department_id or 0}
+        if target.department_id is not None:
+            return {"department": target.department_id}
+        assert target.member_id is not None  # the table's one_target check
+        return target.member_id
     return target.id if isinstance(target, Member) else {"department": target.id}
 
 

@@ -138,12 +138,14 @@ async def test_a_department_answers_until_a_person_is_named(engine: AsyncEngine,
         alerts = await run(chat, runner, clock, "risk-scan", "2026-12-01", "11:30")
         assert "2.2" in alerts["dan"] and "2.1.2" in alerts["erin"]
         assert "gina" not in alerts and "bob" not in alerts
+        await said(chat, "dan", "/我的任务", "2.2 上线推广")
 
         # Naming a person (the owner) ends it: the department R stays on record but no longer routes.
         await said(chat, "alice", "/任务 修改 2.2 @gina", "@gina")
         assert ("R", "运营") in await entries(chat, "2.2")
         prompts = await run(chat, runner, clock, "standup-prompt", "2026-12-02", "09:30")
         assert "dan" not in prompts and "2.2 上线推广" in prompts["gina"]
+        assert "2.2" not in await said(chat, "dan", "/我的任务")
 
 
 async def test_i_hears_of_finishes_and_moved_dates_c_of_blockers(engine: AsyncEngine, platform: str) -> None:

@@ -300,7 +300,9 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
         .order_by(RaciAssignment.id)
     ):
         roles = raci.setdefault(assignment.task_id, {role: [] for role in RACI_ROLES})
-        roles[assignment.role].append(member_name(assignment.member_id) or "")
+        # A department entry (`R=市场部`) by the department's name.
+        name = member_name(assignment.member_id) or department_name(assignment.department_id)
+        roles[assignment.role].append(name or "")
 
     milestones = await session.scalars(
         select(Milestone).where(Milestone.project_id == pid).order_by(Milestone.number)

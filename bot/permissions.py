@@ -116,19 +116,23 @@ def require_owner_or_pm(ctx: CommandContext, owner_member_id: int | None) -> Mem
 
 
 async def require_task_updater(ctx: CommandContext, task: Task) -> Member:
-    """The task's owner, its R or A, the head of its department, or a PM."""
+    """The task's owner, its R or A (the head, for an R or A department), the head of its
+    department, or a PM."""
     actor = ctx.actor
     if actor is not None and (
         is_pm(actor) or task.owner_member_id == actor.id or await heads_department(ctx, task.department_id)
     ):
         return actor
     if actor is not None:
+        headed = select(Department.id).where(Department.head_member_id == actor.id)
         role = await ctx.session.scalar(
-            select(RaciAssignment.role).where(
+            select(RaciAssignment.role)
+            .where(
                 RaciAssignment.task_id == task.id,
-                RaciAssignment.member_id == actor.id,
+                (RaciAssignment.member_id == actor.id) | RaciAssignment.department_id.in_(headed),
                 RaciAssignment.role.in_(("R", "A")),
             )
+            .limit(1)
         )
         if role is not None:
             return actor

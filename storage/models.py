@@ -210,12 +210,16 @@ class RaciAssignment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    # A person, or a department (`R=市场部`) whose head answers for it until a person is named.
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(1))
 
     __table_args__ = (
         UniqueConstraint("task_id", "member_id", "role"),
+        UniqueConstraint("task_id", "department_id", "role"),
         CheckConstraint("role IN ('R', 'A', 'C', 'I')", name="role"),
+        CheckConstraint("(member_id IS NULL) <> (department_id IS NULL)", name="one_target"),
     )
 
 

@@ -674,6 +674,23 @@ def parse_mention_list(value: str) -> tuple[str, ...]:
     return _unique(pieces[1::2])
 
 
+def parse_people_or_names(value: str) -> tuple[tuple[Literal["user", "name"], str], ...]:
+    """`<at:a>,研发、<at:b>` -> (("user", "a"), ("name", "研发"), ("user", "b")): mentions and
+    names (a department standing for its head) in order without repeats; names end at commas and
+    spaces. A name starting with `@` was typed without the @ picker: ArgError("arg.unknown_mention")."""
+    found: list[tuple[Literal["user", "name"], str]] = []
+    for index, piece in enumerate(MENTION_TOKEN.split(normalize(value))):
+        if index % 2:
+            found.append(("user", piece))
+            continue
+        for name in re.split(r"[,\s]+", piece):
+            if name.startswith("@"):
+                raise ArgError(UNKNOWN_MENTION, {"value": name})
+            if name:
+                found.append(("name", name))
+    return tuple(dict.fromkeys(found))
+
+
 _LEVELS: Mapping[str, RiskLevel] = MappingProxyType(
     {
         **dict.fromkeys(("high", "h", "高", "高风险", "高危"), "high"),

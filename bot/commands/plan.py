@@ -25,6 +25,7 @@ from bot.commands.parsing import (
     parse_code_list,
     parse_date,
     parse_mention_list,
+    parse_people_or_names,
     parse_wbs_code,
     tokenize,
 )
@@ -37,6 +38,7 @@ from bot.render.dates import short_day
 from bot.render.safe import inert
 from bot.services import baselines, members, plan, tasks
 from bot.services import calendar as calendar_service
+from bot.services import raci as raci_service
 from bot.services.plan import KEEP, Keep
 from storage.models import Department, Member, Task
 
@@ -518,6 +520,8 @@ async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
     against = await baselines.slips(ctx.session, project.id, calendar)
     timings = await tasks.critical_timings(ordered, graph, calendar)
     parents = {wbs.parent_of(task.code) for task in ordered}
+    assigned = await raci_service.entries(ctx.session, [task.id for task in ordered])
+    department_names = {d.id: d.name for d in await plan.departments(ctx.session, project.id)}
     lines = []
     for task in ordered:
         values = rolled[task.code]
@@ -528,6 +532,11 @@ async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
         parts = [f"{INDENT * (depth - 1)}{_icon(values, ctx.today)} {f'**{name}**' if depth == 1 else name}"]
         if task.owner_member_id in people:
             parts.append(members.mention(people[task.owner_member_id]))
+        elif doing := [e.department for e in assigned.get(task.id, []) if e.role == "R" and e.department]:
+            # No person named yet: the R department answers for it.
+            parts += [
+                ctx.t("plan.raci_dept", name=department_names[d]) for d in doing if d in department_names
+            ]
         if values.due is not None:
             moved = against.due_moved("task", task.id) if against else None
             parts.append(due_against_baseline(ctx.locale, values.due, moved, ctx.today))
@@ -546,15 +555,21 @@ async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
 # --- RACI ------------------------------------------------------------------------------------------
 
 
-def _raci_lines(ctx: CommandContext, roles: dict[str, list[Member]]) -> list[str]:
+def _raci_name(ctx: CommandContext, target: plan.RaciTarget) -> str:
+    if isinstance(target, Member):
+        return members.mention(target)
+    return ctx.t("plan.raci_dept", name=target.name)
+
+
+def _raci_lines(ctx: CommandContext, roles: dict[str, list[plan.RaciTarget]]) -> list[str]:
     return [
         ctx.t(
             "plan.raci_line",
             role=ctx.t(f"plan.raci_role.{role}"),
-            who=ctx.t("plan.sep").join(members.mention(m) for m in people),
+            who=ctx.t("plan.sep").join(_raci_name(ctx, target) for target in targets),
         )
-        for role, people in roles.items()
-        if people
+        for role, targets in roles.items()
+        if targets
     ]
 
 
@@ -589,7 +604,8 @@ async def raci(ctx: CommandContext, args: str) -> list[Reply]:
         raise UsageError("plan.raci_roles_needed")
     roles = {
         role: tuple(
-            mentioned_user(ctx, user_id) for user_id in parse_mention_list(parsed.options.get(role, ""))
+            mentioned_user(ctx, value) if kind == "user" else bounded(value, TITLE_LIMIT)
+            for kind, value in parse_people_or_names(parsed.options.get(role, ""))
         )
         for role in plan.RACI_ROLES
     }
@@ -597,7 +613,9 @@ async def raci(ctx: CommandContext, args: str) -> list[Reply]:
         session=ctx.session, project=project, task=task, roles=roles, actor=actor_of(ctx), now=ctx.now
     )
     lines = [ctx.t("plan.raci_saved", code=task.code, title=task.title), *_raci_lines(ctx, result.roles)]
-    if result.owner_changed:
+    if result.owner is None:
+        lines.append(ctx.t("plan.raci_by_department"))
+    elif result.owner_changed:
         lines.append(ctx.t("plan.raci_owner", who=members.mention(result.owner)))
     lines += [ctx.t("plan.joined_project", who=members.mention(member)) for member in result.joined]
     return [Text("\n".join(lines))]

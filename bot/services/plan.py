@@ -23,6 +23,7 @@ from bot.domain import wbs
 from bot.errors import UsageError, UserFacingError
 from bot.services import audit, members, tasks
 from bot.services.audit import Actor
+from bot.services.raci import tell as tell_raci
 from storage.models import (
     Department,
     Member,
@@ -584,8 +585,10 @@ async def edit_task(
                     )
                 )
             )
-            # The R follows the owner while it only mirrors the old owner; a real RACI stays as set.
-            if not responsible or [r.member_id for r in responsible] == [before["owner_member_id"]]:
+            # The R follows the owner while it only mirrors the old owner; a real RACI (a shared R,
+            # a department R) stays as set.
+            mirrored = [(r.member_id, r.department_id) for r in responsible]
+            if not mirrored or mirrored == [(before["owner_member_id"], None)]:
                 extra_before["raci_R"] = [r.member_id for r in responsible]
                 extra_after["raci_R"] = [member.id]
                 for assignment in responsible:
@@ -629,6 +632,8 @@ async def edit_task(
         after={"code": task.code, **audit.snapshot(task, *before), **extra_after},
     )
     await tasks.refresh_rollups(session=session, project_id=project.id)
+    if moved := [(c.field, c.old, c.new) for c in changes if c.field in ("start", "due")]:
+        await tell_raci(session=session, task=task, event="dates", actor=actor, now=now, dates=moved)
     scheduled = {"start", "due", "after"} & {change.field for change in changes}
     overlaps = await _overlaps(session, project.id, task.code) if scheduled else []
     return TaskEdited(task, changes, owner_joined, overlaps)
@@ -663,17 +668,15 @@ async def delete_task(
             .where(MilestoneTask.task_id == task.id)
         )
     )
-    raci_rows = await session.execute(
-        select(RaciAssignment.role, RaciAssignment.member_id)
-        .where(RaciAssignment.task_id == task.id)
-        .order_by(RaciAssignment.id)
+    raci_rows = await session.scalars(
+        select(RaciAssignment).where(RaciAssignment.task_id == task.id).order_by(RaciAssignment.id)
     )
     before = {
         **_task_picture(task),
         **audit.snapshot(task, "progress", "status"),
         "after": await tasks.dependency_codes(session, task.id),
         "dependents": dependents,
-        "raci": [[role, member_id] for role, member_id in raci_rows],
+        "raci": [[row.role, raci_ref(row)] for row in raci_rows],
         "milestones": numbers,
     }
     task_id, code, title = task.id, task.code, task.title
@@ -702,26 +705,52 @@ async def delete_task(
 
 # --- RACI ------------------------------------------------------------------------------------------
 
+RaciTarget = Member | Department  # a department stands for its head until a person is named
+RaciRef = int | dict[str, int]  # in the audit log: a member id, or {"department": id}
 
-async def raci(session: AsyncSession, task_id: int) -> dict[str, list[Member]]:
-    """Role -> members in the order they were given; every role present (maybe empty)."""
+
+def raci_ref(target: RaciTarget | RaciAssignment) -> RaciRef:
+    if isinstance(target, RaciAssignment):
+        if target.department_id is not None:
+            return {"department": target.department_id}
+        assert target.member_id is not None  # the table's one_target check
+        return target.member_id
+    return target.id if isinstance(target, Member) else {"department": target.id}
+
+
+def raci_row(task_id: int, role: str, ref: RaciRef) -> RaciAssignment:
+    if isinstance(ref, dict):
+        return RaciAssignment(task_id=task_id, department_id=ref["department"], role=role)
+    return RaciAssignment(task_id=task_id, member_id=ref, role=role)
+
+
+async def raci(session: AsyncSession, task_id: int) -> dict[str, list[RaciTarget]]:
+    """Role -> members and departments in the order they were given; every role present (maybe empty)."""
     rows = await session.execute(
-        select(RaciAssignment.role, Member)
-        .join(Member, Member.id == RaciAssignment.member_id)
+        select(RaciAssignment.role, Member, Department)
+        .outerjoin(Member, Member.id == RaciAssignment.member_id)
+        .outerjoin(Department, Department.id == RaciAssignment.department_id)
         .where(RaciAssignment.task_id == task_id)
         .order_by(RaciAssignment.id)
     )
-    result: dict[str, list[Member]] = {role: [] for role in RACI_ROLES}
-    for role, member in rows:
-        result[role].append(member)
+    result: dict[str, list[RaciTarget]] = {role: [] for role in RACI_ROLES}
+    for role, member, department in rows:
+        result[role].append(member or department)
     return result
+
+
+def raci_picture(roles: Mapping[str, Sequence[RaciTarget]], owner_member_id: int | None) -> dict[str, Any]:
+    return {
+        **{role: [raci_ref(t) for t in roles.get(role, ())] for role in RACI_ROLES},
+        "owner_member_id": owner_member_id,
+    }
 
 
 @dataclass(frozen=True)
 class RaciSet:
-    roles: dict[str, list[Member]]
+    roles: dict[str, list[RaciTarget]]
     joined: list[Member]  # people added to the project on the way
-    owner: Member
+    owner: Member | None  # None: only departments are R, their heads answer for it
     owner_changed: bool
 
 
@@ -730,42 +759,49 @@ async def set_raci(
     session: AsyncSession,
     project: Project,
     task: Task,
-    roles: Mapping[str, Sequence[UserRef]],
+    roles: Mapping[str, Sequence[UserRef | str]],
     actor: Actor,
     now: datetime,
 ) -> RaciSet:
-    """Replace the task's RACI with `roles`: exactly one A, at least one R; the first R owns the task."""
+    """Replace the task's RACI with `roles` (people, or department names): exactly one A, at least
+    one R; the first person R owns the task, none when only departments are R."""
     accountable = roles.get("A", ())
     if len(accountable) != 1:
         raise UserFacingError("plan.raci_one_a", count=len(accountable))
     if not roles.get("R"):
         raise UserFacingError("plan.raci_need_r")
-    old = await raci(session, task.id)
-    before: dict[str, Any] = {role: [m.id for m in people] for role, people in old.items()}
-    before["owner_member_id"] = task.owner_member_id
+    # Every department first: an unknown name refuses before anyone is added to the project.
+    named = {
+        name: await resolve_department(session, project.id, name)
+        for role in RACI_ROLES
+        for name in roles.get(role, ())
+        if isinstance(name, str)
+    }
+    before = raci_picture(await raci(session, task.id), task.owner_member_id)
 
-    assigned: dict[str, list[Member]] = {role: [] for role in RACI_ROLES}
+    assigned: dict[str, list[RaciTarget]] = {role: [] for role in RACI_ROLES}
     joined: list[Member] = []
     for role in RACI_ROLES:
-        for user in roles.get(role, ()):
-            member, is_new = await members.find_or_add(
-                session=session, project=project, user=user, actor=actor, now=now
-            )
-            if is_new:
-                joined.append(member)
-            assigned[role].append(member)
+        for given in roles.get(role, ()):
+            if isinstance(given, str):
+                target: RaciTarget = named[given]
+            else:
+                target, is_new = await members.find_or_add(
+                    session=session, project=project, user=given, actor=actor, now=now
+                )
+                if is_new:
+                    joined.append(target)
+            if target not in assigned[role]:  # `Ops` and `ops` are one department
+                assigned[role].append(target)
     await session.execute(delete(RaciAssignment).where(RaciAssignment.task_id == task.id))
     session.add_all(
-        RaciAssignment(task_id=task.id, member_id=member.id, role=role)
-        for role in RACI_ROLES
-        for member in assigned[role]
+        raci_row(task.id, role, raci_ref(target)) for role in RACI_ROLES for target in assigned[role]
     )
-    owner = assigned["R"][0]
-    owner_changed = task.owner_member_id != owner.id
-    task.owner_member_id = owner.id
+    owner = next((target for target in assigned["R"] if isinstance(target, Member)), None)
+    owner_id = owner.id if owner else None
+    owner_changed = task.owner_member_id != owner_id
+    task.owner_member_id = owner_id
     task.updated_at = now
-    after: dict[str, Any] = {role: [m.id for m in people] for role, people in assigned.items()}
-    after["owner_member_id"] = owner.id
     await audit.record(
         session=session,
         actor=actor,
@@ -775,7 +811,7 @@ async def set_raci(
         entity="task",
         entity_id=task.id,
         before={"code": task.code, **before},
-        after={"code": task.code, **after},
+        after={"code": task.code, **raci_picture(assigned, owner_id)},
     )
     return RaciSet(assigned, joined, owner, owner_changed)
 

@@ -122,7 +122,7 @@ async def load(
     task_list = await task_service.ordered(session, pid)
     by_id = {task.id: task for task in task_list}
     by_code = {task.code: task for task in task_list}
-    doers: dict[int, list[int]] = {}
+    doers: dict[int, list[int | None]] = {}  # None: a department R, no person to name
     for task_id, member_id in await session.execute(
         select(RaciAssignment.task_id, RaciAssignment.member_id)
         .where(RaciAssignment.task_id.in_(list(by_id)), RaciAssignment.role == "R")

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import wbs
 from bot.errors import UserFacingError
-from bot.services import audit, tasks, tracking
+from bot.services import audit, plan, tasks, tracking
 from bot.services.audit import Actor
 from storage.models import (
     ActionItem,
@@ -247,6 +247,27 @@ async def _task_edit(session: AsyncSession, entry: AuditEntry, actor: Actor, now
     return Restored("undo.done.task_edit", {"code": task.code, "title": task.title})
 
 
+async def _raci_set(session: AsyncSession, entry: AuditEntry, actor: Actor, now: datetime) -> Restored:
+    task = await _row(session, Task, entry, _task_label(entry))
+    await _require_untouched(session, entry, task.code)
+    before, after = entry.before or {}, entry.after or {}
+    if plan.raci_picture(await plan.raci(session, task.id), task.owner_member_id) != {
+        key: after.get(key) for key in (*plan.RACI_ROLES, "owner_member_id")
+    }:
+        raise _refuse("moved_on", what=task.code)
+    refs = [(role, ref) for role in plan.RACI_ROLES for ref in before.get(role, [])]
+    member_ids = {ref for _, ref in refs if isinstance(ref, int)}
+    department_ids = {ref["department"] for _, ref in refs if isinstance(ref, dict)}
+    found_members = await session.scalar(select(func.count()).where(Member.id.in_(member_ids)))
+    found_departments = await session.scalar(select(func.count()).where(Department.id.in_(department_ids)))
+    if (found_members, found_departments) != (len(member_ids), len(department_ids)):
+        raise _refuse("gone", what=task.code)
+    await session.execute(delete(RaciAssignment).where(RaciAssignment.task_id == task.id))
+    session.add_all(plan.raci_row(task.id, role, ref) for role, ref in refs)
+    await _restore(session, task, entry, actor, now, task.code)
+    return Restored("undo.done.raci_set", {"code": task.code, "title": task.title})
+
+
 async def _task_add(session: AsyncSession, entry: AuditEntry, actor: Actor, now: datetime) -> Restored:
     task = await _row(session, Task, entry, _task_label(entry))
     await _require_untouched(session, entry, task.code)
@@ -292,9 +313,12 @@ async def _task_delete(session: AsyncSession, entry: AuditEntry, actor: Actor, n
     for downstream in before.get("dependents", []):
         if downstream in by_code:
             session.add(TaskDependency(task_id=by_code[downstream].id, depends_on_id=task.id))
-    for role, member_id in before.get("raci", []):
-        if member_id in members_now:
-            session.add(RaciAssignment(task_id=task.id, member_id=member_id, role=role))
+    departments_now = set(
+        await session.scalars(select(Department.id).where(Department.project_id == project_id))
+    )
+    for role, ref in before.get("raci", []):
+        if ref in members_now or (isinstance(ref, dict) and ref.get("department") in departments_now):
+            session.add(plan.raci_row(task.id, role, ref))
     milestones = await session.scalars(
         select(Milestone).where(
             Milestone.project_id == project_id, Milestone.number.in_(before.get("milestones", []))
@@ -503,6 +527,7 @@ REVERTERS: Mapping[str, Reverter] = {
     "task.add": _task_add,
     "phase.add": _task_add,
     "task.delete": _task_delete,
+    "raci.set": _raci_set,
     "blocker.open": _blocker_open,
     "blocker.clear": _blocker_clear,
     "risk.add": _removing(Risk, "undo.done.removed", _number("R")),

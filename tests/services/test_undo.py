@@ -92,7 +92,7 @@ async def test_what_later_work_built_on_is_not_undone(engine: AsyncEngine, platf
     async with chat_runtime(engine, platform=platform) as chat:
         await build_plan(chat)
         await said(chat, "alice", "/任务 修改 1.2 截止=12-18")
-        await said(chat, "bob", "/任务 修改 1.2 截止=12-19")
+        await chat.say("bob", "/任务 修改 1.2 截止=12-19")  # alice, its I, is told privately
         before = await fingerprint(chat)
         reply = await said(chat, "alice", "/撤销", "不能撤销：1.2 之后又被")
         assert await fingerprint(chat) == before, reply
@@ -140,6 +140,7 @@ STATE_TABLES = (
     "projects",
     "departments",
     "tasks",
+    "raci_assignments",
     "blockers",
     "risks",
     "action_items",
@@ -203,6 +204,12 @@ async def state(chat: Chat) -> dict[str, list[tuple[object, ...]]]:
         ([], "bob", "/章程 确认", "• 撤回了「研发」的章程确认"),
         ([("bob", "/章程 确认")], "alice", "/章程 目标 先做安卓版", "• 恢复了「研发」的章程确认"),
         ([], "alice", "/基线 设定 首版", "• 删除了基线 1"),
+        (
+            [("alice", "/责任 2.2 R=运营 A=@carol I=@gina")],
+            "alice",
+            "/责任 2.2 R=市场,@gina A=@carol C=研发,@dan I=运营,@alice",
+            "• 2.2 上线推广 的分工恢复到修改前",
+        ),
     ],
 )
 async def test_each_kind_of_change_comes_back_exactly(

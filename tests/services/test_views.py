@@ -166,7 +166,8 @@ async def test_dept_shows_one_department(engine: AsyncEngine, platform: str) -> 
         ]
         assert await chat.one("zoe", "/部门 查看 研发") == card
         assert await chat.one("zoe", "/dept 研发") == card
-        await said(chat, "erin", "/完成 1.2", "已完成")
+        replies = await chat.say("erin", "/完成 1.2")  # and alice, its I, is told privately
+        assert any("已完成" in reply for reply in replies) and len(replies) == 2
         done = (await chat.one("zoe", "/部门 研发")).splitlines()
         assert done.index("✅ 1.2 产品设计") == 6  # finished work after the open work
 

@@ -147,6 +147,7 @@ STATE_TABLES = (
     "charter_confirmations",
     "baselines",
     "baseline_items",
+    "change_requests",
 )
 
 
@@ -203,6 +204,12 @@ async def state(chat: Chat) -> dict[str, list[tuple[object, ...]]]:
         ([], "bob", "/章程 确认", "• 撤回了「研发」的章程确认"),
         ([("bob", "/章程 确认")], "alice", "/章程 目标 先做安卓版", "• 恢复了「研发」的章程确认"),
         ([], "alice", "/基线 设定 首版", "• 删除了基线 1"),
+        (
+            [("alice", "/基线 设定 首版"), ("bob", "/任务 修改 1.2 截止=12-18")],
+            "alice",
+            "/变更 批准 CR-1",
+            "• CR-1 恢复为待批准，改动的日期已还原",
+        ),
     ],
 )
 async def test_each_kind_of_change_comes_back_exactly(

@@ -504,7 +504,9 @@ async def task_edit(ctx: CommandContext, args: str) -> list[Reply]:
         lines += change_lines(ctx, edited.changes)
         if edited.owner_joined is not None:
             lines.append(ctx.t("plan.joined_project", who=members.mention(edited.owner_joined)))
-        lines += _overlap_lines(ctx, edited.overlaps)
+        # Where the pushes moved the dependents, the edited task no longer overlaps them.
+        pushed = effect is not None and bool(effect.shifts)
+        lines += _overlap_lines(ctx, [o for o in edited.overlaps if not (pushed and o.upstream == task.code)])
     if waiting:
         assert proposed is not None
         lines += await gate.submit(ctx, project, proposed, "")

@@ -429,7 +429,7 @@ async def record_own(
         action="change.log",
         entity="change_request",
     )
-    await _tell_outcome(session, project, cr, pm, impact, today, now)
+    await _tell_outcome(session, project, cr, pm, impact, today, now, downstream_only=True)
     return cr
 
 
@@ -522,11 +522,19 @@ async def _decide(
 
 
 async def concerned(
-    session: AsyncSession, project_id: int, cr: ChangeRequest, impact: Impact
+    session: AsyncSession,
+    project_id: int,
+    cr: ChangeRequest,
+    impact: Impact,
+    *,
+    downstream_only: bool = False,
 ) -> list[Member]:
-    """The requester and the owners of the changed task and of every task the change moves."""
+    """The requester and the owners of the changed task and of every task the change moves (only
+    the latter for a PM's own change: the PM made it, and the task's owner sees it as any edit)."""
     codes = [s.code for s in impact.shifts]
-    if cr.kind.startswith("task."):
+    if downstream_only and not codes:
+        return []
+    if cr.kind.startswith("task.") and not downstream_only:
         codes.insert(0, cr.target)
     owner_ids = list(
         await session.scalars(
@@ -535,11 +543,11 @@ async def concerned(
             )
         )
     )
-    if cr.kind == "task.add" and cr.change.get("owner"):
+    if cr.kind == "task.add" and cr.change.get("owner") and not downstream_only:
         platform, user_id, _ = cr.change["owner"]
         added = await members.by_user(session, project_id, platform, user_id)
         owner_ids += [added.id] if added else []
-    wanted = [cr.requester_member_id, *owner_ids]
+    wanted = [*([] if downstream_only else [cr.requester_member_id]), *owner_ids]
     found = {
         m.id: m for m in await session.scalars(select(Member).where(Member.id.in_([w for w in wanted if w])))
     }
@@ -554,9 +562,11 @@ async def _tell_outcome(
     impact: Impact,
     today: date,
     now: datetime,
+    *,
+    downstream_only: bool = False,
 ) -> list[Member]:
     told = []
-    for member in await concerned(session, project.id, cr, impact):
+    for member in await concerned(session, project.id, cr, impact, downstream_only=downstream_only):
         if member.id == decider.id:
             continue
         message = render.outcome_message(project, cr, decider, impact, today)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from adapters.models import ActionGroup, Button, Card, Text, mention_token
 from bot.render.dates import short_day
@@ -143,12 +143,13 @@ def decision_card(
         *effect,
     ]
 
-    def button(word: str, style: Any = "default") -> Button:
+    def button(word: str, style: Literal["primary", "default", "danger"] = "default") -> Button:
         return Button(
             t(locale, f"change.btn.{word}"),
             t(locale, f"change.cmd.{word}", number=cr.number),
             style,
             done=t(locale, f"change.did.{word}", number=cr.number),
+            final=word != "discuss",  # after the discussion the PM still decides on the card
         )
 
     group = ActionGroup(

@@ -95,6 +95,15 @@ async def test_a_heads_date_change_waits_for_a_pm_whose_click_applies_it(
             await said(chat, user, line, expected)
         assert await fingerprint(chat) == before
 
+        # "Discuss" asks the requester and the owners concerned in the group; the card stays usable.
+        _, replies = await chat.click("alice", card, button=2)
+        assert any("💬 已在项目群里请 @bob、@erin、@frank 讨论 CR-1" in text for text in replies), replies
+        [post] = [text for text in replies if text.startswith("💬 变更 CR-1 需要讨论")]
+        assert post.startswith(
+            "💬 变更 CR-1 需要讨论：1.2 截止 12-15 → 12-22\n请 @bob @erin @frank @alice"
+        ), post
+        assert (await requests(chat))[1].discussing and await dates(chat) == planned
+
         # alice taps "approve" on her card: 1.2 and what it pushes move in one go.
         toast, replies = await chat.click("alice", card, button=0)
         assert toast == ("✅ 已批准并执行 CR-1：1.2 截止 12-15 → 12-22" if platform == "feishu" else "")
@@ -179,7 +188,7 @@ async def test_reject_discuss_and_a_pms_own_changes(engine: AsyncEngine, platfor
             "• ↪ 2.1.1 顺延：12-20 → 12-23",
             "📝 已记为基线 1 后的变更 CR-5",
         )
-        assert set(told) == {"erin", "frank"}  # 1.2's owner and 2.1.1's
+        assert set(told) == {"frank"}  # the owner of 2.1.1, which it pushed (2.1.2 is gone)
         assert (await dates(chat))["2.1.1"] == (date(2026, 12, 21), date(2026, 12, 23))
         await said(
             chat,

@@ -351,16 +351,6 @@ async def request(
     plan.check_length(reason, REASON_LIMIT)
     impact = await impact_of(session, project.id, proposed.kind, proposed.target, proposed.change, calendar)
     cr = await _store(session, project, requester, proposed, reason, number, impact, actor, now)
-    await audit.add(
-        cr,
-        _CR_FIELDS,
-        session=session,
-        actor=actor,
-        now=now,
-        project_id=project.id,
-        action="change.open",
-        entity="change_request",
-    )
     for pm in await members.pms(session, project.id):
         if pm.id == requester.id:
             continue
@@ -382,6 +372,7 @@ async def _store(
     *,
     approved: bool = False,
 ) -> ChangeRequest:
+    """Number, store and audit the change: open, or (a PM's own) approved by its requester."""
     cr = ChangeRequest(
         project_id=project.id,
         number=await tracking.next_number(session, ChangeRequest, project.id),
@@ -399,6 +390,16 @@ async def _store(
         impact=impact.to_json(),
         baseline_number=baseline,
         created_at=now,
+    )
+    await audit.add(
+        cr,
+        _CR_FIELDS,
+        session=session,
+        actor=actor,
+        now=now,
+        project_id=project.id,
+        action="change.log" if approved else "change.open",  # a PM's own change, or a request
+        entity="change_request",
     )
     return cr
 
@@ -419,16 +420,6 @@ async def record_own(
     assert number is not None
     await push(session, project, impact.shifts, actor, now)
     cr = await _store(session, project, pm, proposed, "", number, impact, actor, now, approved=True)
-    await audit.add(
-        cr,
-        _CR_FIELDS,
-        session=session,
-        actor=actor,
-        now=now,
-        project_id=project.id,
-        action="change.log",
-        entity="change_request",
-    )
     await _tell_outcome(session, project, cr, pm, impact, today, now, downstream_only=True)
     return cr
 

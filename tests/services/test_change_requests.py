@@ -205,3 +205,15 @@ async def test_reject_discuss_and_a_pms_own_changes(engine: AsyncEngine, platfor
         await said(chat, "alice", "/撤销", "删除了刚登记的 CR-6")
         await said(chat, "alice", "/撤销", "删除了刚登记的 CR-5")
         assert (await dates(chat))["2.1.1"] == (date(2026, 12, 16), date(2026, 12, 20))
+
+        # In English, a milestone's date by its number; the list puts the open one first.
+        await said(chat, "alice", "/config language en")
+        await answered(
+            chat,
+            "gina",
+            "/change M1 due=12-27 because the review moved",
+            "⏳ This needs approval: sent to the PMs as CR-5",
+            "Change: milestone #1 设计评审通过 due 12-20 → 12-27",
+        )
+        listed = await said(chat, "dan", "/changes", "📝 Changes (1 open · 5 in all)")
+        assert listed.splitlines()[1].startswith("⏳ CR-5 · awaiting approval · milestone #1"), listed

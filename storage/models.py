@@ -412,6 +412,42 @@ class ResourceRequest(Base):
     )
 
 
+class ChangeRequest(Base):
+    """A change to the baselined plan (CR-1, CR-2 … per project): a task's or milestone's dates, a
+    task added or deleted, the charter's scope. Asked by a member and decided by a PM, or a PM's own
+    edit logged as approved. `change` holds the parsed edit (what to apply), `old` what it replaces;
+    `impact` the downstream tasks it moved and the milestones it puts at risk, fixed at decision."""
+
+    __tablename__ = "change_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    requester_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(64))  # a task code, "#2" or a charter field
+    old: Mapped[dict[str, Any]]
+    change: Mapped[dict[str, Any]]
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    discussing: Mapped[bool] = mapped_column(default=False)
+    decided_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    impact: Mapped[dict[str, Any] | None]
+    baseline_number: Mapped[int]
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "number"),
+        CheckConstraint(
+            "kind IN ('task.edit', 'task.add', 'task.delete', 'milestone.edit', 'charter.scope')",
+            name="kind",
+        ),
+        CheckConstraint("status IN ('open', 'approved', 'rejected')", name="status"),
+    )
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
 

@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import date
 
 from adapters.models import Card, Reply, Text
+from bot.commands import gate
 from bot.commands.common import actor_of, date_option, mentioned_user
 from bot.commands.context import CommandContext
 from bot.commands.paging import page, page_number
@@ -36,7 +37,7 @@ from bot.permissions import is_pm, require_pm, require_pm_or_head
 from bot.render.baseline import due_against_baseline, summary_line
 from bot.render.dates import short_day
 from bot.render.safe import inert
-from bot.services import baselines, members, plan, tasks
+from bot.services import baselines, changes, members, plan, tasks
 from bot.services import calendar as calendar_service
 from bot.services import raci as raci_service
 from bot.services.plan import KEEP, Keep
@@ -328,11 +329,27 @@ async def task_add(ctx: CommandContext, args: str) -> list[Reply]:
     after = _codes(parsed.options.get("after", ""))
     department = await plan.department_for(ctx.session, project, name=parsed.options.get("dept"), owner=owner)
     await require_pm_or_head(ctx, department.id if department else None)
+    title = bounded(parsed.rest, TITLE_LIMIT)
+    proposed = None
+    if await gate.applies(ctx, project):
+        proposed = await changes.task_add(
+            ctx.session,
+            project.id,
+            code=code,
+            title=title,
+            owner=owner,
+            department=department,
+            start=start,
+            due=due,
+            after=after,
+        )
+        if not is_pm(ctx.actor):
+            return [Text("\n".join(await gate.submit(ctx, project, proposed, "")))]
     added = await plan.add_task(
         session=ctx.session,
         project=project,
         code=code,
-        title=bounded(parsed.rest, TITLE_LIMIT),
+        title=title,
         owner=owner,
         department=department,
         start=start,
@@ -357,6 +374,8 @@ async def task_add(ctx: CommandContext, args: str) -> list[Reply]:
             )
         )
     lines += _overlap_lines(ctx, added.overlaps)
+    if proposed is not None:
+        lines += await gate.log_own(ctx, project, proposed, changes.Impact([], []))
     if added.owner is None:
         lines.append(ctx.t("plan.task_next", code=task.code))
     return [Text("\n".join(lines))]
@@ -453,6 +472,18 @@ async def task_edit(ctx: CommandContext, args: str) -> list[Reply]:
     await require_pm_or_head(ctx, task.department_id)
     if not isinstance(department, Keep) and (department.id if department else None) != task.department_id:
         await require_pm_or_head(ctx, department.id if department else None)  # the receiving side agrees too
+    proposed = (
+        await changes.task_edit(
+            ctx.session, project.id, task, start=dates["start"], due=dates["due"], after=after
+        )
+        if await gate.applies(ctx, project)
+        else None
+    )
+    waiting = proposed is not None and not is_pm(ctx.actor)
+    if waiting:
+        # The dates wait for a PM; the title, owner and department apply now, as before a baseline.
+        dates, after = {"start": KEEP, "due": KEEP}, None
+    effect = await gate.impact(ctx, project, proposed) if proposed is not None and not waiting else None
     edited = await plan.edit_task(
         session=ctx.session,
         project=project,
@@ -466,13 +497,22 @@ async def task_edit(ctx: CommandContext, args: str) -> list[Reply]:
         actor=actor_of(ctx),
         now=ctx.now,
     )
-    if not edited.changes:
+    lines = []
+    if edited.changes:
+        lines += [ctx.t("plan.task_edited", code=task.code, title=task.title)]
+        lines += change_lines(ctx, edited.changes)
+        if edited.owner_joined is not None:
+            lines.append(ctx.t("plan.joined_project", who=members.mention(edited.owner_joined)))
+        # Where the pushes moved the dependents, the edited task no longer overlaps them.
+        pushed = effect is not None and bool(effect.shifts)
+        lines += _overlap_lines(ctx, [o for o in edited.overlaps if not (pushed and o.upstream == task.code)])
+    if waiting:
+        assert proposed is not None
+        lines += await gate.submit(ctx, project, proposed, "")
+    elif proposed is not None and effect is not None:
+        lines += await gate.log_own(ctx, project, proposed, effect)
+    if not lines:
         return [Text(ctx.t("plan.no_changes", code=task.code))]
-    lines = [ctx.t("plan.task_edited", code=task.code, title=task.title)]
-    lines += change_lines(ctx, edited.changes)
-    if edited.owner_joined is not None:
-        lines.append(ctx.t("plan.joined_project", who=members.mention(edited.owner_joined)))
-    lines += _overlap_lines(ctx, edited.overlaps)
     return [Text("\n".join(lines))]
 
 
@@ -491,6 +531,9 @@ async def task_delete(ctx: CommandContext, args: str) -> list[Reply]:
         raise UsageError()
     task = await plan.get_task(ctx.session, project.id, _code(ctx, parsed))
     await require_pm_or_head(ctx, task.department_id)
+    proposed = await changes.task_delete(ctx.session, task) if await gate.applies(ctx, project) else None
+    if proposed is not None and not is_pm(ctx.actor):
+        return [Text("\n".join(await gate.submit(ctx, project, proposed, "")))]
     deleted = await plan.delete_task(
         session=ctx.session, project=project, task=task, actor=actor_of(ctx), now=ctx.now
     )
@@ -501,6 +544,8 @@ async def task_delete(ctx: CommandContext, args: str) -> list[Reply]:
         lines.append(
             ctx.t("plan.task_deleted_milestones", numbers=", ".join(f"#{n}" for n in deleted.milestones))
         )
+    if proposed is not None:
+        lines += await gate.log_own(ctx, project, proposed, changes.Impact([], []))
     return [Text("\n".join(lines))]
 
 
@@ -748,10 +793,15 @@ async def milestone_edit(ctx: CommandContext, args: str) -> list[Reply]:
     codes = parse_code_list(parsed.options["tasks"]) if "tasks" in parsed.options else None
     if title is None and due is None and codes is None:
         raise UsageError("plan.nothing_to_change")
+    number = _milestone_number(ctx, parsed.positional[0] if parsed.positional else "")
+    proposed = None
+    if due is not None and await gate.applies(ctx, project):
+        proposed = changes.milestone_due(await plan.milestone_by_number(ctx.session, project.id, number), due)
+    effect = await gate.impact(ctx, project, proposed) if proposed is not None else None
     edited = await plan.edit_milestone(
         session=ctx.session,
         project=project,
-        number=_milestone_number(ctx, parsed.positional[0] if parsed.positional else ""),
+        number=number,
         title=title,
         due=due,
         codes=codes,
@@ -763,6 +813,8 @@ async def milestone_edit(ctx: CommandContext, args: str) -> list[Reply]:
         return [Text(ctx.t("plan.milestone_no_changes", number=milestone.number))]
     lines = [ctx.t("plan.milestone_edited", number=milestone.number, title=milestone.title)]
     lines += change_lines(ctx, edited.changes)
+    if proposed is not None and effect is not None:
+        lines += await gate.log_own(ctx, project, proposed, effect)
     return [Text("\n".join(lines))]
 
 

@@ -346,7 +346,7 @@ async def _check_code_free(session: AsyncSession, project_id: int, code: str) ->
         raise UserFacingError("plan.code_exists", code=code, title=existing.title)
 
 
-async def _checked_dependencies(
+async def checked_dependencies(
     session: AsyncSession, project_id: int, code: str, after: Sequence[str]
 ) -> list[Task]:
     """The tasks `code` may depend on: existing, not itself or its family, and loop-free."""
@@ -442,6 +442,30 @@ class TaskAdded:
     overlaps: list[wbs.Overlap] = field(default_factory=list)  # accepted, with a warning
 
 
+async def check_new_task(
+    session: AsyncSession,
+    project_id: int,
+    code: str,
+    title: str,
+    start: date | None,
+    due: date | None,
+    after: Sequence[str],
+) -> tuple[Task, list[Task]]:
+    """Refuse a new task that could not be added; its parent and the tasks it would depend on."""
+    if level(code) == 1:
+        raise UsageError("plan.task_level", code=code)
+    check_length(title, TITLE_LIMIT)
+    check_dates(start, due)
+    await _check_code_free(session, project_id, code)
+    parent_code = wbs.parent_of(code)
+    assert parent_code is not None
+    parent = await tasks.by_code(session, project_id, parent_code)
+    if parent is None:
+        key = "plan.parent_phase_missing" if level(parent_code) == 1 else "plan.parent_task_missing"
+        raise UserFacingError(key, parent=parent_code)
+    return parent, await checked_dependencies(session, project_id, code, after)
+
+
 async def add_task(
     *,
     session: AsyncSession,
@@ -456,18 +480,7 @@ async def add_task(
     actor: Actor,
     now: datetime,
 ) -> TaskAdded:
-    if level(code) == 1:
-        raise UsageError("plan.task_level", code=code)
-    check_length(title, TITLE_LIMIT)
-    check_dates(start, due)
-    await _check_code_free(session, project.id, code)
-    parent_code = wbs.parent_of(code)
-    assert parent_code is not None
-    parent = await tasks.by_code(session, project.id, parent_code)
-    if parent is None:
-        key = "plan.parent_phase_missing" if level(parent_code) == 1 else "plan.parent_task_missing"
-        raise UserFacingError(key, parent=parent_code)
-    upstream = await _checked_dependencies(session, project.id, code, after)
+    parent, upstream = await check_new_task(session, project.id, code, title, start, due, after)
 
     owner_member, joined = (None, False)
     if owner is not None:
@@ -557,7 +570,7 @@ async def edit_task(
     new_start = task.start_date if isinstance(start, Keep) else start
     new_due = task.due_date if isinstance(due, Keep) else due
     check_dates(new_start, new_due)
-    upstream = await _checked_dependencies(session, project.id, task.code, after) if after is not None else []
+    upstream = await checked_dependencies(session, project.id, task.code, after) if after is not None else []
 
     changes: list[Change] = []
     before: dict[str, Any] = {}  # task attributes as they were
@@ -647,12 +660,17 @@ class TaskDeleted:
     milestones: list[int] = field(default_factory=list)  # numbers it was linked to
 
 
-async def delete_task(
-    *, session: AsyncSession, project: Project, task: Task, actor: Actor, now: datetime
-) -> TaskDeleted:
+async def check_deletable(session: AsyncSession, task: Task) -> None:
+    """A task with subtasks is not deleted: they would be orphaned."""
     children = await session.scalar(select(func.count()).select_from(Task).where(Task.parent_id == task.id))
     if children:
         raise UserFacingError("plan.task_has_children", code=task.code, count=children)
+
+
+async def delete_task(
+    *, session: AsyncSession, project: Project, task: Task, actor: Actor, now: datetime
+) -> TaskDeleted:
+    await check_deletable(session, task)
     dependents = sorted(
         await session.scalars(
             select(Task.code)

@@ -27,6 +27,7 @@ from storage.models import (
     ActionItem,
     AuditEntry,
     Blocker,
+    ChangeRequest,
     Department,
     Member,
     Milestone,
@@ -250,9 +251,11 @@ async def clear_blockers(
 
 
 async def next_number(
-    session: AsyncSession, model: type[Risk] | type[ActionItem] | type[ResourceRequest], project_id: int
+    session: AsyncSession,
+    model: type[Risk] | type[ActionItem] | type[ResourceRequest] | type[ChangeRequest],
+    project_id: int,
 ) -> int:
-    """The next per-project number (R3, A3, N3): one past the highest."""
+    """The next per-project number (R3, A3, N3, CR-3): one past the highest."""
     highest = await session.scalar(select(func.max(model.number)).where(model.project_id == project_id))
     return int(highest or 0) + 1
 

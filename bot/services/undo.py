@@ -28,6 +28,7 @@ from storage.models import (
     Base,
     Baseline,
     Blocker,
+    ChangeRequest,
     CharterConfirmation,
     Department,
     Member,
@@ -552,6 +553,12 @@ REVERTERS: Mapping[str, Reverter] = {
     ),
     "charter.confirmation_reset": _confirmation_reset,
     "baseline.set": _baseline_set,
+    "change.open": _removing(ChangeRequest, "undo.done.removed", _number("CR-")),
+    "change.log": _removing(ChangeRequest, "undo.done.removed", _number("CR-")),
+    # An approval's task edits are entries of the same command: they are reverted with it.
+    "change.approve": _restoring(ChangeRequest, "undo.done.change", _number("CR-")),
+    "change.reject": _restoring(ChangeRequest, "undo.done.restored", _number("CR-")),
+    "change.discuss": _restoring(ChangeRequest, "undo.done.restored", _number("CR-")),
 }
 
 

@@ -34,6 +34,7 @@ PLAN_TABLES = (
     "raci_assignments",
     "milestones",
     "milestone_tasks",
+    "change_requests",
     "audit_log",
 )
 

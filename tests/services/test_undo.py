@@ -148,6 +148,7 @@ STATE_TABLES = (
     "charter_confirmations",
     "baselines",
     "baseline_items",
+    "change_requests",
 )
 
 
@@ -209,6 +210,12 @@ async def state(chat: Chat) -> dict[str, list[tuple[object, ...]]]:
             "alice",
             "/责任 2.2 R=市场,@gina A=@carol C=研发,@dan I=运营,@alice",
             "• 2.2 上线推广 的分工恢复到修改前",
+        ),
+        (
+            [("alice", "/基线 设定 首版"), ("bob", "/任务 修改 1.2 截止=12-18")],
+            "alice",
+            "/变更 批准 CR-1",
+            "• CR-1 恢复为待批准，改动的日期已还原",
         ),
     ],
 )

@@ -24,7 +24,6 @@ from bot.commands.parsing import (
 from bot.commands.plan import _codes, _one_person
 from bot.commands.registry import Router
 from bot.errors import UsageError, UserFacingError
-from bot.permissions import require_member, require_pm
 from bot.render import changes as render
 from bot.services import calendar as calendar_service
 from bot.services import changes, members, plan
@@ -113,7 +112,6 @@ async def change(ctx: CommandContext, args: str) -> list[Reply]:
         raise UsageError("arg.missing", name=ctx.t("change.field.reason"))
     if not await gate.applies(ctx, project):
         raise UserFacingError("change.no_baseline")
-    await require_member(ctx)
     proposed = await _proposal(ctx, project, typed[: split.start()].strip())
     if proposed is None:
         raise UserFacingError("change.nothing")
@@ -129,7 +127,6 @@ def _number(value: str) -> int:
 
 async def _decision(ctx: CommandContext, args: str, *, with_note: bool) -> tuple[Project, int, str]:
     project = ctx.require_project()
-    require_pm(ctx)
     pieces = split_args(ctx, args, 2 if with_note else 1)
     if not pieces or (not with_note and len(normalize(args).split()) > 1):
         raise UsageError()

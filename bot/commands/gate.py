@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.commands.common import actor_of
 from bot.commands.context import CommandContext
-from bot.permissions import require_member
+from bot.permissions import acting
 from bot.render import changes as render
 from bot.services import calendar as calendar_service
 from bot.services import changes
@@ -20,7 +20,7 @@ async def applies(ctx: CommandContext, project: Project) -> bool:
 
 async def submit(ctx: CommandContext, project: Project, proposed: changes.Proposed, reason: str) -> list[str]:
     """Store the change as a request for the PMs; the reply's lines."""
-    requester = await require_member(ctx)
+    requester = acting(ctx)
     cr, impact = await changes.request(
         session=ctx.session,
         project=project,

@@ -362,6 +362,7 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
                 role=m.role,
             )
             for m in members.values()
+            if m.removed_at is None  # kept only to name who did past work
         ],
         tasks=[
             TaskOut(

@@ -63,13 +63,16 @@ async def require_member(ctx: CommandContext) -> Member:
     binding = await projects.binding_for_chat(ctx.session, ctx.message.platform, ctx.message.chat.chat_id)
     if binding is None or binding.project_id != project.id or ctx.message.chat.chat_type != "group":
         raise PermissionDenied("who.member")
-    if project.join_policy == "closed":
+    sender = ctx.message.sender
+    # Someone removed from the project does not walk back in by writing: a PM or head adds them.
+    removed = await members.by_user(ctx.session, project.id, sender.platform, sender.user_id, removed=True)
+    if project.join_policy == "closed" or removed is not None:
         # Mentions: the platform shows each PM's current name (stored names may be empty).
         names = ctx.t("plan.sep").join(
             members.mention(pm) for pm in await members.pms(ctx.session, project.id)
         )
-        raise UserFacingError("member.join_closed", pms=names, add=ctx.t("member.join_add_command"))
-    sender = ctx.message.sender
+        key = "member.join_removed" if removed is not None else "member.join_closed"
+        raise UserFacingError(key, pms=names, add=ctx.t("member.join_add_command"))
     ctx.actor = await members.ensure(
         session=ctx.session,
         project=project,

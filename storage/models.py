@@ -160,6 +160,9 @@ class Member(Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"))
     role: Mapped[str] = mapped_column(String(16), default="member")
     created_at: Mapped[datetime]
+    # Removed from the project: the row stays for history, the audit log and /undo, and a person
+    # added again gets it back; nothing else counts it as a member.
+    removed_at: Mapped[datetime | None]
 
     __table_args__ = (
         UniqueConstraint("project_id", "platform", "platform_user_id"),

@@ -13,6 +13,7 @@ from bot.commands.common import actor_of
 from bot.commands.context import CommandContext
 from bot.commands.parsing import (
     CHARTER_LIMIT,
+    END_WORDS,
     TEXT_LIMIT,
     TITLE_LIMIT,
     bounded,
@@ -44,7 +45,7 @@ FIELD_WORDS: Mapping[str, str] = MappingProxyType(
             "scope_out",
         ),
         **dict.fromkeys(("start", "开始", "开始日期"), "start"),
-        **dict.fromkeys(("end", "结束", "结束日期"), "end"),
+        **dict.fromkeys(END_WORDS, "end"),
     }
 )
 TEXT_CLEAR = frozenset({"-", "清空", "clear"})  # "无" stays text: "不包含：无" is a statement

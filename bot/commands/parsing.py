@@ -172,8 +172,8 @@ def tokenize(text: str) -> list[str]:
 
 _ALIAS_GROUPS: Mapping[str, tuple[str, ...]] = {
     "start": ("start", "开始", "开始日期"),
-    "end": ("end", "结束", "结束日期"),
-    "due": ("due", "截止", "截止日期", "到期"),
+    # One word for the date something ends, wherever a date is set: `结束` and `截止` mean the same.
+    "due": ("due", "end", "截止", "截止日期", "到期", "结束", "结束日期"),
     "after": ("after", "依赖", "前置"),
     "dept": ("dept", "部门"),
     "title": ("title", "标题"),
@@ -191,6 +191,7 @@ _ALIAS_GROUPS: Mapping[str, tuple[str, ...]] = {
     "C": ("c",),
     "I": ("i",),
 }
+END_WORDS: tuple[str, ...] = _ALIAS_GROUPS["due"]
 OPTION_ALIASES: Mapping[str, str] = MappingProxyType(
     {alias: key for key, aliases in _ALIAS_GROUPS.items() for alias in aliases}
 )
@@ -296,7 +297,7 @@ def _option(token: _Token, accepted: Collection[str]) -> tuple[str, str] | None:
     return None
 
 
-_DATE_OPTIONS = frozenset({"start", "end", "due"})
+_DATE_OPTIONS = frozenset({"start", "due"})
 # Options whose value is stored as typed; the others' values are read by the parser, so normalised.
 _TEXT_OPTIONS = frozenset({"title", "text", "mitigation", "meeting", "people", "budget", "other"})
 _TYPED_OPTION = re.compile(r"[^=:＝：]+[=:＝：](.*)", re.DOTALL)

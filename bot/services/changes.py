@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
 
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.models import UserRef
@@ -163,8 +163,15 @@ async def task_add(
     return Proposed("task.add", code, {}, change)
 
 
-async def task_delete(session: AsyncSession, task: Task) -> Proposed:
-    await plan.check_deletable(session, task)
+async def task_delete(session: AsyncSession, task: Task, *, requested: bool = True) -> Proposed:
+    """Deleting `task`. A request deletes one task: a branch is a PM's to delete (they see all of it
+    and confirm), so a request for a task with subtasks is refused."""
+    if requested:
+        children = await session.scalar(
+            select(func.count()).select_from(Task).where(Task.parent_id == task.id)
+        )
+        if children:
+            raise UserFacingError("change.delete_has_children", code=task.code, count=children)
     old = {"title": task.title, "start": _iso(task.start_date), "due": _iso(task.due_date)}
     return Proposed("task.delete", task.code, old, {"code": task.code})
 
@@ -283,7 +290,9 @@ async def _apply(
         )
     elif proposed.kind == "task.delete":
         task = await plan.get_task(session, project.id, proposed.target)
-        await plan.delete_task(session=session, project=project, task=task, actor=actor, now=now)
+        await plan.delete_task(
+            session=session, project=project, task=task, confirm=True, actor=actor, now=now
+        )
     elif proposed.kind == "milestone.edit":
         await plan.edit_milestone(
             session=session,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Final, Literal
 
@@ -142,7 +142,9 @@ async def departments(session: AsyncSession, project_id: int) -> list[Department
 
 
 async def project_members(session: AsyncSession, project_id: int) -> list[Member]:
-    result = await session.scalars(select(Member).where(Member.project_id == project_id).order_by(Member.id))
+    result = await session.scalars(
+        select(Member).where(Member.project_id == project_id, members.PRESENT).order_by(Member.id)
+    )
     return list(result)
 
 
@@ -168,7 +170,7 @@ async def resolve_department(session: AsyncSession, project_id: int, name: str) 
     raise UserFacingError("plan.dept_unknown", name=name, known=NAME_SEPARATOR.join(names))
 
 
-async def _assign_department(
+async def assign_department(
     session: AsyncSession,
     project: Project,
     member: Member,
@@ -199,7 +201,7 @@ async def _join_if_unassigned(
 ) -> None:
     """A department head with no department yet belongs to the one they head."""
     if member.department_id is None:
-        await _assign_department(session, project, member, department, actor, now)
+        await assign_department(session, project, member, department, actor, now)
 
 
 @dataclass(frozen=True)
@@ -303,10 +305,10 @@ async def add_members(
             changes.append(MemberChange(member, "joined" if joined else "exists"))
             continue
         old_id = member.department_id
-        if old_id == department.id:
-            changes.append(MemberChange(member, "same_dept"))
+        if old_id == department.id:  # someone removed earlier comes back to their department
+            changes.append(MemberChange(member, "joined_dept" if joined else "same_dept"))
             continue
-        await _assign_department(session, project, member, department, actor, now)
+        await assign_department(session, project, member, department, actor, now)
         if old_id is None:
             changes.append(MemberChange(member, "joined_dept"))
         else:
@@ -652,25 +654,64 @@ async def edit_task(
     return TaskEdited(task, changes, owner_joined, overlaps)
 
 
+async def subtree(session: AsyncSession, task: Task) -> list[Task]:
+    """The task and everything under it, in WBS order."""
+    ordered = await tasks.ordered(session, task.project_id)
+    return [t for t in ordered if t.code == task.code or t.code.startswith(task.code + ".")]
+
+
 @dataclass(frozen=True)
 class TaskDeleted:
     code: str
     title: str
-    dependents: list[str] = field(default_factory=list)  # codes that depended on it
-    milestones: list[int] = field(default_factory=list)  # numbers it was linked to
-
-
-async def check_deletable(session: AsyncSession, task: Task) -> None:
-    """A task with subtasks is not deleted: they would be orphaned."""
-    children = await session.scalar(select(func.count()).select_from(Task).where(Task.parent_id == task.id))
-    if children:
-        raise UserFacingError("plan.task_has_children", code=task.code, count=children)
+    subtasks: list[str] = field(default_factory=list)  # codes under it, deleted with it
+    dependents: list[str] = field(default_factory=list)  # codes outside it that depended on it
+    milestones: list[int] = field(default_factory=list)  # numbers it (or a subtask) was linked to
+    done: bool = True  # False: only what would go, waiting for a confirmation
 
 
 async def delete_task(
-    *, session: AsyncSession, project: Project, task: Task, actor: Actor, now: datetime
+    *, session: AsyncSession, project: Project, task: Task, confirm: bool, actor: Actor, now: datetime
 ) -> TaskDeleted:
-    await check_deletable(session, task)
+    """Delete the task with its subtasks and every dependency and milestone link. A task with
+    subtasks or with other tasks depending on it is only deleted once `confirm`ed; before that the
+    result says what would go (`done` False) and nothing changes. Each deleted task gets its own
+    audit entry (deepest first), so /undo brings the tree back parents first."""
+    tree = await subtree(session, task)
+    ids = {t.id for t in tree}
+    dependents = sorted(
+        set(
+            await session.scalars(
+                select(Task.code)
+                .join(TaskDependency, TaskDependency.task_id == Task.id)
+                .where(TaskDependency.depends_on_id.in_(ids), Task.id.not_in(ids))
+            )
+        ),
+        key=wbs.code_key,
+    )
+    numbers = sorted(
+        set(
+            await session.scalars(
+                select(Milestone.number)
+                .join(MilestoneTask, MilestoneTask.milestone_id == Milestone.id)
+                .where(MilestoneTask.task_id.in_(ids))
+            )
+        )
+    )
+    subtasks = [t.code for t in tree if t.id != task.id]
+    result = TaskDeleted(task.code, task.title, subtasks, dependents, numbers)
+    if (subtasks or dependents) and not confirm:
+        return replace(result, done=False)
+    for doomed in sorted(tree, key=lambda t: wbs.code_key(t.code), reverse=True):
+        await _delete_one(session, project, doomed, actor, now)
+    await tasks.refresh_rollups(session=session, project_id=project.id)
+    return result
+
+
+async def _delete_one(
+    session: AsyncSession, project: Project, task: Task, actor: Actor, now: datetime
+) -> None:
+    """Delete one task (its children already gone) and its links; the audit entry keeps them all."""
     dependents = sorted(
         await session.scalars(
             select(Task.code)
@@ -697,7 +738,7 @@ async def delete_task(
         "raci": [[row.role, raci_ref(row)] for row in raci_rows],
         "milestones": numbers,
     }
-    task_id, code, title = task.id, task.code, task.title
+    task_id = task.id
     await session.execute(
         delete(TaskDependency).where(
             (TaskDependency.task_id == task_id) | (TaskDependency.depends_on_id == task_id)
@@ -717,8 +758,6 @@ async def delete_task(
         entity_id=task_id,
         before=before,
     )
-    await tasks.refresh_rollups(session=session, project_id=project.id)
-    return TaskDeleted(code, title, dependents, numbers)
 
 
 # --- RACI ------------------------------------------------------------------------------------------

@@ -315,7 +315,9 @@ async def apply(
     deleted = [c.code for c in result.tasks if c.kind == "delete"]
     for code in sorted(deleted, key=lambda c: (-c.count("."), wbs.code_key(c))):  # children first
         task = await plan_service.get_task(session, project.id, code)
-        await plan_service.delete_task(session=session, project=project, task=task, actor=actor, now=now)
+        await plan_service.delete_task(
+            session=session, project=project, task=task, confirm=True, actor=actor, now=now
+        )
     rows = resolved.rows
     later: dict[str, tuple[str, ...]] = {}  # dependencies to add once the rest is done
     for change in result.tasks:

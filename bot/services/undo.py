@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Date, DateTime, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import wbs
 from bot.errors import UserFacingError
-from bot.services import audit, plan, tasks, tracking
+from bot.services import audit, members, plan, tasks, tracking
 from bot.services.audit import Actor
 from storage.models import (
     ActionItem,
@@ -296,13 +296,19 @@ async def _task_delete(session: AsyncSession, entry: AuditEntry, actor: Actor, n
     code = str(before["code"])
     if await tasks.by_code(session, project_id, code) is not None:
         raise _refuse("code_taken", code=code)
-    parent_id = before.get("parent_id")
-    if parent_id is not None and await session.get(Task, parent_id) is None:
-        raise _refuse("gone", what=wbs.parent_of(code) or code)
+    # The parent by its code: deleted with its subtree, it came back first, under a new id.
+    parent = None
+    if (parent_code := wbs.parent_of(code)) is not None:
+        parent = await tasks.by_code(session, project_id, parent_code)
+        if parent is None:
+            raise _refuse("gone", what=parent_code)
     task = Task(project_id=project_id, created_at=now, updated_at=now)
     for field, value in _columns(task, before).items():
         setattr(task, field, value)
-    members_now = set(await session.scalars(select(Member.id).where(Member.project_id == project_id)))
+    task.parent_id = parent.id if parent else None
+    members_now = set(
+        await session.scalars(select(Member.id).where(Member.project_id == project_id, members.PRESENT))
+    )
     if task.owner_member_id not in members_now:
         task.owner_member_id = None
     session.add(task)
@@ -507,7 +513,9 @@ async def _action_delete(session: AsyncSession, entry: AuditEntry, actor: Actor,
     for field, value in _columns(item, before).items():
         setattr(item, field, value)
     # Someone who has left the project since cannot own it or be its author again.
-    people = set(await session.scalars(select(Member.id).where(Member.project_id == project_id)))
+    people = set(
+        await session.scalars(select(Member.id).where(Member.project_id == project_id, members.PRESENT))
+    )
     if item.owner_member_id not in people:
         item.owner_member_id = None
     if item.created_by_member_id not in people:
@@ -516,6 +524,78 @@ async def _action_delete(session: AsyncSession, entry: AuditEntry, actor: Actor,
     await session.flush()
     await _recreated(session, entry, item.id, actor, now)
     return Restored("undo.done.restored", {"what": f"{label} {item.text}"})
+
+
+Owned = TypeVar("Owned", Task, ActionItem, Risk)
+
+
+async def _ownerless(
+    session: AsyncSession, model: type[Owned], ids: list[int], label: Callable[[Owned], str]
+) -> list[Owned]:
+    """The rows a removal let go of that still exist, refused when one has a new owner since."""
+    rows = []
+    for row_id in ids:
+        row = await session.get(model, row_id)
+        if row is None:  # deleted since: nothing to hand back
+            continue
+        if row.owner_member_id is not None:
+            raise _refuse("moved_on", what=label(row))
+        rows.append(row)
+    return rows
+
+
+async def _member_remove(session: AsyncSession, entry: AuditEntry, actor: Actor, now: datetime) -> Restored:
+    """The member back, with the open tasks, roles, action items and risks they were let go of,
+    unless one of those has a new owner since."""
+    member = await _row(session, Member, entry, entry.entity)
+    what = members.mention(member)
+    await _require_untouched(session, entry, what)
+    before = entry.before or {}
+    if member.removed_at is None:
+        raise _refuse("moved_on", what=what)
+    owned: list[Task | ActionItem | Risk] = [
+        *await _ownerless(session, Task, before.get("tasks", []), lambda row: row.code),
+        *await _ownerless(session, ActionItem, before.get("actions", []), _number("A")),
+        *await _ownerless(session, Risk, before.get("risks", []), _number("R")),
+    ]
+    for row in owned:
+        row.owner_member_id = member.id
+    for task_id, role in before.get("raci", []):
+        if await session.get(Task, task_id) is not None:
+            session.add(RaciAssignment(task_id=task_id, member_id=member.id, role=role))
+    await _restore(session, member, entry, actor, now, what)
+    return Restored("undo.done.member_back", {"what": what})
+
+
+async def _department_delete(
+    session: AsyncSession, entry: AuditEntry, actor: Actor, now: datetime
+) -> Restored:
+    """The department back under its old id (so the audit log's entries about it still name it)."""
+    before = entry.before or {}
+    project_id = entry.project_id or 0
+    name = str(before["name"])
+    taken = await session.scalar(
+        select(Department.id).where(Department.project_id == project_id, Department.name == name)
+    )
+    if taken is not None or await session.get(Department, int(entry.entity_id)) is not None:
+        raise _refuse("number_taken", what=name)
+    department = Department(id=int(entry.entity_id), project_id=project_id)
+    for field, value in _columns(department, before).items():
+        setattr(department, field, value)
+    present = set(
+        await session.scalars(select(Member.id).where(Member.project_id == project_id, members.PRESENT))
+    )
+    if department.head_member_id not in present:
+        department.head_member_id = None
+    session.add(department)
+    await session.flush()
+    if (confirmed := before.get("confirmation")) is not None:
+        confirmation = CharterConfirmation(project_id=project_id, department_id=department.id)
+        for field, value in _columns(confirmation, confirmed).items():
+            setattr(confirmation, field, value)
+        session.add(confirmation)
+    await _recreated(session, entry, department.id, actor, now)
+    return Restored("undo.done.restored", {"what": name})
 
 
 def _number(prefix: str) -> Callable[[Any], str]:
@@ -548,6 +628,11 @@ REVERTERS: Mapping[str, Reverter] = {
     "charter.update": _restoring(Project, "undo.done.charter", lambda row: row.name),
     "charter.resources": _restoring(Department, "undo.done.restored", lambda row: row.name),
     "department.head": _restoring(Department, "undo.done.restored", lambda row: row.name),
+    "department.rename": _restoring(Department, "undo.done.restored", lambda row: row.name),
+    "department.delete": _department_delete,
+    "member.department": _restoring(Member, "undo.done.restored", members.mention),
+    "member.role": _restoring(Member, "undo.done.restored", members.mention),
+    "member.remove": _member_remove,
     "charter.confirm": _removing(
         CharterConfirmation, "undo.done.unconfirmed", lambda row: row.department.name
     ),

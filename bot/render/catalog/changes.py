@@ -16,6 +16,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "change.field.reason": "原因",
         "change.no_baseline": "还没有基线，直接修改计划即可（/任务 修改 …）。项目经理设定基线（/基线 设定）后，改期才需要批准。",
         "change.nothing": "这与计划现在的样子一样，没有可申请的变更。",
+        "change.delete_has_children": "{code} 下还有 {count} 个子任务：整棵删除请项目经理直接操作（会先确认）。",
         "change.bad_ref": "「{value}」不是变更编号，请写成 CR-3 或 3。",
         "change.not_found": "没有变更 CR-{number}。发送 /变更列表 查看。",
         "change.already_approved": "CR-{number} 已经批准过了，未再改动。",
@@ -81,6 +82,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "change.field.reason": "reason",
         "change.no_baseline": "There is no baseline yet: edit the plan directly (/task edit …). Once a PM sets one (/baseline set), date changes need approval.",
         "change.nothing": "That is how the plan already is: there is no change to ask for.",
+        "change.delete_has_children": (
+            "{code} has {count} subtasks: a project manager deletes the whole branch directly (after a confirmation)."
+        ),
         "change.bad_ref": '"{value}" is not a change number; write CR-3 or 3.',
         "change.not_found": "There is no change CR-{number}. Send /changes to see them.",
         "change.already_approved": "CR-{number} was already approved; nothing changed.",

@@ -238,19 +238,24 @@ class _Plan:
                 yield self.by_code[code]
             code = wbs.parent_of(code)
 
-    def finding(self, rule: Rule, task: TaskFacts, severity: int, **params: Param) -> Finding:
-        """A finding about a task: its R, then its A and department head (a subtask without its own
-        takes its nearest parent's), then the PMs."""
+    def routing(self, task: TaskFacts) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Who hears of a task's problem first (its R) and at stage 1 (its A and department head);
+        a subtask without its own takes its nearest parent's."""
         owners = next((t.responsible for t in self._lineage(task) if t.responsible), ())
         accountable = next((t.accountable for t in self._lineage(task) if t.accountable), ())
         head = next((t.department_head for t in self._lineage(task) if t.department_head), None)
+        return owners, (*accountable, *((head,) if head is not None else ()))
+
+    def finding(self, rule: Rule, task: TaskFacts, severity: int, **params: Param) -> Finding:
+        """A finding about a task: routed as `routing` says, then to the PMs."""
+        owners, escalation = self.routing(task)
         return Finding(
             rule,
             f"task:{task.id}",
             severity,
             {"code": task.code, "title": task.title, **params},
             owners,
-            (*accountable, *((head,) if head is not None else ())),
+            escalation,
             self.pms,
             critical=rule in SLIP_RULES and task.code in self.critical,
         )
@@ -340,10 +345,11 @@ def _milestone_slipped(plan: _Plan, snapshot: Snapshot, calendar: WorkCalendar) 
         slip = slip_workdays(milestone.baseline_due, milestone.due, calendar)
         if slip <= 0:
             continue
-        found = [
-            plan.finding("milestone_slipped", plan.by_id[i], 1) for i in milestone.tasks if i in plan.by_id
-        ]
-        owners = tuple(dict.fromkeys(member for f in found for member in f.owners))
+        routes = [plan.routing(plan.by_id[i]) for i in milestone.tasks if i in plan.by_id]
+        owners = tuple(dict.fromkeys(member for first, _ in routes for member in first))
+        escalation = tuple(
+            dict.fromkeys(member for _, then in routes for member in then if member not in owners)
+        )
         yield Finding(
             "milestone_slipped",
             f"milestone:{milestone.id}",
@@ -356,7 +362,7 @@ def _milestone_slipped(plan: _Plan, snapshot: Snapshot, calendar: WorkCalendar) 
                 "days": slip,
             },
             owners or plan.pms,
-            tuple(dict.fromkeys(member for f in found for member in f.escalation if member not in owners)),
+            escalation,
             plan.pms,
         )
 

@@ -175,10 +175,6 @@ class ProjectSnapshot:
         return {department.id: department for department in self.departments}
 
     @cached_property
-    def task_by_id(self) -> dict[int, TaskRec]:
-        return {task.id: task for task in self.tasks}
-
-    @cached_property
     def pms(self) -> tuple[MemberRec, ...]:
         return tuple(member for member in self.members if member.role == "pm")
 

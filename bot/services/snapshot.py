@@ -124,16 +124,7 @@ async def load(
             .order_by(Blocker.created_at, Blocker.id)
         )
     )
-    last_event = dict(
-        (
-            await session.execute(
-                select(RiskEvent.risk_id, func.max(RiskEvent.created_at))
-                .join(Risk, Risk.id == RiskEvent.risk_id)
-                .where(Risk.project_id == pid)
-                .group_by(RiskEvent.risk_id)
-            )
-        ).all()
-    )
+    last_event = select(func.max(RiskEvent.created_at)).where(RiskEvent.risk_id == Risk.id).scalar_subquery()
     risks = tuple(
         RiskRec(
             r.id,
@@ -145,9 +136,11 @@ async def load(
             r.status,
             r.created_at,
             r.updated_at,
-            last_event.get(r.id),
+            last_at,
         )
-        for r in await session.scalars(select(Risk).where(Risk.project_id == pid).order_by(Risk.number))
+        for r, last_at in await session.execute(
+            select(Risk, last_event).where(Risk.project_id == pid).order_by(Risk.number)
+        )
     )
     actions = tuple(
         ActionRec(a.id, a.number, a.owner_member_id, a.text, a.due_date, a.status, a.source_meeting)

@@ -1,7 +1,8 @@
 """The project's read model (bot/services/snapshot.py) is read in a fixed number of queries, whatever
 the size of the plan: counted with a `before_cursor_execute` listener on a plan of 5 tasks and one of
 60 (with more dependencies, RACI entries, milestones, blockers, risks, action items, a bigger
-baseline and more progress history), for the loader itself and for /status and /tasks end to end."""
+baseline and more progress history), for the loader itself and end to end for /status, /tasks,
+/overdue and the weekly report."""
 
 from __future__ import annotations
 
@@ -221,7 +222,7 @@ async def test_the_snapshot_and_status_take_the_same_queries_for_a_bigger_plan(e
         counts: dict[str, list[int]] = {}
         replies: dict[str, str] = {}
         for room in ("small", "large"):
-            for line in ("/状态", "/任务列表", "/逾期"):
+            for line in ("/状态", "/任务列表", "/逾期", "/周报"):
                 with counting(chat.runtime.engine) as statements:  # the app's own engine
                     [reply] = await chat.say("alice", line, chat=room)
                 counts.setdefault(line, []).append(len(statements))

@@ -18,11 +18,12 @@ from bot.domain import alerts, views
 from bot.domain import raci as raci_rules
 from bot.domain.snapshot import MemberRec
 from bot.domain.workdays import WorkCalendar
-from bot.services import leave, projects, snapshot
+from bot.services import projects, snapshot
 from storage.models import (
     AlertState,
     ChatBinding,
     JobRun,
+    Leave,
     Project,
     StandupReport,
 )
@@ -94,9 +95,12 @@ async def load(session: AsyncSession, project: Project, today: date, calendar: W
     ):
         reported.setdefault(member_id, set()).add(day)
     away: dict[int, set[date]] = {}
-    for day in window:
-        for member_id in await leave.members_on_leave(session, project.id, day):
-            away.setdefault(member_id, set()).add(day)
+    for member_id, start, end in await session.execute(
+        select(Leave.member_id, Leave.start_date, Leave.end_date).where(
+            Leave.project_id == project.id, Leave.start_date <= today, Leave.end_date >= oldest
+        )
+    ):
+        away.setdefault(member_id, set()).update(day for day in window if start <= day <= end)
     standup_days = frozenset(
         await session.scalars(
             select(JobRun.business_date).where(

@@ -22,26 +22,15 @@ from bot.domain.report import week_of
 from bot.domain.wbs import code_key
 from bot.render.i18n import LOCALES, Locale
 from bot.render.xlsx import MEDIA_TYPE, write_export
-from bot.services import baselines, plan_import
-from bot.services import calendar as calendar_service
+from bot.services import plan_import, snapshot
 from bot.services import reports as report_service
-from bot.services import tasks as task_service
 from bot.settings import Settings
 from storage.models import (
     MAX_INT,
-    ActionItem,
     AuditEntry,
     ChatBinding,
-    Department,
-    Member,
-    Milestone,
-    MilestoneTask,
     Project,
-    RaciAssignment,
     ReportSnapshot,
-    Risk,
-    Task,
-    TaskDependency,
 )
 
 DISABLED = "JSON API disabled: set CROSSTRACK_API_TOKEN"
@@ -247,74 +236,32 @@ class _ApiRoute(APIRoute):
 # -- reading a project -------------------------------------------------------------------------
 
 
-def _name(member: Member | None) -> str | None:
-    return None if member is None else plan_import.name_of(member)
-
-
 async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
     pid = project.id
     chats = await session.scalars(
         select(ChatBinding).where(ChatBinding.project_id == pid).order_by(ChatBinding.id)
     )
-    departments = {
-        d.id: d
-        for d in await session.scalars(
-            select(Department).where(Department.project_id == pid).order_by(Department.id)
-        )
-    }
-    members = {
-        m.id: m
-        for m in await session.scalars(select(Member).where(Member.project_id == pid).order_by(Member.id))
-    }
-    tasks = await task_service.ordered(session, pid)
-    rolled = task_service.effective(tasks)
-    codes = {task.id: task.code for task in tasks}
+    snap = await snapshot.load(session, project)
+    departments, members, rolled = snap.department_by_id, snap.member_by_id, snap.rolled
+    codes = {task.id: task.code for task in snap.tasks}
 
     def department_name(department_id: int | None) -> str | None:
         return departments[department_id].name if department_id in departments else None
 
     def member_name(member_id: int | None) -> str | None:
-        return _name(members.get(member_id)) if member_id is not None else None
-
-    depends_on: dict[int, list[str]] = {}
-    for task_id, depends_on_id in await session.execute(
-        select(TaskDependency.task_id, TaskDependency.depends_on_id)
-        .join(Task, Task.id == TaskDependency.task_id)
-        .where(Task.project_id == pid)
-    ):
-        depends_on.setdefault(task_id, []).append(codes[depends_on_id])
-
-    milestone_tasks: dict[int, list[str]] = {}
-    for milestone_id, task_id in await session.execute(
-        select(MilestoneTask.milestone_id, MilestoneTask.task_id)
-        .join(Milestone, Milestone.id == MilestoneTask.milestone_id)
-        .where(Milestone.project_id == pid)
-    ):
-        milestone_tasks.setdefault(milestone_id, []).append(codes[task_id])
+        member = members.get(member_id) if member_id is not None else None
+        return None if member is None else member.name
 
     raci: dict[int, dict[str, list[str]]] = {}
-    for assignment in await session.scalars(
-        select(RaciAssignment)
-        .join(Task, Task.id == RaciAssignment.task_id)
-        .where(Task.project_id == pid)
-        .order_by(RaciAssignment.id)
-    ):
-        roles = raci.setdefault(assignment.task_id, {role: [] for role in RACI_ROLES})
+    for entry in snap.raci:
+        roles = raci.setdefault(entry.task_id, {role: [] for role in RACI_ROLES})
         # A department entry (`R=市场部`) by the department's name.
-        name = member_name(assignment.member_id) or department_name(assignment.department_id)
-        roles[assignment.role].append(name or "")
+        name = member_name(entry.member_id) or department_name(entry.department_id)
+        roles[entry.role].append(name or "")
 
-    milestones = await session.scalars(
-        select(Milestone).where(Milestone.project_id == pid).order_by(Milestone.number)
-    )
-    risks = await session.scalars(select(Risk).where(Risk.project_id == pid).order_by(Risk.number))
-    actions = await session.scalars(
-        select(ActionItem).where(ActionItem.project_id == pid).order_by(ActionItem.number)
-    )
-    calendar = await calendar_service.for_project(session, pid)
-    against = await baselines.slips(session, pid, calendar)
-    graph = {codes[task_id]: set(upstream) for task_id, upstream in depends_on.items()}
-    timings = await task_service.critical_timings(tasks, graph, calendar)
+    against, calendar = snap.slips, snap.calendar
+    # Pure and proportional to the plan: off the event loop, which serves every chat meanwhile.
+    timings = await asyncio.to_thread(lambda: snap.timings)
 
     def promised(kind: Kind, ref_id: int, due: date | None) -> dict[str, Any]:
         then = against.then.get((kind, ref_id)) if against else None
@@ -349,8 +296,7 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
             for c in chats
         ],
         departments=[
-            DepartmentOut(id=d.id, name=d.name, head=member_name(d.head_member_id))
-            for d in departments.values()
+            DepartmentOut(id=d.id, name=d.name, head=member_name(d.head_member_id)) for d in snap.departments
         ],
         members=[
             MemberOut(
@@ -361,8 +307,7 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
                 department=department_name(m.department_id),
                 role=m.role,
             )
-            for m in members.values()
-            if m.removed_at is None  # kept only to name who did past work
+            for m in snap.members
         ],
         tasks=[
             TaskOut(
@@ -377,11 +322,11 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
                 due=rolled[task.code].due,
                 progress=rolled[task.code].progress,
                 status=rolled[task.code].status,
-                depends_on=sorted(depends_on.get(task.id, []), key=code_key),
+                depends_on=sorted((codes[i] for i in snap.depends_on.get(task.id, ())), key=code_key),
                 **promised("task", task.id, rolled[task.code].due),
                 **timing(task.code),
             )
-            for task in tasks
+            for task in snap.tasks
         ],
         milestones=[
             MilestoneOut(
@@ -389,12 +334,12 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
                 title=m.title,
                 due=m.due_date,
                 status=m.status,
-                tasks=sorted(milestone_tasks.get(m.id, []), key=code_key),
+                tasks=sorted((codes[i] for i in m.task_ids), key=code_key),
                 **promised("milestone", m.id, m.due_date),
             )
-            for m in milestones
+            for m in snap.milestones
         ],
-        raci={task.code: RaciOut(**raci[task.id]) for task in tasks if task.id in raci},
+        raci={task.code: RaciOut(**raci[task.id]) for task in snap.tasks if task.id in raci},
         risks=[
             RiskOut(
                 number=r.number,
@@ -406,7 +351,7 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
                 created_at=r.created_at,
                 updated_at=r.updated_at,
             )
-            for r in risks
+            for r in snap.risks
         ],
         actions=[
             ActionOut(
@@ -417,7 +362,7 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
                 status=a.status,
                 source_meeting=a.source_meeting,
             )
-            for a in actions
+            for a in snap.actions
         ],
     )
 

@@ -3,6 +3,8 @@ reminder sent from a view. Short cards for a phone screen."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from datetime import date
 
 from adapters.models import MENTION_TOKEN, Card, Reply, Text
@@ -12,13 +14,14 @@ from bot.commands.context import CommandContext
 from bot.commands.paging import page, page_number
 from bot.commands.parsing import TEXT_LIMIT, bounded, normalize, parse_mention
 from bot.commands.registry import LIST_WORDS, Router
+from bot.domain import views
 from bot.domain.report import card_color
+from bot.domain.snapshot import ActionRec
 from bot.errors import UsageError, UserFacingError
 from bot.permissions import acting, require_pm_or_their_head
 from bot.render.baseline import due_against_baseline, summary_line
 from bot.render.health import outlook_facts
-from bot.services import baselines, members, nudges, plan, tracking
-from bot.services import calendar as calendar_service
+from bot.services import members, nudges, plan, snapshot, tracking
 from storage.models import ActionItem, Member
 
 router = Router("overview", title="help.section.overview")
@@ -37,7 +40,7 @@ def _day(value: date, today: date) -> str:
     return value.strftime("%m-%d") if value.year == today.year else value.isoformat()
 
 
-def _who(ctx: CommandContext, people: tuple[Member, ...] | list[Member]) -> str:
+def _who(ctx: CommandContext, people: Sequence[members.Mentionable]) -> str:
     return " ".join(members.mention(member) for member in people) or ctx.t("value.none")
 
 
@@ -63,16 +66,10 @@ async def status(ctx: CommandContext, args: str) -> list[Reply]:
     if normalize(args):
         raise UsageError()
     today = ctx.today
-    calendar = await calendar_service.for_project(ctx.session, project.id)
-    against = await baselines.slips(ctx.session, project.id, calendar)
-    view = await tracking.overview(
-        session=ctx.session,
-        project_id=project.id,
-        today=today,
-        end=project.end_date,
-        calendar=calendar,
-        slipped_milestones=[m.item.ref_id for m in against.slipped_milestones()] if against else (),
-    )
+    snap = await snapshot.load(ctx.session, project)
+    # Pure and proportional to the plan: off the event loop, which serves every chat meanwhile.
+    view = await asyncio.to_thread(views.overview, snap, today)
+    against = snap.slips
     title = ctx.t("overview.title", name=project.name, date=_day(today, today))
     if view.task_count == 0:
         return [Card(title, ctx.t("overview.no_tasks"), color="grey")]
@@ -189,9 +186,7 @@ async def _member_named(ctx: CommandContext, args: str) -> Member:
 
 
 async def _work_card(ctx: CommandContext, member: Member, *, mine: bool) -> list[Reply]:
-    work = await tracking.my_work(
-        session=ctx.session, project_id=ctx.require_project().id, member_id=member.id
-    )
+    work = views.my_work(await snapshot.load(ctx.session, ctx.require_project()), member.id)
     who = members.mention(member)
     if not work.tasks and not work.actions:
         return [Text(ctx.t("overview.mine_empty") if mine else ctx.t("views.their_empty", who=who))]
@@ -253,7 +248,7 @@ async def risks(ctx: CommandContext, args: str) -> list[Reply]:
     return [Card(ctx.t("overview.risks_title", count=open_count), "\n".join(lines), color="orange")]
 
 
-def _action_line(ctx: CommandContext, item: ActionItem, owner: Member | None, today: date) -> str:
+def _action_line(ctx: CommandContext, item: ActionItem | ActionRec, owner: Member | None, today: date) -> str:
     who = f" · {members.mention(owner)}" if owner else ""
     if item.status == "done":
         return ctx.t("overview.action_done_line", number=item.number, text=_shorten(item.text), who=who)
@@ -296,7 +291,7 @@ def _late(ctx: CommandContext, workdays: int) -> str:
     return ctx.t("views.late_workdays", days=workdays) if workdays else ctx.t("views.late_today")
 
 
-def _late_line(ctx: CommandContext, work: tracking.LateWork, today: date) -> str:
+def _late_line(ctx: CommandContext, work: views.LateWork, today: date) -> str:
     params = {
         "code": work.code,
         "title": _shorten(work.title),
@@ -314,17 +309,14 @@ async def overdue(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
     number = page_number(args)
     today = ctx.today
-    found = await tracking.late_work(
-        session=ctx.session,
-        project_id=project.id,
-        today=today,
-        is_workday=await calendar_service.for_project(ctx.session, project.id),
-    )
+    snap = await snapshot.load(ctx.session, project)
+    found = await asyncio.to_thread(views.late_work, snap, today)
     if not found:
         return [Text(ctx.t("views.overdue_none"))]
-    departments = await plan.departments(ctx.session, project.id)
-    known = {dept.id for dept in departments}
-    groups = [(dept.name, [work for work in found if work.department_id == dept.id]) for dept in departments]
+    known = {dept.id for dept in snap.departments}
+    groups = [
+        (dept.name, [work for work in found if work.department_id == dept.id]) for dept in snap.departments
+    ]
     groups.append((ctx.t("views.no_department"), [work for work in found if work.department_id not in known]))
     lines: list[str] = []
     for name, items in groups:
@@ -348,14 +340,9 @@ async def dept_view(ctx: CommandContext, args: str) -> list[Reply]:
         # Perhaps a mistyped sub-command (`/部门 删除 研发`): the usage line too.
         raise UsageError(unknown.key, **unknown.params) from None
     today = ctx.today
-    view = await tracking.department_view(
-        session=ctx.session,
-        project_id=project.id,
-        department_id=department.id,
-        today=today,
-        is_workday=await calendar_service.for_project(ctx.session, project.id),
-    )
-    head = await ctx.session.get(Member, department.head_member_id) if department.head_member_id else None
+    snap = await snapshot.load(ctx.session, project)
+    view = await asyncio.to_thread(views.department_view, snap, department.id, today)
+    head = snap.member_by_id.get(department.head_member_id or 0)
     lines = [ctx.t("views.dept_head", who=_who(ctx, [head] if head else []))]
     if not view.tasks:
         lines.append(ctx.t("views.dept_no_tasks"))

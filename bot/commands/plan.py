@@ -6,6 +6,7 @@ the writes live in the service.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import date
 
@@ -37,9 +38,7 @@ from bot.permissions import is_pm, require_pm, require_pm_or_head
 from bot.render.baseline import due_against_baseline, summary_line
 from bot.render.dates import short_day
 from bot.render.safe import inert
-from bot.services import baselines, changes, members, notify, plan, structure, tasks
-from bot.services import calendar as calendar_service
-from bot.services import raci as raci_service
+from bot.services import changes, members, notify, plan, snapshot, structure, tasks
 from bot.services.plan import KEEP, Keep
 from storage.models import Department, Member, Task
 
@@ -814,20 +813,15 @@ async def task_delete(ctx: CommandContext, args: str) -> list[Reply]:
 async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
     number = page_number(args)
-    ordered = await tasks.ordered(ctx.session, project.id)
-    if not ordered:
+    snap = await snapshot.load(ctx.session, project)
+    if not snap.tasks:
         return [Text(ctx.t("plan.tasks_empty"))]
-    rolled = tasks.effective(ordered)
-    people = {member.id: member for member in await plan.project_members(ctx.session, project.id)}
-    graph = await tasks.dependencies(ctx.session, project.id)
-    calendar = await calendar_service.for_project(ctx.session, project.id)
-    against = await baselines.slips(ctx.session, project.id, calendar)
-    timings = await tasks.critical_timings(ordered, graph, calendar)
-    parents = {wbs.parent_of(task.code) for task in ordered}
-    assigned = await raci_service.entries(ctx.session, [task.id for task in ordered])
-    department_names = {d.id: d.name for d in await plan.departments(ctx.session, project.id)}
+    # Pure and proportional to the plan: off the event loop, which serves every chat meanwhile.
+    timings = await asyncio.to_thread(lambda: snap.timings)
+    rolled, people, graph, against = snap.rolled, snap.member_by_id, snap.graph, snap.slips
+    department_names = {d.id: d.name for d in snap.departments}
     lines = []
-    for task in ordered:
+    for task in snap.tasks:
         values = rolled[task.code]
         depth = plan.level(task.code)
         name = f"{task.code} {inert(task.title)}"
@@ -836,7 +830,7 @@ async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
         parts = [f"{INDENT * (depth - 1)}{_icon(values, ctx.today)} {f'**{name}**' if depth == 1 else name}"]
         if task.owner_member_id in people:
             parts.append(members.mention(people[task.owner_member_id]))
-        elif doing := [e.department for e in assigned.get(task.id, []) if e.role == "R" and e.department]:
+        elif doing := [e.department for e in snap.entries(task.id) if e.role == "R" and e.department]:
             # No person named yet: the R department answers for it.
             parts += [
                 ctx.t("plan.raci_dept", name=department_names[d]) for d in doing if d in department_names
@@ -847,7 +841,7 @@ async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
         parts.append(f"{values.progress}%")
         if upstream := graph.get(task.code):
             parts.append(ctx.t("plan.tasks_after", codes=", ".join(sorted(upstream, key=wbs.code_key))))
-        if task.code not in parents and (timing := timings.get(task.code)) and timing.critical:
+        if task.code not in snap.parents and (timing := timings.get(task.code)) and timing.critical:
             parts.append(CRITICAL_MARK)
         lines.append(" · ".join(parts))
     lines = [*page(ctx, lines, number, usage_key="usage.tasks"), "", ctx.t("plan.tasks_legend")]

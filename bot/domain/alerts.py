@@ -1,6 +1,6 @@
 """Risk alert rules, pure: a snapshot of the project in, findings with their reasons and audiences out.
 
-Each rule says, per subject ("task:12", "member:3", "risk:4", "action:7"), why it alerts (the
+Each rule says, per subject ("task:12", "member:3", "risk:4", "action:7", "milestone:2"), why it alerts (the
 reason's parameters), how bad it is and who hears about it at each escalation stage.
 
 `severity` is a small ordinal that rises only when the problem got meaningfully worse (another
@@ -23,6 +23,7 @@ from math import ceil
 from typing import Literal
 
 from bot.domain import schedule, wbs
+from bot.domain.baseline import slip_workdays
 from bot.domain.critical_path import Planned, critical_path
 from bot.domain.workdays import WorkCalendar, workdays_after
 
@@ -30,6 +31,7 @@ Rule = Literal[
     "task_overdue",
     "task_behind",
     "upstream_late",
+    "milestone_slipped",
     "blocker_open",
     "standup_missing",
     "risk_stale",
@@ -39,6 +41,7 @@ RULES: tuple[Rule, ...] = (
     "task_overdue",
     "task_behind",
     "upstream_late",
+    "milestone_slipped",
     "blocker_open",
     "standup_missing",
     "risk_stale",
@@ -142,6 +145,17 @@ class ActionFacts:
 
 
 @dataclass(frozen=True)
+class MilestoneFacts:
+    id: int
+    number: int
+    title: str
+    due: date
+    status: str
+    baseline_due: date | None  # its date in the baseline in force; None without one
+    tasks: tuple[int, ...] = ()  # ids of its linked tasks
+
+
+@dataclass(frozen=True)
 class Snapshot:
     tasks: tuple[TaskFacts, ...] = ()
     depends_on: Mapping[str, frozenset[str]] = field(default_factory=dict)  # code -> upstream codes
@@ -151,6 +165,7 @@ class Snapshot:
     actions: tuple[ActionFacts, ...] = ()
     pms: tuple[int, ...] = ()
     standup_days: frozenset[date] = frozenset()  # days the standup prompt went out
+    milestones: tuple[MilestoneFacts, ...] = ()
 
 
 # Findings that say a task's finish is slipping (a blocker or a stale risk is not a slip).
@@ -223,19 +238,24 @@ class _Plan:
                 yield self.by_code[code]
             code = wbs.parent_of(code)
 
-    def finding(self, rule: Rule, task: TaskFacts, severity: int, **params: Param) -> Finding:
-        """A finding about a task: its R, then its A and department head (a subtask without its own
-        takes its nearest parent's), then the PMs."""
+    def routing(self, task: TaskFacts) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Who hears of a task's problem first (its R) and at stage 1 (its A and department head);
+        a subtask without its own takes its nearest parent's."""
         owners = next((t.responsible for t in self._lineage(task) if t.responsible), ())
         accountable = next((t.accountable for t in self._lineage(task) if t.accountable), ())
         head = next((t.department_head for t in self._lineage(task) if t.department_head), None)
+        return owners, (*accountable, *((head,) if head is not None else ()))
+
+    def finding(self, rule: Rule, task: TaskFacts, severity: int, **params: Param) -> Finding:
+        """A finding about a task: routed as `routing` says, then to the PMs."""
+        owners, escalation = self.routing(task)
         return Finding(
             rule,
             f"task:{task.id}",
             severity,
             {"code": task.code, "title": task.title, **params},
             owners,
-            (*accountable, *((head,) if head is not None else ())),
+            escalation,
             self.pms,
             critical=rule in SLIP_RULES and task.code in self.critical,
         )
@@ -313,6 +333,38 @@ def _upstream_late(
                 upstream=tuple(up for up, _ in late),
                 finish=max(finish for _, finish in late),
             )
+
+
+def _milestone_slipped(plan: _Plan, snapshot: Snapshot, calendar: WorkCalendar) -> Iterable[Finding]:
+    """An open milestone now due after its baseline date: the promise is broken, as when it is late.
+    It is told to whoever answers for its tasks (the PMs, who own the dates, when nobody does), then
+    escalates like a task's finding; each further working week of slip makes it worse."""
+    for milestone in snapshot.milestones:
+        if milestone.status == "done" or milestone.baseline_due is None:
+            continue
+        slip = slip_workdays(milestone.baseline_due, milestone.due, calendar)
+        if slip <= 0:
+            continue
+        routes = [plan.routing(plan.by_id[i]) for i in milestone.tasks if i in plan.by_id]
+        owners = tuple(dict.fromkeys(member for first, _ in routes for member in first))
+        escalation = tuple(
+            dict.fromkeys(member for _, then in routes for member in then if member not in owners)
+        )
+        yield Finding(
+            "milestone_slipped",
+            f"milestone:{milestone.id}",
+            _level(slip, 1, WEEK),
+            {
+                "number": milestone.number,
+                "title": milestone.title,
+                "due": milestone.due,
+                "baseline": milestone.baseline_due,
+                "days": slip,
+            },
+            owners or plan.pms,
+            escalation,
+            plan.pms,
+        )
 
 
 def _blocker_open(plan: _Plan, snapshot: Snapshot, today: date, calendar: WorkCalendar) -> Iterable[Finding]:
@@ -416,6 +468,7 @@ def assess(
         *_task_overdue(plan, today, calendar),
         *_task_behind(plan, today, threshold),
         *_upstream_late(plan, snapshot, today, calendar, threshold),
+        *_milestone_slipped(plan, snapshot, calendar),
         *_blocker_open(plan, snapshot, today, calendar),
         *_standup_missing(plan, snapshot, today, calendar),
         *_risk_stale(snapshot, today),

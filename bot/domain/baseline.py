@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
-from bot.domain.wbs import code_key
+from bot.domain.wbs import Rolled, code_key
 from bot.domain.workdays import WorkCalendar
 
 Kind = Literal["task", "milestone"]
@@ -87,3 +87,78 @@ def overall_slip(baseline: Iterable[Dated], current: Iterable[Dated], calendar: 
     """Working days the plan's end moved against the baseline's (0 when either has no dates)."""
     then, now = plan_end(baseline), plan_end(current)
     return 0 if then is None or now is None else slip_workdays(then, now, calendar)
+
+
+class _Task(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+
+
+class _Milestone(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def number(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def due_date(self) -> date: ...
+
+
+def current_items(
+    tasks: Iterable[_Task], rolled: Mapping[str, Rolled], milestones: Iterable[_Milestone]
+) -> list[Dated]:
+    """Every task's effective dates (`rolled`: a parent spans its children) and every milestone's
+    due date, by milestone number."""
+    items = [
+        Dated("task", task.id, task.code, task.title, rolled[task.code].start, rolled[task.code].due)
+        for task in tasks
+    ]
+    return items + [
+        Dated("milestone", milestone.id, str(milestone.number), milestone.title, None, milestone.due_date)
+        for milestone in sorted(milestones, key=lambda m: m.number)
+    ]
+
+
+@dataclass(frozen=True)
+class Slips:
+    """The plan against the baseline in force: what moved, keyed by (kind, id), and the plan end."""
+
+    number: int
+    then: dict[tuple[Kind, int], Dated]  # every item of the baseline, by (kind, id)
+    moved: list[Moved]
+    end_then: date | None
+    end_now: date | None
+    overall: int  # workdays the plan's end moved
+
+    def due_moved(self, kind: Kind, ref_id: int) -> Moved | None:
+        """The item's change when its due date moved (not when it was added or only its start moved)."""
+        for change in self.moved:
+            if (
+                change.item.key == (kind, ref_id)
+                and change.then
+                and change.now
+                and change.then.due != change.now.due
+            ):
+                return change
+        return None
+
+    def slipped_milestones(self) -> list[Moved]:
+        """Milestones now due after their baseline date: late against the promise."""
+        return [m for m in self.moved if m.item.kind == "milestone" and m.slip > 0]
+
+
+def slips(number: int, then: Sequence[Dated], now: Sequence[Dated], calendar: WorkCalendar) -> Slips:
+    """The plan (`now`) against baseline `number` (`then`)."""
+    return Slips(
+        number=number,
+        then={item.key: item for item in then},
+        moved=compare(then, now, calendar),
+        end_then=plan_end(then),
+        end_now=plan_end(now),
+        overall=overall_slip(then, now, calendar),
+    )

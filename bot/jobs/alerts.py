@@ -15,12 +15,12 @@ from datetime import date
 
 from adapters.models import ActionGroup, Card
 from bot.domain import alerts as rules
+from bot.domain.snapshot import MemberRec
 from bot.jobs.context import JobContext, Recipient
 from bot.render import actions
 from bot.services import alerts as alert_service
 from bot.services import members
 from bot.services.alerts import Tracked
-from storage.models import Member
 
 MAX_ITEMS = 8  # findings listed in one private digest
 MAX_GROUP_ITEMS = 5  # findings listed in the group digest (all are counted)
@@ -59,7 +59,7 @@ def _order(item: Tracked) -> tuple[int, int]:
 async def _send_digests(
     ctx: JobContext,
     news: list[Tracked],
-    people: Mapping[int, Member],
+    people: Mapping[int, MemberRec],
     heads: Mapping[str, int | None],
     away: Set[int],
 ) -> list[Tracked]:
@@ -85,7 +85,7 @@ def _digest(
     ctx: JobContext,
     reader: int,
     items: list[Tracked],
-    people: Mapping[int, Member],
+    people: Mapping[int, MemberRec],
     heads: Mapping[str, int | None],
 ) -> Card:
     shown = items[:MAX_ITEMS]
@@ -102,7 +102,7 @@ def _digest(
 
 
 def _actions(
-    ctx: JobContext, reader: Member, finding: rules.Finding, heads: Mapping[str, int | None]
+    ctx: JobContext, reader: MemberRec, finding: rules.Finding, heads: Mapping[str, int | None]
 ) -> ActionGroup | None:
     """The buttons this reader may use on a finding, by the rules of the commands they send."""
     locale, pm = ctx.project.locale, reader.role == "pm"
@@ -121,7 +121,7 @@ def _actions(
     return None
 
 
-def _line(ctx: JobContext, item: Tracked, reader: int, people: Mapping[int, Member]) -> str:
+def _line(ctx: JobContext, item: Tracked, reader: int, people: Mapping[int, MemberRec]) -> str:
     """The reason, then the one thing this reader should do: the owner acts, the others follow up."""
     finding = item.finding
     params = _params(ctx, finding, people)
@@ -134,7 +134,7 @@ def _line(ctx: JobContext, item: Tracked, reader: int, people: Mapping[int, Memb
     return f"{_reason(ctx, item, people)}\n{action}"
 
 
-def _reason(ctx: JobContext, item: Tracked, people: Mapping[int, Member]) -> str:
+def _reason(ctx: JobContext, item: Tracked, people: Mapping[int, MemberRec]) -> str:
     """Why it alerts, and for how long it has gone unresolved once that escalates it."""
     reason = ctx.t(f"alerts.reason.{item.finding.rule}", **_params(ctx, item.finding, people))
     if item.finding.critical:
@@ -144,7 +144,7 @@ def _reason(ctx: JobContext, item: Tracked, people: Mapping[int, Member]) -> str
     return reason
 
 
-def _group_digest(ctx: JobContext, told: list[Tracked], people: Mapping[int, Member]) -> Card:
+def _group_digest(ctx: JobContext, told: list[Tracked], people: Mapping[int, MemberRec]) -> Card:
     counts = Counter(item.finding.rule for item in told)
     parts = " · ".join(
         ctx.t("alerts.group_part", rule=ctx.t(f"alerts.rule.{rule}"), count=counts[rule])
@@ -170,7 +170,7 @@ def _group_digest(ctx: JobContext, told: list[Tracked], people: Mapping[int, Mem
     )
 
 
-def _params(ctx: JobContext, finding: rules.Finding, people: Mapping[int, Member]) -> dict[str, object]:
+def _params(ctx: JobContext, finding: rules.Finding, people: Mapping[int, MemberRec]) -> dict[str, object]:
     """A finding's reason parameters as the reader sees them: mentions, short dates, short texts."""
     shown: dict[str, object] = {}
     for name, value in finding.params.items():
@@ -189,7 +189,7 @@ def _params(ctx: JobContext, finding: rules.Finding, people: Mapping[int, Member
     return shown
 
 
-def _mentions(ids: Iterable[int], people: Mapping[int, Member]) -> str:
+def _mentions(ids: Iterable[int], people: Mapping[int, MemberRec]) -> str:
     return " ".join(members.mention(people[member_id]) for member_id in ids)
 
 

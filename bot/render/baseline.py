@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 
-from bot.domain.baseline import Moved
+from bot.domain.baseline import Moved, Slips
 from bot.render.dates import short_day
 from bot.render.i18n import t
-
-if TYPE_CHECKING:  # the weekly report renders slip words too and must not pull the services in
-    from bot.services.baselines import Slips
 
 
 def slip_words(locale: str, workdays: int) -> str:

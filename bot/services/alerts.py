@@ -11,23 +11,21 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import alerts
+from bot.domain import alerts, views
 from bot.domain import raci as raci_rules
+from bot.domain.snapshot import MemberRec
 from bot.domain.workdays import WorkCalendar
-from bot.services import leave, members, plan, projects, raci, tasks, tracking
+from bot.services import projects, snapshot
 from storage.models import (
     AlertState,
-    Blocker,
     ChatBinding,
     JobRun,
-    Member,
+    Leave,
     Project,
-    RiskEvent,
     StandupReport,
-    Task,
 )
 
 # The job (scheduler/jobs.py) whose finished runs mark the days a standup was asked for.
@@ -37,22 +35,19 @@ STANDUP_PROMPT_JOB = "standup-prompt"
 @dataclass(frozen=True)
 class Loaded:
     snapshot: alerts.Snapshot
-    people: dict[int, Member]  # every member of the project, by id
+    people: dict[int, MemberRec]  # every member of the project, by id
     chats: list[ChatBinding]
 
 
 async def load(session: AsyncSession, project: Project, today: date, calendar: WorkCalendar) -> Loaded:
     """Everything the alert rules look at for `project` on `today` (a date in its timezone)."""
     tz = ZoneInfo(project.timezone)
+    snap = await snapshot.load(session, project)
 
     def local(moment: datetime) -> date:
         return moment.astimezone(tz).date()
 
-    people = {member.id: member for member in await plan.project_members(session, project.id)}
-    heads = await raci.heads(session, project.id)
-
-    task_list = await tasks.ordered(session, project.id)
-    found = await raci.entries(session, [task.id for task in task_list])
+    heads = snap.heads
     task_facts = tuple(
         alerts.TaskFacts(
             id=task.id,
@@ -63,23 +58,29 @@ async def load(session: AsyncSession, project: Project, today: date, calendar: W
             progress=task.progress,
             status=task.status,
             created=local(task.created_at),
-            responsible=raci_rules.responsible(task.owner_member_id, found.get(task.id, []), heads),
-            accountable=raci_rules.people(found.get(task.id, []), "A", heads),
+            responsible=raci_rules.responsible(task.owner_member_id, snap.entries(task.id), heads),
+            accountable=raci_rules.people(snap.entries(task.id), "A", heads),
             department_head=heads.get(task.department_id) if task.department_id else None,
         )
-        for task in task_list
+        for task in snap.tasks
     )
-    depends_on = {
-        code: frozenset(ups) for code, ups in (await tasks.dependencies(session, project.id)).items()
-    }
-
     blockers = tuple(
         alerts.BlockerFacts(blocker.task_id, local(blocker.created_at), blocker.text)
-        for blocker in await session.scalars(
-            select(Blocker)
-            .join(Task, Task.id == Blocker.task_id)
-            .where(Task.project_id == project.id, Blocker.status == "open")
+        for blocker in snap.blockers
+    )
+    against = snap.slips
+    milestone_facts = tuple(
+        alerts.MilestoneFacts(
+            id=m.id,
+            number=m.number,
+            title=m.title,
+            due=m.due_date,
+            status=m.status,
+            baseline_due=then.due if (then := against.then.get(("milestone", m.id))) else None,
+            tasks=m.task_ids,
         )
+        for m in snap.milestones
+        if against is not None
     )
 
     window = alerts.recent_workdays(today, calendar)
@@ -94,9 +95,12 @@ async def load(session: AsyncSession, project: Project, today: date, calendar: W
     ):
         reported.setdefault(member_id, set()).add(day)
     away: dict[int, set[date]] = {}
-    for day in window:
-        for member_id in await leave.members_on_leave(session, project.id, day):
-            away.setdefault(member_id, set()).add(day)
+    for member_id, start, end in await session.execute(
+        select(Leave.member_id, Leave.start_date, Leave.end_date).where(
+            Leave.project_id == project.id, Leave.start_date <= today, Leave.end_date >= oldest
+        )
+    ):
+        away.setdefault(member_id, set()).update(day for day in window if start <= day <= end)
     standup_days = frozenset(
         await session.scalars(
             select(JobRun.business_date).where(
@@ -116,18 +120,7 @@ async def load(session: AsyncSession, project: Project, today: date, calendar: W
             reported=frozenset(reported.get(member.id, ())),
             on_leave=frozenset(away.get(member.id, ())),
         )
-        for member in people.values()
-    )
-
-    risks = await tracking.risk_list(session=session, project_id=project.id, include_closed=False)
-    last_event = dict(
-        (
-            await session.execute(
-                select(RiskEvent.risk_id, func.max(RiskEvent.created_at))
-                .where(RiskEvent.risk_id.in_([risk.id for risk in risks]))
-                .group_by(RiskEvent.risk_id)
-            )
-        ).all()
+        for member in snap.members
     )
     risk_facts = tuple(
         alerts.RiskFacts(
@@ -137,26 +130,29 @@ async def load(session: AsyncSession, project: Project, today: date, calendar: W
             level=risk.level,
             status=risk.status,
             owner=risk.owner_member_id,
-            updated=local(max(risk.updated_at, last_event.get(risk.id) or risk.updated_at)),
+            updated=local(max(risk.updated_at, risk.last_event_at or risk.updated_at)),
         )
-        for risk in risks
+        for risk in sorted(snap.risks, key=views.risk_order)
+        if risk.status != "closed"
     )
     action_facts = tuple(
         alerts.ActionFacts(item.id, item.number, item.text, item.due_date, item.status, item.owner_member_id)
-        for item in await tracking.action_list(session=session, project_id=project.id, include_done=False)
+        for item in views.open_actions(snap)
     )
 
-    snapshot = alerts.Snapshot(
+    facts = alerts.Snapshot(
         tasks=task_facts,
-        depends_on=depends_on,
+        depends_on={code: frozenset(ups) for code, ups in snap.graph.items()},
         blockers=blockers,
         members=member_facts,
         risks=risk_facts,
         actions=action_facts,
-        pms=tuple(pm.id for pm in await members.pms(session, project.id)),
+        pms=tuple(pm.id for pm in snap.pms),
         standup_days=standup_days,
+        milestones=milestone_facts,
     )
-    return Loaded(snapshot, people, await projects.chats(session, project.id))
+    people = {member.id: member for member in snap.members}
+    return Loaded(facts, people, await projects.chats(session, project.id))
 
 
 @dataclass(eq=False)

@@ -3,8 +3,7 @@ against. Setting one again keeps the earlier ones, numbered, with who set it and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +11,6 @@ from sqlalchemy.orm import selectinload
 
 from bot.domain import baseline as slip
 from bot.domain.baseline import Dated
-from bot.domain.workdays import WorkCalendar
 from bot.services import audit, tasks
 from bot.services.audit import Actor
 from storage.models import Baseline, BaselineItem, Member, Milestone, Project
@@ -21,33 +19,23 @@ from storage.models import Baseline, BaselineItem, Member, Milestone, Project
 async def current_items(session: AsyncSession, project_id: int) -> list[Dated]:
     """Every task's effective dates (a parent spans its children) and every milestone's due date."""
     task_list = await tasks.ordered(session, project_id)
-    rolled = tasks.effective(task_list)
-    items = [
-        Dated("task", task.id, task.code, task.title, rolled[task.code].start, rolled[task.code].due)
-        for task in task_list
-    ]
-    milestones = await session.scalars(
-        select(Milestone).where(Milestone.project_id == project_id).order_by(Milestone.number)
+    milestones = await session.scalars(select(Milestone).where(Milestone.project_id == project_id))
+    return slip.current_items(task_list, tasks.effective(task_list), milestones)
+
+
+def dated(item: BaselineItem) -> Dated:
+    return Dated(
+        "task" if item.kind == "task" else "milestone",
+        item.ref_id,
+        item.code,
+        item.title,
+        item.start_date,
+        item.due_date,
     )
-    items += [
-        Dated("milestone", milestone.id, str(milestone.number), milestone.title, None, milestone.due_date)
-        for milestone in milestones
-    ]
-    return items
 
 
 def items_of(baseline: Baseline) -> list[Dated]:
-    return [
-        Dated(
-            "task" if item.kind == "task" else "milestone",
-            item.ref_id,
-            item.code,
-            item.title,
-            item.start_date,
-            item.due_date,
-        )
-        for item in baseline.items
-    ]
+    return [dated(item) for item in baseline.items]
 
 
 async def set_baseline(
@@ -127,47 +115,3 @@ async def history(session: AsyncSession, project_id: int) -> list[tuple[Baseline
         .order_by(Baseline.number.desc())
     )
     return [(baseline, member, int(count)) for baseline, member, count in rows]
-
-
-@dataclass(frozen=True)
-class Slips:
-    """The plan against the baseline in force: what moved, keyed by (kind, id), and the plan end."""
-
-    number: int
-    then: dict[tuple[slip.Kind, int], Dated]  # every item of the baseline, by (kind, id)
-    moved: list[slip.Moved]
-    end_then: date | None
-    end_now: date | None
-    overall: int  # workdays the plan's end moved
-
-    def due_moved(self, kind: slip.Kind, ref_id: int) -> slip.Moved | None:
-        """The item's change when its due date moved (not when it was added or only its start moved)."""
-        for change in self.moved:
-            if (
-                change.item.key == (kind, ref_id)
-                and change.then
-                and change.now
-                and change.then.due != change.now.due
-            ):
-                return change
-        return None
-
-    def slipped_milestones(self) -> list[slip.Moved]:
-        """Milestones now due after their baseline date: late against the promise."""
-        return [m for m in self.moved if m.item.kind == "milestone" and m.slip > 0]
-
-
-async def slips(session: AsyncSession, project_id: int, calendar: WorkCalendar) -> Slips | None:
-    """The current plan against the latest baseline; None when no baseline was set."""
-    found = await latest(session, project_id)
-    if found is None:
-        return None
-    then, now = items_of(found[0]), await current_items(session, project_id)
-    return Slips(
-        number=found[0].number,
-        then={item.key: item for item in then},
-        moved=slip.compare(then, now, calendar),
-        end_then=slip.plan_end(then),
-        end_now=slip.plan_end(now),
-        overall=slip.overall_slip(then, now, calendar),
-    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -137,6 +138,11 @@ async def pms(session: AsyncSession, project_id: int) -> list[Member]:
     return list(result)
 
 
-def mention(member: Member) -> str:
+class Mentionable(Protocol):
+    @property
+    def platform_user_id(self) -> str: ...
+
+
+def mention(member: Mentionable) -> str:
     """How a reply refers to a member: a platform mention the adapter renders with their real name."""
     return f"<at:{member.platform_user_id}>"

@@ -20,28 +20,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from adapters.base import SendError, TableWriter
 from bot.domain import report as domain
 from bot.domain import wbs
+from bot.domain.baseline import Slips
 from bot.domain.report import Person, ReportInput, WeeklyReport, week_of
+from bot.domain.snapshot import MemberRec, TaskRec
 from bot.domain.workdays import WorkCalendar
-from bot.services import baselines, changes, resources, standups
-from bot.services import tasks as task_service
+from bot.services import changes, resources, snapshot, standups
 from storage.models import (
-    ActionItem,
-    Blocker,
-    Department,
     JobRun,
     Leave,
-    Member,
-    Milestone,
-    MilestoneTask,
-    ProgressUpdate,
     Project,
-    RaciAssignment,
     ReportSnapshot,
-    Risk,
-    RiskEvent,
     StandupReport,
     TableSyncRecord,
-    Task,
 )
 
 T = TypeVar("T")
@@ -72,7 +62,7 @@ def standups_through(project: Project, today: date, now: datetime) -> date:
     return today if passed else today - timedelta(days=1)
 
 
-def _baseline_in(against: baselines.Slips | None) -> domain.BaselineIn | None:
+def _baseline_in(against: Slips | None) -> domain.BaselineIn | None:
     if against is None:
         return None
     return domain.BaselineIn(
@@ -103,39 +93,20 @@ async def load(
     # The week in UTC terms: from Monday 00:00 to the next Monday 00:00, project time.
     since = datetime.combine(week_start, time(), tzinfo=tz)
     until = datetime.combine(week_end + timedelta(days=1), time(), tzinfo=tz)
+    snap = await snapshot.load(session, project, history=(since, until))
 
     def local(moment: datetime) -> date:
         return moment.astimezone(tz).date()
 
-    people = {m.id: m for m in await session.scalars(select(Member).where(Member.project_id == pid))}
-
     def person(member_id: int | None) -> Person | None:
-        member = people.get(member_id) if member_id is not None else None
-        return None if member is None else Person(member.platform_user_id, _name(member))
+        member = snap.member_by_id.get(member_id) if member_id is not None else None
+        return None if member is None else Person(member.platform_user_id, member.name)
 
-    departments: dict[int, str] = {
-        department_id: name
-        for department_id, name in await session.execute(
-            select(Department.id, Department.name).where(Department.project_id == pid).order_by(Department.id)
-        )
-    }
-    task_list = await task_service.ordered(session, pid)
-    by_id = {task.id: task for task in task_list}
-    by_code = {task.code: task for task in task_list}
-    doers: dict[int, list[int | None]] = {}  # None: a department R, no person to name
-    for task_id, member_id in await session.execute(
-        select(RaciAssignment.task_id, RaciAssignment.member_id)
-        .where(RaciAssignment.task_id.in_(list(by_id)), RaciAssignment.role == "R")
-        .order_by(RaciAssignment.id)
-    ):
-        doers.setdefault(task_id, []).append(member_id)
+    departments = {department.id: department.name for department in snap.departments}
+    by_code = {task.code: task for task in snap.tasks}
+    code_of = {task.id: task.code for task in snap.tasks}
 
-    def owners(task: Task) -> tuple[Person, ...]:
-        """The owner, else the R assignees: who answers for the task."""
-        ids = [task.owner_member_id] if task.owner_member_id in people else doers.get(task.id, [])
-        return tuple(p for p in (person(i) for i in ids) if p is not None)
-
-    def department(task: Task) -> str:
+    def department(task: TaskRec) -> str:
         """The task's department, else its nearest ancestor's."""
         code: str | None = task.code
         while code is not None:
@@ -145,43 +116,10 @@ async def load(
             code = wbs.parent_of(code)
         return ""
 
-    milestone_tasks: dict[int, list[str]] = {}
-    for milestone_id, task_id in await session.execute(
-        select(MilestoneTask.milestone_id, MilestoneTask.task_id)
-        .join(Milestone, Milestone.id == MilestoneTask.milestone_id)
-        .where(Milestone.project_id == pid)
-    ):
-        if task_id in by_id:
-            milestone_tasks.setdefault(milestone_id, []).append(by_id[task_id].code)
-    milestones = await session.scalars(select(Milestone).where(Milestone.project_id == pid))
-
-    updates = await session.execute(
-        select(
-            Task.code, ProgressUpdate.previous_progress, ProgressUpdate.progress, ProgressUpdate.created_at
-        )
-        .join(Task, Task.id == ProgressUpdate.task_id)
-        .where(Task.project_id == pid, ProgressUpdate.created_at >= since, ProgressUpdate.created_at < until)
-        .order_by(ProgressUpdate.created_at, ProgressUpdate.id)
-    )
     moves: dict[int, list[str]] = {}
-    for risk_id, to_status in await session.execute(
-        select(RiskEvent.risk_id, RiskEvent.to_status)
-        .join(Risk, Risk.id == RiskEvent.risk_id)
-        .where(Risk.project_id == pid, RiskEvent.created_at >= since, RiskEvent.created_at < until)
-        .order_by(RiskEvent.id)
-    ):
-        moves.setdefault(risk_id, []).append(to_status)
-    risks = await session.scalars(select(Risk).where(Risk.project_id == pid))
-    blockers = await session.execute(
-        select(Task.code, Blocker.text, Blocker.created_at)
-        .join(Task, Task.id == Blocker.task_id)
-        .where(Task.project_id == pid, Blocker.status == "open")
-    )
-    actions = await session.scalars(
-        select(ActionItem).where(ActionItem.project_id == pid, ActionItem.status == "open")
-    )
-
-    against = await baselines.slips(session, pid, calendar)
+    for move in snap.risk_moves:
+        moves.setdefault(move.risk_id, []).append(move.to_status)
+    against = snap.slips
     baseline_due = (
         {m.item.ref_id: m.then.due for m in against.moved if m.item.kind == "milestone" and m.then}
         if against
@@ -200,10 +138,10 @@ async def load(
                 due=task.due_date,
                 progress=task.progress,
                 status=task.status,
-                owners=owners(task),
+                owners=tuple(Person(m.platform_user_id, m.name) for m in snap.responsible(task)),
                 department=department(task),
             )
-            for task in task_list
+            for task in snap.tasks
         ],
         departments=list(departments.values()),
         milestones=[
@@ -213,12 +151,15 @@ async def load(
                 due=m.due_date,
                 status=m.status,
                 done_on=local(m.done_at) if m.done_at else None,
-                tasks=tuple(milestone_tasks.get(m.id, ())),
+                tasks=tuple(code_of[task_id] for task_id in m.task_ids),
                 baseline_due=baseline_due.get(m.id),
             )
-            for m in milestones
+            for m in snap.milestones
         ],
-        updates=[domain.UpdateIn(code, before, after, local(at)) for code, before, after, at in updates],
+        updates=[
+            domain.UpdateIn(code_of[u.task_id], u.previous_progress, u.progress, local(u.created_at))
+            for u in snap.updates
+        ],
         risks=[
             domain.RiskIn(
                 number=r.number,
@@ -229,12 +170,13 @@ async def load(
                 created_on=local(r.created_at),
                 moved_this_week=tuple(moves.get(r.id, ())),
             )
-            for r in risks
+            for r in snap.risks
         ],
-        blockers=[domain.BlockerIn(code, text, local(at)) for code, text, at in blockers],
+        blockers=[domain.BlockerIn(code_of[b.task_id], b.text, local(b.created_at)) for b in snap.blockers],
         actions=[
             domain.ActionIn(a.number, a.text, person(a.owner_member_id), a.due_date, a.status)
-            for a in actions
+            for a in snap.actions
+            if a.status == "open"
         ],
         needs=[
             domain.NeedIn(
@@ -250,7 +192,7 @@ async def load(
         attendance=await _attendance(
             session,
             project,
-            list(people.values()),
+            snap.members,
             week_start,
             standups_through(project, today, now),
             calendar,
@@ -263,14 +205,10 @@ async def load(
     )
 
 
-def _name(member: Member) -> str:
-    return member.display_name or member.platform_user_id
-
-
 async def _attendance(
     session: AsyncSession,
     project: Project,
-    people: Sequence[Member],
+    people: Sequence[MemberRec],
     week_start: date,
     through: date,
     calendar: WorkCalendar,
@@ -333,7 +271,7 @@ async def _attendance(
         if expected:
             result.append(
                 domain.AttendanceIn(
-                    Person(member.platform_user_id, _name(member)),
+                    Person(member.platform_user_id, member.name),
                     expected=len(expected),
                     reported=sum((member.id, day) in reported for day in expected),
                 )

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import wbs
-from bot.domain.critical_path import Planned, Timing, critical_path
-from bot.domain.workdays import WorkCalendar
 from storage.models import Task, TaskDependency
 
 
@@ -65,12 +60,3 @@ async def refresh_rollups(*, session: AsyncSession, project_id: int) -> None:
         if task.code in parents:
             task.progress = rolled[task.code].progress
             task.status = rolled[task.code].status
-
-
-async def critical_timings(
-    task_list: list[Task], graph: Mapping[str, set[str]], calendar: WorkCalendar
-) -> dict[str, Timing]:
-    """The critical path of the plan (`task_list` is the project's tasks, `graph` their
-    dependencies as `dependencies` gives them), off the event loop."""
-    planned = {task.code: Planned(task.start_date, task.due_date) for task in task_list}
-    return await asyncio.to_thread(critical_path, planned, graph, calendar)

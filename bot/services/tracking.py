@@ -8,7 +8,6 @@ already closed) lives here and raises UserFacingError.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,8 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import schedule, wbs
-from bot.domain.workdays import IsWorkday, WorkCalendar, workdays_after
+from bot.domain import views, wbs
 from bot.errors import UserFacingError
 from bot.services import audit, members, raci, tasks
 from bot.services.audit import Actor
@@ -30,16 +28,13 @@ from storage.models import (
     ChangeRequest,
     Department,
     Member,
-    Milestone,
     ProgressUpdate,
-    RaciAssignment,
     ResourceRequest,
     Risk,
     RiskEvent,
     Task,
 )
 
-LEVEL_ORDER = {"high": 0, "medium": 1, "low": 2}
 OPEN_RISK = ("new", "open", "mitigated")
 
 
@@ -401,7 +396,7 @@ async def risk_list(*, session: AsyncSession, project_id: int, include_closed: b
     if not include_closed:
         query = query.where(Risk.status != "closed")
     risks = list(await session.scalars(query))
-    return sorted(risks, key=lambda r: (r.status == "closed", LEVEL_ORDER.get(r.level, 9), r.number))
+    return sorted(risks, key=views.risk_order)
 
 
 # --- risks: corrections and history ------------------------------------------------------------------
@@ -663,10 +658,6 @@ async def reopen_action(*, session: AsyncSession, item: ActionItem, actor: Actor
     )
 
 
-def _due_key(due: date | None) -> tuple[bool, date]:
-    return (due is None, due or date.max)
-
-
 async def action_list(*, session: AsyncSession, project_id: int, include_done: bool) -> list[ActionItem]:
     """Open items by due date (undated last); done ones after them, newest number first, when asked."""
     query = select(ActionItem).where(ActionItem.project_id == project_id)
@@ -674,13 +665,13 @@ async def action_list(*, session: AsyncSession, project_id: int, include_done: b
         query = query.where(ActionItem.status == "open")
     items = list(await session.scalars(query))
     open_items = sorted(
-        (i for i in items if i.status == "open"), key=lambda i: (*_due_key(i.due_date), i.number)
+        (i for i in items if i.status == "open"), key=lambda i: (*views.due_key(i.due_date), i.number)
     )
     done = sorted((i for i in items if i.status != "open"), key=lambda i: -i.number)
     return [*open_items, *done]
 
 
-# --- read models ---------------------------------------------------------------------------------------
+# --- lookups ---------------------------------------------------------------------------------------
 
 
 async def members_by_id(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, Member]:
@@ -688,178 +679,6 @@ async def members_by_id(session: AsyncSession, ids: Iterable[int | None]) -> dic
     if not wanted:
         return {}
     return {m.id: m for m in await session.scalars(select(Member).where(Member.id.in_(wanted)))}
-
-
-async def _responsible(session: AsyncSession, task_list: list[Task]) -> dict[int, tuple[Member, ...]]:
-    """Task id -> who answers for it: the owner, else the R assignees."""
-    ids = [task.id for task in task_list]
-    r_rows = (
-        list(
-            await session.execute(
-                select(RaciAssignment.task_id, RaciAssignment.member_id).where(
-                    RaciAssignment.task_id.in_(ids), RaciAssignment.role == "R"
-                )
-            )
-        )
-        if ids
-        else []
-    )
-    people = await members_by_id(
-        session, [*(t.owner_member_id for t in task_list), *(member_id for _, member_id in r_rows)]
-    )
-    result: dict[int, tuple[Member, ...]] = {}
-    for task in task_list:
-        if task.owner_member_id in people:
-            result[task.id] = (people[task.owner_member_id],)
-        else:
-            result[task.id] = tuple(people[m] for t, m in r_rows if t == task.id and m in people)
-    return result
-
-
-@dataclass(frozen=True)
-class PhaseHealth:
-    code: str
-    title: str
-    actual: int
-    expected: int
-    state: schedule.State
-    done: bool
-    dated: bool  # has a start or a due date, its own or its tasks'
-
-
-@dataclass(frozen=True)
-class LateTask:
-    id: int
-    code: str
-    title: str
-    due: date
-    owners: tuple[Member, ...]
-
-
-@dataclass(frozen=True)
-class Overview:
-    task_count: int
-    actual: int
-    expected: int
-    outlook: schedule.Outlook
-    phases: tuple[PhaseHealth, ...]
-    late: tuple[LateTask, ...]  # most overdue first
-    open_blockers: int
-    blocked_codes: tuple[str, ...]
-    open_risks: dict[str, int]  # level -> count, high first, levels with none left out
-    next_milestone: Milestone | None
-    critical: tuple[str, ...] = ()  # unfinished leaf tasks on the critical path, by early start
-
-
-async def overview(
-    *,
-    session: AsyncSession,
-    project_id: int,
-    today: date,
-    end: date | None,
-    calendar: WorkCalendar,
-    slipped_milestones: Collection[int] = (),
-) -> Overview:
-    """The project at a glance; `end` is its end date (the plan's last due date when None).
-    `slipped_milestones` (ids of milestones now due after their baseline date) count as missed while
-    open, like late ones."""
-    task_list = await tasks.ordered(session, project_id)
-    nodes = [wbs.Node(t.code, t.start_date, t.due_date, t.progress, t.status) for t in task_list]
-    # Pure and proportional to the plan: off the event loop, which serves every chat meanwhile.
-    rolled = await asyncio.to_thread(wbs.rollup, nodes)
-    planned_tree = await asyncio.to_thread(schedule.planned_rollup, nodes, today, calendar)
-    parents = {wbs.parent_of(t.code) for t in task_list}
-    phases: list[PhaseHealth] = []
-    top: list[wbs.Rolled] = []  # each phase's effective values, and the same with planned progress
-    top_planned: list[wbs.Rolled] = []
-    for task in task_list:
-        if "." in task.code:
-            continue
-        eff, expected_here = rolled[task.code], planned_tree[task.code].progress
-        done = eff.status == "done"
-        phase_state = schedule.schedule_state(eff.progress, expected_here, eff.due, today, done)
-        dated = eff.start is not None or eff.due is not None
-        phases.append(
-            PhaseHealth(task.code, task.title, eff.progress, expected_here, phase_state, done, dated)
-        )
-        top.append(eff)
-        top_planned.append(planned_tree[task.code])
-    actual = schedule.overall(top)
-    expected = schedule.overall(top_planned)
-    all_done = bool(top) and all(r.status == "done" for r in top)
-    dues = [r.due for r in top if r.due is not None]
-    late_tasks = sorted(
-        (
-            t
-            for t in task_list
-            if t.code not in parents and t.due_date is not None and t.due_date < today and t.status != "done"
-        ),
-        key=lambda t: (t.due_date, wbs.code_key(t.code)),
-    )
-    owners = await _responsible(session, late_tasks)
-    late = tuple(LateTask(t.id, t.code, t.title, t.due_date, owners[t.id]) for t in late_tasks if t.due_date)
-    open_milestones = await session.execute(
-        select(Milestone.id, Milestone.due_date).where(
-            Milestone.project_id == project_id, Milestone.status == "open"
-        )
-    )
-    missed = sum(due < today or mid in slipped_milestones for mid, due in open_milestones)
-    view = schedule.outlook(
-        actual=actual,
-        expected=expected,
-        overdue=len(late),
-        missed=missed,
-        end=end or (max(dues) if dues else None),
-        today=today,
-        done=all_done,
-    )
-
-    blocked_rows = list(
-        await session.execute(
-            select(Task.code)
-            .join(Blocker, Blocker.task_id == Task.id)
-            .where(Task.project_id == project_id, Blocker.status == "open")
-        )
-    )
-    blocked_codes = tuple(sorted({code for (code,) in blocked_rows}, key=wbs.code_key))
-
-    risk_rows = await session.execute(
-        select(Risk.level, func.count())
-        .where(Risk.project_id == project_id, Risk.status != "closed")
-        .group_by(Risk.level)
-    )
-    counts = {level: int(count) for level, count in risk_rows}
-    open_risks = {level: counts[level] for level in LEVEL_ORDER if counts.get(level)}
-
-    graph = await tasks.dependencies(session, project_id)
-    timings = await tasks.critical_timings(task_list, graph, calendar)
-    critical = tuple(
-        code
-        for code, timing in sorted(
-            timings.items(), key=lambda item: (item[1].early_start, wbs.code_key(item[0]))
-        )
-        if timing.critical and code not in parents and rolled[code].status != "done"
-    )
-
-    milestone = await session.scalar(
-        select(Milestone)
-        .where(Milestone.project_id == project_id, Milestone.status == "open")
-        .order_by(Milestone.due_date, Milestone.number)
-        .limit(1)
-    )
-    return Overview(
-        task_count=len(task_list),
-        actual=actual,
-        expected=expected,
-        outlook=view,
-        phases=tuple(phases),
-        late=late,
-        open_blockers=len(blocked_rows),
-        blocked_codes=blocked_codes,
-        open_risks=open_risks,
-        next_milestone=milestone,
-        critical=critical,
-    )
 
 
 @dataclass(frozen=True)
@@ -897,169 +716,3 @@ async def day_blockers(
         RaisedBlocker(row.code, row.title, row.text, people.get(row.raised_by_member_id or 0)) for row in new
     )
     return DayBlockers(raised, len({row.code for row in rows} - {row.code for row in new}))
-
-
-@dataclass(frozen=True)
-class MyWork:
-    tasks: tuple[Task, ...]  # open tasks the member answers for (bot.domain.raci), by due date
-    actions: tuple[ActionItem, ...]  # their open action items, by due date
-
-
-async def my_work(*, session: AsyncSession, project_id: int, member_id: int) -> MyWork:
-    unfinished = list(
-        await session.scalars(select(Task).where(Task.project_id == project_id, Task.status != "done"))
-    )
-    answering = await raci.responsible(session, project_id, unfinished)
-    mine = [task for task in unfinished if member_id in answering[task.id]]
-    task_list = sorted(mine, key=lambda t: (*_due_key(t.due_date), wbs.code_key(t.code)))
-    actions = await session.scalars(
-        select(ActionItem).where(
-            ActionItem.project_id == project_id,
-            ActionItem.owner_member_id == member_id,
-            ActionItem.status == "open",
-        )
-    )
-    action_list_ = sorted(actions, key=lambda i: (*_due_key(i.due_date), i.number))
-    return MyWork(tuple(task_list), tuple(action_list_))
-
-
-# --- views a PM asks for: late work, one department ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LateWork:
-    """A late task (`code` its WBS code) or open action item (`code` `A3`, `progress` None)."""
-
-    department_id: int | None  # the task's; the owner's for an action item
-    code: str
-    title: str
-    due: date
-    workdays: int  # workdays of the project's calendar since the due date
-    owners: tuple[Member, ...]
-    progress: int | None
-
-
-async def _plan_rolled(
-    session: AsyncSession, project_id: int
-) -> tuple[list[Task], list[wbs.Node], dict[str, wbs.Rolled]]:
-    """The plan in WBS order, as nodes, and rolled up (off the event loop, as in `overview`)."""
-    task_list = await tasks.ordered(session, project_id)
-    nodes = [wbs.Node(t.code, t.start_date, t.due_date, t.progress, t.status) for t in task_list]
-    return task_list, nodes, await asyncio.to_thread(wbs.rollup, nodes)
-
-
-async def _late_actions(
-    session: AsyncSession, project_id: int, today: date, is_workday: IsWorkday
-) -> list[LateWork]:
-    items = list(
-        await session.scalars(
-            select(ActionItem).where(
-                ActionItem.project_id == project_id, ActionItem.status == "open", ActionItem.due_date < today
-            )
-        )
-    )
-    people = await members_by_id(session, (item.owner_member_id for item in items))
-    found = []
-    for item in items:
-        owner = people.get(item.owner_member_id or 0)
-        due = item.due_date
-        assert due is not None  # selected by due date
-        found.append(
-            LateWork(
-                owner.department_id if owner else None,
-                f"A{item.number}",
-                item.text,
-                due,
-                workdays_after(due, today, is_workday),
-                (owner,) if owner else (),
-                None,
-            )
-        )
-    return found
-
-
-def _most_late_first(work: LateWork) -> tuple[date, bool, tuple[int, ...]]:
-    is_action = work.progress is None
-    number = (int(work.code[1:]),) if is_action else wbs.code_key(work.code)
-    return (work.due, is_action, number)
-
-
-async def late_work(
-    *, session: AsyncSession, project_id: int, today: date, is_workday: IsWorkday
-) -> list[LateWork]:
-    """Every late task (see `wbs.late_once`) and late open action item, most overdue first."""
-    task_list, _, rolled = await _plan_rolled(session, project_id)
-    codes = wbs.late_once(rolled, today)
-    late_tasks = [task for task in task_list if task.code in codes]
-    owners = await _responsible(session, late_tasks)
-    found = []
-    for task in late_tasks:
-        eff = rolled[task.code]
-        assert eff.due is not None  # late, so dated
-        found.append(
-            LateWork(
-                task.department_id,
-                task.code,
-                task.title,
-                eff.due,
-                workdays_after(eff.due, today, is_workday),
-                owners[task.id],
-                eff.progress,
-            )
-        )
-    found += await _late_actions(session, project_id, today, is_workday)
-    return sorted(found, key=_most_late_first)
-
-
-@dataclass(frozen=True)
-class DepartmentTask:
-    task: Task
-    rolled: wbs.Rolled  # its effective dates, % and status
-    owners: tuple[Member, ...]
-    workdays_late: int | None  # None unless late
-
-
-@dataclass(frozen=True)
-class DepartmentView:
-    tasks: tuple[DepartmentTask, ...]  # unfinished first, each part in WBS order
-    actual: int
-    expected: int
-    blockers: tuple[tuple[str, Blocker], ...]  # (task code, open blocker), oldest first
-    late_actions: tuple[LateWork, ...]  # its members' late open action items, most overdue first
-
-
-async def department_view(
-    *, session: AsyncSession, project_id: int, department_id: int, today: date, is_workday: IsWorkday
-) -> DepartmentView:
-    """One department's tasks, its progress (its top tasks weighted as a parent over them, so a
-    parent and its subtasks in the same department count once), open blockers and late items."""
-    task_list, nodes, rolled = await _plan_rolled(session, project_id)
-    mine = [task for task in task_list if task.department_id == department_id]
-    codes = {task.code for task in mine}
-    tops = [task.code for task in mine if not any(a in codes for a in wbs.ancestors(task.code))]
-    planned = await asyncio.to_thread(schedule.planned_rollup, nodes, today, is_workday)
-    late = wbs.late_once(rolled, today)
-    owners = await _responsible(session, mine)
-    rows = [
-        DepartmentTask(
-            task,
-            rolled[task.code],
-            owners[task.id],
-            workdays_after(due, today, is_workday)
-            if task.code in late and (due := rolled[task.code].due) is not None
-            else None,
-        )
-        for task in mine
-    ]
-    by_id = {task.id: task.code for task in mine}
-    blockers = await open_blockers(session, list(by_id))
-    actions = await _late_actions(session, project_id, today, is_workday)
-    return DepartmentView(
-        tasks=tuple(sorted(rows, key=lambda row: row.rolled.status == "done")),
-        actual=schedule.overall([rolled[code] for code in tops]),
-        expected=schedule.overall([planned[code] for code in tops]),
-        blockers=tuple((by_id[blocker.task_id], blocker) for blocker in blockers),
-        late_actions=tuple(
-            sorted((item for item in actions if item.department_id == department_id), key=_most_late_first)
-        ),
-    )

@@ -498,3 +498,52 @@ async def test_an_english_project_is_alerted_in_english(bench: Bench) -> None:
     assert "1.1 后端接口: 1 workday overdue (due 12-02)" in sent["user:carol"]
     assert "/done 1.1" in sent["user:carol"]
     assert "1 new or worse: overdue tasks 1" in sent["chat:team"]
+
+
+async def test_a_milestone_pushed_past_its_baseline_alerts_once_like_a_late_one(bench: Bench) -> None:
+    """Milestone #1 (on 1.1) and #2 (no tasks) promised in baseline 1, then moved later: each is
+    told once, to 1.1's owner and to the PMs respectively, again only when it slips a week more,
+    and resolves when it is back on its date."""
+    team = bench.team
+    chat = bench.chat
+    # 1.1 on track (11-23..12-18, 60 % done): nothing else to alert about.
+    await bench.update_task(team.tasks["1.1"], due_date=date(2026, 12, 18), progress=60, status="in_progress")
+    assert "#1" in await chat.one("alice", "/里程碑 添加 上线 截止=2026-12-10 任务=1.1")
+    assert "#2" in await chat.one("alice", "/里程碑 添加 验收 截止=2026-12-11")
+    assert await bench.scan("2026-12-03") == {}  # no baseline yet: nothing was promised
+    assert "基线 1" in await chat.one("alice", "/基线 设定 首版计划")
+    assert await bench.scan("2026-12-03") == {}  # on their baseline dates
+    await chat.one("alice", "/里程碑 修改 1 截止=2026-12-16")
+    await chat.one("alice", "/里程碑 修改 2 截止=2026-12-14")
+    chat.sent()
+
+    day0 = await bench.scan("2026-12-04")
+    assert set(day0) == {"user:carol", "user:alice", "chat:team"}
+    assert "📍 里程碑 #1 上线 已推迟到 12-16，比基线 12-10 晚 4 个工作日" in day0["user:carol"]
+    assert "与项目经理商定如何赶回基线日期" in day0["user:carol"]
+    assert "里程碑 #2 验收 已推迟到 12-14，比基线 12-11 晚 1 个工作日" in day0["user:alice"]
+    assert "里程碑 #1" not in day0["user:alice"]  # the PMs hear of #1 once it escalates
+    assert "新增或加重 2 项：里程碑晚于基线 2" in day0["chat:team"]
+    assert await bench.scan("2026-12-04") == {}  # told once, not again the same day
+    assert await bench.scan("2026-12-07") == {}  # one workday unresolved, no worse
+
+    day2 = await bench.scan("2026-12-08")  # escalated like a task's finding: its A and head
+    assert set(day2) == {"user:carol", "user:dave", "user:bob", "user:alice", "chat:team"}
+    assert "里程碑 #1 上线" in day2["user:dave"] and "请跟进 @carol" in day2["user:dave"]
+    assert "里程碑 #1 上线" in day2["user:bob"] and "里程碑 #1" not in day2["user:alice"]
+
+    # Another working week late: worse, so told again; back on its date: resolved quietly.
+    await chat.one("alice", "/里程碑 修改 2 截止=2026-12-21")
+    chat.sent()
+    worse = await bench.scan("2026-12-09")
+    assert set(worse) == {"user:alice", "chat:team"}
+    assert "里程碑 #2 验收 已推迟到 12-21，比基线 12-11 晚 6 个工作日" in worse["user:alice"]
+    await chat.one("alice", "/里程碑 修改 1 截止=2026-12-10")
+    chat.sent()
+    await bench.scan("2026-12-10")
+    resolved = [
+        state.resolved_on
+        for (rule, _), state in (await bench.states()).items()
+        if rule == "milestone_slipped"
+    ]
+    assert sorted(resolved, key=str) == [date(2026, 12, 10), None]

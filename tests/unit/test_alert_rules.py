@@ -14,6 +14,7 @@ from bot.domain.alerts import (
     BlockerFacts,
     Finding,
     MemberFacts,
+    MilestoneFacts,
     Person,
     RiskFacts,
     Snapshot,
@@ -316,6 +317,42 @@ def test_an_ownerless_risk_goes_to_the_pms_at_once() -> None:
     risk = RiskFacts(4, 2, "capacity", "high", "open", None, D("2026-11-01"))
     finding = only(found(Snapshot(risks=(risk,), pms=(PM,)), "risk_stale"))
     assert finding is not None and finding.audience(0) == (PM,)
+
+
+@pytest.mark.parametrize(
+    ("due", "baseline", "status", "severity", "days"),
+    [
+        ("2026-12-14", "2026-12-11", "open", 1, 1),  # Fri -> Mon: one workday past the promise
+        ("2026-12-21", "2026-12-11", "open", 2, 6),  # into the second working week
+        ("2026-12-14", "2026-12-11", "done", None, None),
+        ("2026-12-12", "2026-12-11", "open", None, None),  # a Saturday: no workday lost
+        ("2026-12-10", "2026-12-11", "open", None, None),  # earlier than promised
+        ("2026-12-14", None, "open", None, None),  # not in the baseline (or none set)
+    ],
+)
+def test_milestone_slipped(
+    due: str, baseline: str | None, status: str, severity: int | None, days: int | None
+) -> None:
+    linked = MilestoneFacts(5, 2, "launch", D(due), status, D(baseline) if baseline else None, (11,))
+    loose = MilestoneFacts(6, 3, "review", D(due), status, D(baseline) if baseline else None)
+    plan = (
+        task("1"),
+        task("1.1", responsible=(), accountable=(), head=None),
+        task("1.2", responsible=(OTHER,)),
+    )
+    findings = found(Snapshot(plan, milestones=(linked, loose), pms=(PM,)), "milestone_slipped")
+    if severity is None:
+        assert findings == {}
+        return
+    first, second = findings["milestone:5"], findings["milestone:6"]
+    assert (first.severity, first.params["days"], first.params["baseline"]) == (
+        severity,
+        days,
+        D(baseline or ""),
+    )
+    # Its task's routing (1.1 inherits its phase's R, A and head); a milestone without tasks: the PMs.
+    assert (first.owners, first.escalation, first.pms) == ((OWNER,), (A, HEAD), (PM,))
+    assert (second.owners, second.escalation) == ((PM,), ())
 
 
 @pytest.mark.parametrize(

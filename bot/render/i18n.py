@@ -13,6 +13,7 @@ from bot.render.catalog import (
     core,
     integrations,
     needs,
+    pictures,
     plan,
     report,
     rhythm,
@@ -53,6 +54,7 @@ CATALOG = _merge(
     integrations.STRINGS,
     undo.STRINGS,
     needs.STRINGS,
+    pictures.STRINGS,
     views.STRINGS,
 )
 

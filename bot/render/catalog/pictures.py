@@ -1,0 +1,13 @@
+"""Strings for the Gantt chart and the burndown."""
+
+STRINGS: dict[str, dict[str, str]] = {
+    "zh": {
+        "gantt.legend": "浅色：计划　深色：已完成部分　红：逾期　橙框：关键路径　灰细条：基线　◆ 里程碑　紫线：今天",
+    },
+    "en": {
+        "gantt.legend": (
+            "light: planned  dark: done  red: late  orange outline: critical  grey line: baseline"
+            "  ◆ milestone  purple: today"
+        ),
+    },
+}

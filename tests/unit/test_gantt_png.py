@@ -13,7 +13,7 @@ from PIL import Image
 
 from bot.domain.gantt import Bar, Chart, Diamond, chart
 from bot.domain.workdays import WorkCalendar
-from bot.render import gantt
+from bot.render import charts, gantt
 
 TODAY = date(2026, 12, 9)
 BARS = [
@@ -75,9 +75,9 @@ def drawn() -> Drawn:
 
 
 def test_png_is_phone_width_and_one_row_per_task(drawn: Drawn) -> None:
-    assert drawn.image.width == gantt.WIDTH_PX
+    assert drawn.image.width == charts.WIDTH_PX
     assert drawn.picture.height_rows == 6
-    expected = (gantt.HEADER_INCHES + gantt.FOOTER_INCHES + 6 * gantt.ROW_INCHES) * gantt.DPI
+    expected = (gantt.HEADER_INCHES + gantt.FOOTER_INCHES + 6 * gantt.ROW_INCHES) * charts.DPI
     assert abs(drawn.image.height - expected) <= 2
 
 
@@ -132,7 +132,7 @@ def test_weekends_are_shaded(drawn: Drawn) -> None:
 
 
 def test_chinese_is_drawn_with_real_glyphs() -> None:
-    font = FT2Font(str(gantt.FONT_FILE))
+    font = FT2Font(str(charts.FONT_FILE))
     title = "新品发布甘特图：需求与设计、产品设计，赟喆"
     assert all(font.get_char_index(ord(char)) for char in title)
     result = chart(

@@ -2,6 +2,7 @@
 
 # No `from __future__ import annotations` here: FastAPI must evaluate the annotations that name
 # dependencies local to build_router (Session, the bearer scheme).
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import date, datetime
@@ -19,7 +20,9 @@ from bot.commands.parsing import YEARS_AWAY, ArgError, check_near
 from bot.domain.baseline import Kind, slip_workdays
 from bot.domain.report import week_of
 from bot.domain.wbs import code_key
-from bot.services import baselines
+from bot.render.i18n import LOCALES, Locale
+from bot.render.xlsx import MEDIA_TYPE, write_export
+from bot.services import baselines, plan_import
 from bot.services import calendar as calendar_service
 from bot.services import reports as report_service
 from bot.services import tasks as task_service
@@ -245,9 +248,7 @@ class _ApiRoute(APIRoute):
 
 
 def _name(member: Member | None) -> str | None:
-    if member is None:
-        return None
-    return member.display_name or member.platform_user_id
+    return None if member is None else plan_import.name_of(member)
 
 
 async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
@@ -299,7 +300,9 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
         .order_by(RaciAssignment.id)
     ):
         roles = raci.setdefault(assignment.task_id, {role: [] for role in RACI_ROLES})
-        roles[assignment.role].append(member_name(assignment.member_id) or "")
+        # A department entry (`R=市场部`) by the department's name.
+        name = member_name(assignment.member_id) or department_name(assignment.department_id)
+        roles[assignment.role].append(name or "")
 
     milestones = await session.scalars(
         select(Milestone).where(Milestone.project_id == pid).order_by(Milestone.number)
@@ -359,6 +362,7 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
                 role=m.role,
             )
             for m in members.values()
+            if m.removed_at is None  # kept only to name who did past work
         ],
         tasks=[
             TaskOut(
@@ -416,6 +420,16 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
             for a in actions
         ],
     )
+
+
+async def export_workbook(session: AsyncSession, project: Project) -> bytes:
+    """The project as an xlsx workbook (bot/render/xlsx.py), in the project's language."""
+    out = await _project_out(session, project)
+    plan = await plan_import.current_plan(session, project)
+    reports = [_report_summary(s) for s in await report_service.history(session, project.id)]
+    locale: Locale = next((loc for loc in LOCALES if loc == project.locale), "zh")
+    # openpyxl is synchronous and a big plan takes a while: off the event loop.
+    return await asyncio.to_thread(write_export, out, plan, reports, locale)
 
 
 # -- routes ------------------------------------------------------------------------------------
@@ -533,6 +547,21 @@ def build_router(
             raise ApiError(404, f"no report for the week of {week_start.isoformat()}")
         return ReportOut(
             **_report_summary(snapshot).model_dump(), markdown=snapshot.markdown, content=snapshot.content
+        )
+
+    @api.get(
+        "/projects/{project_id}/export.xlsx",
+        responses={**not_found, 200: {"content": {MEDIA_TYPE: {}}, "description": "The workbook"}},
+        response_class=Response,
+    )
+    async def project_export(session: Session, project_id: ProjectId) -> Response:
+        """The charter, RACI, plan, risks, action items and weekly history as an Excel workbook (the
+        plan sheet is the one `crosstrack import` reads back)."""
+        project = await get_project(session, project_id)
+        return Response(
+            await export_workbook(session, project),
+            media_type=MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="project-{project_id}.xlsx"'},
         )
 
     router.include_router(api)

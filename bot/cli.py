@@ -10,18 +10,22 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 
 from bot.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
     from adapters.shell import ShellSender
+    from bot.domain.plan_sheet import Locale, Plan
     from scheduler.jobs import Job
     from scheduler.runner import JobOutcome
+    from storage.models import Project
 
 # The help text is main()'s docstring.
 app = typer.Typer(no_args_is_help=True)
@@ -449,6 +453,229 @@ def shell(
         database = make_url(settings.database_url).render_as_string(hide_password=True)
         typer.echo(f"crosstrack shell on {database}; :help lists the shell commands")
     _run_shell(settings, _Where(user, chat, p2p), interactive=interactive)
+
+
+# --- Excel: template, export, import -------------------------------------------------------------
+
+PROJECT_HELP = "The project's id (see `/项目 信息`, `/project info`)."
+
+
+def _locale(value: str) -> Locale:
+    if value not in ("zh", "en"):
+        raise typer.BadParameter("zh or en", param_hint="--locale")
+    return "zh" if value == "zh" else "en"
+
+
+def _project_locale(project: Project) -> Locale:
+    return "en" if project.locale == "en" else "zh"
+
+
+def _session(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
+    from storage.db import create_engine, session_factory
+
+    engine = create_engine(settings.database_url)
+    return engine, session_factory(engine)
+
+
+async def _load_project(session: AsyncSession, project_id: int) -> Project:
+    from bot.errors import UserFacingError
+    from storage.models import Project
+
+    project = await session.get(Project, project_id)
+    if project is None:
+        raise UserFacingError("xlsx.no_project", project=project_id)
+    return project
+
+
+def _fail(locale: Locale, key: str, **params: object) -> typer.Exit:
+    from bot.render.i18n import t
+
+    typer.echo(t(locale, key, **params), err=True)
+    return typer.Exit(1)
+
+
+@app.command()
+def template(
+    path: Annotated[Path, typer.Argument(help="Where to write the .xlsx file.", dir_okay=False)],
+    locale: str | None = typer.Option(None, "--locale", help="zh or en (default: the project's, else zh)."),
+    project: int | None = typer.Option(
+        None, "--project", help="Offer this project's departments. " + PROJECT_HELP
+    ),
+) -> None:
+    """Write the blank plan template: charter, RACI, plan, risk register and weekly progress sheets."""
+    from bot.errors import UserFacingError
+    from bot.render.i18n import t
+    from bot.render.xlsx import write_template
+    from bot.services import plan as plan_service
+
+    chosen = _locale(locale or "zh")
+    departments: list[str] = []
+    if project is not None:
+        settings = get_settings()
+        _upgrade(settings.database_url)
+
+        async def read() -> tuple[Locale, list[str]]:
+            engine, factory = _session(settings)
+            try:
+                async with factory() as session:
+                    found = await _load_project(session, project)
+                    names = [d.name for d in await plan_service.departments(session, found.id)]
+                    return (chosen if locale else _project_locale(found)), names
+            finally:
+                await engine.dispose()
+
+        try:
+            chosen, departments = asyncio.run(read())
+        except UserFacingError as error:
+            raise _fail(chosen, error.key, **error.params) from None
+    path.write_bytes(write_template(chosen, departments))
+    typer.echo(t(chosen, "xlsx.template_written", path=str(path)))
+
+
+@app.command()
+def export(
+    path: Annotated[Path, typer.Argument(help="Where to write the .xlsx file.", dir_okay=False)],
+    project: int = typer.Option(..., "--project", help=PROJECT_HELP),
+) -> None:
+    """Export a project as a workbook: charter, RACI, plan, risks, action items, weekly history."""
+    from bot.api import export_workbook
+    from bot.errors import UserFacingError
+    from bot.render.i18n import t
+
+    settings = get_settings()
+    _upgrade(settings.database_url)
+
+    async def build() -> tuple[Locale, bytes]:
+        engine, factory = _session(settings)
+        try:
+            async with factory() as session:
+                found = await _load_project(session, project)
+                return _project_locale(found), await export_workbook(session, found)
+        finally:
+            await engine.dispose()
+
+    try:
+        locale, data = asyncio.run(build())
+    except UserFacingError as error:
+        raise _fail("zh", error.key, **error.params) from None
+    path.write_bytes(data)
+    typer.echo(t(locale, "xlsx.export_written", project=project, path=str(path)))
+
+
+@app.command("import")
+def import_command(
+    path: Annotated[Path, typer.Argument(help="The filled-in .xlsx file.", exists=True, dir_okay=False)],
+    project: int = typer.Option(..., "--project", help=PROJECT_HELP),
+    yes: bool = typer.Option(False, "--yes", help="Apply without asking."),
+    user: str | None = typer.Option(None, "--as", help="The PM's user id (needed when there are several)."),
+    delete_missing: bool = typer.Option(
+        False,
+        "--delete-missing",
+        help="Delete the project's tasks that the sheet leaves out (default: keep).",
+    ),
+    allow_unassigned: bool = typer.Option(
+        False, "--allow-unassigned", help="Import although some owners are not members: their tasks get none."
+    ),
+) -> None:
+    """Import the plan sheet: checked whole first (errors per sheet and row, nothing half-imported),
+    matched by WBS code, the changes shown and applied on confirmation as the PM."""
+    from bot.domain.plan_sheet import MAX_ROWS, InvalidWorkbook, read_plan
+    from bot.errors import UserFacingError
+    from bot.render.i18n import t
+    from bot.render.xlsx import read_workbook
+
+    settings = get_settings()
+    try:
+        sheets = read_workbook(path.read_bytes(), max_rows=MAX_ROWS + 1)
+    except ValueError:
+        raise _fail("zh", "xlsx.not_workbook", path=str(path)) from None
+    _upgrade(settings.database_url)
+
+    async def check() -> tuple[Locale, Plan, list[str], int]:
+        """The sheet's plan, the change lines (kept tasks too) and the number of changes, or
+        typer.Exit with the reasons."""
+        from bot.render.xlsx import change_lines, error_lines
+        from bot.services import plan_import
+
+        engine, factory = _session(settings)
+        try:
+            async with factory() as session:
+                found = await _load_project(session, project)
+                locale = _project_locale(found)
+                today = datetime.now(UTC).astimezone(ZoneInfo(found.timezone)).date()
+                try:
+                    plan = read_plan(sheets, today=today)
+                except InvalidWorkbook as error:
+                    _echo_errors(locale, error_lines(error.errors, locale))
+                    raise typer.Exit(1) from None
+                await plan_import.acting_pm(session, found, user)
+                preview = await plan_import.preview(session, found, plan, delete_missing=delete_missing)
+                if preview.errors:
+                    _echo_errors(locale, error_lines(preview.errors, locale))
+                    raise typer.Exit(1)
+                if preview.unknown_people:
+                    names = "、".join(preview.unknown_people)
+                    if not allow_unassigned:
+                        raise _fail(locale, "xlsx.unknown_people", names=names)
+                    typer.echo(t(locale, "xlsx.unassigned", names=names))
+                return locale, plan, change_lines(preview, locale), preview.count
+        finally:
+            await engine.dispose()
+
+    async def apply(plan: Plan) -> int:
+        from bot.services import plan_import
+        from bot.services.audit import Actor
+
+        engine, factory = _session(settings)
+        try:
+            async with factory() as session:
+                found = await _load_project(session, project)
+                pm = await plan_import.acting_pm(session, found, user)
+                actor = Actor(pm.platform, pm.platform_user_id, pm.display_name)
+                done = await plan_import.apply(
+                    session,
+                    found,
+                    plan,
+                    actor=actor,
+                    now=datetime.now(UTC),
+                    delete_missing=delete_missing,
+                    allow_unassigned=allow_unassigned,
+                )
+                if done.errors or (done.unknown_people and not allow_unassigned):
+                    await session.rollback()
+                    return -1  # the project changed since the check: run the import again
+                await session.commit()
+                return done.count
+        finally:
+            await engine.dispose()
+
+    locale: Locale = "zh"
+    try:
+        locale, plan, lines, changes = asyncio.run(check())
+        if changes:
+            typer.echo(t(locale, "xlsx.changes_header", count=changes))
+        for line in lines:  # kept tasks are listed even when nothing changes
+            typer.echo(line)
+        if not changes:
+            typer.echo(t(locale, "xlsx.no_changes"))
+            return
+        if not yes and not typer.confirm(t(locale, "xlsx.confirm"), default=False):
+            typer.echo(t(locale, "xlsx.cancelled"))
+            return
+        count = asyncio.run(apply(plan))
+    except UserFacingError as error:
+        raise _fail(locale, "xlsx.refused", text=t(locale, error.key, **error.params)) from None
+    if count < 0:
+        raise _fail(locale, "xlsx.changed_meanwhile")
+    typer.echo(t(locale, "xlsx.applied", project=project, count=count))
+
+
+def _echo_errors(locale: Locale, lines: list[str]) -> None:
+    from bot.render.i18n import t
+
+    typer.echo(t(locale, "xlsx.errors_header", count=len(lines)), err=True)
+    for line in lines:
+        typer.echo(line, err=True)
 
 
 if __name__ == "__main__":

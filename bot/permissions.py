@@ -63,13 +63,16 @@ async def require_member(ctx: CommandContext) -> Member:
     binding = await projects.binding_for_chat(ctx.session, ctx.message.platform, ctx.message.chat.chat_id)
     if binding is None or binding.project_id != project.id or ctx.message.chat.chat_type != "group":
         raise PermissionDenied("who.member")
-    if project.join_policy == "closed":
+    sender = ctx.message.sender
+    # Someone removed from the project does not walk back in by writing: a PM or head adds them.
+    removed = await members.by_user(ctx.session, project.id, sender.platform, sender.user_id, removed=True)
+    if project.join_policy == "closed" or removed is not None:
         # Mentions: the platform shows each PM's current name (stored names may be empty).
         names = ctx.t("plan.sep").join(
             members.mention(pm) for pm in await members.pms(ctx.session, project.id)
         )
-        raise UserFacingError("member.join_closed", pms=names, add=ctx.t("member.join_add_command"))
-    sender = ctx.message.sender
+        key = "member.join_removed" if removed is not None else "member.join_closed"
+        raise UserFacingError(key, pms=names, add=ctx.t("member.join_add_command"))
     ctx.actor = await members.ensure(
         session=ctx.session,
         project=project,
@@ -116,19 +119,23 @@ def require_owner_or_pm(ctx: CommandContext, owner_member_id: int | None) -> Mem
 
 
 async def require_task_updater(ctx: CommandContext, task: Task) -> Member:
-    """The task's owner, its R or A, the head of its department, or a PM."""
+    """The task's owner, its R or A (the head, for an R or A department), the head of its
+    department, or a PM."""
     actor = ctx.actor
     if actor is not None and (
         is_pm(actor) or task.owner_member_id == actor.id or await heads_department(ctx, task.department_id)
     ):
         return actor
     if actor is not None:
+        headed = select(Department.id).where(Department.head_member_id == actor.id)
         role = await ctx.session.scalar(
-            select(RaciAssignment.role).where(
+            select(RaciAssignment.role)
+            .where(
                 RaciAssignment.task_id == task.id,
-                RaciAssignment.member_id == actor.id,
+                (RaciAssignment.member_id == actor.id) | RaciAssignment.department_id.in_(headed),
                 RaciAssignment.role.in_(("R", "A")),
             )
+            .limit(1)
         )
         if role is not None:
             return actor

@@ -160,6 +160,9 @@ class Member(Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"))
     role: Mapped[str] = mapped_column(String(16), default="member")
     created_at: Mapped[datetime]
+    # Removed from the project: the row stays for history, the audit log and /undo, and a person
+    # added again gets it back; nothing else counts it as a member.
+    removed_at: Mapped[datetime | None]
 
     __table_args__ = (
         UniqueConstraint("project_id", "platform", "platform_user_id"),
@@ -210,12 +213,16 @@ class RaciAssignment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    # A person, or a department (`R=市场部`) whose head answers for it until a person is named.
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(1))
 
     __table_args__ = (
         UniqueConstraint("task_id", "member_id", "role"),
+        UniqueConstraint("task_id", "department_id", "role"),
         CheckConstraint("role IN ('R', 'A', 'C', 'I')", name="role"),
+        CheckConstraint("(member_id IS NULL) <> (department_id IS NULL)", name="one_target"),
     )
 
 
@@ -405,6 +412,42 @@ class ResourceRequest(Base):
         UniqueConstraint("project_id", "number"),
         CheckConstraint("source IN ('standup', 'command')", name="source"),
         CheckConstraint("status IN ('open', 'handled')", name="status"),
+    )
+
+
+class ChangeRequest(Base):
+    """A change to the baselined plan (CR-1, CR-2 … per project): a task's or milestone's dates, a
+    task added or deleted, the charter's scope. Asked by a member and decided by a PM, or a PM's own
+    edit logged as approved. `change` holds the parsed edit (what to apply), `old` what it replaces;
+    `impact` the downstream tasks it moved and the milestones it puts at risk, fixed at decision."""
+
+    __tablename__ = "change_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    requester_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(64))  # a task code, "#2" or a charter field
+    old: Mapped[dict[str, Any]]
+    change: Mapped[dict[str, Any]]
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    discussing: Mapped[bool] = mapped_column(default=False)
+    decided_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    impact: Mapped[dict[str, Any] | None]
+    baseline_number: Mapped[int]
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "number"),
+        CheckConstraint(
+            "kind IN ('task.edit', 'task.add', 'task.delete', 'milestone.edit', 'charter.scope')",
+            name="kind",
+        ),
+        CheckConstraint("status IN ('open', 'approved', 'rejected')", name="status"),
     )
 
 

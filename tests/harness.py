@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from fastapi import FastAPI
@@ -35,6 +35,7 @@ from bot.main import create_app
 from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.scenario import SECRET_KEY, dingtalk, feishu
+from tests.scenario.feishu_cards import click_payload
 
 # `@name` in a typed line: the shell's mention syntax, and the users a test line mentions.
 _TYPED_MENTION = re.compile(r"@([\w.\-]+)")
@@ -58,6 +59,7 @@ class Sent:
     color: str | None = None  # a card's colour, on a platform that shows one (Feishu)
     image: bytes | None = None  # a picture: the PNG the platform received by upload
     request: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    message_id: str = ""  # the platform's id of the message, where a click names it (Feishu)
 
 
 def card_text(title: str, body: str) -> str:
@@ -82,6 +84,8 @@ def api_call(sent: Sent) -> str:
 
 class _Room(Protocol):
     async def post(self, user: str, line: str, chat: str, chat_type: str, reply_to: str | None) -> None: ...
+
+    async def click(self, user: str, card: Sent, group: int, button: int) -> str: ...
 
     def take(self) -> list[Sent]: ...
 
@@ -124,6 +128,15 @@ class Chat:
         assert len(replies) == 1, replies
         return replies[0]
 
+    async def click(self, user: str, card: Sent, *, button: int, group: int = 0) -> tuple[str, list[str]]:
+        """`user` taps a button of a card the bot sent them privately, as their platform does it:
+        on Feishu a signed card callback (answered in the card's thread), on DingTalk the
+        button's link, which sends its command in the 1:1 chat. The click's own answer (Feishu's
+        toast; "" on DingTalk) and the bot's replies."""
+        toast = await self._room.click(user, card, group, button)
+        await self.runtime.settle()
+        return toast, self.take()
+
     def sent(self) -> list[Sent]:
         """Everything the bot sent since the last call, in the order the platform received it."""
         return self._room.take()
@@ -153,6 +166,15 @@ class _FeishuRoom:
         self.chat_of_message[event["event"]["message"]["message_id"]] = chat
         response = await self.tenant.deliver(event)
         assert response.status_code == 200, response.text
+
+    async def click(self, user: str, card: Sent, group: int, button: int) -> str:
+        chat = f"p2p-{user}"
+        self.chat_of_message[card.message_id] = chat  # the answers reply to the card
+        payload = click_payload(user, card.message_id, chat=chat, group=group, button=button)
+        raw, headers = self.tenant.signed(payload)
+        response = await self.tenant.client.post("/webhooks/feishu/cards", content=raw, headers=headers)
+        assert response.status_code == 200, response.text
+        return str(response.json()["toast"]["content"])
 
     def take(self) -> list[Sent]:
         taken = [self._decode(body) for body in self.tenant.api.sent]
@@ -192,6 +214,7 @@ class _FeishuRoom:
             color=color,
             image=image,
             request=body,
+            message_id=body["_message_id"],
         )
 
 
@@ -213,6 +236,14 @@ class _DingTalkRoom:
         self.chat_of_session[payload["sessionWebhook"]] = chat
         response = await self.organisation.deliver(payload)
         assert response.status_code == 200, response.text
+
+    async def click(self, user: str, card: Sent, group: int, button: int) -> str:
+        # A private card's buttons are dtmd links (one: singleURL; more: actionURL1..n).
+        param = json.loads(card.request["msgParam"])
+        url = param["singleURL"] if "singleURL" in param else param[f"actionURL{button + 1}"]
+        [command] = parse_qs(urlsplit(url).query)["content"]
+        await self.post(user, command, f"p2p-{user}", "p2p", None)
+        return ""
 
     def take(self) -> list[Sent]:
         taken = [self._decode(body) for body in self.organisation.api.sent]
@@ -258,6 +289,9 @@ class _ShellRoom:
     async def post(self, user: str, line: str, chat: str, chat_type: str, reply_to: str | None) -> None:
         message = shell.message(line, user=user, chat=chat, now=self.runtime.clock(), chat_type=chat_type)
         await self.runtime.accept([dataclasses.replace(message, reply_to=reply_to)])
+
+    async def click(self, user: str, card: Sent, group: int, button: int) -> str:
+        raise NotImplementedError("the shell has no buttons")
 
     def take(self) -> list[Sent]:
         taken, self.sender.sent = self.sender.sent, []

@@ -286,3 +286,200 @@ def test_a_job_on_a_day_off_says_so(database: Path) -> None:
     # No offset: CROSSTRACK_TIMEZONE (Asia/Shanghai by default); a Friday, so carol is asked.
     assert "[standup-prompt project 1: done]" in output and output.count("→ @carol (private)") == 1
     assert "'soon' is not an ISO date-time" in output
+
+
+# --- Excel: template, import, export ---------------------------------------------------------------
+
+PLAN_ROWS = [
+    ("", "1", "设计", None, None, "12-01", "12-20", None, None),
+    ("", "1.1", "调研", "erin", "研发", "12-01", "12-05", None, "评审"),
+    ("", "1.2", "原型", "bob", None, "12-06", "12-15", "1.1", None),
+]
+
+
+def plan_workbook(
+    source: Path, target: Path, rows: list[tuple[object, ...]], *, rename: str | None = None
+) -> Path:
+    """`source` with `rows` appended to its plan sheet (renamed to `rename` when given), saved as `target`."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(source)
+    sheet = book["项目计划"]
+    for row in rows:
+        sheet.append(list(row))
+    if rename is not None:
+        sheet.title = rename
+    book.save(target)
+    return target
+
+
+def plan_rows(database: Path) -> list[tuple[object, ...]]:
+    """Everything an import may write, to prove a refused one wrote nothing."""
+    tables = ("tasks", "task_dependencies", "raci_assignments", "milestones", "milestone_tasks", "audit_log")
+    with sqlite3.connect(database) as connection:
+        return [row for table in tables for row in connection.execute(f"SELECT * FROM {table} ORDER BY 1")]
+
+
+@time_machine.travel(datetime(2026, 11, 25, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False)
+def test_template_import_export_from_the_command_line(database: Path, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    run("shell", input="/项目 新建 Demo\n/部门 添加 研发 @bob\n/成员 添加 @erin 研发\n/项目 负责人 @carol\n")
+    template = tmp_path / "plan.xlsx"
+    assert run("template", str(template), "--project", "1").output == f"已写出模板：{template}\n"
+    book = load_workbook(template)
+    assert book.sheetnames == ["项目章程", "责任矩阵(RACI)", "项目计划", "风险登记册", "周进度报告"]
+    plan = book["项目计划"]
+    assert plan.freeze_panes == "A2" and plan.column_dimensions["C"].width == 30
+    assert [v.formula1 for v in plan.data_validations.dataValidation] == ['"研发"']
+    assert [v.formula1 for v in book["风险登记册"].data_validations.dataValidation] == ['"高,中,低"']
+    assert plan["A2"].value == "示例"  # the example row, skipped on import
+    english = tmp_path / "en.xlsx"
+    run("template", str(english), "--locale", "en")
+    assert load_workbook(english).sheetnames == [
+        "Charter",
+        "RACI",
+        "Plan",
+        "Risk register",
+        "Weekly progress",
+    ]
+
+    filled = plan_workbook(template, tmp_path / "filled.xlsx", PLAN_ROWS)
+    # Two PMs (alice, carol): say whose import it is; bob is no PM.
+    result = CliRunner().invoke(app, ["import", str(filled), "--project", "1"])
+    assert result.exit_code == 1 and "有多位项目经理" in result.output
+    result = CliRunner().invoke(app, ["import", str(filled), "--project", "1", "--as", "bob"])
+    assert result.exit_code == 1 and "bob 不是项目 1 的项目经理" in result.output
+    # Shown, then declined: nothing changes.
+    before = plan_rows(database)
+    result = run("import", str(filled), "--project", "1", "--as", "alice", input="n\n")
+    assert (
+        "将要修改 4 项：\n+ 1 设计\n+ 1.1 调研\n+ 1.2 原型\n+ 🏁 评审（截止 2026-12-05）：1.1\n"
+        in result.output
+    )
+    assert result.output.endswith("已取消，什么都没改。\n") and plan_rows(database) == before
+    result = run("import", str(filled), "--project", "1", "--as", "alice", input="y\n")
+    assert result.output.endswith("✅ 已导入到项目 1：4 项修改（可在审计日志中查看）。\n")
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT code, title FROM tasks ORDER BY code").fetchall() == [
+            ("1", "设计"),
+            ("1.1", "调研"),
+            ("1.2", "原型"),
+        ]
+        actors = {
+            row[0]
+            for row in connection.execute("SELECT actor_user_id FROM audit_log WHERE action LIKE 'task%'")
+        }
+    assert actors == {"alice"}
+
+    exported = tmp_path / "export.xlsx"
+    assert run("export", str(exported), "--project", "1").output == f"已导出项目 1：{exported}\n"
+    before = plan_rows(database)
+    assert run("import", str(exported), "--project", "1", "--as", "carol").output == "没有要新增或修改的。\n"
+    # A row left out is listed and kept.
+    book = load_workbook(exported)
+    book["项目计划"].delete_rows(4)  # 1.2
+    book.save(shorter := tmp_path / "shorter.xlsx")
+    assert run("import", str(shorter), "--project", "1", "--as", "carol").output == (
+        "? 1.2 原型：表中没有，保留（加 --delete-missing 才删除）\n没有要新增或修改的。\n"
+    )
+    assert plan_rows(database) == before
+
+
+@time_machine.travel(datetime(2026, 11, 25, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False)
+def test_a_malformed_workbook_is_refused_row_by_row_and_changes_nothing(
+    database: Path, tmp_path: Path
+) -> None:
+    run("shell", input="/项目 新建 Demo\n/部门 添加 研发 @bob\n/成员 添加 @erin 研发\n")
+    template = tmp_path / "plan.xlsx"
+    run("template", str(template))
+    run("import", str(plan_workbook(template, tmp_path / "ok.xlsx", PLAN_ROWS)), "--project", "1", "--yes")
+    before = plan_rows(database)
+
+    def refused(path: Path, *flags: str) -> str:
+        result = CliRunner().invoke(app, ["import", str(path), "--project", "1", "--yes", *flags])
+        assert result.exit_code == 1, result.output
+        assert plan_rows(database) == before
+        return result.output
+
+    wrong_sheet = plan_workbook(template, tmp_path / "a.xlsx", PLAN_ROWS, rename="计划表")
+    assert refused(wrong_sheet).splitlines()[1:] == [
+        "计划表：未知的工作表「计划表」（认识的工作表：项目章程、责任矩阵(RACI)、项目计划、风险登记册、行动项、周进度报告）",
+        "项目计划：缺少工作表「项目计划」",
+    ]
+    from openpyxl import load_workbook
+
+    book = load_workbook(template)
+    book["项目计划"].delete_cols(7)  # 截止
+    book.save(no_due := tmp_path / "b.xlsx")
+    assert "项目计划 第 1 行：缺少列「截止」" in refused(no_due)
+
+    bad = [
+        *PLAN_ROWS[:2],
+        ("", "1.2", "原型", "bob", None, "12-06", "下下周", "1.3", None),
+        ("", "1.3", "评审", "bob", None, None, None, "1.2", None),
+    ]
+    output = refused(plan_workbook(template, tmp_path / "c.xlsx", bad))
+    assert output.splitlines() == [
+        "工作簿有 1 个问题，什么都没改：",
+        "项目计划 第 5 行：截止「下下周」日期无法识别，可以写 2026-12-01 或 12-01",
+    ]
+    looped = [*PLAN_ROWS[:2], ("", "1.2", "原型", "bob", None, None, None, "1.3", None), bad[3]]
+    assert refused(plan_workbook(template, tmp_path / "d.xlsx", looped)).splitlines()[1] == (
+        "项目计划 第 5 行：依赖成环：1.2 → 1.3 → 1.2"
+    )
+    missing_dep = [*PLAN_ROWS[:2], ("", "1.2", "原型", "bob", None, None, None, "2.9", None)]
+    assert "项目计划 第 5 行：依赖 2.9 不存在" in refused(
+        plan_workbook(template, tmp_path / "e.xlsx", missing_dep)
+    )
+    stranger = [*PLAN_ROWS[:2], ("", "1.2", "原型", "zoe", None, None, None, None, None)]
+    assert refused(plan_workbook(template, tmp_path / "f.xlsx", stranger)).startswith("不认识的人：zoe。")
+    text = tmp_path / "plan.csv"
+    text.write_text("编号,标题\n1,设计\n")
+    assert refused(text) == f"{text} 不是 Excel 工作簿（.xlsx）\n"
+    import zipfile
+
+    broken = tmp_path / "broken.xlsx"  # a zip, but not a workbook inside
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<not-xml")
+    assert refused(broken) == f"{broken} 不是 Excel 工作簿（.xlsx）\n"
+    result = CliRunner().invoke(app, ["import", str(wrong_sheet), "--project", "7", "--yes"])
+    assert (result.exit_code, result.output) == (1, "导入被拒绝：没有编号为 7 的项目。\n")
+
+
+@time_machine.travel(datetime(2026, 11, 25, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False)
+def test_an_english_project_gets_an_english_workbook(
+    database: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openpyxl import load_workbook
+
+    monkeypatch.setenv("CROSSTRACK_LOCALE", "en")
+    get_settings.cache_clear()
+    run("shell", input="/project new Ops\n")
+    template = tmp_path / "plan.xlsx"
+    assert run("template", str(template), "--project", "1").output == f"Template written: {template}\n"
+    book = load_workbook(template)
+    assert book.sheetnames == ["Charter", "RACI", "Plan", "Risk register", "Weekly progress"]
+    plan = book["Plan"]
+    assert [cell.value for cell in plan[1]] == [
+        "Level",
+        "Code",
+        "Title",
+        "Owner",
+        "Department",
+        "Start",
+        "Due",
+        "Depends on",
+        "Milestones",
+    ]
+    assert plan["A2"].value == "Example"
+    plan.append(["", "1", "Build", None, None, None, "12-20", None, None])
+    plan.append(["", "1.1", "API", "alice", None, None, "12-24", None, None])
+    book.save(template)
+    output = CliRunner().invoke(app, ["import", str(template), "--project", "1", "--yes"]).output
+    assert output.splitlines() == [
+        "2 changes to make:",
+        "+ 1 Build",
+        "+ 1.1 API",
+        "✅ Imported into project 1: 2 changes (see the audit log).",
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.commands import (
     baseline,
+    changes,
     charter,
     help,
     needs,
@@ -27,6 +28,7 @@ def build_registry() -> Registry:
         charter.router,
         plan.router,
         baseline.router,
+        changes.router,
         tracking.router,
         needs.router,
         standup.router,

@@ -8,10 +8,12 @@ from datetime import date
 from types import MappingProxyType
 
 from adapters.models import Card, Reply, Text
+from bot.commands import gate
 from bot.commands.common import actor_of
 from bot.commands.context import CommandContext
 from bot.commands.parsing import (
     CHARTER_LIMIT,
+    END_WORDS,
     TEXT_LIMIT,
     TITLE_LIMIT,
     bounded,
@@ -24,7 +26,7 @@ from bot.commands.registry import Router
 from bot.errors import UsageError, UserFacingError
 from bot.permissions import acting, is_pm, require_pm, require_pm_or_head
 from bot.render.dates import short_day
-from bot.services import members, notify, plan, signoff
+from bot.services import changes, members, notify, plan, signoff
 from storage.models import Department, Member, Project
 
 router = Router("charter", title="help.section.charter")
@@ -43,7 +45,7 @@ FIELD_WORDS: Mapping[str, str] = MappingProxyType(
             "scope_out",
         ),
         **dict.fromkeys(("start", "开始", "开始日期"), "start"),
-        **dict.fromkeys(("end", "结束", "结束日期"), "end"),
+        **dict.fromkeys(END_WORDS, "end"),
     }
 )
 TEXT_CLEAR = frozenset({"-", "清空", "clear"})  # "无" stays text: "不包含：无" is a statement
@@ -196,6 +198,9 @@ async def charter(ctx: CommandContext, args: str) -> list[Reply]:
         value = None if text.lower() in DATE_CLEAR else parse_date(text, today=ctx.today)
     else:
         value = "" if text.lower() in TEXT_CLEAR else bounded(_as_typed(ctx, word, text), CHARTER_LIMIT)
+    proposed = None
+    if field in changes.SCOPE_FIELDS and isinstance(value, str) and await gate.applies(ctx, project):
+        proposed = changes.scope(project, field, value)
     changed = await plan.update_charter(
         session=ctx.session, project=project, field=field, value=value, actor=actor_of(ctx), now=ctx.now
     )
@@ -216,6 +221,8 @@ async def charter(ctx: CommandContext, args: str) -> list[Reply]:
         reply = ctx.t("charter.cleared", label=label)
     if withdrawn:
         reply += "\n" + await _ask_again(ctx, project, label, withdrawn)
+    if proposed is not None:
+        reply += "\n" + "\n".join(await gate.log_own(ctx, project, proposed, changes.Impact([], [])))
     return [Text(reply)]
 
 

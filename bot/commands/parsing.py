@@ -172,8 +172,8 @@ def tokenize(text: str) -> list[str]:
 
 _ALIAS_GROUPS: Mapping[str, tuple[str, ...]] = {
     "start": ("start", "开始", "开始日期"),
-    "end": ("end", "结束", "结束日期"),
-    "due": ("due", "截止", "截止日期", "到期"),
+    # One word for the date something ends, wherever a date is set: `结束` and `截止` mean the same.
+    "due": ("due", "end", "截止", "截止日期", "到期", "结束", "结束日期"),
     "after": ("after", "依赖", "前置"),
     "dept": ("dept", "部门"),
     "title": ("title", "标题"),
@@ -191,6 +191,7 @@ _ALIAS_GROUPS: Mapping[str, tuple[str, ...]] = {
     "C": ("c",),
     "I": ("i",),
 }
+END_WORDS: tuple[str, ...] = _ALIAS_GROUPS["due"]
 OPTION_ALIASES: Mapping[str, str] = MappingProxyType(
     {alias: key for key, aliases in _ALIAS_GROUPS.items() for alias in aliases}
 )
@@ -296,7 +297,7 @@ def _option(token: _Token, accepted: Collection[str]) -> tuple[str, str] | None:
     return None
 
 
-_DATE_OPTIONS = frozenset({"start", "end", "due"})
+_DATE_OPTIONS = frozenset({"start", "due"})
 # Options whose value is stored as typed; the others' values are read by the parser, so normalised.
 _TEXT_OPTIONS = frozenset({"title", "text", "mitigation", "meeting", "people", "budget", "other"})
 _TYPED_OPTION = re.compile(r"[^=:＝：]+[=:＝：](.*)", re.DOTALL)
@@ -672,6 +673,23 @@ def parse_mention_list(value: str) -> tuple[str, ...]:
         if stray := gap.strip(" ,"):
             raise ArgError(UNKNOWN_MENTION, {"value": stray})
     return _unique(pieces[1::2])
+
+
+def parse_people_or_names(value: str) -> tuple[tuple[Literal["user", "name"], str], ...]:
+    """`<at:a>,研发、<at:b>` -> (("user", "a"), ("name", "研发"), ("user", "b")): mentions and
+    names (a department standing for its head) in order without repeats; names end at commas and
+    spaces. A name starting with `@` was typed without the @ picker: ArgError("arg.unknown_mention")."""
+    found: list[tuple[Literal["user", "name"], str]] = []
+    for index, piece in enumerate(MENTION_TOKEN.split(normalize(value))):
+        if index % 2:
+            found.append(("user", piece))
+            continue
+        for name in re.split(r"[,\s]+", piece):
+            if name.startswith("@"):
+                raise ArgError(UNKNOWN_MENTION, {"value": name})
+            if name:
+                found.append(("name", name))
+    return tuple(dict.fromkeys(found))
 
 
 _LEVELS: Mapping[str, RiskLevel] = MappingProxyType(

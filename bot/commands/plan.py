@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from adapters.models import Card, Reply, Text
+from adapters.models import ActionGroup, Button, Card, Reply, Text
+from bot.commands import gate
 from bot.commands.common import actor_of, date_option, mentioned_user
 from bot.commands.context import CommandContext
 from bot.commands.paging import page, page_number
@@ -25,6 +26,7 @@ from bot.commands.parsing import (
     parse_code_list,
     parse_date,
     parse_mention_list,
+    parse_people_or_names,
     parse_wbs_code,
     tokenize,
 )
@@ -35,8 +37,9 @@ from bot.permissions import is_pm, require_pm, require_pm_or_head
 from bot.render.baseline import due_against_baseline, summary_line
 from bot.render.dates import short_day
 from bot.render.safe import inert
-from bot.services import baselines, members, plan, tasks
+from bot.services import baselines, changes, members, notify, plan, structure, tasks
 from bot.services import calendar as calendar_service
+from bot.services import raci as raci_service
 from bot.services.plan import KEEP, Keep
 from storage.models import Department, Member, Task
 
@@ -158,6 +161,57 @@ async def dept_head(ctx: CommandContext, args: str) -> list[Reply]:
 
 
 @router.command(
+    "dept rename",
+    "部门 改名",
+    "部门 重命名",
+    "department rename",
+    usage="usage.dept_rename",
+    summary="summary.dept_rename",
+    who="who.pm",
+)
+async def dept_rename(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    parsed = parse_args(ctx.typed(args), options=(), max_positional=1)
+    if not parsed.positional or not parsed.rest or parsed.mentions:
+        raise UsageError()
+    new_name = bounded(parsed.rest, TITLE_LIMIT)
+    department = await plan.resolve_department(ctx.session, project.id, parsed.positional[0])
+    old_name = department.name
+    changed = await structure.rename_department(
+        session=ctx.session,
+        project=project,
+        department=department,
+        name=new_name,
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    if not changed:
+        return [Text(ctx.t("plan.dept_same_name", name=old_name))]
+    return [Text(ctx.t("plan.dept_renamed", old=old_name, name=department.name))]
+
+
+@router.command(
+    "dept delete",
+    "部门 删除",
+    "department delete",
+    usage="usage.dept_delete",
+    summary="summary.dept_delete",
+    who="who.pm",
+)
+async def dept_delete(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    parsed = parse_args(ctx.typed(args), options=(), max_positional=0)
+    if not parsed.rest or parsed.mentions:
+        raise UsageError()
+    department = await plan.resolve_department(ctx.session, project.id, parsed.rest)
+    name = department.name
+    await structure.delete_department(
+        session=ctx.session, project=project, department=department, actor=actor_of(ctx), now=ctx.now
+    )
+    return [Text(ctx.t("plan.dept_deleted", name=name))]
+
+
+@router.command(
     "depts", "部门列表", "departments", usage="usage.depts", summary="summary.depts", who="who.anyone"
 )
 async def depts(ctx: CommandContext, args: str) -> list[Reply]:
@@ -224,6 +278,105 @@ async def member_add(ctx: CommandContext, args: str) -> list[Reply]:
     return [Text("\n".join(lines))]
 
 
+async def _present_member(ctx: CommandContext, parsed: Args) -> Member:
+    """The one member mentioned; someone who is not (or no longer) in the project is refused."""
+    if len(parsed.mentions) != 1:
+        raise UsageError()
+    user = mentioned_user(ctx, parsed.mentions[0])
+    member = await members.by_user(ctx.session, ctx.require_project().id, user.platform, user.user_id)
+    if member is None:
+        raise UserFacingError("plan.not_a_member", who=f"<at:{user.user_id}>")
+    return member
+
+
+async def _tell_pms(ctx: CommandContext, lines: list[str], what: str) -> None:
+    """A head's change to people that leaves open work reaches the PMs too, privately: they are
+    the ones who reassign it."""
+    if is_pm(ctx.actor):
+        return
+    here = ctx.message
+    reply = Text("\n".join([ctx.t("plan.pm_heads_up", who=f"<at:{here.sender.user_id}>"), *lines]))
+    for pm in await members.pms(ctx.session, ctx.require_project().id):
+        key = f"{what}:{here.platform}:{here.event_id}:{pm.id}"
+        await notify.tell(session=ctx.session, member=pm, reply=reply, key=key, now=ctx.now)
+
+
+@router.command(
+    "member remove",
+    "成员 移除",
+    "成员 删除",
+    usage="usage.member_remove",
+    summary="summary.member_remove",
+    who="who.pm_or_head",
+)
+async def member_remove(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    parsed = parse_args(ctx.typed(args), options=(), max_positional=0)
+    if parsed.rest:
+        raise UsageError()
+    member = await _present_member(ctx, parsed)
+    await require_pm_or_head(ctx, member.department_id)
+    removed = await structure.remove_member(
+        session=ctx.session, project=project, member=member, actor=actor_of(ctx), now=ctx.now
+    )
+    who = members.mention(member)
+    lines = [ctx.t("plan.member_removed", who=who)]
+    if removed.tasks:
+        lines.append(ctx.t("plan.member_removed_tasks", codes=", ".join(removed.tasks)))
+    if removed.raci:
+        lines.append(ctx.t("plan.member_removed_raci", codes=", ".join(removed.raci)))
+    if removed.actions or removed.risks:
+        items = [*(f"A{n}" for n in removed.actions), *(f"R{n}" for n in removed.risks)]
+        lines.append(ctx.t("plan.member_removed_items", items=", ".join(items)))
+    if not (removed.tasks or removed.raci or removed.actions or removed.risks):
+        lines.append(ctx.t("plan.member_removed_nothing_open"))
+    else:
+        await _tell_pms(ctx, lines, "member-remove")
+    lines.append(ctx.t("plan.member_removed_kept"))
+    return [Text("\n".join(lines))]
+
+
+@router.command(
+    "member move",
+    "成员 调动",
+    "成员 调岗",
+    usage="usage.member_move",
+    summary="summary.member_move",
+    who="who.pm_or_head",
+)
+async def member_move(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    parsed = parse_args(ctx.typed(args), options={"dept"}, max_positional=0)
+    if "dept" in parsed.options and parsed.rest:
+        raise UsageError()
+    name = parsed.options.get("dept") or parsed.rest
+    if not name:
+        raise UsageError("arg.missing", name=ctx.t("plan.field.dept_name"))
+    member = await _present_member(ctx, parsed)
+    department = await plan.resolve_department(ctx.session, project.id, name)
+    # Both sides agree: the department they leave (if any) and the one that takes them.
+    if member.department_id is not None:
+        await require_pm_or_head(ctx, member.department_id)
+    await require_pm_or_head(ctx, department.id)
+    moved = await structure.move_member(
+        session=ctx.session,
+        project=project,
+        member=member,
+        department=department,
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    who = members.mention(member)
+    if not moved.changed:
+        return [Text(ctx.t("plan.member_same_dept", who=who, dept=department.name))]
+    old = moved.old.name if moved.old else ctx.t("plan.no_dept")
+    lines = [ctx.t("plan.member_moved_to", who=who, old=old, dept=department.name)]
+    if moved.tasks:
+        lines.append(ctx.t("plan.member_moved_tasks", codes=", ".join(moved.tasks)))
+        await _tell_pms(ctx, lines, "member-move")
+    return [Text("\n".join(lines))]
+
+
 @router.command("members", "成员列表", usage="usage.members", summary="summary.members", who="who.anyone")
 async def members_list(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
@@ -280,14 +433,12 @@ def _details(
 )
 async def phase_add(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parsed = parse_args(ctx.typed(args), options={"start", "end", "due"}, max_positional=1)
+    parsed = parse_args(ctx.typed(args), options={"start", "due"}, max_positional=1)
     code = _code(ctx, parsed)
     if not parsed.rest:
         raise UsageError("arg.missing", name=ctx.t("plan.field.title"))
-    if "end" in parsed.options and "due" in parsed.options:
-        raise UsageError()
     start = date_option(ctx, parsed, "start")
-    end = date_option(ctx, parsed, "end") or date_option(ctx, parsed, "due")
+    end = date_option(ctx, parsed, "due")
     phase = await plan.add_phase(
         session=ctx.session,
         project=project,
@@ -303,6 +454,65 @@ async def phase_add(ctx: CommandContext, args: str) -> list[Reply]:
         lines.append(details)
     lines.append(ctx.t("plan.phase_next", code=phase.code))
     return [Text("\n".join(lines))]
+
+
+def _phase_code(ctx: CommandContext, parsed: Args) -> str:
+    code = _code(ctx, parsed)
+    if plan.level(code) != 1:
+        raise UsageError("plan.not_a_phase", code=code)
+    return code
+
+
+@router.command(
+    "phase edit",
+    "阶段 修改",
+    "阶段 编辑",
+    usage="usage.phase_edit",
+    summary="summary.phase_edit",
+    who="who.pm",
+)
+async def phase_edit(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    parsed = parse_args(ctx.typed(args), options={"title", "start", "due"}, max_positional=1)
+    code = _phase_code(ctx, parsed)
+    title = _new_title(ctx, parsed)
+    dates = _new_dates(ctx, parsed)
+    if title is None and not {"start", "due"} & parsed.options.keys():
+        raise UsageError("plan.nothing_to_change")
+    phase = await plan.get_task(ctx.session, project.id, code)
+    edited = await plan.edit_task(
+        session=ctx.session,
+        project=project,
+        task=phase,
+        title=title,
+        start=dates["start"],
+        due=dates["due"],
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    if not edited.changes:
+        return [Text(ctx.t("plan.no_changes", code=phase.code))]
+    lines = [
+        ctx.t("plan.phase_edited", code=phase.code, title=phase.title),
+        *change_lines(ctx, edited.changes),
+    ]
+    return [Text("\n".join(lines))]
+
+
+@router.command(
+    "phase delete",
+    "阶段 删除",
+    "phase remove",
+    usage="usage.phase_delete",
+    summary="summary.phase_delete",
+    who="who.pm",
+)
+async def phase_delete(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    parsed = parse_args(ctx.typed(args), options=(), max_positional=2)
+    confirm = _confirmed(parsed)
+    phase = await plan.get_task(ctx.session, project.id, _phase_code(ctx, parsed))
+    return await _delete_tree(ctx, phase, confirm=confirm, command_key="plan.cmd.phase_delete_confirm")
 
 
 @router.command(
@@ -326,11 +536,27 @@ async def task_add(ctx: CommandContext, args: str) -> list[Reply]:
     after = _codes(parsed.options.get("after", ""))
     department = await plan.department_for(ctx.session, project, name=parsed.options.get("dept"), owner=owner)
     await require_pm_or_head(ctx, department.id if department else None)
+    title = bounded(parsed.rest, TITLE_LIMIT)
+    proposed = None
+    if await gate.applies(ctx, project):
+        proposed = await changes.task_add(
+            ctx.session,
+            project.id,
+            code=code,
+            title=title,
+            owner=owner,
+            department=department,
+            start=start,
+            due=due,
+            after=after,
+        )
+        if not is_pm(ctx.actor):
+            return [Text("\n".join(await gate.submit(ctx, project, proposed, "")))]
     added = await plan.add_task(
         session=ctx.session,
         project=project,
         code=code,
-        title=bounded(parsed.rest, TITLE_LIMIT),
+        title=title,
         owner=owner,
         department=department,
         start=start,
@@ -355,6 +581,8 @@ async def task_add(ctx: CommandContext, args: str) -> list[Reply]:
             )
         )
     lines += _overlap_lines(ctx, added.overlaps)
+    if proposed is not None:
+        lines += await gate.log_own(ctx, project, proposed, changes.Impact([], []))
     if added.owner is None:
         lines.append(ctx.t("plan.task_next", code=task.code))
     return [Text("\n".join(lines))]
@@ -403,6 +631,29 @@ def change_lines(ctx: CommandContext, changes: list[plan.Change]) -> list[str]:
     ]
 
 
+def _new_title(ctx: CommandContext, parsed: Args) -> str | None:
+    """The title an edit sets, as `title=` or as the words after the code; None: keep it."""
+    title = parsed.options.get("title")
+    if parsed.rest:
+        if title is not None:
+            raise UsageError()
+        title = parsed.rest  # `/任务 修改 2.1 新标题`
+    if title is not None and not title:
+        raise UsageError("arg.missing", name=ctx.t("plan.field.title"))
+    if title is not None:
+        bounded(title, TITLE_LIMIT)
+    return title
+
+
+def _new_dates(ctx: CommandContext, parsed: Args) -> dict[str, date | Keep | None]:
+    """`start` and `due` as an edit sets them: KEEP when not given, None when cleared."""
+    dates: dict[str, date | Keep | None] = {}
+    for key in ("start", "due"):
+        raw = parsed.options.get(key)
+        dates[key] = KEEP if raw is None else None if _is_clear(raw) else parse_date(raw, today=ctx.today)
+    return dates
+
+
 @router.command(
     "task edit",
     "任务 修改",
@@ -418,20 +669,9 @@ async def task_edit(ctx: CommandContext, args: str) -> list[Reply]:
         ctx.typed(args), options={"title", "owner", "dept", "start", "due", "after"}, max_positional=1
     )
     code = _code(ctx, parsed)
-    title = parsed.options.get("title")
-    if parsed.rest:
-        if title is not None:
-            raise UsageError()
-        title = parsed.rest  # `/任务 修改 2.1 新标题`
-    if title is not None and not title:
-        raise UsageError("arg.missing", name=ctx.t("plan.field.title"))
-    if title is not None:
-        bounded(title, TITLE_LIMIT)
+    title = _new_title(ctx, parsed)
     owner_id = _one_person(parsed, "owner", "plan.one_owner")
-    dates: dict[str, date | Keep | None] = {}
-    for key in ("start", "due"):
-        raw = parsed.options.get(key)
-        dates[key] = KEEP if raw is None else None if _is_clear(raw) else parse_date(raw, today=ctx.today)
+    dates = _new_dates(ctx, parsed)
     after = _codes(parsed.options["after"]) if "after" in parsed.options else None
     if (
         title is None
@@ -451,6 +691,18 @@ async def task_edit(ctx: CommandContext, args: str) -> list[Reply]:
     await require_pm_or_head(ctx, task.department_id)
     if not isinstance(department, Keep) and (department.id if department else None) != task.department_id:
         await require_pm_or_head(ctx, department.id if department else None)  # the receiving side agrees too
+    proposed = (
+        await changes.task_edit(
+            ctx.session, project.id, task, start=dates["start"], due=dates["due"], after=after
+        )
+        if await gate.applies(ctx, project)
+        else None
+    )
+    waiting = proposed is not None and not is_pm(ctx.actor)
+    if waiting:
+        # The dates wait for a PM; the title, owner and department apply now, as before a baseline.
+        dates, after = {"start": KEEP, "due": KEEP}, None
+    effect = await gate.impact(ctx, project, proposed) if proposed is not None and not waiting else None
     edited = await plan.edit_task(
         session=ctx.session,
         project=project,
@@ -464,14 +716,69 @@ async def task_edit(ctx: CommandContext, args: str) -> list[Reply]:
         actor=actor_of(ctx),
         now=ctx.now,
     )
-    if not edited.changes:
+    lines = []
+    if edited.changes:
+        lines += [ctx.t("plan.task_edited", code=task.code, title=task.title)]
+        lines += change_lines(ctx, edited.changes)
+        if edited.owner_joined is not None:
+            lines.append(ctx.t("plan.joined_project", who=members.mention(edited.owner_joined)))
+        # Where the pushes moved the dependents, the edited task no longer overlaps them.
+        pushed = effect is not None and bool(effect.shifts)
+        lines += _overlap_lines(ctx, [o for o in edited.overlaps if not (pushed and o.upstream == task.code)])
+    if waiting:
+        assert proposed is not None
+        lines += await gate.submit(ctx, project, proposed, "")
+    elif proposed is not None and effect is not None:
+        lines += await gate.log_own(ctx, project, proposed, effect)
+    if not lines:
         return [Text(ctx.t("plan.no_changes", code=task.code))]
-    lines = [ctx.t("plan.task_edited", code=task.code, title=task.title)]
-    lines += change_lines(ctx, edited.changes)
-    if edited.owner_joined is not None:
-        lines.append(ctx.t("plan.joined_project", who=members.mention(edited.owner_joined)))
-    lines += _overlap_lines(ctx, edited.overlaps)
     return [Text("\n".join(lines))]
+
+
+CONFIRM_WORDS = frozenset({"confirm", "确认"})
+
+
+def _confirmed(parsed: Args) -> bool:
+    """Whether the word after the code is `confirm`/`确认`; anything else there is a usage error."""
+    if parsed.rest or parsed.mentions:
+        raise UsageError()
+    extra = parsed.positional[1:]
+    if extra and extra[0].lower() not in CONFIRM_WORDS:
+        raise UsageError()
+    return bool(extra)
+
+
+async def _delete_tree(ctx: CommandContext, task: Task, *, confirm: bool, command_key: str) -> list[Reply]:
+    """Delete `task` with what hangs on it, or, when something does and it is not confirmed, say
+    what would go and how to confirm: a button, or the same command with `confirm`/`确认`."""
+    deleted = await plan.delete_task(
+        session=ctx.session,
+        project=ctx.require_project(),
+        task=task,
+        confirm=confirm,
+        actor=actor_of(ctx),
+        now=ctx.now,
+    )
+    key = "plan.task_deleted_" if deleted.done else "plan.delete_will_"
+    lines = []
+    if deleted.subtasks:
+        lines.append(ctx.t(key + "subtasks", count=len(deleted.subtasks), codes=", ".join(deleted.subtasks)))
+    if deleted.dependents:
+        lines.append(ctx.t(key + "dependents", codes=", ".join(deleted.dependents)))
+    if deleted.milestones:
+        lines.append(ctx.t(key + "milestones", numbers=", ".join(f"#{n}" for n in deleted.milestones)))
+    if deleted.done:
+        return [Text("\n".join([ctx.t("plan.task_deleted", code=deleted.code, title=deleted.title), *lines]))]
+    command = ctx.t(command_key, code=deleted.code)
+    button = Button(
+        ctx.t("plan.delete_button"),
+        command,
+        "danger",
+        done=ctx.t("plan.delete_did", code=deleted.code),
+    )
+    title = ctx.t("plan.delete_confirm_title", code=deleted.code, title=deleted.title)
+    body = "\n".join([*lines, "", ctx.t("plan.delete_how", command=command)])
+    return [Card(title, body, "orange", (ActionGroup(title, (button,)),))]
 
 
 @router.command(
@@ -484,22 +791,21 @@ async def task_edit(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def task_delete(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parsed = parse_args(ctx.typed(args), options=(), max_positional=1)
-    if parsed.rest or parsed.mentions:
-        raise UsageError()
+    parsed = parse_args(ctx.typed(args), options=(), max_positional=2)
+    confirm = _confirmed(parsed)
     task = await plan.get_task(ctx.session, project.id, _code(ctx, parsed))
-    await require_pm_or_head(ctx, task.department_id)
-    deleted = await plan.delete_task(
-        session=ctx.session, project=project, task=task, actor=actor_of(ctx), now=ctx.now
-    )
-    lines = [ctx.t("plan.task_deleted", code=deleted.code, title=deleted.title)]
-    if deleted.dependents:
-        lines.append(ctx.t("plan.task_deleted_dependents", codes=", ".join(deleted.dependents)))
-    if deleted.milestones:
-        lines.append(
-            ctx.t("plan.task_deleted_milestones", numbers=", ".join(f"#{n}" for n in deleted.milestones))
-        )
-    return [Text("\n".join(lines))]
+    # Every department the deletion reaches agrees: subtasks may be filed elsewhere.
+    for department_id in dict.fromkeys(t.department_id for t in await plan.subtree(ctx.session, task)):
+        await require_pm_or_head(ctx, department_id)
+    gated, by_pm = await gate.applies(ctx, project), is_pm(ctx.actor)
+    proposed = await changes.task_delete(ctx.session, task, requested=not by_pm) if gated else None
+    if proposed is not None and not by_pm:
+        return [Text("\n".join(await gate.submit(ctx, project, proposed, "")))]
+    replies = await _delete_tree(ctx, task, confirm=confirm, command_key="plan.cmd.task_delete_confirm")
+    if proposed is not None and isinstance(replies[0], Text):  # deleted, not waiting for a confirmation
+        logged = await gate.log_own(ctx, project, proposed, changes.Impact([], []))
+        replies = [Text("\n".join([replies[0].text, *logged]))]
+    return replies
 
 
 @router.command(
@@ -518,6 +824,8 @@ async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
     against = await baselines.slips(ctx.session, project.id, calendar)
     timings = await tasks.critical_timings(ordered, graph, calendar)
     parents = {wbs.parent_of(task.code) for task in ordered}
+    assigned = await raci_service.entries(ctx.session, [task.id for task in ordered])
+    department_names = {d.id: d.name for d in await plan.departments(ctx.session, project.id)}
     lines = []
     for task in ordered:
         values = rolled[task.code]
@@ -528,6 +836,11 @@ async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
         parts = [f"{INDENT * (depth - 1)}{_icon(values, ctx.today)} {f'**{name}**' if depth == 1 else name}"]
         if task.owner_member_id in people:
             parts.append(members.mention(people[task.owner_member_id]))
+        elif doing := [e.department for e in assigned.get(task.id, []) if e.role == "R" and e.department]:
+            # No person named yet: the R department answers for it.
+            parts += [
+                ctx.t("plan.raci_dept", name=department_names[d]) for d in doing if d in department_names
+            ]
         if values.due is not None:
             moved = against.due_moved("task", task.id) if against else None
             parts.append(due_against_baseline(ctx.locale, values.due, moved, ctx.today))
@@ -546,15 +859,21 @@ async def tasks_list(ctx: CommandContext, args: str) -> list[Reply]:
 # --- RACI ------------------------------------------------------------------------------------------
 
 
-def _raci_lines(ctx: CommandContext, roles: dict[str, list[Member]]) -> list[str]:
+def _raci_name(ctx: CommandContext, target: plan.RaciTarget) -> str:
+    if isinstance(target, Member):
+        return members.mention(target)
+    return ctx.t("plan.raci_dept", name=target.name)
+
+
+def _raci_lines(ctx: CommandContext, roles: dict[str, list[plan.RaciTarget]]) -> list[str]:
     return [
         ctx.t(
             "plan.raci_line",
             role=ctx.t(f"plan.raci_role.{role}"),
-            who=ctx.t("plan.sep").join(members.mention(m) for m in people),
+            who=ctx.t("plan.sep").join(_raci_name(ctx, target) for target in targets),
         )
-        for role, people in roles.items()
-        if people
+        for role, targets in roles.items()
+        if targets
     ]
 
 
@@ -589,7 +908,8 @@ async def raci(ctx: CommandContext, args: str) -> list[Reply]:
         raise UsageError("plan.raci_roles_needed")
     roles = {
         role: tuple(
-            mentioned_user(ctx, user_id) for user_id in parse_mention_list(parsed.options.get(role, ""))
+            mentioned_user(ctx, value) if kind == "user" else bounded(value, TITLE_LIMIT)
+            for kind, value in parse_people_or_names(parsed.options.get(role, ""))
         )
         for role in plan.RACI_ROLES
     }
@@ -597,7 +917,9 @@ async def raci(ctx: CommandContext, args: str) -> list[Reply]:
         session=ctx.session, project=project, task=task, roles=roles, actor=actor_of(ctx), now=ctx.now
     )
     lines = [ctx.t("plan.raci_saved", code=task.code, title=task.title), *_raci_lines(ctx, result.roles)]
-    if result.owner_changed:
+    if result.owner is None:
+        lines.append(ctx.t("plan.raci_by_department"))
+    elif result.owner_changed:
         lines.append(ctx.t("plan.raci_owner", who=members.mention(result.owner)))
     lines += [ctx.t("plan.joined_project", who=members.mention(member)) for member in result.joined]
     return [Text("\n".join(lines))]
@@ -715,9 +1037,7 @@ async def milestone_reopen(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def milestone_edit(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parsed = parse_args(ctx.typed(args), options={"title", "due", "end", "tasks"}, max_positional=1)
-    if "due" in parsed.options and "end" in parsed.options:
-        raise UsageError()
+    parsed = parse_args(ctx.typed(args), options={"title", "due", "tasks"}, max_positional=1)
     title = parsed.options.get("title")
     if parsed.rest:
         if title is not None:
@@ -725,15 +1045,20 @@ async def milestone_edit(ctx: CommandContext, args: str) -> list[Reply]:
         title = parsed.rest
     if title is not None:
         bounded(title, TITLE_LIMIT)
-    raw_due = parsed.options.get("due", parsed.options.get("end"))
+    raw_due = parsed.options.get("due")
     due = parse_date(raw_due, today=ctx.today) if raw_due is not None else None
     codes = parse_code_list(parsed.options["tasks"]) if "tasks" in parsed.options else None
     if title is None and due is None and codes is None:
         raise UsageError("plan.nothing_to_change")
+    number = _milestone_number(ctx, parsed.positional[0] if parsed.positional else "")
+    proposed = None
+    if due is not None and await gate.applies(ctx, project):
+        proposed = changes.milestone_due(await plan.milestone_by_number(ctx.session, project.id, number), due)
+    effect = await gate.impact(ctx, project, proposed) if proposed is not None else None
     edited = await plan.edit_milestone(
         session=ctx.session,
         project=project,
-        number=_milestone_number(ctx, parsed.positional[0] if parsed.positional else ""),
+        number=number,
         title=title,
         due=due,
         codes=codes,
@@ -745,6 +1070,8 @@ async def milestone_edit(ctx: CommandContext, args: str) -> list[Reply]:
         return [Text(ctx.t("plan.milestone_no_changes", number=milestone.number))]
     lines = [ctx.t("plan.milestone_edited", number=milestone.number, title=milestone.title)]
     lines += change_lines(ctx, edited.changes)
+    if proposed is not None and effect is not None:
+        lines += await gate.log_own(ctx, project, proposed, effect)
     return [Text("\n".join(lines))]
 
 
@@ -804,7 +1131,7 @@ async def milestones_list(ctx: CommandContext, args: str) -> list[Reply]:
 # Group words alone (`/task list`) list; with an unknown sub-command they give the usage line.
 # `/部门` is in overview.py: a department's name after it shows that department.
 router.group_word("member", "成员", usage="usage.member", summary="summary.member", lister=members_list)
-router.group_word("phase", "阶段", usage="usage.phase_add", summary="summary.phase_add", lister=tasks_list)
+router.group_word("phase", "阶段", usage="usage.phase", summary="summary.phase", lister=tasks_list)
 router.group_word("task", "任务", usage="usage.task", summary="summary.task", lister=tasks_list)
 router.group_word(
     "milestone", "里程碑", usage="usage.milestone", summary="summary.milestone", lister=milestones_list

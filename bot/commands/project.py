@@ -10,7 +10,7 @@ from bot.commands.registry import Router
 from bot.errors import UsageError, UserFacingError
 from bot.permissions import deny, is_pm
 from bot.render import views
-from bot.services import audit, members, projects
+from bot.services import audit, members, projects, structure
 
 router = Router("project", title="help.section.project")
 
@@ -25,14 +25,14 @@ router = Router("project", title="help.section.project")
     needs_project=False,
 )
 async def project_new(ctx: CommandContext, args: str) -> list[Reply]:
-    parsed = parse_args(ctx.typed(args), options={"start", "end"}, max_positional=0)
+    parsed = parse_args(ctx.typed(args), options={"start", "due"}, max_positional=0)
     name = parsed.rest.strip()
     if not name:
         raise UsageError("arg.missing", name=ctx.t("field.name"))
     if len(name) > 200:
         raise UsageError("project.name_too_long")
     start = date_option(ctx, parsed, "start")
-    end = date_option(ctx, parsed, "end")
+    end = date_option(ctx, parsed, "due")
     project = await projects.create(
         session=ctx.session,
         name=name,
@@ -112,6 +112,29 @@ async def project_pm(ctx: CommandContext, args: str) -> list[Reply]:
         entity="member",
     )
     return [Text(ctx.t("project.pm_added", who=members.mention(member)))]
+
+
+@router.command(
+    "project pm remove",
+    "项目 负责人 移除",
+    "项目 经理 移除",
+    usage="usage.project_pm_remove",
+    summary="summary.project_pm_remove",
+    who="who.pm",
+)
+async def project_pm_remove(ctx: CommandContext, args: str) -> list[Reply]:
+    project = ctx.require_project()
+    parsed = parse_args(ctx.typed(args), options=set(), max_positional=0)
+    if len(parsed.mentions) != 1 or parsed.rest:
+        raise UsageError()
+    user = mentioned_user(ctx, parsed.mentions[0])
+    member = await members.by_user(ctx.session, project.id, user.platform, user.user_id)
+    who = members.mention(member) if member else f"<at:{user.user_id}>"
+    if member is None or not await structure.remove_pm(
+        session=ctx.session, project=project, member=member, actor=actor_of(ctx), now=ctx.now
+    ):
+        return [Text(ctx.t("project.not_pm", who=who))]
+    return [Text(ctx.t("project.pm_removed", who=who))]
 
 
 @router.command(

@@ -456,12 +456,12 @@ def _edited(ctx: CommandContext, header: str, code: str, changes: list[Change]) 
 )
 async def action_edit(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    parsed = parse_args(ctx.typed(args), options={"text", "due", "end", "owner"}, max_positional=1)
-    if not parsed.positional or ("due" in parsed.options and "end" in parsed.options):
+    parsed = parse_args(ctx.typed(args), options={"text", "due", "owner"}, max_positional=1)
+    if not parsed.positional:
         raise UsageError()
     number = parse_ref(parsed.positional[0], "A")
     text = _new_text(ctx, parsed, "track.field.action_text")
-    raw_due = parsed.options.get("due", parsed.options.get("end"))  # 截止 and 结束 are one word here
+    raw_due = parsed.options.get("due")
     due = parse_date(raw_due, today=ctx.today) if raw_due is not None else None
     owner_id = _one_owner(parsed)
     if text is None and due is None and owner_id is None:

@@ -18,6 +18,7 @@ from adapters.base import TableValue
 from adapters.models import Card, mention_token
 from bot.domain import schedule, wbs
 from bot.domain.workdays import IsWorkday, workdays_after
+from bot.render import changes as changes_render
 from bot.render.baseline import slip_words
 from bot.render.health import outlook_facts
 from bot.render.i18n import t
@@ -132,6 +133,19 @@ class MovedLine:
 
 
 @dataclass(frozen=True)
+class ChangeIn:
+    """A change approved this week (CR-n): the stored edit and its schedule impact, as
+    `services.changes.Impact.to_json` keeps it (downstream tasks moved, milestones left behind)."""
+
+    number: int
+    kind: str
+    target: str
+    old: dict[str, Any]
+    change: dict[str, Any]
+    impact: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class BaselineIn:
     """The plan against the baseline in force, computed by the caller on the project calendar."""
 
@@ -165,6 +179,7 @@ class ReportInput:
     needs: Sequence[NeedIn] = ()  # the open ones and those handled this week
     attendance: Sequence[AttendanceIn] = ()
     baseline: BaselineIn | None = None
+    changes: Sequence[ChangeIn] = ()  # approved this week, oldest first
 
 
 # --- the report ------------------------------------------------------------------------------------
@@ -288,6 +303,7 @@ class WeeklyReport:
     needs_handled: tuple[NeedLine, ...] = ()  # handled this week, by number
     past_end: bool = False  # past the project's end date with work open (absent from older reports)
     baseline: BaselineIn | None = None  # what moved against the baseline (absent from older reports)
+    changes: tuple[ChangeIn, ...] = ()  # changes approved this week (absent from older reports)
 
     @property
     def outlook(self) -> schedule.Outlook:
@@ -415,6 +431,7 @@ def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
         tasks=tuple(lines),
         past_end=overall.past_end,
         baseline=data.baseline,
+        changes=tuple(data.changes),
         needs_open=tuple(
             _need(n, today, is_workday)
             for n in sorted(data.needs, key=lambda n: n.number)
@@ -748,6 +765,17 @@ def render_card(report: WeeklyReport, locale: str) -> Card:
             tr("baseline.report_title", number=against.number, slip=slip_words(locale, against.end_slip)),
         ]
         lines += capped(against.moved, MAX_ITEMS, lambda m: _moved(locale, m, today))
+
+    if report.changes:
+        lines += ["", tr("report.h.changes", count=len(report.changes))]
+        for change in report.changes[:MAX_ITEMS]:
+            what = changes_render.describe(
+                locale, change.kind, change.target, change.old, change.change, today
+            )
+            lines.append(tr("report.change", number=change.number, what=what))
+            lines += changes_render.impact_lines(locale, change.impact, today)
+        if len(report.changes) > MAX_ITEMS:
+            lines.append(tr("overview.more", count=len(report.changes) - MAX_ITEMS))
 
     if report.phases or report.milestones:
         lines += ["", tr("report.h.plan")]

@@ -10,6 +10,7 @@ from bot.render.catalog import (
     alerts,
     baseline,
     cards,
+    changes,
     core,
     integrations,
     needs,
@@ -22,6 +23,7 @@ from bot.render.catalog import (
     tracking,
     undo,
     views,
+    xlsx,
 )
 from bot.render.safe import inert
 
@@ -51,11 +53,13 @@ CATALOG = _merge(
     alerts.STRINGS,
     report.STRINGS,
     cards.STRINGS,
+    changes.STRINGS,
     integrations.STRINGS,
     undo.STRINGS,
     needs.STRINGS,
     pictures.STRINGS,
     views.STRINGS,
+    xlsx.STRINGS,
 )
 
 

@@ -15,17 +15,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import alerts
+from bot.domain import raci as raci_rules
 from bot.domain.workdays import WorkCalendar
-from bot.services import leave, members, plan, projects, tasks, tracking
+from bot.services import leave, members, plan, projects, raci, tasks, tracking
 from storage.models import (
     AlertState,
     Blocker,
     ChatBinding,
-    Department,
     JobRun,
     Member,
     Project,
-    RaciAssignment,
     RiskEvent,
     StandupReport,
     Task,
@@ -50,24 +49,10 @@ async def load(session: AsyncSession, project: Project, today: date, calendar: W
         return moment.astimezone(tz).date()
 
     people = {member.id: member for member in await plan.project_members(session, project.id)}
-    heads = dict(
-        (
-            await session.execute(
-                select(Department.id, Department.head_member_id).where(Department.project_id == project.id)
-            )
-        ).all()
-    )
+    heads = await raci.heads(session, project.id)
 
     task_list = await tasks.ordered(session, project.id)
-    roles: dict[tuple[int, str], list[int]] = {}
-    raci_rows = await session.execute(
-        select(RaciAssignment.task_id, RaciAssignment.role, RaciAssignment.member_id)
-        .join(Task, Task.id == RaciAssignment.task_id)
-        .where(Task.project_id == project.id)
-        .order_by(RaciAssignment.id)
-    )
-    for task_id, role, member_id in raci_rows:
-        roles.setdefault((task_id, role), []).append(member_id)
+    found = await raci.entries(session, [task.id for task in task_list])
     task_facts = tuple(
         alerts.TaskFacts(
             id=task.id,
@@ -78,15 +63,8 @@ async def load(session: AsyncSession, project: Project, today: date, calendar: W
             progress=task.progress,
             status=task.status,
             created=local(task.created_at),
-            responsible=tuple(
-                dict.fromkeys(
-                    [
-                        *([task.owner_member_id] if task.owner_member_id else []),
-                        *roles.get((task.id, "R"), []),
-                    ]
-                )
-            ),
-            accountable=tuple(roles.get((task.id, "A"), [])),
+            responsible=raci_rules.responsible(task.owner_member_id, found.get(task.id, []), heads),
+            accountable=raci_rules.people(found.get(task.id, []), "A", heads),
             department_head=heads.get(task.department_id) if task.department_id else None,
         )
         for task in task_list

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UserFacingError
-from bot.services import audit
+from bot.services import audit, members
 from bot.services.audit import Actor
 from storage.models import Leave, Member
 
@@ -40,7 +40,7 @@ async def current_and_upcoming(
     rows = await session.execute(
         select(Leave, Member)
         .join(Member, Member.id == Leave.member_id)
-        .where(Leave.project_id == project_id, Leave.end_date >= today)
+        .where(Leave.project_id == project_id, Leave.end_date >= today, members.PRESENT)
         .order_by(Leave.start_date, Leave.end_date, Member.id)
     )
     return [(leave, member) for leave, member in rows]

@@ -14,15 +14,19 @@ from bot.services.audit import Actor
 from storage import idempotency
 from storage.models import Member, Project, UserContext
 
+PRESENT = Member.removed_at.is_(None)  # members not removed from the project
 
-async def by_user(session: AsyncSession, project_id: int, platform: str, user_id: str) -> Member | None:
-    return await session.scalar(
-        select(Member).where(
-            Member.project_id == project_id,
-            Member.platform == platform,
-            Member.platform_user_id == user_id,
-        )
+
+async def by_user(
+    session: AsyncSession, project_id: int, platform: str, user_id: str, *, removed: bool = False
+) -> Member | None:
+    """The project's member with this platform identity; with `removed`, also one removed since."""
+    query = select(Member).where(
+        Member.project_id == project_id,
+        Member.platform == platform,
+        Member.platform_user_id == user_id,
     )
+    return await session.scalar(query if removed else query.where(PRESENT))
 
 
 async def find_or_add(
@@ -37,12 +41,25 @@ async def find_or_add(
     """The member for `user` and whether they are new to the project (then created and audited).
 
     Refuses an id that cannot be a person (`all`, `everyone`, markup): only the platform's own
-    mentions reach here, but nobody may ever be added, or @-ed later, under such an id."""
-    member = await by_user(session, project.id, user.platform, user.user_id)
+    mentions reach here, but nobody may ever be added, or @-ed later, under such an id.
+    Someone removed earlier is added back in their old row (audited as `member.rejoin`)."""
+    member = await by_user(session, project.id, user.platform, user.user_id, removed=True)
     if member is not None:
         if user.name and member.display_name != user.name:
             member.display_name = user.name  # the platform's latest name wins
-        return member, False
+        if member.removed_at is None:
+            return member, False
+        await audit.update(
+            member,
+            {"removed_at": None},
+            session=session,
+            actor=actor,
+            now=now,
+            project_id=project.id,
+            action="member.rejoin",
+            entity="member",
+        )
+        return member, True
     if not plausible_user_id(user.user_id):
         raise UserFacingError("member.bad_id", who=user.name or user.user_id)
     await _keep_current_project(session, user, project)
@@ -88,7 +105,12 @@ async def projects_of(session: AsyncSession, platform: str, user_id: str) -> lis
     result = await session.scalars(
         select(Project)
         .join(Member, Member.project_id == Project.id)
-        .where(Member.platform == platform, Member.platform_user_id == user_id, Project.status == "active")
+        .where(
+            Member.platform == platform,
+            Member.platform_user_id == user_id,
+            PRESENT,
+            Project.status == "active",
+        )
         .order_by(Project.id)
     )
     return list(result)
@@ -108,7 +130,9 @@ async def _keep_current_project(session: AsyncSession, user: UserRef, joining: P
 
 async def pms(session: AsyncSession, project_id: int) -> list[Member]:
     result = await session.scalars(
-        select(Member).where(Member.project_id == project_id, Member.role == "pm").order_by(Member.id)
+        select(Member)
+        .where(Member.project_id == project_id, Member.role == "pm", PRESENT)
+        .order_by(Member.id)
     )
     return list(result)
 

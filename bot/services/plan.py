@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Final, Literal
 
@@ -23,6 +23,7 @@ from bot.domain import wbs
 from bot.errors import UsageError, UserFacingError
 from bot.services import audit, members, tasks
 from bot.services.audit import Actor
+from bot.services.raci import tell as tell_raci
 from storage.models import (
     Department,
     Member,
@@ -141,7 +142,9 @@ async def departments(session: AsyncSession, project_id: int) -> list[Department
 
 
 async def project_members(session: AsyncSession, project_id: int) -> list[Member]:
-    result = await session.scalars(select(Member).where(Member.project_id == project_id).order_by(Member.id))
+    result = await session.scalars(
+        select(Member).where(Member.project_id == project_id, members.PRESENT).order_by(Member.id)
+    )
     return list(result)
 
 
@@ -167,7 +170,7 @@ async def resolve_department(session: AsyncSession, project_id: int, name: str) 
     raise UserFacingError("plan.dept_unknown", name=name, known=NAME_SEPARATOR.join(names))
 
 
-async def _assign_department(
+async def assign_department(
     session: AsyncSession,
     project: Project,
     member: Member,
@@ -198,7 +201,7 @@ async def _join_if_unassigned(
 ) -> None:
     """A department head with no department yet belongs to the one they head."""
     if member.department_id is None:
-        await _assign_department(session, project, member, department, actor, now)
+        await assign_department(session, project, member, department, actor, now)
 
 
 @dataclass(frozen=True)
@@ -302,10 +305,10 @@ async def add_members(
             changes.append(MemberChange(member, "joined" if joined else "exists"))
             continue
         old_id = member.department_id
-        if old_id == department.id:
-            changes.append(MemberChange(member, "same_dept"))
+        if old_id == department.id:  # someone removed earlier comes back to their department
+            changes.append(MemberChange(member, "joined_dept" if joined else "same_dept"))
             continue
-        await _assign_department(session, project, member, department, actor, now)
+        await assign_department(session, project, member, department, actor, now)
         if old_id is None:
             changes.append(MemberChange(member, "joined_dept"))
         else:
@@ -345,7 +348,7 @@ async def _check_code_free(session: AsyncSession, project_id: int, code: str) ->
         raise UserFacingError("plan.code_exists", code=code, title=existing.title)
 
 
-async def _checked_dependencies(
+async def checked_dependencies(
     session: AsyncSession, project_id: int, code: str, after: Sequence[str]
 ) -> list[Task]:
     """The tasks `code` may depend on: existing, not itself or its family, and loop-free."""
@@ -441,6 +444,30 @@ class TaskAdded:
     overlaps: list[wbs.Overlap] = field(default_factory=list)  # accepted, with a warning
 
 
+async def check_new_task(
+    session: AsyncSession,
+    project_id: int,
+    code: str,
+    title: str,
+    start: date | None,
+    due: date | None,
+    after: Sequence[str],
+) -> tuple[Task, list[Task]]:
+    """Refuse a new task that could not be added; its parent and the tasks it would depend on."""
+    if level(code) == 1:
+        raise UsageError("plan.task_level", code=code)
+    check_length(title, TITLE_LIMIT)
+    check_dates(start, due)
+    await _check_code_free(session, project_id, code)
+    parent_code = wbs.parent_of(code)
+    assert parent_code is not None
+    parent = await tasks.by_code(session, project_id, parent_code)
+    if parent is None:
+        key = "plan.parent_phase_missing" if level(parent_code) == 1 else "plan.parent_task_missing"
+        raise UserFacingError(key, parent=parent_code)
+    return parent, await checked_dependencies(session, project_id, code, after)
+
+
 async def add_task(
     *,
     session: AsyncSession,
@@ -455,18 +482,7 @@ async def add_task(
     actor: Actor,
     now: datetime,
 ) -> TaskAdded:
-    if level(code) == 1:
-        raise UsageError("plan.task_level", code=code)
-    check_length(title, TITLE_LIMIT)
-    check_dates(start, due)
-    await _check_code_free(session, project.id, code)
-    parent_code = wbs.parent_of(code)
-    assert parent_code is not None
-    parent = await tasks.by_code(session, project.id, parent_code)
-    if parent is None:
-        key = "plan.parent_phase_missing" if level(parent_code) == 1 else "plan.parent_task_missing"
-        raise UserFacingError(key, parent=parent_code)
-    upstream = await _checked_dependencies(session, project.id, code, after)
+    parent, upstream = await check_new_task(session, project.id, code, title, start, due, after)
 
     owner_member, joined = (None, False)
     if owner is not None:
@@ -556,7 +572,7 @@ async def edit_task(
     new_start = task.start_date if isinstance(start, Keep) else start
     new_due = task.due_date if isinstance(due, Keep) else due
     check_dates(new_start, new_due)
-    upstream = await _checked_dependencies(session, project.id, task.code, after) if after is not None else []
+    upstream = await checked_dependencies(session, project.id, task.code, after) if after is not None else []
 
     changes: list[Change] = []
     before: dict[str, Any] = {}  # task attributes as they were
@@ -584,8 +600,10 @@ async def edit_task(
                     )
                 )
             )
-            # The R follows the owner while it only mirrors the old owner; a real RACI stays as set.
-            if not responsible or [r.member_id for r in responsible] == [before["owner_member_id"]]:
+            # The R follows the owner while it only mirrors the old owner; a real RACI (a shared R,
+            # a department R) stays as set.
+            mirrored = [(r.member_id, r.department_id) for r in responsible]
+            if not mirrored or mirrored == [(before["owner_member_id"], None)]:
                 extra_before["raci_R"] = [r.member_id for r in responsible]
                 extra_after["raci_R"] = [member.id]
                 for assignment in responsible:
@@ -629,25 +647,71 @@ async def edit_task(
         after={"code": task.code, **audit.snapshot(task, *before), **extra_after},
     )
     await tasks.refresh_rollups(session=session, project_id=project.id)
+    if moved := [(c.field, c.old, c.new) for c in changes if c.field in ("start", "due")]:
+        await tell_raci(session=session, task=task, event="dates", actor=actor, now=now, dates=moved)
     scheduled = {"start", "due", "after"} & {change.field for change in changes}
     overlaps = await _overlaps(session, project.id, task.code) if scheduled else []
     return TaskEdited(task, changes, owner_joined, overlaps)
+
+
+async def subtree(session: AsyncSession, task: Task) -> list[Task]:
+    """The task and everything under it, in WBS order."""
+    ordered = await tasks.ordered(session, task.project_id)
+    return [t for t in ordered if t.code == task.code or t.code.startswith(task.code + ".")]
 
 
 @dataclass(frozen=True)
 class TaskDeleted:
     code: str
     title: str
-    dependents: list[str] = field(default_factory=list)  # codes that depended on it
-    milestones: list[int] = field(default_factory=list)  # numbers it was linked to
+    subtasks: list[str] = field(default_factory=list)  # codes under it, deleted with it
+    dependents: list[str] = field(default_factory=list)  # codes outside it that depended on it
+    milestones: list[int] = field(default_factory=list)  # numbers it (or a subtask) was linked to
+    done: bool = True  # False: only what would go, waiting for a confirmation
 
 
 async def delete_task(
-    *, session: AsyncSession, project: Project, task: Task, actor: Actor, now: datetime
+    *, session: AsyncSession, project: Project, task: Task, confirm: bool, actor: Actor, now: datetime
 ) -> TaskDeleted:
-    children = await session.scalar(select(func.count()).select_from(Task).where(Task.parent_id == task.id))
-    if children:
-        raise UserFacingError("plan.task_has_children", code=task.code, count=children)
+    """Delete the task with its subtasks and every dependency and milestone link. A task with
+    subtasks or with other tasks depending on it is only deleted once `confirm`ed; before that the
+    result says what would go (`done` False) and nothing changes. Each deleted task gets its own
+    audit entry (deepest first), so /undo brings the tree back parents first."""
+    tree = await subtree(session, task)
+    ids = {t.id for t in tree}
+    dependents = sorted(
+        set(
+            await session.scalars(
+                select(Task.code)
+                .join(TaskDependency, TaskDependency.task_id == Task.id)
+                .where(TaskDependency.depends_on_id.in_(ids), Task.id.not_in(ids))
+            )
+        ),
+        key=wbs.code_key,
+    )
+    numbers = sorted(
+        set(
+            await session.scalars(
+                select(Milestone.number)
+                .join(MilestoneTask, MilestoneTask.milestone_id == Milestone.id)
+                .where(MilestoneTask.task_id.in_(ids))
+            )
+        )
+    )
+    subtasks = [t.code for t in tree if t.id != task.id]
+    result = TaskDeleted(task.code, task.title, subtasks, dependents, numbers)
+    if (subtasks or dependents) and not confirm:
+        return replace(result, done=False)
+    for doomed in sorted(tree, key=lambda t: wbs.code_key(t.code), reverse=True):
+        await _delete_one(session, project, doomed, actor, now)
+    await tasks.refresh_rollups(session=session, project_id=project.id)
+    return result
+
+
+async def _delete_one(
+    session: AsyncSession, project: Project, task: Task, actor: Actor, now: datetime
+) -> None:
+    """Delete one task (its children already gone) and its links; the audit entry keeps them all."""
     dependents = sorted(
         await session.scalars(
             select(Task.code)
@@ -663,20 +727,18 @@ async def delete_task(
             .where(MilestoneTask.task_id == task.id)
         )
     )
-    raci_rows = await session.execute(
-        select(RaciAssignment.role, RaciAssignment.member_id)
-        .where(RaciAssignment.task_id == task.id)
-        .order_by(RaciAssignment.id)
+    raci_rows = await session.scalars(
+        select(RaciAssignment).where(RaciAssignment.task_id == task.id).order_by(RaciAssignment.id)
     )
     before = {
         **_task_picture(task),
         **audit.snapshot(task, "progress", "status"),
         "after": await tasks.dependency_codes(session, task.id),
         "dependents": dependents,
-        "raci": [[role, member_id] for role, member_id in raci_rows],
+        "raci": [[row.role, raci_ref(row)] for row in raci_rows],
         "milestones": numbers,
     }
-    task_id, code, title = task.id, task.code, task.title
+    task_id = task.id
     await session.execute(
         delete(TaskDependency).where(
             (TaskDependency.task_id == task_id) | (TaskDependency.depends_on_id == task_id)
@@ -696,32 +758,56 @@ async def delete_task(
         entity_id=task_id,
         before=before,
     )
-    await tasks.refresh_rollups(session=session, project_id=project.id)
-    return TaskDeleted(code, title, dependents, numbers)
 
 
 # --- RACI ------------------------------------------------------------------------------------------
 
+RaciTarget = Member | Department  # a department stands for its head until a person is named
+RaciRef = int | dict[str, int]  # in the audit log: a member id, or {"department": id}
 
-async def raci(session: AsyncSession, task_id: int) -> dict[str, list[Member]]:
-    """Role -> members in the order they were given; every role present (maybe empty)."""
+
+def raci_ref(target: RaciTarget | RaciAssignment) -> RaciRef:
+    if isinstance(target, RaciAssignment):
+        if target.department_id is not None:
+            return {"department": target.department_id}
+        assert target.member_id is not None  # the table's one_target check
+        return target.member_id
+    return target.id if isinstance(target, Member) else {"department": target.id}
+
+
+def raci_row(task_id: int, role: str, ref: RaciRef) -> RaciAssignment:
+    if isinstance(ref, dict):
+        return RaciAssignment(task_id=task_id, department_id=ref["department"], role=role)
+    return RaciAssignment(task_id=task_id, member_id=ref, role=role)
+
+
+async def raci(session: AsyncSession, task_id: int) -> dict[str, list[RaciTarget]]:
+    """Role -> members and departments in the order they were given; every role present (maybe empty)."""
     rows = await session.execute(
-        select(RaciAssignment.role, Member)
-        .join(Member, Member.id == RaciAssignment.member_id)
+        select(RaciAssignment.role, Member, Department)
+        .outerjoin(Member, Member.id == RaciAssignment.member_id)
+        .outerjoin(Department, Department.id == RaciAssignment.department_id)
         .where(RaciAssignment.task_id == task_id)
         .order_by(RaciAssignment.id)
     )
-    result: dict[str, list[Member]] = {role: [] for role in RACI_ROLES}
-    for role, member in rows:
-        result[role].append(member)
+    result: dict[str, list[RaciTarget]] = {role: [] for role in RACI_ROLES}
+    for role, member, department in rows:
+        result[role].append(member or department)
     return result
+
+
+def raci_picture(roles: Mapping[str, Sequence[RaciTarget]], owner_member_id: int | None) -> dict[str, Any]:
+    return {
+        **{role: [raci_ref(t) for t in roles.get(role, ())] for role in RACI_ROLES},
+        "owner_member_id": owner_member_id,
+    }
 
 
 @dataclass(frozen=True)
 class RaciSet:
-    roles: dict[str, list[Member]]
+    roles: dict[str, list[RaciTarget]]
     joined: list[Member]  # people added to the project on the way
-    owner: Member
+    owner: Member | None  # None: only departments are R, their heads answer for it
     owner_changed: bool
 
 
@@ -730,42 +816,49 @@ async def set_raci(
     session: AsyncSession,
     project: Project,
     task: Task,
-    roles: Mapping[str, Sequence[UserRef]],
+    roles: Mapping[str, Sequence[UserRef | str]],
     actor: Actor,
     now: datetime,
 ) -> RaciSet:
-    """Replace the task's RACI with `roles`: exactly one A, at least one R; the first R owns the task."""
+    """Replace the task's RACI with `roles` (people, or department names): exactly one A, at least
+    one R; the first person R owns the task, none when only departments are R."""
     accountable = roles.get("A", ())
     if len(accountable) != 1:
         raise UserFacingError("plan.raci_one_a", count=len(accountable))
     if not roles.get("R"):
         raise UserFacingError("plan.raci_need_r")
-    old = await raci(session, task.id)
-    before: dict[str, Any] = {role: [m.id for m in people] for role, people in old.items()}
-    before["owner_member_id"] = task.owner_member_id
+    # Every department first: an unknown name refuses before anyone is added to the project.
+    named = {
+        name: await resolve_department(session, project.id, name)
+        for role in RACI_ROLES
+        for name in roles.get(role, ())
+        if isinstance(name, str)
+    }
+    before = raci_picture(await raci(session, task.id), task.owner_member_id)
 
-    assigned: dict[str, list[Member]] = {role: [] for role in RACI_ROLES}
+    assigned: dict[str, list[RaciTarget]] = {role: [] for role in RACI_ROLES}
     joined: list[Member] = []
     for role in RACI_ROLES:
-        for user in roles.get(role, ()):
-            member, is_new = await members.find_or_add(
-                session=session, project=project, user=user, actor=actor, now=now
-            )
-            if is_new:
-                joined.append(member)
-            assigned[role].append(member)
+        for given in roles.get(role, ()):
+            if isinstance(given, str):
+                target: RaciTarget = named[given]
+            else:
+                target, is_new = await members.find_or_add(
+                    session=session, project=project, user=given, actor=actor, now=now
+                )
+                if is_new:
+                    joined.append(target)
+            if target not in assigned[role]:  # `Ops` and `ops` are one department
+                assigned[role].append(target)
     await session.execute(delete(RaciAssignment).where(RaciAssignment.task_id == task.id))
     session.add_all(
-        RaciAssignment(task_id=task.id, member_id=member.id, role=role)
-        for role in RACI_ROLES
-        for member in assigned[role]
+        raci_row(task.id, role, raci_ref(target)) for role in RACI_ROLES for target in assigned[role]
     )
-    owner = assigned["R"][0]
-    owner_changed = task.owner_member_id != owner.id
-    task.owner_member_id = owner.id
+    owner = next((target for target in assigned["R"] if isinstance(target, Member)), None)
+    owner_id = owner.id if owner else None
+    owner_changed = task.owner_member_id != owner_id
+    task.owner_member_id = owner_id
     task.updated_at = now
-    after: dict[str, Any] = {role: [m.id for m in people] for role, people in assigned.items()}
-    after["owner_member_id"] = owner.id
     await audit.record(
         session=session,
         actor=actor,
@@ -775,7 +868,7 @@ async def set_raci(
         entity="task",
         entity_id=task.id,
         before={"code": task.code, **before},
-        after={"code": task.code, **after},
+        after={"code": task.code, **raci_picture(assigned, owner_id)},
     )
     return RaciSet(assigned, joined, owner, owner_changed)
 

@@ -22,7 +22,7 @@ from bot.domain import report as domain
 from bot.domain import wbs
 from bot.domain.report import Person, ReportInput, WeeklyReport, week_of
 from bot.domain.workdays import WorkCalendar
-from bot.services import baselines, resources, standups
+from bot.services import baselines, changes, resources, standups
 from bot.services import tasks as task_service
 from storage.models import (
     ActionItem,
@@ -122,7 +122,7 @@ async def load(
     task_list = await task_service.ordered(session, pid)
     by_id = {task.id: task for task in task_list}
     by_code = {task.code: task for task in task_list}
-    doers: dict[int, list[int]] = {}
+    doers: dict[int, list[int | None]] = {}  # None: a department R, no person to name
     for task_id, member_id in await session.execute(
         select(RaciAssignment.task_id, RaciAssignment.member_id)
         .where(RaciAssignment.task_id.in_(list(by_id)), RaciAssignment.role == "R")
@@ -256,6 +256,10 @@ async def load(
             calendar,
         ),
         baseline=_baseline_in(against),
+        changes=[
+            domain.ChangeIn(cr.number, cr.kind, cr.target, cr.old, cr.change, cr.impact or {})
+            for cr in await changes.approved_between(session, pid, since, until)
+        ],
     )
 
 

@@ -1,8 +1,9 @@
 """Daily standups: who owes one, recording a reply (its progress and blockers applied like /progress
 and /blocker), and the day's reports for the summary.
 
-A member owes a standup on a workday when they own, or are R on, an open leaf task and are not on
-leave. One StandupReport per member and business day; a later reply the same day amends it.
+A member owes a standup on a workday when they answer for an open leaf task (own it, are R on it,
+or head its R department while no person is named) and are not on leave. One StandupReport per
+member and business day; a later reply the same day amends it.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import wbs
 from bot.domain.standup import SECTIONS, StandupParse, join_answers
 from bot.errors import UserFacingError
-from bot.services import audit, leave, resources, tasks, tracking
+from bot.services import audit, leave, raci, resources, tasks, tracking
 from bot.services.audit import Actor
-from storage.models import Member, OutboxMessage, Project, RaciAssignment, StandupReport, Task
+from storage.models import Member, OutboxMessage, Project, StandupReport, Task
 
 # Outbox keys of the standup jobs start with their names (see bot/jobs/context.py JobContext.send).
 PROMPT_JOBS = ("standup-prompt", "standup-remind")
@@ -45,24 +46,16 @@ def _due_key(task: Task) -> tuple[bool, date, tuple[int, ...]]:
 
 
 async def open_tasks(session: AsyncSession, project_id: int) -> dict[int, tuple[Task, ...]]:
-    """Member id -> the open leaf tasks they own or are R on (a parent's progress is rolled up)."""
+    """Member id -> the open leaf tasks they answer for (a parent's progress is rolled up): they own
+    them or are R on them, or head an R department of a task no person is named for."""
     every = await tasks.ordered(session, project_id)
     parents = {wbs.parent_of(task.code) for task in every}
-    leaves = {task.id: task for task in every if task.code not in parents and task.status != "done"}
-    if not leaves:
-        return {}
-    r_rows = await session.execute(
-        select(RaciAssignment.task_id, RaciAssignment.member_id).where(
-            RaciAssignment.task_id.in_(leaves), RaciAssignment.role == "R"
-        )
-    )
-    pairs: set[tuple[int, int]] = {
-        (task.owner_member_id, task.id) for task in leaves.values() if task.owner_member_id is not None
-    }
-    pairs |= {(member_id, task_id) for task_id, member_id in r_rows}
+    leaves = [task for task in every if task.code not in parents and task.status != "done"]
     result: dict[int, list[Task]] = {}
-    for member_id, task_id in pairs:
-        result.setdefault(member_id, []).append(leaves[task_id])
+    by_task = await raci.responsible(session, project_id, leaves)
+    for task in leaves:
+        for member_id in by_task[task.id]:
+            result.setdefault(member_id, []).append(task)
     return {member_id: tuple(sorted(found, key=_due_key)) for member_id, found in result.items()}
 
 

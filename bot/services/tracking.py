@@ -20,13 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import schedule, wbs
 from bot.domain.workdays import IsWorkday, WorkCalendar, workdays_after
 from bot.errors import UserFacingError
-from bot.services import audit, members, tasks
+from bot.services import audit, members, raci, tasks
 from bot.services.audit import Actor
 from bot.services.plan import Change
 from storage.models import (
     ActionItem,
     AuditEntry,
     Blocker,
+    ChangeRequest,
     Department,
     Member,
     Milestone,
@@ -163,6 +164,8 @@ async def set_progress(
         after={**audit.snapshot(task, "progress", "status"), "note": note},
     )
     await tasks.refresh_rollups(session=session, project_id=task.project_id)
+    if task.status == "done" and before["status"] != "done":
+        await raci.tell(session=session, task=task, event="done", actor=actor, now=now)
     return ProgressChange(task, previous, progress, await _ancestors(session, task), blockers)
 
 
@@ -198,6 +201,7 @@ async def open_blocker(
         after={"task": task.code, "text": text, "status": task.status},
     )
     await tasks.refresh_rollups(session=session, project_id=task.project_id)
+    await raci.tell(session=session, task=task, event="blocker", actor=actor, now=now, detail=text)
     helpers = list(await members.pms(session, task.project_id))
     if task.department_id is not None:
         department = await session.get(Department, task.department_id)
@@ -247,9 +251,11 @@ async def clear_blockers(
 
 
 async def next_number(
-    session: AsyncSession, model: type[Risk] | type[ActionItem] | type[ResourceRequest], project_id: int
+    session: AsyncSession,
+    model: type[Risk] | type[ActionItem] | type[ResourceRequest] | type[ChangeRequest],
+    project_id: int,
 ) -> int:
-    """The next per-project number (R3, A3, N3): one past the highest."""
+    """The next per-project number (R3, A3, N3, CR-3): one past the highest."""
     highest = await session.scalar(select(func.max(model.number)).where(model.project_id == project_id))
     return int(highest or 0) + 1
 
@@ -895,21 +901,16 @@ async def day_blockers(
 
 @dataclass(frozen=True)
 class MyWork:
-    tasks: tuple[Task, ...]  # open tasks the member owns or is R on, by due date
+    tasks: tuple[Task, ...]  # open tasks the member answers for (bot.domain.raci), by due date
     actions: tuple[ActionItem, ...]  # their open action items, by due date
 
 
 async def my_work(*, session: AsyncSession, project_id: int, member_id: int) -> MyWork:
-    r_task_ids = select(RaciAssignment.task_id).where(
-        RaciAssignment.member_id == member_id, RaciAssignment.role == "R"
+    unfinished = list(
+        await session.scalars(select(Task).where(Task.project_id == project_id, Task.status != "done"))
     )
-    mine = await session.scalars(
-        select(Task).where(
-            Task.project_id == project_id,
-            Task.status != "done",
-            (Task.owner_member_id == member_id) | Task.id.in_(r_task_ids),
-        )
-    )
+    answering = await raci.responsible(session, project_id, unfinished)
+    mine = [task for task in unfinished if member_id in answering[task.id]]
     task_list = sorted(mine, key=lambda t: (*_due_key(t.due_date), wbs.code_key(t.code)))
     actions = await session.scalars(
         select(ActionItem).where(

@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Date, DateTime, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import wbs
 from bot.errors import UserFacingError
-from bot.services import audit, tasks, tracking
+from bot.services import audit, members, plan, tasks, tracking
 from bot.services.audit import Actor
 from storage.models import (
     ActionItem,
@@ -28,6 +28,7 @@ from storage.models import (
     Base,
     Baseline,
     Blocker,
+    ChangeRequest,
     CharterConfirmation,
     Department,
     Member,
@@ -247,6 +248,27 @@ async def _task_edit(session: AsyncSession, entry: AuditEntry, actor: Actor, now
     return Restored("undo.done.task_edit", {"code": task.code, "title": task.title})
 
 
+async def _raci_set(session: AsyncSession, entry: AuditEntry, actor: Actor, now: datetime) -> Restored:
+    task = await _row(session, Task, entry, _task_label(entry))
+    await _require_untouched(session, entry, task.code)
+    before, after = entry.before or {}, entry.after or {}
+    if plan.raci_picture(await plan.raci(session, task.id), task.owner_member_id) != {
+        key: after.get(key) for key in (*plan.RACI_ROLES, "owner_member_id")
+    }:
+        raise _refuse("moved_on", what=task.code)
+    refs = [(role, ref) for role in plan.RACI_ROLES for ref in before.get(role, [])]
+    member_ids = {ref for _, ref in refs if isinstance(ref, int)}
+    department_ids = {ref["department"] for _, ref in refs if isinstance(ref, dict)}
+    found_members = await session.scalar(select(func.count()).where(Member.id.in_(member_ids)))
+    found_departments = await session.scalar(select(func.count()).where(Department.id.in_(department_ids)))
+    if (found_members, found_departments) != (len(member_ids), len(department_ids)):
+        raise _refuse("gone", what=task.code)
+    await session.execute(delete(RaciAssignment).where(RaciAssignment.task_id == task.id))
+    session.add_all(plan.raci_row(task.id, role, ref) for role, ref in refs)
+    await _restore(session, task, entry, actor, now, task.code)
+    return Restored("undo.done.raci_set", {"code": task.code, "title": task.title})
+
+
 async def _task_add(session: AsyncSession, entry: AuditEntry, actor: Actor, now: datetime) -> Restored:
     task = await _row(session, Task, entry, _task_label(entry))
     await _require_untouched(session, entry, task.code)
@@ -274,13 +296,19 @@ async def _task_delete(session: AsyncSession, entry: AuditEntry, actor: Actor, n
     code = str(before["code"])
     if await tasks.by_code(session, project_id, code) is not None:
         raise _refuse("code_taken", code=code)
-    parent_id = before.get("parent_id")
-    if parent_id is not None and await session.get(Task, parent_id) is None:
-        raise _refuse("gone", what=wbs.parent_of(code) or code)
+    # The parent by its code: deleted with its subtree, it came back first, under a new id.
+    parent = None
+    if (parent_code := wbs.parent_of(code)) is not None:
+        parent = await tasks.by_code(session, project_id, parent_code)
+        if parent is None:
+            raise _refuse("gone", what=parent_code)
     task = Task(project_id=project_id, created_at=now, updated_at=now)
     for field, value in _columns(task, before).items():
         setattr(task, field, value)
-    members_now = set(await session.scalars(select(Member.id).where(Member.project_id == project_id)))
+    task.parent_id = parent.id if parent else None
+    members_now = set(
+        await session.scalars(select(Member.id).where(Member.project_id == project_id, members.PRESENT))
+    )
     if task.owner_member_id not in members_now:
         task.owner_member_id = None
     session.add(task)
@@ -292,9 +320,12 @@ async def _task_delete(session: AsyncSession, entry: AuditEntry, actor: Actor, n
     for downstream in before.get("dependents", []):
         if downstream in by_code:
             session.add(TaskDependency(task_id=by_code[downstream].id, depends_on_id=task.id))
-    for role, member_id in before.get("raci", []):
-        if member_id in members_now:
-            session.add(RaciAssignment(task_id=task.id, member_id=member_id, role=role))
+    departments_now = set(
+        await session.scalars(select(Department.id).where(Department.project_id == project_id))
+    )
+    for role, ref in before.get("raci", []):
+        if ref in members_now or (isinstance(ref, dict) and ref.get("department") in departments_now):
+            session.add(plan.raci_row(task.id, role, ref))
     milestones = await session.scalars(
         select(Milestone).where(
             Milestone.project_id == project_id, Milestone.number.in_(before.get("milestones", []))
@@ -482,7 +513,9 @@ async def _action_delete(session: AsyncSession, entry: AuditEntry, actor: Actor,
     for field, value in _columns(item, before).items():
         setattr(item, field, value)
     # Someone who has left the project since cannot own it or be its author again.
-    people = set(await session.scalars(select(Member.id).where(Member.project_id == project_id)))
+    people = set(
+        await session.scalars(select(Member.id).where(Member.project_id == project_id, members.PRESENT))
+    )
     if item.owner_member_id not in people:
         item.owner_member_id = None
     if item.created_by_member_id not in people:
@@ -491,6 +524,78 @@ async def _action_delete(session: AsyncSession, entry: AuditEntry, actor: Actor,
     await session.flush()
     await _recreated(session, entry, item.id, actor, now)
     return Restored("undo.done.restored", {"what": f"{label} {item.text}"})
+
+
+Owned = TypeVar("Owned", Task, ActionItem, Risk)
+
+
+async def _ownerless(
+    session: AsyncSession, model: type[Owned], ids: list[int], label: Callable[[Owned], str]
+) -> list[Owned]:
+    """The rows a removal let go of that still exist, refused when one has a new owner since."""
+    rows = []
+    for row_id in ids:
+        row = await session.get(model, row_id)
+        if row is None:  # deleted since: nothing to hand back
+            continue
+        if row.owner_member_id is not None:
+            raise _refuse("moved_on", what=label(row))
+        rows.append(row)
+    return rows
+
+
+async def _member_remove(session: AsyncSession, entry: AuditEntry, actor: Actor, now: datetime) -> Restored:
+    """The member back, with the open tasks, roles, action items and risks they were let go of,
+    unless one of those has a new owner since."""
+    member = await _row(session, Member, entry, entry.entity)
+    what = members.mention(member)
+    await _require_untouched(session, entry, what)
+    before = entry.before or {}
+    if member.removed_at is None:
+        raise _refuse("moved_on", what=what)
+    owned: list[Task | ActionItem | Risk] = [
+        *await _ownerless(session, Task, before.get("tasks", []), lambda row: row.code),
+        *await _ownerless(session, ActionItem, before.get("actions", []), _number("A")),
+        *await _ownerless(session, Risk, before.get("risks", []), _number("R")),
+    ]
+    for row in owned:
+        row.owner_member_id = member.id
+    for task_id, role in before.get("raci", []):
+        if await session.get(Task, task_id) is not None:
+            session.add(RaciAssignment(task_id=task_id, member_id=member.id, role=role))
+    await _restore(session, member, entry, actor, now, what)
+    return Restored("undo.done.member_back", {"what": what})
+
+
+async def _department_delete(
+    session: AsyncSession, entry: AuditEntry, actor: Actor, now: datetime
+) -> Restored:
+    """The department back under its old id (so the audit log's entries about it still name it)."""
+    before = entry.before or {}
+    project_id = entry.project_id or 0
+    name = str(before["name"])
+    taken = await session.scalar(
+        select(Department.id).where(Department.project_id == project_id, Department.name == name)
+    )
+    if taken is not None or await session.get(Department, int(entry.entity_id)) is not None:
+        raise _refuse("number_taken", what=name)
+    department = Department(id=int(entry.entity_id), project_id=project_id)
+    for field, value in _columns(department, before).items():
+        setattr(department, field, value)
+    present = set(
+        await session.scalars(select(Member.id).where(Member.project_id == project_id, members.PRESENT))
+    )
+    if department.head_member_id not in present:
+        department.head_member_id = None
+    session.add(department)
+    await session.flush()
+    if (confirmed := before.get("confirmation")) is not None:
+        confirmation = CharterConfirmation(project_id=project_id, department_id=department.id)
+        for field, value in _columns(confirmation, confirmed).items():
+            setattr(confirmation, field, value)
+        session.add(confirmation)
+    await _recreated(session, entry, department.id, actor, now)
+    return Restored("undo.done.restored", {"what": name})
 
 
 def _number(prefix: str) -> Callable[[Any], str]:
@@ -503,6 +608,7 @@ REVERTERS: Mapping[str, Reverter] = {
     "task.add": _task_add,
     "phase.add": _task_add,
     "task.delete": _task_delete,
+    "raci.set": _raci_set,
     "blocker.open": _blocker_open,
     "blocker.clear": _blocker_clear,
     "risk.add": _removing(Risk, "undo.done.removed", _number("R")),
@@ -522,11 +628,22 @@ REVERTERS: Mapping[str, Reverter] = {
     "charter.update": _restoring(Project, "undo.done.charter", lambda row: row.name),
     "charter.resources": _restoring(Department, "undo.done.restored", lambda row: row.name),
     "department.head": _restoring(Department, "undo.done.restored", lambda row: row.name),
+    "department.rename": _restoring(Department, "undo.done.restored", lambda row: row.name),
+    "department.delete": _department_delete,
+    "member.department": _restoring(Member, "undo.done.restored", members.mention),
+    "member.role": _restoring(Member, "undo.done.restored", members.mention),
+    "member.remove": _member_remove,
     "charter.confirm": _removing(
         CharterConfirmation, "undo.done.unconfirmed", lambda row: row.department.name
     ),
     "charter.confirmation_reset": _confirmation_reset,
     "baseline.set": _baseline_set,
+    "change.open": _removing(ChangeRequest, "undo.done.removed", _number("CR-")),
+    "change.log": _removing(ChangeRequest, "undo.done.removed", _number("CR-")),
+    # An approval's task edits are entries of the same command: they are reverted with it.
+    "change.approve": _restoring(ChangeRequest, "undo.done.change", _number("CR-")),
+    "change.reject": _restoring(ChangeRequest, "undo.done.restored", _number("CR-")),
+    "change.discuss": _restoring(ChangeRequest, "undo.done.restored", _number("CR-")),
 }
 
 

@@ -40,6 +40,7 @@ class FeishuApi:
     router: respx.MockRouter
     sent: list[dict[str, Any]] = field(default_factory=list)
     images: dict[str, bytes] = field(default_factory=dict)  # uploaded pictures by image_key
+    count: int = 0  # messages sent in all: ids stay unique when `sent` is cleared
 
     def texts(self) -> list[str]:
         """What each sent message says: text content, or a card's title and markdown."""
@@ -65,9 +66,11 @@ def _record(api: FeishuApi, request: httpx.Request, target: str | None) -> httpx
     body["_path"] = request.url.path
     body["_auth"] = request.headers.get("authorization")
     body["_params"] = dict(request.url.params)
+    api.count += 1
+    body["_message_id"] = f"om_bot_{api.count}"
     api.sent.append(body)
     return httpx.Response(
-        200, json={"code": 0, "msg": "success", "data": {"message_id": f"om_bot_{len(api.sent)}"}}
+        200, json={"code": 0, "msg": "success", "data": {"message_id": body["_message_id"]}}
     )
 
 

@@ -21,6 +21,15 @@ async def rows(chat: Chat, model: type) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
+async def move_1_2(chat: Chat) -> None:
+    """alice moves 1.2 three workdays later (12-15 to 12-18). After a baseline this pushes 2.1.1 and
+    2.1.2 as many workdays (they start after it), whose owners frank and erin are told privately."""
+    replies = await chat.say("alice", "/任务 修改 1.2 截止=12-18")
+    [reply] = [text for text in replies if text.startswith("✏️")]
+    assert "• ↪ 2.1.1 顺延：12-20 → 12-23\n• ↪ 2.1.2 顺延：2027-01-10 → 2027-01-13" in reply, reply
+    assert len(replies) == 3
+
+
 async def test_a_baseline_shows_what_moved_in_working_days(engine: AsyncEngine, platform: str) -> None:
     async with chat_runtime(engine, platform=platform) as chat:
         await build_plan(chat)
@@ -31,7 +40,7 @@ async def test_a_baseline_shows_what_moved_in_working_days(engine: AsyncEngine, 
         assert await rows(chat, BaselineItem) == 9  # phases 1, 2, tasks 1.1 to 2.2, milestone #1
 
         await said(chat, "bob", "/基线", "✅ 所有任务和里程碑的日期与基线一致")
-        await said(chat, "alice", "/任务 修改 1.2 截止=12-18")
+        await move_1_2(chat)
         await said(chat, "alice", "/任务 添加 2.3 素材 @gina 截止=12-28")
         await said(chat, "alice", "/任务 删除 2.2")
         view = await said(chat, "carol", "/基线", "📐 基线 1")
@@ -39,10 +48,11 @@ async def test_a_baseline_shows_what_moved_in_working_days(engine: AsyncEngine, 
         assert "1.2 产品设计 截止 12-18（基线 12-15，+3 个工作日）" in view, view
         assert "2.3 素材 基线后新增（截止 12-28）" in view
         assert "2.2 上线推广 基线后已删除（基线截止 2027-01-20）" in view
-        # 2.2 was the last task: the plan now ends with 2.1.2 on 2027-01-10, eight working days earlier,
-        # and so does phase 2, which spans it; phase 1 keeps its own end date (12-20).
-        assert "计划结束 2027-01-10（基线 2027-01-20，提前 8 个工作日）" in view, view
-        assert "• 2 开发与上线 截止 2027-01-10（基线 2027-01-20，提前 8 个工作日）" in view
+        # 2.2 was the last task: the plan now ends with 2.1.2, pushed to 2027-01-13 by 1.2, five
+        # working days earlier, and so does phase 2, which spans it; phase 1 keeps its own end (12-20).
+        assert "计划结束 2027-01-13（基线 2027-01-20，提前 5 个工作日）" in view, view
+        assert "• 2 开发与上线 截止 2027-01-13（基线 2027-01-20，提前 5 个工作日）" in view
+        assert "• 2.1.1 接口定义 截止 12-23（基线 12-20，+3 个工作日）、开始 12-21（基线 12-16）" in view
         assert "• 1 需求与设计" not in view
         assert view.index("• 1.2") < view.index("• 2 ") < view.index("• 2.2") < view.index("• 2.3")
 
@@ -101,14 +111,13 @@ async def test_dates_show_against_the_baseline_in_tasks_status_and_the_weekly_re
         tasks_before = await said(chat, "bob", "/任务列表")
         assert "基线" not in tasks_before  # no baseline yet: nothing to compare with
         await said(chat, "alice", "/基线 设定")
-        await said(chat, "alice", "/任务 修改 1.2 截止=12-18")
+        await move_1_2(chat)
         tasks = await said(chat, "bob", "/任务列表")
         assert "12-18（基线 12-15，+3 个工作日）" in tasks, tasks
-        assert (
-            "📐 相对基线 1：计划结束 ±0 个工作日 · 改期 1 项（/基线）" in tasks
-        )  # phase 1 keeps its own end
+        # 1.2 and what it pushed: 2.1.1, 2.1.2 and so 2.1 and phase 2; phase 1 keeps its own end.
+        assert "📐 相对基线 1：计划结束 ±0 个工作日 · 改期 5 项（/基线）" in tasks
         status = await said(chat, "carol", "/状态")
-        assert "📐 相对基线 1：计划结束 ±0 个工作日 · 改期 1 项（/基线）" in status, status
+        assert "📐 相对基线 1：计划结束 ±0 个工作日 · 改期 5 项（/基线）" in status, status
         assert "🔴" not in status.splitlines()[1]
 
         # A milestone pushed past its baseline date is late against the promise: red, like a missed one.
@@ -118,14 +127,16 @@ async def test_dates_show_against_the_baseline_in_tasks_status_and_the_weekly_re
         report = await said(chat, "carol", "/周报")
         assert "📐 相对基线 1（计划结束 ±0 个工作日）" in report, report
         assert "• 1.2 产品设计 截止 12-18（基线 12-15，+3 个工作日）" in report
-        assert "• 🏁 #1 设计评审通过 截止 12-24（基线 12-20，+4 个工作日）" in report  # 12-20 is a Sunday
+        # Six items moved (1.2 pushed four more): five are listed, and the week's approved changes.
+        assert "• 2.1.2 接口实现 截止 2027-01-13（基线 2027-01-10，+3 个工作日）\n…还有 1 项" in report
+        assert "\n• CR-2 里程碑 #1 设计评审通过 截止 12-20 → 12-24\n" in report
 
 
 async def test_the_api_gives_baseline_dates_slip_and_float(engine: AsyncEngine, database_url: str) -> None:
     async with chat_runtime(engine) as chat:
         await build_plan(chat)
         await chat.one("alice", "/基线 设定")
-        await chat.one("alice", "/任务 修改 1.2 截止=12-18")
+        await move_1_2(chat)
     async with api_client(database_url) as client:
         body = (await client.get("/api/projects/1", headers=AUTH)).json()
     tasks = {task["code"]: task for task in body["tasks"]}

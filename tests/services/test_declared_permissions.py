@@ -22,7 +22,7 @@ from tests.services.test_plan_commands import fingerprint
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 # Arguments that would parse for many commands: the refusal must come before any of them is read.
-ARGS = ("", " 1 x", " 研发 @alice")
+ARGS = ("", " 研发 1 x @alice")
 
 
 def refusal(locale: str, who: str) -> str:

@@ -34,6 +34,7 @@ PLAN_TABLES = (
     "raci_assignments",
     "milestones",
     "milestone_tasks",
+    "change_requests",
     "audit_log",
 )
 
@@ -284,7 +285,7 @@ REFUSALS = [
     ("alice", "/任务 添加 2.3 素材 @zed 依赖=9.9", "没有这些任务：9.9。"),
     ("alice", "/任务 添加 2.3 素材 @zed @gina", "只能指定一位负责人"),
     ("alice", "/任务 添加 2.x 素材", "编号「2.x」不对"),
-    ("alice", "/任务 删除 2.1", "2.1 下面还有 2 个子任务"),
+    ("alice", "/任务 删除 2.1", "2 个子任务会一起删除：2.1.1, 2.1.2"),
     ("alice", "/任务 修改 9.9 截止=明天", "没有任务 9.9。"),
     ("alice", "/任务 修改 1.1", "请写出要改的内容"),
     ("alice", "/阶段 添加 1 重复阶段", "编号 1 已被「需求与设计」占用。"),
@@ -296,7 +297,12 @@ REFUSALS = [
     ("alice", "/里程碑 添加 上线 任务=1.1", "缺少参数：截止日期。"),
     ("alice", "/里程碑 添加 上线 截止=2027-01-20 任务=1.1,7.7", "没有这些任务：7.7。"),
     ("alice", "/里程碑 完成 9", "没有里程碑 #9。"),
-    ("alice", "/部门 删除 研发", "用法：/部门 <名称>（另有 /部门 添加、/部门 负责人、/部门列表）"),
+    ("alice", "/部门 删除 研发", "部门「研发」还不是空的：3 位成员"),
+    (
+        "alice",
+        "/部门 合并 研发",
+        "用法：/部门 <名称>（另有 /部门 添加、/部门 负责人、/部门 改名、/部门 删除、/部门列表）",
+    ),
     ("alice", "/任务 改 1.1", "用法：/任务 添加 <编号> <标题>"),
 ]
 
@@ -376,9 +382,10 @@ async def test_task_edit_delete_and_raci_details(engine: AsyncEngine, platform: 
         await said(chat, "alice", "/责任 1.2 R=@frank,@erin A=@bob", "✅")
         await said(chat, "alice", "/任务 修改 1.2 @gina", "• 负责人：@frank → @gina")
         assert await raci_of(chat, "1.2") == {"R": ["frank", "erin"], "A": ["bob"]}  # a shared R stays
-        # Deleting a task that others depend on unlinks them and its milestone.
+        # Deleting a task that others depend on, once confirmed, unlinks them and its milestone.
         await said(chat, "alice", "/任务 修改 2.2 依赖=2.1,1.2", "• 依赖：2.1 → 2.1, 1.2")
-        await said(chat, "alice", "/任务 删除 1.2", "已删除 1.2「产品设计」", "不再依赖它：2.2", "#1")
+        await said(chat, "alice", "/任务 删除 1.2", "依赖会被去掉：2.2", "还没有删除")
+        await said(chat, "alice", "/任务 删除 1.2 确认", "已删除 1.2「产品设计」", "不再依赖它：2.2", "#1")
         assert "1.2" not in {code for pair in await dependency_codes(chat) for code in pair}
         assert await raci_of(chat, "1.2") == {}
         # RACI replaces entirely; the first R becomes the owner; newcomers are added and named.

@@ -229,8 +229,11 @@ async def test_done_marks_100_and_three_levels_roll_up(engine: AsyncEngine, plat
 async def test_blocker_open_and_clear_status_transitions(engine: AsyncEngine, platform: str) -> None:
     async with chat_runtime(engine, platform=platform, now=NOW) as chat:
         await make_plan(chat)
-        opened = await chat.one("bob", "/卡点 2.1 等待测试环境")
-        assert opened.startswith("⛔ 2.1 后端接口 遇到卡点：等待测试环境")
+        replies = await chat.say("bob", "/卡点 2.1 等待测试环境")  # erin, its C, is told privately
+        [opened] = [reply for reply in replies if reply.startswith("⛔ 2.1 后端接口 遇到卡点：等待测试环境")]
+        assert [reply for reply in replies if reply != opened] == [
+            "🔔 新品发布 · C 咨询\n2.1「后端接口」出现卡点：等待测试环境（bob）"
+        ]
         assert "请 @alice @dave 协助处理" in opened and "/卡点 解除 2.1" in opened
         assert (await task_row(chat, "2.1")).status == "blocked"
         assert (await task_row(chat, "2")).status == "blocked"
@@ -239,7 +242,7 @@ async def test_blocker_open_and_clear_status_transitions(engine: AsyncEngine, pl
         assert "还有 1 个卡点未解除" in still
         assert (await task_row(chat, "2.1")).status == "blocked"
 
-        assert "遇到卡点" in await chat.one("carol", "/阻塞 2.1 数据库权限")
+        assert any("遇到卡点" in reply for reply in await chat.say("carol", "/阻塞 2.1 数据库权限"))
         cleared = await chat.one("dave", "/卡点解除 2.1")
         assert cleared == "✅ 2.1 后端接口 的 2 个卡点已解除，状态：进行中"
         task = await task_row(chat, "2.1")

@@ -9,12 +9,13 @@ The plan is tests/services/test_plan_commands.py's: alice is the PM, bob heads �
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Column, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.models import AuditEntry, Base, RaciAssignment, StandupReport, Task
+from storage.models import AuditEntry, Base, Member, Milestone, RaciAssignment, StandupReport, Task
 from tests.harness import Chat, chat_runtime
 from tests.services.test_plan_commands import build_plan, dependency_codes, fingerprint, said, tasks_by_code
 
@@ -92,7 +93,7 @@ async def test_what_later_work_built_on_is_not_undone(engine: AsyncEngine, platf
     async with chat_runtime(engine, platform=platform) as chat:
         await build_plan(chat)
         await said(chat, "alice", "/任务 修改 1.2 截止=12-18")
-        await said(chat, "bob", "/任务 修改 1.2 截止=12-19")
+        await chat.say("bob", "/任务 修改 1.2 截止=12-19")  # alice, its I, is told privately
         before = await fingerprint(chat)
         reply = await said(chat, "alice", "/撤销", "不能撤销：1.2 之后又被")
         assert await fingerprint(chat) == before, reply
@@ -135,31 +136,54 @@ async def test_a_change_without_a_way_back_says_so(engine: AsyncEngine, platform
 
 
 # What a change may touch, without history (risk events, progress updates, the audit log), row ids
-# and timestamps: an undo brings exactly this back.
+# and timestamps (only whether each is set): an undo brings exactly this back. A deleted task comes
+# back under a new id, so references to tasks read as codes, to milestones as their numbers and to
+# members as their user ids.
 STATE_TABLES = (
     "projects",
     "departments",
+    "members",
     "tasks",
+    "task_dependencies",
+    "raci_assignments",
     "blockers",
     "risks",
     "action_items",
     "milestones",
+    "milestone_tasks",
     "charter_confirmations",
     "baselines",
     "baseline_items",
+    "change_requests",
 )
 
 
 async def state(chat: Chat) -> dict[str, list[tuple[object, ...]]]:
     async with chat.runtime.factory() as session:
+        names = {
+            "tasks": dict((await session.execute(select(Task.id, Task.code))).all()),
+            "members": dict((await session.execute(select(Member.id, Member.platform_user_id))).all()),
+            "milestones": dict((await session.execute(select(Milestone.id, Milestone.number))).all()),
+        }
         picture = {}
         for name in STATE_TABLES:
             table = Base.metadata.tables[name]
-            columns = [c for c in table.columns if c.name != "id" and not c.name.endswith("_at")]
+            columns = [c for c in table.columns if c.name != "id"]
             query = select(*columns)
             if name == "blockers":
                 query = query.where(table.c.status == "open")
-            picture[name] = sorted((tuple(row) for row in await session.execute(query)), key=repr)
+
+            def read(column: Column[Any], value: object) -> object:
+                if column.name.endswith("_at"):
+                    return value is not None
+                target = next(iter(column.foreign_keys), None)
+                named = names.get(target.column.table.name) if target is not None else None
+                return named.get(value, value) if named is not None else value
+
+            rows = await session.execute(query)
+            picture[name] = sorted(
+                (tuple(read(c, v) for c, v in zip(columns, row, strict=True)) for row in rows), key=repr
+            )
         return picture
 
 
@@ -203,6 +227,26 @@ async def state(chat: Chat) -> dict[str, list[tuple[object, ...]]]:
         ([], "bob", "/章程 确认", "• 撤回了「研发」的章程确认"),
         ([("bob", "/章程 确认")], "alice", "/章程 目标 先做安卓版", "• 恢复了「研发」的章程确认"),
         ([], "alice", "/基线 设定 首版", "• 删除了基线 1"),
+        (
+            [("alice", "/责任 2.2 R=运营 A=@carol I=@gina")],
+            "alice",
+            "/责任 2.2 R=市场,@gina A=@carol C=研发,@dan I=运营,@alice",
+            "• 2.2 上线推广 的分工恢复到修改前",
+        ),
+        (
+            [("alice", "/基线 设定 首版"), ("bob", "/任务 修改 1.2 截止=12-18")],
+            "alice",
+            "/变更 批准 CR-1",
+            "• CR-1 恢复为待批准，改动的日期已还原",
+        ),
+        ([], "alice", "/阶段 修改 1 标题=需求 结束=12-22", "• 1 需求与设计 恢复到修改前"),
+        ([], "alice", "/任务 删除 2.1 确认", "• 恢复了已删除的 2.1 后端开发"),
+        ([], "alice", "/阶段 删除 2 确认", "• 恢复了已删除的 2 开发与上线"),
+        ([("alice", "/行动 添加 @frank 12-01 写文档")], "bob", "/成员 移除 @frank", "• @frank 回到项目"),
+        ([], "alice", "/成员 调动 @erin 市场", "• 「@erin」恢复到修改前"),
+        ([], "alice", "/部门 改名 运营 客服", "• 「运营」恢复到修改前"),
+        ([("alice", "/部门 添加 法务")], "alice", "/部门 删除 法务", "• 「法务」恢复到修改前"),
+        ([("alice", "/项目 负责人 @bob")], "alice", "/项目 负责人 移除 @bob", "• 「@bob」恢复到修改前"),
     ],
 )
 async def test_each_kind_of_change_comes_back_exactly(

@@ -230,7 +230,7 @@ def test_parse_args_errors(text: str, options: tuple[str, ...], key: str, params
     ("alias", "canonical"),
     [
         ("开始日期", "start"),
-        ("结束", "end"),
+        ("结束", "due"),
         ("到期", "due"),
         ("前置", "after"),
         ("部门", "dept"),
@@ -244,6 +244,18 @@ def test_parse_args_errors(text: str, options: tuple[str, ...], key: str, params
 def test_option_aliases(alias: str, canonical: str) -> None:
     assert OPTION_ALIASES[alias] == canonical
     assert parse_args(f"{alias.upper()}=x", options=(canonical,)).options == {canonical: "x"}
+
+
+@pytest.mark.parametrize("word", ["end", "END", "结束", "结束日期", "due", "截止", "截止日期", "到期"])
+def test_end_and_due_are_one_option(word: str) -> None:
+    """One vocabulary wherever a date is set: `结束` and `截止` (end, due) are the same option, in every
+    form, so giving both is a duplicate rather than two dates."""
+    assert parse_args(f"1 标题 {word}=12-20", options={"due"}, max_positional=1).options == {"due": "12-20"}
+    assert parse_args(f"{word} 12-20", options={"due"}).options == {"due": "12-20"}
+    with pytest.raises(ArgError) as caught:
+        parse_args(f"{word}=12-20 截止=12-21", options={"due"})
+    assert caught.value.key == "arg.duplicate_option"
+    assert OPTION_ALIASES[word.lower()] == "due"
 
 
 @pytest.mark.parametrize(

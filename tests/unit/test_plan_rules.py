@@ -63,7 +63,15 @@ def test_commands_register_without_clashes_and_with_both_languages() -> None:
         ("/里程碑 添加 x 截止=明天", "milestone add"),
         ("/里程碑 完成 1", "milestone done"),
         ("/里程碑列表", "milestones"),
-        ("/部门 删除 x", "dept"),
+        ("/部门 删除 x", "dept delete"),
+        ("/部门 改名 x y", "dept rename"),
+        ("/部门 合并 x", "dept"),
+        ("/成员 移除 <at:b>", "member remove"),
+        ("/成员 调动 <at:b> 市场", "member move"),
+        ("/阶段 修改 1 结束=明天", "phase edit"),
+        ("/阶段 删除 1 确认", "phase delete"),
+        ("/项目 负责人 移除 <at:b>", "project pm remove"),
+        ("/项目 负责人 <at:b>", "project pm"),
         ("/task rename 1.1", "task"),
     ]:
         match = registry.match(line)

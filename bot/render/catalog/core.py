@@ -85,6 +85,10 @@ STRINGS = {
         "project.line_pms": "👤 项目经理：{pms}",
         "project.line_counts": "部门 {departments} · 成员 {members} · 任务 {tasks} · 群 {chats}",
         "project.already_pm": "{who} 已经是项目经理了。",
+        "project.not_pm": "{who} 不是项目经理，没有改动。",
+        "project.pm_removed": "✅ {who} 不再是项目经理（仍是项目成员）。",
+        "usage.project_pm_remove": "/项目 负责人 移除 @某人",
+        "summary.project_pm_remove": "撤销一位项目经理（至少保留一位）",
         "project.pm_added": "✅ {who} 现在是项目经理。",
         "project.using": "✅ 私聊现在对应项目「{name}」（编号 {id}）。",
         "project.ambiguous": "你有好几个叫「{ref}」的项目，请用编号选择：/项目 切换 <编号>\n{choices}",
@@ -95,6 +99,7 @@ STRINGS = {
         "member.joined_self": "ℹ️ 已把你加入项目成员。",
         "member.join_closed": "抱歉，本项目不自动加入成员：请项目经理（{pms}）发 {add} 把你加入后再试。",
         "member.join_add_command": "/成员 添加 @你",
+        "member.join_removed": "抱歉，你已被移出本项目：请项目经理（{pms}）发 {add} 把你加回来后再试。",
     },
     "en": {
         "error.unknown_command": "Unknown command: {command}. Send /help to see all commands.",
@@ -189,6 +194,10 @@ STRINGS = {
         "project.line_pms": "👤 PMs: {pms}",
         "project.line_counts": "Departments {departments} · Members {members} · Tasks {tasks} · Chats {chats}",
         "project.already_pm": "{who} is already a project manager.",
+        "project.not_pm": "{who} is not a project manager; nothing changed.",
+        "project.pm_removed": "✅ {who} is no longer a project manager (still a member).",
+        "usage.project_pm_remove": "/project pm remove @someone",
+        "summary.project_pm_remove": "make a project manager an ordinary member (never the last one)",
         "project.pm_added": "✅ {who} is now a project manager.",
         "project.using": '✅ Your 1:1 chat now talks about project "{name}" (id {id}).',
         "project.ambiguous": 'Several of your projects are called "{ref}"; choose one by id: /project use <id>\n{choices}',
@@ -202,5 +211,6 @@ STRINGS = {
             "to send {add}, then try again."
         ),
         "member.join_add_command": "/member add @you",
+        "member.join_removed": "Sorry, you were removed from this project: ask a project manager ({pms}) to send {add} to add you back, then try again.",
     },
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from adapters.models import (
     Card,
     ChatRef,
     Field,
+    Image,
     InboundEvent,
     InboundMessage,
     Reply,
@@ -44,11 +46,15 @@ def event_from_json(data: dict[str, Any]) -> InboundEvent:
 
 
 def reply_to_json(reply: Reply) -> dict[str, Any]:
+    if isinstance(reply, Image):
+        return {"kind": "image", "png": base64.b64encode(reply.png).decode("ascii"), "alt": reply.alt}
     return {"kind": "text" if isinstance(reply, Text) else "card", **asdict(reply)}
 
 
 def reply_from_json(data: dict[str, Any]) -> Reply:
     fields = {key: value for key, value in data.items() if key != "kind"}
+    if data["kind"] == "image":
+        return Image(base64.b64decode(fields["png"]), fields["alt"])
     if data["kind"] == "text":
         fields["mentions"] = tuple(UserRef(**user) for user in fields.get("mentions", ()))
         return Text(**fields)

@@ -158,7 +158,22 @@ class Card:
     actions: tuple[ActionGroup, ...] = ()
 
 
-Reply = Text | Card
+@dataclass(frozen=True)
+class Image:
+    """A picture (PNG), uploaded to the platform before it is sent; `alt` says in words what it
+    shows, for wherever a picture cannot go (the console, a custom group robot)."""
+
+    png: bytes
+    alt: str
+
+
+Message = Text | Card  # what is written, and so rendered and split by each platform
+Reply = Message | Image
+
+
+def in_words(reply: Reply) -> Message:
+    """What a sender that cannot post pictures (a custom group robot, the console) sends instead."""
+    return Text(f"🖼 {reply.alt}") if isinstance(reply, Image) else reply
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,13 @@ from datetime import datetime
 
 from adapters.models import (
     MENTION_TOKEN,
-    Card,
     ChatRef,
     InboundMessage,
     OutboundMessage,
+    Reply,
     Text,
     UserRef,
+    in_words,
     mention_token,
 )
 
@@ -49,8 +50,9 @@ def message(line: str, *, user: str, chat: str, now: datetime, chat_type: str = 
     )
 
 
-def render(content: Text | Card) -> str:
-    """A reply as plain console text, with mentions shown as @name."""
+def render(reply: Reply) -> str:
+    """A reply as plain console text, with mentions shown as @name (a picture as its description)."""
+    content = in_words(reply)
     if isinstance(content, Text):
         prefix = "".join(f"@{user.name or user.user_id} " for user in content.mentions)
         return plain(prefix + content.text)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 
-from adapters.models import Reply, Text
+from adapters.models import Message, Text
 
 
 def json_escaped_size(text: str) -> int:
@@ -51,11 +51,11 @@ def _fitting_lines(body: str, budget: int, size: Callable[[str], int]) -> list[s
     return lines
 
 
-def body_of(reply: Reply) -> str:
+def body_of(reply: Message) -> str:
     return reply.text if isinstance(reply, Text) else reply.body
 
 
-def part_of(reply: Reply, body: str, *, first: bool, last: bool) -> Reply:
+def part_of(reply: Message, body: str, *, first: bool, last: bool) -> Message:
     """One part of a split reply: a card keeps its title on every part and its actions on the last
     (the one that stays at the bottom of the chat); a text's @mentions go on the first."""
     if isinstance(reply, Text):
@@ -63,7 +63,7 @@ def part_of(reply: Reply, body: str, *, first: bool, last: bool) -> Reply:
     return replace(reply, body=body, actions=reply.actions if last else ())
 
 
-def split_reply(reply: Reply, budget: int, size: Callable[[str], int]) -> list[Reply]:
+def split_reply(reply: Message, budget: int, size: Callable[[str], int]) -> list[Message]:
     """`reply` as parts whose bodies fit `budget` each."""
     chunks = split_lines(body_of(reply), budget, size)
     last = len(chunks) - 1

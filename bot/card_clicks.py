@@ -31,6 +31,7 @@ from adapters.models import (
     Card,
     CardClick,
     ChatRef,
+    Image,
     InboundMessage,
     Reply,
     Text,
@@ -118,7 +119,10 @@ def _toast(replies: list[Reply]) -> str:
 
 
 def _flat(replies: list[Reply]) -> str:
-    texts = [reply.text if isinstance(reply, Text) else reply.title for reply in replies]
+    texts = [
+        reply.text if isinstance(reply, Text) else reply.alt if isinstance(reply, Image) else reply.title
+        for reply in replies
+    ]
     return _short(" ".join(texts))
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from adapters.models import (
     BotAddedToChat,
     Card,
+    Image,
     InboundEvent,
     InboundMessage,
     Reply,
@@ -205,6 +206,8 @@ def _headed(reply: Reply, project: Project | None) -> Reply:
     header = t(project.locale, "project.p2p_header", name=project.name, id=project.id)
     if isinstance(reply, Text):
         return replace(reply, text=f"{header}{reply.text}")
+    if isinstance(reply, Image):
+        return replace(reply, alt=f"{header}{reply.alt}")
     return replace(reply, title=f"{header}{reply.title}")
 
 

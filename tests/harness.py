@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters import shell
 from adapters.dingtalk import client as dingtalk_client
 from adapters.feishu import client as feishu_client
-from adapters.models import Card
+from adapters.models import Card, Image
 from bot.commands.all import build_registry
 from bot.main import create_app
 from bot.runtime import Runtime
@@ -42,6 +42,7 @@ _TYPED_MENTION = re.compile(r"@([\w.\-]+)")
 _FEISHU_TEXT_AT = re.compile(r'<at user_id="([^"]+)">[^<]*</at>')
 _FEISHU_CARD_AT = re.compile(r"<at id=([^>\s]+)></at>")
 _BASE_URL = "http://crosstrack.test"
+IMAGE_TEXT = "🖼"  # what a decoded picture says (`Sent.image` holds the PNG)
 
 Kind = Literal["reply", "chat", "user"]
 
@@ -56,6 +57,7 @@ class Sent:
     card: bool = False
     mentions: tuple[str, ...] = ()  # the users the platform was asked to notify
     color: str | None = None  # a card's colour, on a platform that shows one (Feishu)
+    image: bytes | None = None  # a picture: the PNG the platform received by upload
     request: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     message_id: str = ""  # the platform's id of the message, where a click names it (Feishu)
 
@@ -181,8 +183,10 @@ class _FeishuRoom:
 
     def _decode(self, body: dict[str, Any]) -> Sent:
         content = json.loads(body["content"])
-        color = None
-        if body["msg_type"] == "text":
+        color, image = None, None
+        if body["msg_type"] == "image":
+            image, text, mentions = self.tenant.api.images[content["image_key"]], IMAGE_TEXT, []
+        elif body["msg_type"] == "text":
             raw = content["text"]
             mentions = _FEISHU_TEXT_AT.findall(raw)
             text = _FEISHU_TEXT_AT.sub(lambda match: "@" + match.group(1), raw)
@@ -205,9 +209,10 @@ class _FeishuRoom:
             kind,
             target,
             text.replace("**", ""),
-            card=body["msg_type"] != "text",
+            card=body["msg_type"] == "interactive",
             mentions=tuple(dict.fromkeys(mentions)),
             color=color,
+            image=image,
             request=body,
             message_id=body["_message_id"],
         )
@@ -260,6 +265,9 @@ class _DingTalkRoom:
             msg_type = body["msgtype"]
             fields, mentions = body[msg_type], body.get("at", {}).get("atUserIds", [])
             kind, target = "reply", self.chat_of_session[body["_url"]]
+        if msg_type == "sampleImageMsg":
+            image = self.organisation.api.images[fields["photoURL"]]
+            return Sent(kind, target, IMAGE_TEXT, mentions=tuple(mentions), image=image, request=body)
         card = msg_type not in ("text", "sampleText")
         if card:  # markdown or an action card: our renderer heads the text with the title
             title = fields["title"]
@@ -294,6 +302,7 @@ class _ShellRoom:
                 shell.render(m.content),
                 card=isinstance(m.content, Card),
                 color=m.content.color if isinstance(m.content, Card) else None,
+                image=m.content.png if isinstance(m.content, Image) else None,
             )
             for m in taken
         ]

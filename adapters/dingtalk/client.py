@@ -18,10 +18,11 @@ import httpx
 from adapters.base import SendError
 from adapters.dingtalk.cards import action_card, hint_lines
 from adapters.dingtalk.events import PLATFORM, ReplyRoute, longest_first
-from adapters.models import MENTION_TOKEN, OutboundMessage, Reply, Text, plausible_user_id
+from adapters.models import MENTION_TOKEN, Image, Message, OutboundMessage, Text, plausible_user_id
 from adapters.ratelimit import Limit, RateLimiter
 from adapters.split import json_escaped_size, part_of, split_reply
 from adapters.token_cache import CachedToken
+from adapters.uploads import UploadCache
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def _plain_name(name: str) -> str:
     return name.translate(_NAME_MARKUP)
 
 
-def render(reply: Reply, *, buttons: bool = False) -> tuple[str, dict[str, str], list[str]]:
+def render(reply: Message, *, buttons: bool = False) -> tuple[str, dict[str, str], list[str]]:
     """(`text` | `markdown` | an action card's msgKey, its fields, the staff ids to @) for one
     neutral reply; a card's buttons become an action card only with `buttons` (1:1 chats, see
     cards.py), and hint lines stand for those that need input."""
@@ -100,7 +101,7 @@ def _param_size(fields: dict[str, str]) -> int:
     return len(_msg_param(fields).encode())
 
 
-def render_parts(reply: Reply, *, buttons: bool = False) -> list[tuple[str, dict[str, str], list[str]]]:
+def render_parts(reply: Message, *, buttons: bool = False) -> list[tuple[str, dict[str, str], list[str]]]:
     """`render` of the reply, split on line boundaries into parts whose `msgParam` stays within
     MAX_PARAM_BYTES (a card keeps its title on each part, its buttons on the last)."""
     rendered = render(reply, buttons=buttons)
@@ -152,6 +153,8 @@ class DingTalkClient:
         # Parts of a split message already sent, by idempotency key, while its later parts fail.
         self._parts_sent: dict[str, int] = {}
         self.directory = Directory(self)
+        # DingTalk keeps an uploaded media file 3 days: reuse it for 2.
+        self._images = UploadCache(ttl_seconds=2 * 86400, clock=clock)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -171,6 +174,10 @@ class DingTalkClient:
         """Send one message (in parts when it is too large); returns DingTalk's processQueryKey of the
         last part ("" for a session webhook reply). Robot sends have no dedupe key, so the parts that
         went out are remembered and a retry after a failed part sends only the rest."""
+        if isinstance(message.content, Image):
+            # A picture goes through the robot OpenAPI (sampleImageMsg takes an uploaded mediaId).
+            media_id = await self._images.get(message.content.png, self._upload_image)
+            return await self._send_by_openapi(message, "sampleImageMsg", {"photoURL": media_id})
         parts = render_parts(message.content, buttons=message.extra.get("to") == "user")
         if len(self._parts_sent) >= MAX_ROUTES:  # left by messages that failed for good
             self._parts_sent.clear()
@@ -250,6 +257,22 @@ class DingTalkClient:
         key = answer.get("processQueryKey")
         return key if isinstance(key, str) else ""
 
+    async def _upload_image(self, png: bytes) -> str:
+        token = await self._access_token()
+        url = f"{self._oapi_domain}/media/upload?{urlencode({'access_token': token, 'type': 'image'})}"
+        async with self._limiter.call("media upload"):
+            answer = await self._request(
+                "POST",
+                url,
+                what="upload image",
+                files={"media": ("chart.png", png, "image/png")},
+                token=token,
+            )
+        media_id = answer.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise SendError("upload image: response without media_id", retryable=False)
+        return media_id
+
     async def _access_token(self) -> str:
         return await self._token.get()
 
@@ -314,12 +337,13 @@ class DingTalkClient:
         url: str,
         *,
         what: str,
-        payload: dict[str, Any],
+        payload: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         token: str | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> dict[str, Any]:
         try:
-            response = await self._http.request(method, url, json=payload, headers=headers)
+            response = await self._http.request(method, url, json=payload, headers=headers, files=files)
         except httpx.TransportError as exc:
             raise SendError(f"{what}: {exc!r}", retryable=True) from exc
         return self._check(what, response.status_code, response.headers, response.content, token)

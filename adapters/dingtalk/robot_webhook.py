@@ -21,7 +21,7 @@ import httpx
 from adapters.base import SendError, Unseal, webhook_credentials
 from adapters.dingtalk.client import render
 from adapters.dingtalk.signing import custom_robot_sign
-from adapters.models import OutboundMessage
+from adapters.models import OutboundMessage, in_words
 from adapters.ratelimit import Limit, RateLimiter
 
 PLATFORM = "dingtalk-webhook"
@@ -51,7 +51,7 @@ def epoch_millis(moment: datetime) -> int:
 
 
 def body_of(message: OutboundMessage) -> dict[str, Any]:
-    msg_type, fields, at_ids = render(message.content)
+    msg_type, fields, at_ids = render(in_words(message.content))
     body: dict[str, Any] = {"msgtype": msg_type, msg_type: fields}
     if at_ids:
         body["at"] = {"atUserIds": at_ids}

@@ -21,7 +21,7 @@ import httpx
 
 from adapters.base import SendError, Unseal, webhook_credentials
 from adapters.feishu.cards import render, with_feishu_mentions
-from adapters.models import OutboundMessage
+from adapters.models import OutboundMessage, in_words
 from adapters.ratelimit import Limit, RateLimiter
 
 PLATFORM = "feishu-webhook"
@@ -49,7 +49,7 @@ def custom_bot_sign(timestamp: str, secret: str) -> str:
 
 
 def body_of(message: OutboundMessage, timestamp: str, secret: str) -> dict[str, Any]:
-    msg_type, content = render(with_feishu_mentions(message.content))
+    msg_type, content = render(with_feishu_mentions(in_words(message.content)))
     # A card goes in `card` as an object; the other types in `content`.
     key = "card" if msg_type == "interactive" else "content"
     return {

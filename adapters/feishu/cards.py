@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from adapters.models import MENTION_TOKEN, ActionGroup, Button, Field, Reply, Text, plausible_user_id
+from adapters.models import MENTION_TOKEN, ActionGroup, Button, Field, Message, Text, plausible_user_id
 from adapters.split import part_of, split_reply
 
 # Feishu caps card/post request bodies at 30 KB; stay under it for text too, leaving room for
@@ -23,7 +23,7 @@ from adapters.split import part_of, split_reply
 MAX_CONTENT_BYTES = 28_000
 
 
-def render(reply: Reply) -> tuple[str, dict[str, Any]]:
+def render(reply: Message) -> tuple[str, dict[str, Any]]:
     """The Feishu `msg_type` and content object for one reply."""
     if isinstance(reply, Text):
         ats = "".join(
@@ -128,7 +128,7 @@ def _tag_text(name: str) -> str:
     return name.replace("<", "＜").replace(">", "＞")
 
 
-def with_feishu_mentions(reply: Reply) -> Reply:
+def with_feishu_mentions(reply: Message) -> Message:
     """Neutral `<at:ID>` mentions in Feishu's own syntax, which shows the person's current name.
     Only a person's id becomes a Feishu mention: a token like `<at:all>` stays visible text."""
 
@@ -160,7 +160,7 @@ def _escape(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)[1:-1]
 
 
-def render_parts(reply: Reply, limit: int = MAX_CONTENT_BYTES) -> tuple[str, list[str]]:
+def render_parts(reply: Message, limit: int = MAX_CONTENT_BYTES) -> tuple[str, list[str]]:
     """`msg_type` and one or more serialized contents, each at most `limit` bytes in the request body.
 
     An oversized reply is split on line boundaries (a single overlong line is cut); a card keeps its

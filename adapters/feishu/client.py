@@ -14,10 +14,11 @@ import httpx
 import lark_oapi as lark
 
 from adapters.base import SendError
-from adapters.feishu.cards import render_parts
-from adapters.models import OutboundMessage
+from adapters.feishu.cards import render_parts, serialize
+from adapters.models import Image, OutboundMessage
 from adapters.ratelimit import Limit, RateLimiter
 from adapters.token_cache import CachedToken
+from adapters.uploads import UploadCache
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,8 @@ class FeishuClient:
         self._token = CachedToken(self._fetch_token, clock=clock)
         self._bot_open_id: str | None = None
         self._bot_info_retry_at = 0.0
+        # Feishu keeps an uploaded image: the same picture to many chats is uploaded once.
+        self._images = UploadCache(ttl_seconds=None, clock=clock)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -114,7 +117,12 @@ class FeishuClient:
         return open_id
 
     async def send(self, message: OutboundMessage) -> str:
-        """Send one message (several if it is too large, in order); returns the last message id."""
+        """Send one message (several if it is too large, in order); returns the last message id.
+        A picture is uploaded first (`im/v1/images`), then sent as an image message."""
+        if isinstance(message.content, Image):
+            image_key = await self._images.get(message.content.png, self._upload_image)
+            content = serialize({"image_key": image_key})
+            return await self._send_part(message, "image", content, message_uuid(message.idempotency_key))
         try:
             msg_type, contents = render_parts(message.content)
         except ValueError as exc:
@@ -151,6 +159,22 @@ class FeishuClient:
             raise SendError("send message: response without message_id", retryable=False)
         return message_id
 
+    async def _upload_image(self, png: bytes) -> str:
+        token = await self._tenant_token()
+        answer = await self._request(
+            "POST",
+            "/open-apis/im/v1/images",
+            what="upload image",
+            form={"image_type": "message"},
+            files={"image": ("chart.png", png, "image/png")},
+            headers={"Authorization": f"Bearer {token}"},
+            token=token,
+        )
+        image_key = (answer.get("data") or {}).get("image_key")
+        if not isinstance(image_key, str) or not image_key:
+            raise SendError("upload image: response without image_key", retryable=False)
+        return image_key
+
     async def _tenant_token(self) -> str:
         return await self._token.get()
 
@@ -182,9 +206,13 @@ class FeishuClient:
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         token: str | None = None,
+        form: dict[str, str] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> dict[str, Any]:
         try:
-            response = await self._http.request(method, path, json=payload, params=params, headers=headers)
+            response = await self._http.request(
+                method, path, json=payload, params=params, headers=headers, data=form, files=files
+            )
         except httpx.TransportError as exc:
             raise SendError(f"{what}: {exc!r}", retryable=True) from exc
         return self._check(what, response.status_code, response.headers, response.content, token)

@@ -14,6 +14,7 @@ from bot.render.catalog import (
     core,
     integrations,
     needs,
+    pictures,
     plan,
     report,
     rhythm,
@@ -56,6 +57,7 @@ CATALOG = _merge(
     integrations.STRINGS,
     undo.STRINGS,
     needs.STRINGS,
+    pictures.STRINGS,
     views.STRINGS,
     xlsx.STRINGS,
 )

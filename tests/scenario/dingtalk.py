@@ -23,6 +23,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.samples import load
 from tests.scenario import SECRET_KEY
+from tests.scenario.multipart import PNG_SIGNATURE, form_parts
 
 API_DOMAIN = "https://dingtalk-api.test"
 OAPI_DOMAIN = "https://dingtalk-oapi.test"
@@ -39,6 +40,7 @@ class DingTalkApi:
     router: respx.MockRouter
     sent: list[dict[str, Any]] = field(default_factory=list)
     looked_up: list[str] = field(default_factory=list)  # staffIds whose names the app asked for
+    images: dict[str, bytes] = field(default_factory=dict)  # uploaded pictures by media_id
 
     def texts(self) -> list[str]:
         """What each sent message says (text content or markdown text), whichever way it went."""
@@ -70,6 +72,24 @@ def _user(api: DingTalkApi, request: httpx.Request) -> httpx.Response:
     )
 
 
+def _upload_media(api: DingTalkApi, request: httpx.Request) -> httpx.Response:
+    """oapi `media/upload?type=image`: the file in the `media` field. No stored sample holds its
+    answer; it is the documented one (errcode, errmsg, type, media_id, created_at)."""
+    assert request.url.params["access_token"] == ACCESS_TOKEN and request.url.params["type"] == "image"
+    media = form_parts(request)["media"]
+    assert media.value.startswith(PNG_SIGNATURE) and media.filename and media.content_type == "image/png"
+    media_id = f"@lADPmedia{len(api.images) + 1}"
+    api.images[media_id] = media.value
+    answer = {
+        "errcode": 0,
+        "errmsg": "ok",
+        "type": "image",
+        "media_id": media_id,
+        "created_at": 1765000000000,
+    }
+    return httpx.Response(200, json=answer)
+
+
 @asynccontextmanager
 async def dingtalk_api() -> AsyncIterator[DingTalkApi]:
     with respx.mock(assert_all_called=False) as router:
@@ -88,6 +108,9 @@ async def dingtalk_api() -> AsyncIterator[DingTalkApi]:
             side_effect=lambda request: _record(api, request, ok)
         )
         router.post(f"{OAPI_DOMAIN}/topapi/v2/user/get").mock(side_effect=lambda request: _user(api, request))
+        router.post(url__startswith=f"{OAPI_DOMAIN}/media/upload").mock(
+            side_effect=lambda request: _upload_media(api, request)
+        )
         yield api
 
 

@@ -24,6 +24,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.samples import load
 from tests.scenario import SECRET_KEY
+from tests.scenario.multipart import PNG_SIGNATURE, form_parts
 
 DOMAIN = "https://feishu.test"
 VERIFICATION_TOKEN = "vt-scenario-0123456789"
@@ -38,6 +39,7 @@ class FeishuApi:
 
     router: respx.MockRouter
     sent: list[dict[str, Any]] = field(default_factory=list)
+    images: dict[str, bytes] = field(default_factory=dict)  # uploaded pictures by image_key
     count: int = 0  # messages sent in all: ids stay unique when `sent` is cleared
 
     def texts(self) -> list[str]:
@@ -72,6 +74,18 @@ def _record(api: FeishuApi, request: httpx.Request, target: str | None) -> httpx
     )
 
 
+def _upload_image(api: FeishuApi, request: httpx.Request) -> httpx.Response:
+    """`im/v1/images`: a PNG in the `image` field, `image_type` message; answers as documented."""
+    assert request.headers["authorization"] == f"Bearer {TENANT_TOKEN}"
+    form = form_parts(request)
+    assert form["image_type"].value == b"message"
+    assert form["image"].value.startswith(PNG_SIGNATURE) and form["image"].content_type == "image/png"
+    answer = load("feishu", "upload_image_response")
+    image_key = f"img_v2_{len(api.images) + 1}"
+    api.images[image_key] = form["image"].value
+    return httpx.Response(200, json={**answer, "data": {"image_key": image_key}})
+
+
 @asynccontextmanager
 async def feishu_api(domain: str = DOMAIN) -> AsyncIterator[FeishuApi]:
     with respx.mock(base_url=domain, assert_all_called=False) as router:
@@ -89,6 +103,7 @@ async def feishu_api(domain: str = DOMAIN) -> AsyncIterator[FeishuApi]:
             side_effect=lambda request, mid: _record(api, request, mid)
         )
         router.post("/open-apis/im/v1/messages").mock(side_effect=lambda request: _record(api, request, None))
+        router.post("/open-apis/im/v1/images").mock(side_effect=lambda request: _upload_image(api, request))
         yield api
 
 

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import date, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -22,7 +23,7 @@ from bot.domain.report import week_of
 from bot.domain.wbs import code_key
 from bot.render.i18n import LOCALES, Locale
 from bot.render.xlsx import MEDIA_TYPE, write_export
-from bot.services import plan_import, snapshot
+from bot.services import pictures, plan_import, snapshot
 from bot.services import reports as report_service
 from bot.settings import Settings
 from storage.models import (
@@ -205,6 +206,11 @@ def _report_summary(snapshot: ReportSnapshot) -> ReportSummaryOut:
 
 
 # -- errors as {"error": ...} --------------------------------------------------------------------
+
+
+PICTURE_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
+# A phase code as `/gantt 2` takes it: short, so a query cannot ask for anything large.
+PhaseQuery = Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")]
 
 
 class ApiError(Exception):
@@ -508,6 +514,36 @@ def build_router(
             media_type=MEDIA_TYPE,
             headers={"Content-Disposition": f'attachment; filename="project-{project_id}.xlsx"'},
         )
+
+    async def gantt_picture(session: AsyncSession, project_id: int, phase: str | None, fmt: str) -> Response:
+        project = await get_project(session, project_id)
+        today = clock().astimezone(ZoneInfo(project.timezone)).date()
+        drawn = await pictures.gantt(session, project, today=today, phase=phase, fmt=fmt)
+        if phase is not None and phase not in drawn.phases:
+            raise ApiError(404, f"project {project_id} has no phase {phase}")
+        if drawn.png is None:
+            raise ApiError(404, f"project {project_id} has no dated task to draw")
+        return Response(drawn.png, media_type=PICTURE_TYPES[fmt])
+
+    pictured = {**not_found, 200: {"content": {PICTURE_TYPES["png"]: {}}, "description": "The chart"}}
+
+    @api.get("/projects/{project_id}/gantt.png", responses=pictured, response_class=Response)
+    async def project_gantt_png(
+        session: Session, project_id: ProjectId, phase: PhaseQuery = None
+    ) -> Response:
+        """The Gantt chart as chat shows it (`phase`: one phase's page, as `/gantt 2`)."""
+        return await gantt_picture(session, project_id, phase, "png")
+
+    @api.get(
+        "/projects/{project_id}/gantt.svg",
+        responses={**not_found, 200: {"content": {PICTURE_TYPES["svg"]: {}}, "description": "The chart"}},
+        response_class=Response,
+    )
+    async def project_gantt_svg(
+        session: Session, project_id: ProjectId, phase: PhaseQuery = None
+    ) -> Response:
+        """The Gantt chart as SVG (scales to any screen)."""
+        return await gantt_picture(session, project_id, phase, "svg")
 
     router.include_router(api)
     return router

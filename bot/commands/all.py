@@ -9,6 +9,7 @@ from bot.commands import (
     help,
     needs,
     overview,
+    pictures,
     plan,
     project,
     report,
@@ -34,6 +35,7 @@ def build_registry() -> Registry:
         standup.router,
         overview.router,
         report.router,
+        pictures.router,
         rhythm.router,
         undo.router,
     )

@@ -9,10 +9,11 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.domain import wbs
 from bot.domain.schedule import overall, planned_rollup
+from bot.domain.snapshot import ProjectSnapshot
 
 
 @dataclass(frozen=True)
@@ -100,3 +101,50 @@ def burndown(
         then = _left(baseline, planned_rollup(baseline, day, is_workday)) if baseline else None
         points.append(Point(day, planned, actual, then))
     return Burndown(title=title, points=tuple(points), today=today)
+
+
+def span(snapshot: ProjectSnapshot, start: date | None, end: date | None) -> tuple[date, date] | None:
+    """The days a burndown covers: the project's dates, else its tasks' first and last; None when
+    nothing is dated."""
+    days = [day for r in snapshot.rolled.values() for day in (r.start, r.due) if day is not None]
+    first, last = start or min(days, default=None), end or max(days, default=None)
+    if first is None or last is None or last < first:
+        return None
+    return first, last
+
+
+def of_plan(
+    snapshot: ProjectSnapshot,
+    *,
+    title: str,
+    first: date,
+    last: date,
+    today: date,
+    local_day: Callable[[datetime], date],
+) -> Burndown:
+    """The burndown of a project read with its progress history since `first` (`local_day` turns a
+    stored time into the project's date). The baseline line plans the baseline's tasks by its dates."""
+    codes = {task.id: task.code for task in snapshot.tasks}
+    updates = [
+        Update(codes[u.task_id], local_day(u.created_at), u.previous_progress, u.progress)
+        for u in snapshot.updates
+        if u.task_id in codes
+    ]
+    baseline = None
+    if snapshot.slips is not None:
+        then = snapshot.slips.then
+        baseline = [
+            wbs.Node(task.code, then[("task", task.id)].start, then[("task", task.id)].due, 0, "not_started")
+            for task in snapshot.tasks
+            if ("task", task.id) in then
+        ]
+    return burndown(
+        title=title,
+        nodes=snapshot.nodes,
+        updates=updates,
+        baseline=baseline,
+        first=first,
+        last=last,
+        today=today,
+        is_workday=snapshot.calendar,
+    )

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from bot.domain.snapshot import ProjectSnapshot
 from bot.domain.wbs import code_key
 
 MAX_ROWS = 30  # rows a phone shows legibly in one picture
@@ -25,7 +26,6 @@ class Bar:
     start: date | None
     due: date | None
     progress: int
-    owner: str = ""
     baseline: tuple[date, date] | None = None  # (start, due) when a baseline is set and has it
     critical: bool = False
     late: bool = False
@@ -140,3 +140,50 @@ def chart(
 def _belongs(mark: Diamond, shown: set[str], phase: str | None) -> bool:
     """The whole plan shows every milestone; a phase those linked to its tasks."""
     return phase is None or any(code in shown for code in mark.tasks)
+
+
+def of_plan(snapshot: ProjectSnapshot, *, title: str, today: date, phase: str | None = None) -> Chart:
+    """The chart of a project as read: effective dates and % (a parent spans its children), the
+    baseline in force, the critical path, late work and milestones missed or pushed past their
+    baseline date."""
+    rolled, timings, slips = snapshot.rolled, snapshot.timings, snapshot.slips
+    bars = []
+    for task in snapshot.tasks:
+        effective = rolled[task.code]
+        then = slips.then.get(("task", task.id)) if slips else None
+        timing = timings.get(task.code)
+        bars.append(
+            Bar(
+                task.code,
+                task.title,
+                effective.start,
+                effective.due,
+                effective.progress,
+                baseline=(min(then.start or then.due, then.due), then.due) if then and then.due else None,
+                critical=timing is not None and timing.critical,
+                late=effective.due is not None and effective.due < today and effective.status != "done",
+                done=effective.status == "done",
+            )
+        )
+    codes = {task.id: task.code for task in snapshot.tasks}
+    pushed = {moved.item.ref_id for moved in slips.slipped_milestones()} if slips else set()
+    marks = [
+        Diamond(
+            milestone.title,
+            milestone.due_date,
+            done=milestone.status == "done",
+            missed=milestone.status != "done" and (milestone.due_date < today or milestone.id in pushed),
+            tasks=tuple(codes[i] for i in milestone.task_ids if i in codes),
+        )
+        for milestone in snapshot.milestones
+    ]
+    dependencies = [(codes[task], codes[up]) for task, ups in snapshot.depends_on.items() for up in ups]
+    return chart(
+        title=title,
+        bars=bars,
+        milestones=marks,
+        dependencies=dependencies,
+        today=today,
+        is_workday=snapshot.calendar,
+        phase=phase,
+    )

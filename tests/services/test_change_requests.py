@@ -217,3 +217,10 @@ async def test_reject_discuss_and_a_pms_own_changes(engine: AsyncEngine, platfor
         )
         listed = await said(chat, "dan", "/changes", "📝 Changes (1 open · 5 in all)")
         assert listed.splitlines()[1].startswith("⏳ CR-5 · awaiting approval · milestone #1"), listed
+
+        # A branch: a head may not ask to delete one; a PM deletes it once confirmed, logged as a change.
+        await said(chat, "bob", "/task delete 2.1", "2.1 has 2 subtasks: a project manager deletes")
+        await said(chat, "alice", "/task delete 2.1", "Delete 2.1")
+        assert "2.1" in await tasks_by_code(chat)
+        await said(chat, "alice", "/task delete 2.1 confirm", "deleted", "CR-6")
+        assert not {"2.1", "2.1.1", "2.1.3"} & set(await tasks_by_code(chat))

@@ -58,11 +58,10 @@ async def log_own(
     ctx: CommandContext, project: Project, proposed: changes.Proposed, effect: changes.Impact
 ) -> list[str]:
     """A PM's change, applied: push the dependents it moves and log it; the reply's lines."""
-    assert ctx.actor is not None
     cr = await changes.record_own(
         session=ctx.session,
         project=project,
-        pm=ctx.actor,
+        pm=acting(ctx),
         proposed=proposed,
         impact=effect,
         today=ctx.today,

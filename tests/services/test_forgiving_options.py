@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.models import Project, Risk, Task
-from tests.harness import Chat, chat_runtime
+from tests.harness import Chat, alternating, chat_runtime
 from tests.services.test_input_bounds import make_small_plan, refused
 
 
@@ -146,24 +146,26 @@ async def test_dates_people_type(engine: AsyncEngine, platform: str, typed: str,
 
 
 @pytest.mark.parametrize(
-    ("line", "field", "value"),
-    [
-        ("/设置 站会 8点半", "standup_time", "08:30"),
-        ("/设置 站会 9点半", "standup_time", "09:30"),
-        ("/设置 站会 8am", "standup_time", "08:00"),
-        ("/设置 站会 08:15", "standup_time", "08:15"),
-        ("/设置 站会截止 下午6点", "standup_cutoff", "18:00"),
-        ("/设置 站会截止 6pm", "standup_cutoff", "18:00"),
-        ("/设置 站会截止 18:00", "standup_cutoff", "18:00"),
-        ("/设置 时区 北京", "timezone", "Asia/Shanghai"),
-        ("/设置 时区 Beijing", "timezone", "Asia/Shanghai"),
-        ("/设置 时区 上海", "timezone", "Asia/Shanghai"),
-    ],
+    ("line", "field", "value", "on"),
+    alternating(
+        [
+            ("/设置 站会 8点半", "standup_time", "08:30"),
+            ("/设置 站会 9点半", "standup_time", "09:30"),
+            ("/设置 站会 8am", "standup_time", "08:00"),
+            ("/设置 站会 08:15", "standup_time", "08:15"),
+            ("/设置 站会截止 下午6点", "standup_cutoff", "18:00"),
+            ("/设置 站会截止 6pm", "standup_cutoff", "18:00"),
+            ("/设置 站会截止 18:00", "standup_cutoff", "18:00"),
+            ("/设置 时区 北京", "timezone", "Asia/Shanghai"),
+            ("/设置 时区 Beijing", "timezone", "Asia/Shanghai"),
+            ("/设置 时区 上海", "timezone", "Asia/Shanghai"),
+        ]
+    ),
 )
 async def test_times_and_city_time_zones(
-    engine: AsyncEngine, platform: str, line: str, field: str, value: str
+    engine: AsyncEngine, line: str, field: str, value: str, on: str
 ) -> None:
-    async with chat_runtime(engine, platform=platform) as chat:
+    async with chat_runtime(engine, platform=on) as chat:
         await make_small_plan(chat)
         # Start from another value, so that the default can not pass for the parsed one.
         if field == "timezone":

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.services import calendar, leave
 from storage.models import AuditEntry, CalendarOverride, Leave, Member, Project
-from tests.harness import Chat, chat_runtime
+from tests.harness import Chat, alternating, chat_runtime
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 D = date.fromisoformat
@@ -101,42 +101,48 @@ async def test_config_alone_lists_the_settings_to_anyone(engine: AsyncEngine, pl
 
 
 @pytest.mark.parametrize(
-    ("line", "changes", "reply"),
-    [
-        ("/设置 站会 9:45", {"standup_time": "09:45"}, "✅ 站会：09:30 → 09:45"),
-        ("/设置 站会时间 10:00", {"standup_time": "10:00"}, "✅ 站会：09:30 → 10:00"),
-        ("/config standup-cutoff 11:30", {"standup_cutoff": "11:30"}, "✅ 站会截止：11:00 → 11:30"),
-        ("/设置 站会截止 12:00", {"standup_cutoff": "12:00"}, "✅ 站会截止：11:00 → 12:00"),
-        (
-            "/设置 站会方式 群聊",
-            {"standup_mode": "group"},
-            "✅ 站会方式：私聊（逐人提醒） → 群聊（群里一条）",
-        ),
-        ("/设置 模式 group", {"standup_mode": "group"}, "✅ 站会方式：私聊（逐人提醒） → 群聊（群里一条）"),
-        (
-            "/设置 周报 周四 16:30",
-            {"report_weekday": 3, "report_time": "16:30"},
-            "✅ 周报：周五 17:00 → 周四 16:30",
-        ),
-        ("/config report mon 09:00", {"report_weekday": 0, "report_time": "09:00"}, "周一 09:00"),
-        ("/config report 周四 6pm", {"report_weekday": 3, "report_time": "18:00"}, "→ 周四 18:00"),
-        ("/设置 周报 周四 18:00", {"report_weekday": 3, "report_time": "18:00"}, "→ 周四 18:00"),
-        ("/设置 周报 Thursday 9点半", {"report_weekday": 3, "report_time": "09:30"}, "→ 周四 09:30"),
-        ("/设置 时区 asia/tokyo", {"timezone": "Asia/Tokyo"}, "✅ 时区：Asia/Shanghai → Asia/Tokyo"),
-        ("/设置 提醒 关", {"alerts_enabled": False}, "✅ 提醒：开 → 关"),
-        ("/设置 告警 off", {"alerts_enabled": False}, "✅ 提醒：开 → 关"),
-        (
-            "/设置 多维表格 bascnAbC123 tblXyZ789",
-            {"bitable_app_token": "bascnAbC123", "bitable_table_id": "tblXyZ789"},
-            "✅ 多维表格：未设置 → bascnAbC123 tblXyZ789",
-        ),
-        ("/设置 语言 英文", {"locale": "en"}, "✅ locale: Chinese (zh) → English (en)"),
-    ],
+    ("line", "changes", "reply", "on"),
+    alternating(
+        [
+            ("/设置 站会 9:45", {"standup_time": "09:45"}, "✅ 站会：09:30 → 09:45"),
+            ("/设置 站会时间 10:00", {"standup_time": "10:00"}, "✅ 站会：09:30 → 10:00"),
+            ("/config standup-cutoff 11:30", {"standup_cutoff": "11:30"}, "✅ 站会截止：11:00 → 11:30"),
+            ("/设置 站会截止 12:00", {"standup_cutoff": "12:00"}, "✅ 站会截止：11:00 → 12:00"),
+            (
+                "/设置 站会方式 群聊",
+                {"standup_mode": "group"},
+                "✅ 站会方式：私聊（逐人提醒） → 群聊（群里一条）",
+            ),
+            (
+                "/设置 模式 group",
+                {"standup_mode": "group"},
+                "✅ 站会方式：私聊（逐人提醒） → 群聊（群里一条）",
+            ),
+            (
+                "/设置 周报 周四 16:30",
+                {"report_weekday": 3, "report_time": "16:30"},
+                "✅ 周报：周五 17:00 → 周四 16:30",
+            ),
+            ("/config report mon 09:00", {"report_weekday": 0, "report_time": "09:00"}, "周一 09:00"),
+            ("/config report 周四 6pm", {"report_weekday": 3, "report_time": "18:00"}, "→ 周四 18:00"),
+            ("/设置 周报 周四 18:00", {"report_weekday": 3, "report_time": "18:00"}, "→ 周四 18:00"),
+            ("/设置 周报 Thursday 9点半", {"report_weekday": 3, "report_time": "09:30"}, "→ 周四 09:30"),
+            ("/设置 时区 asia/tokyo", {"timezone": "Asia/Tokyo"}, "✅ 时区：Asia/Shanghai → Asia/Tokyo"),
+            ("/设置 提醒 关", {"alerts_enabled": False}, "✅ 提醒：开 → 关"),
+            ("/设置 告警 off", {"alerts_enabled": False}, "✅ 提醒：开 → 关"),
+            (
+                "/设置 多维表格 bascnAbC123 tblXyZ789",
+                {"bitable_app_token": "bascnAbC123", "bitable_table_id": "tblXyZ789"},
+                "✅ 多维表格：未设置 → bascnAbC123 tblXyZ789",
+            ),
+            ("/设置 语言 英文", {"locale": "en"}, "✅ locale: Chinese (zh) → English (en)"),
+        ]
+    ),
 )
 async def test_every_setting_can_be_changed_by_a_pm(
-    engine: AsyncEngine, platform: str, line: str, changes: dict[str, Any], reply: str
+    engine: AsyncEngine, line: str, changes: dict[str, Any], reply: str, on: str
 ) -> None:
-    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
+    async with chat_runtime(engine, platform=on, now=NOW) as chat:
         await make_team(chat)
         before = await project_settings(chat)
         assert reply in await chat.one("alice", line)

@@ -16,7 +16,7 @@ from sqlalchemy import Column, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.models import AuditEntry, Base, Member, Milestone, RaciAssignment, StandupReport, Task
-from tests.harness import Chat, chat_runtime
+from tests.harness import Chat, alternating, chat_runtime
 from tests.services.test_plan_commands import build_plan, dependency_codes, fingerprint, said, tasks_by_code
 
 START = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -252,7 +252,7 @@ KINDS: list[tuple[list[tuple[str, str]], str, str, str]] = [
 
 @pytest.mark.parametrize(
     ("setup", "user", "change", "restored", "on"),
-    [(*kind, ("feishu", "dingtalk")[index % 2]) for index, kind in enumerate(KINDS)],
+    alternating(KINDS),
 )
 async def test_each_kind_of_change_comes_back_exactly(
     engine: AsyncEngine, setup: list[tuple[str, str]], user: str, change: str, restored: str, on: str

@@ -24,6 +24,7 @@ from bot.commands.parsing import (
 from bot.commands.plan import _codes, _one_person
 from bot.commands.registry import Router
 from bot.errors import UsageError, UserFacingError
+from bot.permissions import acting
 from bot.render import changes as render
 from bot.services import calendar as calendar_service
 from bot.services import changes, members, plan
@@ -150,13 +151,12 @@ def _told(ctx: CommandContext, told: list[Member]) -> list[str]:
 )
 async def change_approve(ctx: CommandContext, args: str) -> list[Reply]:
     project, number, _ = await _decision(ctx, args, with_note=False)
-    assert ctx.actor is not None
     cr = await changes.by_number(ctx.session, project.id, number)
     decided = await changes.approve(
         session=ctx.session,
         project=project,
         cr=cr,
-        pm=ctx.actor,
+        pm=acting(ctx),
         calendar=await calendar_service.for_project(ctx.session, project.id),
         today=ctx.today,
         actor=actor_of(ctx),
@@ -180,13 +180,12 @@ async def change_approve(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def change_reject(ctx: CommandContext, args: str) -> list[Reply]:
     project, number, note = await _decision(ctx, args, with_note=True)
-    assert ctx.actor is not None
     cr = await changes.by_number(ctx.session, project.id, number)
     decided = await changes.reject(
         session=ctx.session,
         project=project,
         cr=cr,
-        pm=ctx.actor,
+        pm=acting(ctx),
         note=note,
         today=ctx.today,
         actor=actor_of(ctx),
@@ -209,13 +208,12 @@ async def change_reject(ctx: CommandContext, args: str) -> list[Reply]:
 )
 async def change_discuss(ctx: CommandContext, args: str) -> list[Reply]:
     project, number, _ = await _decision(ctx, args, with_note=False)
-    assert ctx.actor is not None
     cr = await changes.by_number(ctx.session, project.id, number)
     people = await changes.discuss(
         session=ctx.session,
         project=project,
         cr=cr,
-        pm=ctx.actor,
+        pm=acting(ctx),
         today=ctx.today,
         actor=actor_of(ctx),
         now=ctx.now,

@@ -71,7 +71,8 @@ class Chart:
     today: date
     off_days: tuple[date, ...]  # weekends, holidays and the project's days off within the span
     phase: str | None = None  # the phase this page shows; None for the whole plan
-    phases_only: bool = False  # the whole plan was too long: its phases stand for it
+    # The whole plan was too long: its phases stand for it, and these are the phase pages.
+    pages: tuple[str, ...] = ()
 
     @property
     def days(self) -> int:
@@ -97,10 +98,10 @@ def chart(
 ) -> Chart:
     """The chart of the whole plan, or of one phase (`phase`, a top-level code that exists)."""
     ordered = sorted(bars, key=lambda bar: code_key(bar.code))
-    phases_only = phase is None and len(ordered) > MAX_ROWS
+    paged = tuple(pages(ordered)) if phase is None else ()
     if phase is not None:
         rows = [bar for bar in ordered if bar.code.split(".")[0] == phase]
-    elif phases_only:
+    elif paged:
         rows = [bar for bar in ordered if bar.depth == 0]
     else:
         rows = ordered
@@ -133,7 +134,7 @@ def chart(
         today=today,
         off_days=off,
         phase=phase,
-        phases_only=phases_only,
+        pages=paged,
     )
 
 

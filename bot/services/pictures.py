@@ -58,7 +58,7 @@ async def gantt(
     if phase is not None:
         title = t(project.locale, "gantt.title_phase", title=title, phase=phase)
     chart: Chart = await asyncio.to_thread(gantt_domain.of_plan, snap, title=title, today=today, phase=phase)
-    pages = phases if chart.phases_only else []
+    pages = list(chart.pages)
     if not any(bar.span for bar in chart.rows):
         return Drawn(None, pages, phases)
     locale = project.locale

@@ -41,7 +41,7 @@ def test_the_whole_plan_in_wbs_order_with_arrows_between_dated_rows() -> None:
     assert result.arrows == (Arrow(1, 2), Arrow(2, 4))
     assert [m.title for m in result.milestones] == ["设计评审", "上线"]
     assert (result.first, result.last) == (date(2026, 11, 30), date(2027, 1, 21))
-    assert not result.phases_only and pages(BARS) == []
+    assert result.pages == () and pages(BARS) == []
 
 
 def test_the_span_holds_today_and_the_baseline() -> None:
@@ -75,7 +75,7 @@ def test_a_long_plan_pages_by_phase() -> None:
     overview = chart(
         title="t", bars=bars, milestones=marks, dependencies=depends, today=TODAY, is_workday=WorkCalendar()
     )
-    assert overview.phases_only and [bar.code for bar in overview.rows] == ["1", "2", "3"]
+    assert overview.pages == ("1", "2", "3") and [bar.code for bar in overview.rows] == ["1", "2", "3"]
     assert len(overview.milestones) == 2  # the whole plan shows every milestone
     second = chart(
         title="t",

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.commands.parsing import YEARS_AWAY, ArgError, check_near
 from bot.domain.baseline import Kind, slip_workdays
 from bot.domain.report import week_of
+from bot.domain.snapshot import ProjectSnapshot
 from bot.domain.wbs import code_key
 from bot.render.i18n import LOCALES, Locale
 from bot.render.xlsx import MEDIA_TYPE, write_export
@@ -242,12 +243,11 @@ class _ApiRoute(APIRoute):
 # -- reading a project -------------------------------------------------------------------------
 
 
-async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
+async def _project_out(session: AsyncSession, project: Project, snap: ProjectSnapshot) -> ProjectOut:
     pid = project.id
     chats = await session.scalars(
         select(ChatBinding).where(ChatBinding.project_id == pid).order_by(ChatBinding.id)
     )
-    snap = await snapshot.load(session, project)
     departments, members, rolled = snap.department_by_id, snap.member_by_id, snap.rolled
     codes = {task.id: task.code for task in snap.tasks}
 
@@ -375,8 +375,9 @@ async def _project_out(session: AsyncSession, project: Project) -> ProjectOut:
 
 async def export_workbook(session: AsyncSession, project: Project) -> bytes:
     """The project as an xlsx workbook (bot/render/xlsx.py), in the project's language."""
-    out = await _project_out(session, project)
-    plan = await plan_import.current_plan(session, project)
+    snap = await snapshot.load(session, project)
+    out = await _project_out(session, project, snap)
+    plan = plan_import.current_plan(snap)
     reports = [_report_summary(s) for s in await report_service.history(session, project.id)]
     locale: Locale = next((loc for loc in LOCALES if loc == project.locale), "zh")
     # openpyxl is synchronous and a big plan takes a while: off the event loop.
@@ -441,7 +442,8 @@ def build_router(
 
     @api.get("/projects/{project_id}", responses=not_found)
     async def project_detail(session: Session, project_id: ProjectId) -> ProjectOut:
-        return await _project_out(session, await get_project(session, project_id))
+        project = await get_project(session, project_id)
+        return await _project_out(session, project, await snapshot.load(session, project))
 
     @api.get("/projects/{project_id}/audit", responses=not_found)
     async def project_audit(

@@ -19,17 +19,17 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Literal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.models import UserRef
 from bot.domain import wbs
 from bot.domain.plan_sheet import Plan, PlanColumn, PlanRow, SheetError
+from bot.domain.snapshot import ProjectSnapshot
 from bot.errors import UserFacingError
 from bot.services import plan as plan_service
-from bot.services import tasks as task_service
+from bot.services import snapshot
 from bot.services.audit import Actor
-from storage.models import Department, Member, MilestoneTask, Project, Task
+from storage.models import Department, Member, Project
 
 
 def name_of(member: Member) -> str:
@@ -37,34 +37,28 @@ def name_of(member: Member) -> str:
     return member.display_name or member.platform_user_id
 
 
-async def current_plan(session: AsyncSession, project: Project) -> Plan:
+def current_plan(snap: ProjectSnapshot) -> Plan:
     """The project's plan as the sheet states one: each task's own dates (a parent's span comes
-    from its children), owners and departments by name, milestones by title."""
-    tasks = await task_service.ordered(session, project.id)
-    members = {m.id: m for m in await plan_service.project_members(session, project.id)}
-    departments = {d.id: d.name for d in await plan_service.departments(session, project.id)}
-    graph = await task_service.dependencies(session, project.id)
-    titles = {m.id: m.title for m in await plan_service.milestones(session, project.id)}
+    from its children), owners (present members) and departments by name, milestones by title."""
+    members = {member.id: member for member in snap.members}
+    departments = {department.id: department.name for department in snap.departments}
     linked: dict[int, set[str]] = {}
-    for milestone_id, task_id in await session.execute(
-        select(MilestoneTask.milestone_id, MilestoneTask.task_id)
-        .join(Task, Task.id == MilestoneTask.task_id)
-        .where(Task.project_id == project.id)
-    ):
-        linked.setdefault(task_id, set()).add(titles[milestone_id])
+    for milestone in snap.milestones:
+        for task_id in milestone.task_ids:
+            linked.setdefault(task_id, set()).add(milestone.title)
     return Plan(
         tuple(
             PlanRow(
                 code=task.code,
                 title=task.title,
-                owner=name_of(members[task.owner_member_id]) if task.owner_member_id in members else None,
+                owner=members[task.owner_member_id].name if task.owner_member_id in members else None,
                 department=departments.get(task.department_id) if task.department_id else None,
                 start=task.start_date,
                 due=task.due_date,
-                after=tuple(sorted(graph.get(task.code, ()), key=wbs.code_key)),
+                after=tuple(sorted(snap.graph.get(task.code, ()), key=wbs.code_key)),
                 milestones=tuple(sorted(linked.get(task.id, ()))),
             )
-            for task in tasks
+            for task in snap.tasks
         )
     )
 
@@ -171,7 +165,7 @@ async def _compare(
     session: AsyncSession, project: Project, sheet: Plan, *, delete_missing: bool
 ) -> tuple[Preview, _Resolved, dict[str, PlanRow]]:
     result = Preview()
-    current = (await current_plan(session, project)).by_code()
+    current = current_plan(await snapshot.load(session, project)).by_code()
     resolved = await _resolve(session, project, sheet, current, result)
     for code, row in resolved.rows.items():
         old = current.get(code)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.domain.plan_sheet import MAX_ROWS, Cell, Plan, read_plan
 from bot.errors import UserFacingError
 from bot.render.xlsx import MEDIA_TYPE, change_lines, error_lines, read_workbook, write_template
-from bot.services import plan_import
+from bot.services import plan_import, snapshot
 from bot.services.audit import Actor
 from scheduler.jobs import JOBS_BY_NAME
 from scheduler.runner import JobRunner
@@ -107,7 +107,7 @@ async def current(chat: Chat) -> Plan:
     async with chat.runtime.factory() as session:
         project = await session.scalar(select(Project))
         assert project is not None
-        return await plan_import.current_plan(session, project)
+        return plan_import.current_plan(await snapshot.load(session, project))
 
 
 async def test_template_fill_import_export_import_round_trip(engine: AsyncEngine, database_url: str) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.participation import Participation, participation
+from bot.domain.snapshot import ProjectSnapshot
 from bot.services import snapshot
 from storage.models import JobRun, Leave, Project, StandupReport
 
@@ -41,17 +42,32 @@ async def load(
 ) -> Participation:
     """The window from `since` to `until` (both included) as of `today`; with `now`, today's standup
     counts as soon as its cutoff has passed (else from tomorrow)."""
+    tz = ZoneInfo(project.timezone)
+    first = datetime.combine(since, time(), tzinfo=tz)
+    last = datetime.combine(max(until, today) + timedelta(days=1), time(), tzinfo=tz)
+    snap = await snapshot.load(session, project, history=(first, last))
+    return await of_snapshot(session, project, snap, since=since, until=until, today=today, now=now)
+
+
+async def of_snapshot(
+    session: AsyncSession,
+    project: Project,
+    snap: ProjectSnapshot,
+    *,
+    since: date,
+    until: date,
+    today: date,
+    now: datetime | None = None,
+) -> Participation:
+    """As `load`, with the project already read: its progress history must cover `since` to the end
+    of `today` (or of `until`, when later), for the day each task due in the window finished (one
+    finished before that history was finished before its due date)."""
     pid = project.id
     tz = ZoneInfo(project.timezone)
 
     def local_day(moment: datetime) -> date:
         return moment.astimezone(tz).date()
 
-    # Progress from the window's first day to the end of today: the day each task due in it finished
-    # (one finished before that was finished before its due date).
-    first = datetime.combine(since, time(), tzinfo=tz)
-    last = datetime.combine(max(until, today) + timedelta(days=1), time(), tzinfo=tz)
-    snap = await snapshot.load(session, project, history=(first, last))
     prompts = {
         day: started
         for day, started in await session.execute(

@@ -119,7 +119,10 @@ def participation(
         away.setdefault(member_id, []).append((first, last))
     finished = finished_on(snapshot, local_day)
     leaves_of_plan = [task for task in snapshot.tasks if task.code not in snapshot.parents]
-    answering = {task.id: snapshot.answering(task) for task in leaves_of_plan}
+    answered_for: dict[int, list[TaskRec]] = {}
+    for task in leaves_of_plan:
+        for member_id in snapshot.answering(task):
+            answered_for.setdefault(member_id, []).append(task)
 
     def existed(moment: datetime, day: date) -> bool:
         """Whether something created at `moment` was there for the day's prompt."""
@@ -150,7 +153,7 @@ def participation(
     marks: dict[tuple[int, date], DayMark] = {}
     per_member: list[tuple[MemberRec, Rates, list[_Due], list[int]]] = []
     for member in snapshot.members:
-        tasks = [task for task in leaves_of_plan if member.id in answering[task.id]]
+        tasks = answered_for.get(member.id, [])
         for day in days:
             marks[(member.id, day)] = mark(member, tasks, day)
         dues = [found for task in tasks if (found := counted[task.id]) is not None]

@@ -12,6 +12,10 @@ def _percent(part: int, whole: int) -> int:
     return part * 100 // whole
 
 
+def _share(locale: str, key: str, part: int, whole: int) -> str:
+    return t(locale, key, part=part, whole=whole, rate=_percent(part, whole))
+
+
 def reply_time(locale: str, minutes: int) -> str:
     if minutes < 60:
         return t(locale, "participation.minutes", n=minutes)
@@ -23,27 +27,11 @@ def figures(locale: str, rates: Rates) -> list[str]:
     late the others were; a part with nothing behind it is left out."""
     parts = []
     if rates.asked:
-        parts.append(
-            t(
-                locale,
-                "participation.standups",
-                answered=rates.answered,
-                asked=rates.asked,
-                rate=_percent(rates.answered, rates.asked),
-            )
-        )
+        parts.append(_share(locale, "participation.standups", rates.answered, rates.asked))
     if rates.median_reply_minutes is not None:
         parts.append(t(locale, "participation.reply", time=reply_time(locale, rates.median_reply_minutes)))
     if rates.due:
-        parts.append(
-            t(
-                locale,
-                "participation.on_time",
-                on_time=rates.on_time,
-                due=rates.due,
-                rate=_percent(rates.on_time, rates.due),
-            )
-        )
+        parts.append(_share(locale, "participation.on_time", rates.on_time, rates.due))
     if rates.late_days_avg is not None:
         days = round(rates.late_days_avg, 1)
         parts.append(t(locale, "participation.late", days=int(days) if days.is_integer() else days))

@@ -32,6 +32,26 @@ def at(day: date, hour: int = 9, minute: int = 30) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=TZ)
 
 
+def prompted(pid: int, day: date, moment: datetime, job: str = "standup-prompt") -> JobRun:
+    """The standup job run of `day`, started (members prompted) at `moment`."""
+    return JobRun(job=job, project_id=pid, business_date=day, status="done", started_at=moment)
+
+
+def standup(
+    pid: int, member_id: int, day: date, first: datetime, last: datetime | None = None
+) -> StandupReport:
+    """A member's standup of `day`, first given at `first` (amended at `last`)."""
+    return StandupReport(
+        project_id=pid,
+        member_id=member_id,
+        business_date=day,
+        text="ok",
+        parsed={},
+        created_at=first,
+        updated_at=last or first,
+    )
+
+
 async def seed(engine: AsyncEngine) -> int:
     async with unit_of_work(session_factory(engine)) as session:
         project = Project(
@@ -102,35 +122,16 @@ async def seed(engine: AsyncEngine) -> int:
             ]
         )
         for day in ASKED:
-            session.add(
-                JobRun(
-                    job="standup-prompt", project_id=pid, business_date=day, status="done", started_at=at(day)
-                )
-            )
+            session.add(prompted(pid, day, at(day)))
         # A reminder is not the prompt; a failed prompt did not go out.
-        session.add(
-            JobRun(
-                job="standup-remind",
-                project_id=pid,
-                business_date=ASKED[0],
-                status="done",
-                started_at=at(ASKED[0], 8),
-            )
-        )
+        session.add(prompted(pid, ASKED[0], at(ASKED[0], 8), job="standup-remind"))
 
         def replied(who: Member, days: list[date], minutes: int) -> None:
             for day in days:
                 moment = at(day) + timedelta(minutes=minutes)
                 session.add(
-                    StandupReport(
-                        project_id=pid,
-                        member_id=who.id,
-                        business_date=day,
-                        text="ok",
-                        parsed={},
-                        created_at=moment,
-                        updated_at=moment + timedelta(hours=3),  # amended later: the first reply counts
-                    )
+                    # amended later: the first reply counts
+                    standup(pid, who.id, day, moment, moment + timedelta(hours=3))
                 )
 
         replied(bob, ASKED, 10)
@@ -256,17 +257,7 @@ async def seed_team(engine: AsyncEngine, size: int) -> int:
                         )
                     )
             for day in ASKED:
-                session.add(
-                    StandupReport(
-                        project_id=pid,
-                        member_id=who.id,
-                        business_date=day,
-                        text="ok",
-                        parsed={},
-                        created_at=at(day, 10),
-                        updated_at=at(day, 10),
-                    )
-                )
+                session.add(standup(pid, who.id, day, at(day, 10)))
             session.add(
                 Leave(
                     project_id=pid,
@@ -277,11 +268,7 @@ async def seed_team(engine: AsyncEngine, size: int) -> int:
                 )
             )
         for day in ASKED:
-            session.add(
-                JobRun(
-                    job="standup-prompt", project_id=pid, business_date=day, status="done", started_at=at(day)
-                )
-            )
+            session.add(prompted(pid, day, at(day)))
         return pid
 
 

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain import report
 from bot.domain.participation import DepartmentRates, Rates
-from storage.models import Department, JobRun, Member, ProgressUpdate, Project, StandupReport, Task
+from storage.models import Department, Member, ProgressUpdate, Project, Task
 from tests.harness import Chat, chat_runtime
+from tests.services.test_participation import prompted, standup
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 TZ = ZoneInfo("Asia/Shanghai")
@@ -85,32 +86,13 @@ async def seed(chat: Chat, *, english: bool) -> None:
                 created_at=at(MON, 15),
             )
         )
-        s.add_all(
-            JobRun(
-                job="standup-prompt",
-                project_id=pid,
-                business_date=day,
-                status="done",
-                started_at=at(day, 9, 30),
-            )
-            for day in (MON, TUE)
-        )
+        s.add_all(prompted(pid, day, at(day, 9, 30)) for day in (MON, TUE))
         for who, day, replied in (
             (bob, MON, at(MON, 9, 40)),
             (kim, MON, at(MON, 10, 30)),
             (kim, TUE, at(TUE, 11, 30)),
         ):
-            s.add(
-                StandupReport(
-                    project_id=pid,
-                    member_id=who.id,
-                    business_date=day,
-                    text="ok",
-                    parsed={},
-                    created_at=replied,
-                    updated_at=replied,
-                )
-            )
+            s.add(standup(pid, who.id, day, replied))
 
 
 async def test_the_report_has_a_line_per_department(engine: AsyncEngine, platform: str) -> None:

@@ -21,7 +21,7 @@ The rules:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from statistics import median
 from typing import Literal
@@ -138,10 +138,12 @@ def participation(
         return end is not None and end >= day
 
     def mark(member: MemberRec, tasks: list[TaskRec], day: date) -> DayMark:
-        if day > today or not is_workday(day) or not existed(member.created_at, day):
+        if day > today or not is_workday(day):
             return "off"
         if (member.id, day) in replies:
             return "answered"
+        if not existed(member.created_at, day):
+            return "off"
         if any(first <= day <= last for first, last in away.get(member.id, ())):
             return "leave"
         if day > closed or day not in prompts or not any(open_on(task, day) for task in tasks):
@@ -190,13 +192,9 @@ def participation(
         for day in days:
             seen = {marks[(member.id, day)] for member, _, _, _ in rows} & {"answered", "missed"}
             together.append("missed" if "missed" in seen else "answered" if seen else "off")
-        rates = _rates(together, minutes, dues)
-        departments.append(DepartmentRates(name, Rates(asked, answered, *_tail(rates))))
+        rates = replace(_rates(together, minutes, dues), asked=asked, answered=answered)
+        departments.append(DepartmentRates(name, rates))
     return Participation(since, until, days, members, tuple(departments), marks)
-
-
-def _tail(rates: Rates) -> tuple[int | None, int, int, float | None, int]:
-    return rates.median_reply_minutes, rates.due, rates.on_time, rates.late_days_avg, rates.streak
 
 
 def _counted(

@@ -219,6 +219,10 @@ def test_a_member_who_joined_mid_window_counts_from_joining() -> None:
     assert (dan.rates.asked, dan.rates.answered, dan.rates.streak) == (2, 2, 2)
     assert result.marks[(2, date(2026, 9, 28))] == "off"
     assert result.marks[(2, date(2026, 10, 8))] == "off"
+    # A reply the day they joined, after that day's prompt, counts all the same.
+    result = compute(snap, answered(2, [date(2026, 10, 8), date(2026, 10, 9), MAKEUP], minutes=45))
+    dan = next(m for m in result.members if m.member_id == 2)
+    assert (dan.rates.asked, dan.rates.answered, result.marks[(2, date(2026, 10, 8))]) == (3, 3, "answered")
 
 
 def test_removed_members_are_not_listed() -> None:

@@ -17,11 +17,13 @@ from zoneinfo import ZoneInfo
 from adapters.base import TableValue
 from adapters.models import Card, mention_token
 from bot.domain import schedule, wbs
+from bot.domain.participation import DepartmentRates
 from bot.domain.workdays import IsWorkday, workdays_after
 from bot.render import changes as changes_render
 from bot.render.baseline import slip_words
 from bot.render.health import outlook_facts
 from bot.render.i18n import t
+from bot.render.participation import report_section
 
 Health = schedule.Health
 
@@ -180,6 +182,7 @@ class ReportInput:
     attendance: Sequence[AttendanceIn] = ()
     baseline: BaselineIn | None = None
     changes: Sequence[ChangeIn] = ()  # approved this week, oldest first
+    participation: Sequence[DepartmentRates] = ()  # this week's, per department (bot/domain/participation.py)
 
 
 # --- the report ------------------------------------------------------------------------------------
@@ -304,6 +307,8 @@ class WeeklyReport:
     past_end: bool = False  # past the project's end date with work open (absent from older reports)
     baseline: BaselineIn | None = None  # what moved against the baseline (absent from older reports)
     changes: tuple[ChangeIn, ...] = ()  # changes approved this week (absent from older reports)
+    # Standups and timeliness per department, those with something to say (absent from older reports).
+    participation: tuple[DepartmentRates, ...] = ()
 
     @property
     def outlook(self) -> schedule.Outlook:
@@ -432,6 +437,7 @@ def build(data: ReportInput, is_workday: IsWorkday) -> WeeklyReport:
         past_end=overall.past_end,
         baseline=data.baseline,
         changes=tuple(data.changes),
+        participation=tuple(d for d in data.participation if d.rates.asked or d.rates.due),
         needs_open=tuple(
             _need(n, today, is_workday)
             for n in sorted(data.needs, key=lambda n: n.number)
@@ -878,22 +884,18 @@ def render_card(report: WeeklyReport, locale: str) -> Card:
             tr("report.actions", open=report.actions_open, overdue=len(report.actions_overdue)),
         ]
 
-    if report.attendance.expected:
-        attendance = report.attendance
-        missing = tr(
-            "report.standup_missing",
-            who=_who(a.person for a in attendance.missing[:MAX_ATTENTION]),
-        )
-        lines += [
-            "",
-            tr(
-                "report.standups",
-                reported=attendance.reported,
-                expected=attendance.expected,
-                rate=attendance.reported * 100 // attendance.expected,
-                missing=missing if attendance.missing else "",
-            ),
-        ]
+    attendance = report.attendance
+    standups = report_section(
+        locale,
+        reported=attendance.reported,
+        expected=attendance.expected,
+        missing=tr("report.standup_missing", who=_who(a.person for a in attendance.missing[:MAX_ATTENTION]))
+        if attendance.missing
+        else "",
+        departments=report.participation,
+    )
+    if standups:
+        lines += ["", *standups]
 
     lines += ["", tr("report.next_step")]
     return Card(

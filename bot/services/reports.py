@@ -22,15 +22,12 @@ from bot.domain import report as domain
 from bot.domain import wbs
 from bot.domain.baseline import Slips
 from bot.domain.report import Person, ReportInput, WeeklyReport, week_of
-from bot.domain.snapshot import MemberRec, TaskRec
+from bot.domain.snapshot import TaskRec
 from bot.domain.workdays import WorkCalendar
-from bot.services import changes, resources, snapshot, standups
+from bot.services import changes, participation, resources, snapshot
 from storage.models import (
-    JobRun,
-    Leave,
     Project,
     ReportSnapshot,
-    StandupReport,
     TableSyncRecord,
 )
 
@@ -50,16 +47,9 @@ async def build(
     session: AsyncSession, project: Project, *, today: date, now: datetime, calendar: WorkCalendar
 ) -> WeeklyReport:
     """The report of the week containing `today`, as of `now`."""
-    data = await load(session, project, today=today, now=now, calendar=calendar)
+    data = await load(session, project, today=today, now=now)
     # Pure and proportional to the plan: off the event loop, which serves every chat meanwhile.
     return await asyncio.to_thread(domain.build, data, calendar)
-
-
-def standups_through(project: Project, today: date, now: datetime) -> date:
-    """The last day whose standups count: today once its cutoff has passed, else yesterday."""
-    local = now.astimezone(ZoneInfo(project.timezone))
-    passed = local.date() > today or local.time() >= time.fromisoformat(project.standup_cutoff)
-    return today if passed else today - timedelta(days=1)
 
 
 def _baseline_in(against: Slips | None) -> domain.BaselineIn | None:
@@ -84,9 +74,7 @@ def _baseline_in(against: Slips | None) -> domain.BaselineIn | None:
     )
 
 
-async def load(
-    session: AsyncSession, project: Project, *, today: date, now: datetime, calendar: WorkCalendar
-) -> ReportInput:
+async def load(session: AsyncSession, project: Project, *, today: date, now: datetime) -> ReportInput:
     pid = project.id
     tz = ZoneInfo(project.timezone)
     week_start, week_end = week_of(today)
@@ -94,6 +82,9 @@ async def load(
     since = datetime.combine(week_start, time(), tzinfo=tz)
     until = datetime.combine(week_end + timedelta(days=1), time(), tzinfo=tz)
     snap = await snapshot.load(session, project, history=(since, until))
+    week = await participation.of_snapshot(
+        session, project, snap, since=week_start, until=week_end, today=today, now=now
+    )
 
     def local(moment: datetime) -> date:
         return moment.astimezone(tz).date()
@@ -189,94 +180,23 @@ async def load(
             )
             for item in await resources.listed(session, pid, handled_since=since)
         ],
-        attendance=await _attendance(
-            session,
-            project,
-            snap.members,
-            week_start,
-            standups_through(project, today, now),
-            calendar,
-        ),
+        # Who was expected at the standup, as participation decides it (bot/domain/participation.py).
+        attendance=[
+            domain.AttendanceIn(
+                Person(snap.member_by_id[m.member_id].platform_user_id, m.name),
+                m.rates.asked,
+                m.rates.answered,
+            )
+            for m in week.members
+            if m.rates.asked
+        ],
+        participation=week.departments,
         baseline=_baseline_in(against),
         changes=[
             domain.ChangeIn(cr.number, cr.kind, cr.target, cr.old, cr.change, cr.impact or {})
             for cr in await changes.approved_between(session, pid, since, until)
         ],
     )
-
-
-async def _attendance(
-    session: AsyncSession,
-    project: Project,
-    people: Sequence[MemberRec],
-    week_start: date,
-    through: date,
-    calendar: WorkCalendar,
-) -> list[domain.AttendanceIn]:
-    """Per member: the days this week they were expected at the standup and how many of those they
-    reported. Expected, as the standup itself decides: days the prompt went out, for people who owe a
-    standup (open tasks of their own) and are not on leave; a report given anyway always counts."""
-    prompted = set(
-        await session.scalars(
-            select(JobRun.business_date).where(
-                JobRun.project_id == project.id,
-                JobRun.job == "standup-prompt",
-                JobRun.status == "done",
-                JobRun.business_date >= week_start,
-                JobRun.business_date <= through,
-            )
-        )
-    )
-    days = [
-        week_start + timedelta(days=offset)
-        for offset in range((through - week_start).days + 1)
-        if calendar.is_workday(week_start + timedelta(days=offset))
-        and week_start + timedelta(days=offset) in prompted
-    ]
-    if not days:
-        return []
-    owing = set(await standups.open_tasks(session, project.id))
-    reported = {
-        (member_id, day)
-        for member_id, day in await session.execute(
-            select(StandupReport.member_id, StandupReport.business_date).where(
-                StandupReport.project_id == project.id,
-                StandupReport.business_date >= week_start,
-                StandupReport.business_date <= through,
-            )
-        )
-    }
-    leaves = [
-        (member_id, start, end)
-        for member_id, start, end in await session.execute(
-            select(Leave.member_id, Leave.start_date, Leave.end_date).where(
-                Leave.project_id == project.id, Leave.start_date <= through, Leave.end_date >= week_start
-            )
-        )
-    ]
-    tz = ZoneInfo(project.timezone)
-    result = []
-    for member in sorted(people, key=lambda m: m.id):
-        joined = member.created_at.astimezone(tz).date()
-        expected = [
-            day
-            for day in days
-            if (member.id, day) in reported
-            or (
-                member.id in owing
-                and joined <= day
-                and not any(who == member.id and start <= day <= end for who, start, end in leaves)
-            )
-        ]
-        if expected:
-            result.append(
-                domain.AttendanceIn(
-                    Person(member.platform_user_id, member.name),
-                    expected=len(expected),
-                    reported=sum((member.id, day) in reported for day in expected),
-                )
-            )
-    return result
 
 
 # --- snapshots ----------------------------------------------------------------------------------------

@@ -341,10 +341,20 @@ async def test_the_snapshot_holds_what_the_database_says_about_the_week(setup: S
     assert [(b["code"], b["since"]) for b in content["blockers"]] == [("1.2", "2026-11-25")]
     assert [r["number"] for r in content["risks_mitigated"]] == [1]
     assert [a["number"] for a in content["actions_overdue"]] == [1]
-    # Expected on the days the prompt went out (Mon-Thu), from those who owe a standup: bob (R on the
-    # open 1.2) Mon-Thu; carol's only task is done, so just the day she reported; alice has no tasks.
-    assert (content["attendance"]["expected"], content["attendance"]["reported"]) == (5, 4)
-    assert [m["person"]["user_id"] for m in content["attendance"]["missing"]] == ["bob"]
+    # Expected on the days the prompt went out (Mon-Thu), from those who owed a standup that day: bob
+    # (R on the open 1.2) Mon-Thu; carol on Mon and Tue, while her 1.1 was open (done Tue 10:00);
+    # alice has no tasks.
+    assert (content["attendance"]["expected"], content["attendance"]["reported"]) == (6, 4)
+    assert [m["person"]["user_id"] for m in content["attendance"]["missing"]] == ["bob", "carol"]
+    # The same per department: neither is in one (bob only heads 研发); 1.1 due Tue and done Tue is on time.
+    (everyone,) = content["participation"]
+    assert everyone["department"] == ""
+    assert {k: everyone["rates"][k] for k in ("asked", "answered", "due", "on_time")} == {
+        "asked": 6,
+        "answered": 4,
+        "due": 1,
+        "on_time": 1,
+    }
     assert "⛔ 1.2 联调：等待测试环境（已 2 个工作日）<at:bob>" in stored.markdown
     assert content["table_sync"]["status"] == "done"
 

@@ -13,9 +13,10 @@ import logging
 
 from adapters.base import SendError, TableWriter
 from adapters.models import Text
-from bot.domain.report import WeeklyReport, from_content, render_card
+from bot.domain.report import WeeklyReport, from_content
 from bot.jobs import report_webhooks
 from bot.jobs.context import JobContext, Recipient
+from bot.render.report import render_card
 from bot.services import members, projects, reports
 from storage.models import ReportSnapshot
 

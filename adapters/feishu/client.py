@@ -15,7 +15,7 @@ import lark_oapi as lark
 
 from adapters.base import SendError
 from adapters.feishu.cards import render_parts, serialize
-from adapters.models import Image, OutboundMessage
+from adapters.models import Card, Image, OutboundMessage
 from adapters.ratelimit import Limit, RateLimiter
 from adapters.token_cache import CachedToken
 from adapters.uploads import UploadCache
@@ -118,13 +118,16 @@ class FeishuClient:
 
     async def send(self, message: OutboundMessage) -> str:
         """Send one message (several if it is too large, in order); returns the last message id.
-        A picture is uploaded first (`im/v1/images`), then sent as an image message."""
+        A picture, alone or in a card, is uploaded first (`im/v1/images`); alone, it is then sent as
+        an image message, in a card the card names its key."""
         if isinstance(message.content, Image):
             image_key = await self._images.get(message.content.png, self._upload_image)
             content = serialize({"image_key": image_key})
             return await self._send_part(message, "image", content, message_uuid(message.idempotency_key))
+        pictures = message.content.images if isinstance(message.content, Card) else ()
+        image_keys = [await self._images.get(picture.png, self._upload_image) for picture in pictures]
         try:
-            msg_type, contents = render_parts(message.content)
+            msg_type, contents = render_parts(message.content, image_keys=image_keys)
         except ValueError as exc:
             raise SendError(f"cannot render message: {exc}", retryable=False) from exc
         message_id = ""

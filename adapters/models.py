@@ -176,7 +176,7 @@ Reply = Message | Image
 def in_words(reply: Reply) -> Message:
     """What a sender that cannot post pictures (a custom group robot, the console) sends instead."""
     if isinstance(reply, Image):
-        return Text(_picture_line(reply))
+        return Text(picture_words(reply))
     return card_in_words(reply) if isinstance(reply, Card) else reply
 
 
@@ -184,10 +184,11 @@ def card_in_words(card: Card) -> Card:
     """`card` with a line saying what each of its pictures shows in place of the picture."""
     if not card.images:
         return card
-    return replace(card, body="\n".join([card.body, "", *map(_picture_line, card.images)]), images=())
+    return replace(card, body="\n".join([card.body, "", *map(picture_words, card.images)]), images=())
 
 
-def _picture_line(image: Image) -> str:
+def picture_words(image: Image) -> str:
+    """The line that stands for a picture where it cannot go."""
     return f"🖼 {image.alt}"
 
 

@@ -19,7 +19,16 @@ import httpx
 from adapters.base import SendError
 from adapters.dingtalk.cards import action_card, hint_lines
 from adapters.dingtalk.events import PLATFORM, ReplyRoute, longest_first
-from adapters.models import MENTION_TOKEN, Card, Image, Message, OutboundMessage, Text, plausible_user_id
+from adapters.models import (
+    MENTION_TOKEN,
+    Card,
+    Image,
+    Message,
+    OutboundMessage,
+    Text,
+    picture_words,
+    plausible_user_id,
+)
 from adapters.ratelimit import Limit, RateLimiter
 from adapters.split import json_escaped_size, part_of, split_reply
 from adapters.token_cache import CachedToken
@@ -184,7 +193,8 @@ class DingTalkClient:
             for msg_type, fields, at_ids in rendered
         ]
         if isinstance(message.content, Card):
-            parts += [partial(self._send_image, message, picture) for picture in message.content.images]
+            pictures = message.content.images
+            parts += [partial(self._send_image, message, picture, in_card=True) for picture in pictures]
         if len(self._parts_sent) >= MAX_ROUTES:  # left by messages that failed for good
             self._parts_sent.clear()
         done = self._parts_sent.get(message.idempotency_key, 0)
@@ -197,9 +207,17 @@ class DingTalkClient:
         self._parts_sent.pop(message.idempotency_key, None)
         return key
 
-    async def _send_image(self, message: OutboundMessage, picture: Image) -> str:
-        # A picture goes through the robot OpenAPI (sampleImageMsg takes an uploaded mediaId).
-        media_id = await self._images.get(picture.png, self._upload_image)
+    async def _send_image(self, message: OutboundMessage, picture: Image, *, in_card: bool = False) -> str:
+        """A picture through the robot OpenAPI (sampleImageMsg takes an uploaded mediaId). In a card,
+        one DingTalk refuses to take for good (too large, say) goes as its line of words, so the
+        card's other parts still go."""
+        try:
+            media_id = await self._images.get(picture.png, self._upload_image)
+        except SendError as exc:
+            if exc.retryable or not in_card:
+                raise
+            log.warning("DingTalk refused a card's picture, sent in words instead: %s", exc)
+            return await self._send_by_openapi(message, "text", {"content": picture_words(picture)})
         return await self._send_by_openapi(message, "sampleImageMsg", {"photoURL": media_id})
 
     async def _send_part(

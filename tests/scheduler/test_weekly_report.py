@@ -566,6 +566,33 @@ async def test_the_report_carries_the_gantt_chart_and_the_burndown(setup: Setup)
     assert len(api.images) == 2
 
 
+async def test_a_picture_the_platform_refuses_goes_in_words(setup: Setup) -> None:
+    """An upload refused for good (not worth retrying) costs the picture, not the report: its line of
+    words stands in for it."""
+    await add_plan(setup)
+    api = setup.chat.platform_api()
+    upload = api.router.routes[-1]  # the picture upload, last registered
+    if setup.chat.platform == "feishu":
+        assert "im/v1/images" in repr(upload.pattern)
+        refusal = httpx.Response(400, json={"code": 234006, "msg": "The file size exceed the max value."})
+    else:
+        assert "media/upload" in repr(upload.pattern)
+        refusal = httpx.Response(200, json={"errcode": 40006, "errmsg": "不合法的文件大小"})
+    upload.side_effect = lambda request: refusal
+
+    sent = by_chat(await run(setup))
+    (stored,) = await snapshots(setup)
+    words = [f"🖼 {alt}" for alt in ALTS]
+    assert list(sent) == ["ops", "team"] and api.images == {}
+    for got in sent.values():
+        if setup.chat.platform == "feishu":
+            (card,) = got
+            assert card.text == card_text(TITLE, "\n".join([stored.markdown, "", *words]))
+            assert not card.card_images
+        else:
+            assert [m.text for m in got] == [card_text(TITLE, stored.markdown), *words]
+
+
 @pytest.mark.parametrize("platform", ["dingtalk"])
 async def test_a_picture_that_failed_is_sent_again_without_the_report_text(setup: Setup) -> None:
     """DingTalk robot messages have no dedupe key: when a chat's first picture cannot be uploaded, the

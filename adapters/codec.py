@@ -47,19 +47,30 @@ def event_from_json(data: dict[str, Any]) -> InboundEvent:
 
 def reply_to_json(reply: Reply) -> dict[str, Any]:
     if isinstance(reply, Image):
-        return {"kind": "image", "png": base64.b64encode(reply.png).decode("ascii"), "alt": reply.alt}
-    return {"kind": "text" if isinstance(reply, Text) else "card", **asdict(reply)}
+        return {"kind": "image", **_image_to_json(reply)}
+    if isinstance(reply, Text):
+        return {"kind": "text", **asdict(reply)}
+    return {"kind": "card", **asdict(reply), "images": [_image_to_json(image) for image in reply.images]}
+
+
+def _image_to_json(image: Image) -> dict[str, str]:
+    return {"png": base64.b64encode(image.png).decode("ascii"), "alt": image.alt}
+
+
+def _image_from_json(data: dict[str, Any]) -> Image:
+    return Image(base64.b64decode(data["png"]), data["alt"])
 
 
 def reply_from_json(data: dict[str, Any]) -> Reply:
     fields = {key: value for key, value in data.items() if key != "kind"}
     if data["kind"] == "image":
-        return Image(base64.b64decode(fields["png"]), fields["alt"])
+        return _image_from_json(fields)
     if data["kind"] == "text":
         fields["mentions"] = tuple(UserRef(**user) for user in fields.get("mentions", ()))
         return Text(**fields)
     # Rows written before cards had actions have no "actions" key.
     fields["actions"] = tuple(_group_from_json(group) for group in fields.get("actions", ()))
+    fields["images"] = tuple(_image_from_json(image) for image in fields.get("images", ()))
     return Card(**fields)
 
 

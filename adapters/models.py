@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -149,13 +149,15 @@ class ActionGroup:
 
 @dataclass(frozen=True)
 class Card:
-    """A titled card with a markdown body and optional actions; adapters render it in their own
-    card format (where a platform has no buttons, the body alone must still make sense)."""
+    """A titled card with a markdown body, optional pictures under it and optional actions; adapters
+    render it in their own card format (where a platform has no buttons, the body alone must still
+    make sense; where a card cannot hold a picture, the picture follows it as an image message)."""
 
     title: str
     body: str
     color: Literal["blue", "green", "orange", "red", "grey"] = "blue"
     actions: tuple[ActionGroup, ...] = ()
+    images: tuple[Image, ...] = ()  # uploaded by the platform client before the card is sent
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,21 @@ Reply = Message | Image
 
 def in_words(reply: Reply) -> Message:
     """What a sender that cannot post pictures (a custom group robot, the console) sends instead."""
-    return Text(f"🖼 {reply.alt}") if isinstance(reply, Image) else reply
+    if isinstance(reply, Image):
+        return Text(picture_words(reply))
+    return card_in_words(reply) if isinstance(reply, Card) else reply
+
+
+def card_in_words(card: Card) -> Card:
+    """`card` with a line saying what each of its pictures shows in place of the picture."""
+    if not card.images:
+        return card
+    return replace(card, body="\n".join([card.body, "", *map(picture_words, card.images)]), images=())
+
+
+def picture_words(image: Image) -> str:
+    """The line that stands for a picture where it cannot go."""
+    return f"🖼 {image.alt}"
 
 
 @dataclass(frozen=True)

@@ -56,11 +56,13 @@ def body_of(reply: Message) -> str:
 
 
 def part_of(reply: Message, body: str, *, first: bool, last: bool) -> Message:
-    """One part of a split reply: a card keeps its title on every part and its actions on the last
-    (the one that stays at the bottom of the chat); a text's @mentions go on the first."""
+    """One part of a split reply: a card keeps its title on every part and its pictures and actions
+    on the last (the one that stays at the bottom of the chat); a text's @mentions go on the first."""
     if isinstance(reply, Text):
         return replace(reply, text=body, mentions=reply.mentions if first else ())
-    return replace(reply, body=body, actions=reply.actions if last else ())
+    if last:
+        return replace(reply, body=body)
+    return replace(reply, body=body, actions=(), images=())
 
 
 def split_reply(reply: Message, budget: int, size: Callable[[str], int]) -> list[Message]:

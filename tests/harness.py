@@ -58,6 +58,7 @@ class Sent:
     mentions: tuple[str, ...] = ()  # the users the platform was asked to notify
     color: str | None = None  # a card's colour, on a platform that shows one (Feishu)
     image: bytes | None = None  # a picture: the PNG the platform received by upload
+    card_images: tuple[bytes, ...] = ()  # pictures in a card (Feishu): the uploads its `img`s name
     request: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     message_id: str = ""  # the platform's id of the message, where a click names it (Feishu)
 
@@ -141,6 +142,14 @@ class Chat:
         """Everything the bot sent since the last call, in the order the platform received it."""
         return self._room.take()
 
+    def platform_api(self) -> feishu.FeishuApi | dingtalk.DingTalkApi:
+        """The fake platform API the bot calls (its respx router, what it sent, the uploads)."""
+        if isinstance(self._room, _FeishuRoom):
+            return self._room.tenant.api
+        if isinstance(self._room, _DingTalkRoom):
+            return self._room.organisation.api
+        raise ValueError("the shell has no platform API")
+
     def take(self) -> list[str]:
         return [sent.text for sent in self.sent()]
 
@@ -184,6 +193,7 @@ class _FeishuRoom:
     def _decode(self, body: dict[str, Any]) -> Sent:
         content = json.loads(body["content"])
         color, image = None, None
+        card_images: tuple[bytes, ...] = ()
         if body["msg_type"] == "image":
             image, text, mentions = self.tenant.api.images[content["image_key"]], IMAGE_TEXT, []
         elif body["msg_type"] == "text":
@@ -198,6 +208,8 @@ class _FeishuRoom:
             body_text = _FEISHU_CARD_AT.sub(lambda match: "@" + match.group(1), markdown)
             text = f"【{header['title']['content']}】\n{body_text}"
             color = header.get("template")
+            keys = [e["img_key"] for e in content["body"]["elements"] if e.get("tag") == "img"]
+            card_images = tuple(self.tenant.api.images[key] for key in keys)
         kind: Kind
         if body["_path"].endswith("/reply"):
             kind, target = "reply", self.chat_of_message[body["_target"]]
@@ -213,6 +225,7 @@ class _FeishuRoom:
             mentions=tuple(dict.fromkeys(mentions)),
             color=color,
             image=image,
+            card_images=card_images,
             request=body,
             message_id=body["_message_id"],
         )

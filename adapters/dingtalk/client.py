@@ -8,8 +8,9 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,7 +19,16 @@ import httpx
 from adapters.base import SendError
 from adapters.dingtalk.cards import action_card, hint_lines
 from adapters.dingtalk.events import PLATFORM, ReplyRoute, longest_first
-from adapters.models import MENTION_TOKEN, Image, Message, OutboundMessage, Text, plausible_user_id
+from adapters.models import (
+    MENTION_TOKEN,
+    Card,
+    Image,
+    Message,
+    OutboundMessage,
+    Text,
+    picture_words,
+    plausible_user_id,
+)
 from adapters.ratelimit import Limit, RateLimiter
 from adapters.split import json_escaped_size, part_of, split_reply
 from adapters.token_cache import CachedToken
@@ -171,25 +181,44 @@ class DingTalkClient:
                 del self._routes[next(iter(self._routes))]
 
     async def send(self, message: OutboundMessage) -> str:
-        """Send one message (in parts when it is too large); returns DingTalk's processQueryKey of the
+        """Send one message (in parts when it is too large; a card's pictures, which a robot message
+        cannot hold, as image messages right after it); returns DingTalk's processQueryKey of the
         last part ("" for a session webhook reply). Robot sends have no dedupe key, so the parts that
         went out are remembered and a retry after a failed part sends only the rest."""
         if isinstance(message.content, Image):
-            # A picture goes through the robot OpenAPI (sampleImageMsg takes an uploaded mediaId).
-            media_id = await self._images.get(message.content.png, self._upload_image)
-            return await self._send_by_openapi(message, "sampleImageMsg", {"photoURL": media_id})
-        parts = render_parts(message.content, buttons=message.extra.get("to") == "user")
+            return await self._send_image(message, message.content)
+        rendered = render_parts(message.content, buttons=message.extra.get("to") == "user")
+        parts: list[Callable[[], Awaitable[str]]] = [
+            partial(self._send_part, message, msg_type, fields, at_ids)
+            for msg_type, fields, at_ids in rendered
+        ]
+        if isinstance(message.content, Card):
+            pictures = message.content.images
+            parts += [partial(self._send_image, message, picture, in_card=True) for picture in pictures]
         if len(self._parts_sent) >= MAX_ROUTES:  # left by messages that failed for good
             self._parts_sent.clear()
         done = self._parts_sent.get(message.idempotency_key, 0)
         key = ""
-        for index, (msg_type, fields, at_ids) in enumerate(parts):
+        for index, send_part in enumerate(parts):
             if index < done:
                 continue
-            key = await self._send_part(message, msg_type, fields, at_ids)
+            key = await send_part()
             self._parts_sent[message.idempotency_key] = index + 1
         self._parts_sent.pop(message.idempotency_key, None)
         return key
+
+    async def _send_image(self, message: OutboundMessage, picture: Image, *, in_card: bool = False) -> str:
+        """A picture through the robot OpenAPI (sampleImageMsg takes an uploaded mediaId). In a card,
+        one DingTalk refuses to take for good (too large, say) goes as its line of words, so the
+        card's other parts still go."""
+        try:
+            media_id = await self._images.get(picture.png, self._upload_image)
+        except SendError as exc:
+            if exc.retryable or not in_card:
+                raise
+            log.warning("DingTalk refused a card's picture, sent in words instead: %s", exc)
+            return await self._send_by_openapi(message, "text", {"content": picture_words(picture)})
+        return await self._send_by_openapi(message, "sampleImageMsg", {"photoURL": media_id})
 
     async def _send_part(
         self, message: OutboundMessage, msg_type: str, fields: dict[str, str], at_ids: list[str]

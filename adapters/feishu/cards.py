@@ -1,21 +1,31 @@
 """Neutral replies -> Feishu message content (pure), split to fit the platform's size limit.
 
-Cards use the JSON 2.0 schema. The markdown body is always the first element; a card's actions
-follow it, one block per group: its title, then its buttons, inside a form with the group's inputs
-when it has any (a form submits its inputs with the button clicked). Every button calls back
-with {"g": group index, "b": button index}; input names are prefixed `g<group>_` because names
-must be unique within a card.
+Cards use the JSON 2.0 schema. The markdown body is always the first element; a card's pictures
+follow it (`img` elements naming keys the client uploaded first), then its actions, one block per
+group: its title, then its buttons, inside a form with the group's inputs when it has any (a form
+submits its inputs with the button clicked). Every button calls back with {"g": group index,
+"b": button index}; input names are prefixed `g<group>_` because names must be unique within a card.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from adapters.models import MENTION_TOKEN, ActionGroup, Button, Field, Message, Text, plausible_user_id
+from adapters.models import (
+    MENTION_TOKEN,
+    ActionGroup,
+    Button,
+    Card,
+    Field,
+    Image,
+    Message,
+    Text,
+    plausible_user_id,
+)
 from adapters.split import part_of, split_reply
 
 # Feishu caps card/post request bodies at 30 KB; stay under it for text too, leaving room for
@@ -23,8 +33,9 @@ from adapters.split import part_of, split_reply
 MAX_CONTENT_BYTES = 28_000
 
 
-def render(reply: Message) -> tuple[str, dict[str, Any]]:
-    """The Feishu `msg_type` and content object for one reply."""
+def render(reply: Message, image_keys: Sequence[str] = ()) -> tuple[str, dict[str, Any]]:
+    """The Feishu `msg_type` and content object for one reply; `image_keys` are the uploaded keys of
+    a card's pictures, in order (ValueError when they do not match them)."""
     if isinstance(reply, Text):
         ats = "".join(
             f'<at user_id="{user.user_id}">{_tag_text(user.name)}</at> '
@@ -32,11 +43,25 @@ def render(reply: Message) -> tuple[str, dict[str, Any]]:
             if plausible_user_id(user.user_id)
         )
         return "text", {"text": ats + reply.text}
+    if len(image_keys) != len(reply.images):
+        raise ValueError(f"{len(reply.images)} pictures but {len(image_keys)} uploaded keys")
+    pictures = [_picture(image, key) for image, key in zip(reply.images, image_keys, strict=True)]
     return "interactive", {
         "schema": "2.0",
         "header": {"title": {"tag": "plain_text", "content": reply.title}, "template": reply.color},
-        "body": {"elements": [{"tag": "markdown", "content": reply.body}, *_action_elements(reply.actions)]},
+        "body": {
+            "elements": [
+                {"tag": "markdown", "content": reply.body},
+                *pictures,
+                *_action_elements(reply.actions),
+            ]
+        },
     }
+
+
+def _picture(image: Image, key: str) -> dict[str, Any]:
+    # Shown whole at the card's width (the default crops to a box); `alt` is the hover text.
+    return {"tag": "img", "img_key": key, "alt": _plain(image.alt), "scale_type": "fit_horizontal"}
 
 
 def field_name(group: int, name: str) -> str:
@@ -160,19 +185,25 @@ def _escape(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)[1:-1]
 
 
-def render_parts(reply: Message, limit: int = MAX_CONTENT_BYTES) -> tuple[str, list[str]]:
+def render_parts(
+    reply: Message, limit: int = MAX_CONTENT_BYTES, image_keys: Sequence[str] = ()
+) -> tuple[str, list[str]]:
     """`msg_type` and one or more serialized contents, each at most `limit` bytes in the request body.
 
     An oversized reply is split on line boundaries (a single overlong line is cut); a card keeps its
-    title on every part and its actions on the last only (the one that stays at the bottom of the
-    chat); a text's @mentions go on the first part only.
+    title on every part and its pictures and actions on the last only (the one that stays at the
+    bottom of the chat); a text's @mentions go on the first part only.
     """
     reply = with_feishu_mentions(reply)  # before measuring: the Feishu form is longer
-    msg_type, content = render(reply)
+    msg_type, content = render(reply, image_keys)
     serialized = serialize(content)
     if content_size(serialized) <= limit:
         return msg_type, [serialized]
     # Everything but the body; the body sits verbatim in one JSON string, so sizes simply add up.
-    overhead = content_size(serialize(render(part_of(reply, "", first=True, last=True))[1]))
+    overhead = content_size(serialize(render(part_of(reply, "", first=True, last=True), image_keys)[1]))
     parts = split_reply(reply, limit - overhead, _text_size)
-    return msg_type, [serialize(render(part)[1]) for part in parts]
+    return msg_type, [serialize(render(part, _keys_of(part, image_keys))[1]) for part in parts]
+
+
+def _keys_of(part: Message, image_keys: Sequence[str]) -> Sequence[str]:
+    return image_keys if isinstance(part, Card) and part.images else ()

@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -15,7 +16,7 @@ import lark_oapi as lark
 
 from adapters.base import SendError
 from adapters.feishu.cards import render_parts, serialize
-from adapters.models import Image, OutboundMessage
+from adapters.models import Card, Image, Message, OutboundMessage, card_in_words
 from adapters.ratelimit import Limit, RateLimiter
 from adapters.token_cache import CachedToken
 from adapters.uploads import UploadCache
@@ -118,13 +119,18 @@ class FeishuClient:
 
     async def send(self, message: OutboundMessage) -> str:
         """Send one message (several if it is too large, in order); returns the last message id.
-        A picture is uploaded first (`im/v1/images`), then sent as an image message."""
+        A picture, alone or in a card, is uploaded first (`im/v1/images`); alone, it is then sent as
+        an image message, in a card the card names its key."""
         if isinstance(message.content, Image):
             image_key = await self._images.get(message.content.png, self._upload_image)
             content = serialize({"image_key": image_key})
             return await self._send_part(message, "image", content, message_uuid(message.idempotency_key))
+        reply: Message = message.content
+        image_keys: list[str] = []
+        if isinstance(reply, Card) and reply.images:
+            reply, image_keys = await self._uploaded(reply)
         try:
-            msg_type, contents = render_parts(message.content)
+            msg_type, contents = render_parts(reply, image_keys=image_keys)
         except ValueError as exc:
             raise SendError(f"cannot render message: {exc}", retryable=False) from exc
         message_id = ""
@@ -132,6 +138,25 @@ class FeishuClient:
             dedupe = message_uuid(message.idempotency_key, part)
             message_id = await self._send_part(message, msg_type, content, dedupe)
         return message_id
+
+    async def _uploaded(self, card: Card) -> tuple[Card, list[str]]:
+        """The card to send and the keys of its uploaded pictures. A picture Feishu refuses for good
+        (too large, say) becomes its line of words, so the card still goes; a retryable failure
+        raises, to try the whole message again."""
+        kept: list[Image] = []
+        refused: list[Image] = []
+        keys: list[str] = []
+        for picture in card.images:
+            try:
+                keys.append(await self._images.get(picture.png, self._upload_image))
+                kept.append(picture)
+            except SendError as exc:
+                if exc.retryable:
+                    raise
+                log.warning("Feishu refused a card's picture, sent in words instead: %s", exc)
+                refused.append(picture)
+        in_words = card_in_words(replace(card, images=tuple(refused)))
+        return replace(in_words, images=tuple(kept)), keys
 
     async def _send_part(self, message: OutboundMessage, msg_type: str, content: str, dedupe: str) -> str:
         body: dict[str, str] = {"msg_type": msg_type, "content": content, "uuid": dedupe}

@@ -15,12 +15,12 @@ from bot.commands.paging import page, page_number
 from bot.commands.parsing import TEXT_LIMIT, bounded, normalize, parse_mention
 from bot.commands.registry import LIST_WORDS, Router
 from bot.domain import views
-from bot.domain.report import card_color
 from bot.domain.snapshot import ActionRec
 from bot.errors import UsageError, UserFacingError
 from bot.permissions import acting, require_pm_or_their_head
 from bot.render.baseline import due_against_baseline, summary_line
 from bot.render.health import outlook_facts
+from bot.render.report import card_color
 from bot.services import members, nudges, plan, snapshot, tracking
 from storage.models import ActionItem, Member
 

@@ -13,8 +13,9 @@ from adapters.models import Card, Reply, Text
 from bot.commands.context import CommandContext
 from bot.commands.parsing import normalize, parse_date
 from bot.commands.registry import Router
-from bot.domain.report import card_color, card_title, render_card, week_of
+from bot.domain.report import week_of
 from bot.errors import UsageError
+from bot.render.report import card_color, card_title, render_card
 from bot.services import calendar as calendar_service
 from bot.services import reports
 from storage.models import Project, ReportSnapshot

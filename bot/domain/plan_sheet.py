@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Final, Literal
 
-from bot.commands.parsing import ArgError, clean, parse_date, parse_wbs_code
 from bot.domain import wbs
+from bot.domain.text import ArgError, clean, parse_date, parse_wbs_code
 
 Locale = Literal["zh", "en"]
 SheetKey = Literal["charter", "raci", "plan", "risks", "actions", "weekly"]

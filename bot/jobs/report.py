@@ -1,6 +1,9 @@
-"""The weekly report: posted to every bound chat and report webhook, kept as a snapshot, synced to the
-shared tables (a Feishu Bitable, a DingTalk AI table: each one the project has set and whose platform
-is enabled).
+"""The weekly report: posted to every bound chat and report webhook with the Gantt chart and the
+burndown, kept as a snapshot, synced to the shared tables (a Feishu Bitable, a DingTalk AI table: each
+one the project has set and whose platform is enabled).
+
+A picture that cannot be drawn (nothing dated yet, or drawing failed) is left out and logged: the
+report goes without it, and its text never mentions the pictures.
 
 A table that cannot be written must not cost the report: the failure is logged, recorded in the
 snapshot (`content["table_sync"]`) and told to the PMs, the job still commits, and the next run
@@ -10,13 +13,15 @@ snapshot (`content["table_sync"]`) and told to the PMs, the job still commits, a
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from adapters.base import SendError, TableWriter
-from adapters.models import Text
-from bot.domain.report import WeeklyReport, from_content, render_card
+from adapters.models import Image, Text
+from bot.domain.report import WeeklyReport, from_content
 from bot.jobs import report_webhooks
 from bot.jobs.context import JobContext, Recipient
-from bot.services import members, projects, reports
+from bot.render.report import render_card
+from bot.services import members, pictures, projects, reports
 from storage.models import ReportSnapshot
 
 log = logging.getLogger(__name__)
@@ -33,10 +38,36 @@ async def weekly(ctx: JobContext) -> None:
     snapshot = await reports.store(
         ctx.session, project=project, report=report, markdown=card.body, now=ctx.now
     )
+    card = replace(card, images=await _pictures(ctx))
     for chat in await projects.chats(ctx.session, project.id):
         await ctx.send(Recipient(chat.platform, chat.chat_id), card)
     await report_webhooks.post(ctx, card)
     await _sync(ctx, snapshot, report)
+
+
+async def _pictures(ctx: JobContext) -> tuple[Image, ...]:
+    """The Gantt chart and the burndown as of the report's day (drawn off the event loop by the
+    pictures service), each one that can be drawn."""
+    project, today = ctx.project, ctx.business_date
+
+    async def gantt() -> bytes | None:
+        return (await pictures.gantt(ctx.session, project, today=today)).png
+
+    async def burndown() -> bytes | None:
+        return await pictures.burndown(ctx.session, project, today=today)
+
+    drawn: list[Image] = []
+    for name, draw, alt in (("Gantt chart", gantt, "gantt.alt"), ("burndown", burndown, "burndown.alt")):
+        try:
+            png = await draw()
+        except Exception:  # a picture is a bonus: whatever broke its drawing must not cost the report
+            log.exception("weekly report of project %s: the %s could not be drawn", project.id, name)
+            continue
+        if png is None:
+            log.info("weekly report of project %s: no %s, nothing is dated", project.id, name)
+        else:
+            drawn.append(Image(png, ctx.t(alt, project=project.name)))
+    return tuple(drawn)
 
 
 async def _sync(ctx: JobContext, snapshot: ReportSnapshot, report: WeeklyReport) -> None:

@@ -24,6 +24,7 @@ from bot.domain.baseline import Slips
 from bot.domain.report import Person, ReportInput, WeeklyReport, week_of
 from bot.domain.snapshot import TaskRec
 from bot.domain.workdays import WorkCalendar
+from bot.render import report as report_render
 from bot.services import changes, participation, resources, snapshot
 from storage.models import (
     Project,
@@ -301,7 +302,7 @@ async def sync_table(
     if target is None:
         raise ValueError(f"the project has no shared table on {writer.platform}")
     base, table, operator = target
-    rows = domain.table_rows(report, project.locale, ZoneInfo(project.timezone))
+    rows = report_render.table_rows(report, project.locale, ZoneInfo(project.timezone))
     known = {
         record.row_key: record
         for record in await session.scalars(

@@ -14,7 +14,7 @@ from adapters.dingtalk.cards import MAX_BUTTON_TITLE, send_message_link
 from adapters.dingtalk.client import render as dingtalk_render
 from adapters.feishu.card_actions import answer
 from adapters.feishu.cards import MAX_CONTENT_BYTES, content_size, render, render_parts
-from adapters.models import ActionGroup, Button, Card, Field
+from adapters.models import ActionGroup, Button, Card, Field, Image
 from bot.card_clicks import ClickResult
 
 LATE = ActionGroup(
@@ -114,6 +114,22 @@ def test_an_oversized_card_is_split_with_its_actions_on_the_last_part_only() -> 
     assert with_buttons == [False] * (len(parts) - 1) + [True]
     rebuilt = "\n".join(json.loads(part)["body"]["elements"][0]["content"] for part in parts)
     assert rebuilt == body
+
+
+def test_a_cards_pictures_follow_its_text_on_the_last_part_only() -> None:
+    pictures = (Image(b"gantt", "甘特图"), Image(b"burndown", "燃尽图"))
+    body = "\n".join(f"{n:05d} " + "进度说明" * 40 for n in range(400))
+    _, parts = render_parts(Card("周报", body, images=pictures), image_keys=["img_1", "img_2"])
+    elements = [json.loads(part)["body"]["elements"] for part in parts]
+    assert [[e["tag"] for e in part] for part in elements] == [["markdown"]] * (len(parts) - 1) + [
+        ["markdown", "img", "img"]
+    ]
+    assert [(e["img_key"], e["alt"]["content"]) for e in elements[-1][1:]] == [
+        ("img_1", "甘特图"),
+        ("img_2", "燃尽图"),
+    ]
+    with pytest.raises(ValueError):
+        render(Card("周报", "总体", images=pictures), ["img_1"])  # a picture not uploaded
 
 
 def test_the_callback_answer_is_a_toast_and_the_card_to_show() -> None:

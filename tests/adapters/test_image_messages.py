@@ -6,6 +6,7 @@ send reuses the outbox row's key; a custom group robot, which cannot post pictur
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime
 
 import httpx
@@ -16,7 +17,7 @@ from adapters.codec import reply_from_json, reply_to_json
 from adapters.dingtalk.client import DingTalkClient
 from adapters.dingtalk.robot_webhook import body_of as robot_body
 from adapters.feishu.client import FeishuClient
-from adapters.models import Image, OutboundMessage
+from adapters.models import Card, Image, OutboundMessage
 from scheduler.outbox import OutboxWorker
 from storage import idempotency
 from storage.db import session_factory, unit_of_work
@@ -46,6 +47,8 @@ async def queue(engine: AsyncEngine, platform: str, key: str, chat: str, picture
 def test_a_picture_survives_the_outbox_codec() -> None:
     picture = Image(png("red"), "甘特图：新品发布")
     assert reply_from_json(reply_to_json(picture)) == picture
+    card = Card("周报", "总体 40%", images=(picture, Image(png("blue"), "燃尽图")))
+    assert reply_from_json(json.loads(json.dumps(reply_to_json(card)))) == card
 
 
 async def test_feishu_uploads_once_then_sends_image_messages(engine: AsyncEngine) -> None:
@@ -107,3 +110,6 @@ def test_a_custom_group_robot_gets_the_words_instead() -> None:
     message = OutboundMessage("dingtalk", "robot", Image(png("red"), "甘特图：新品发布"), "k1")
     body = robot_body(message)
     assert body["msgtype"] == "text" and body["text"]["content"] == "🖼 甘特图：新品发布"
+    card = Card("周报", "总体 40%", images=(Image(png("red"), "甘特图"), Image(png("blue"), "燃尽图")))
+    body = robot_body(OutboundMessage("dingtalk", "robot", card, "k2"))
+    assert body["markdown"]["text"].endswith("总体 40%\n\n🖼 甘特图\n🖼 燃尽图")

@@ -173,6 +173,9 @@ async def test_each_webhook_gets_the_report_signed_once_a_day(setup: Setup) -> N
     text = body["markdown"]["text"]
     # The group reads names: robots cannot @ people outside their group, ids mean nothing there.
     assert "王博" in text and "<at:" not in text and "@bob" not in text
+    # A custom robot cannot post pictures: the report's Gantt chart and burndown are lines of words.
+    pictures = "\n\n🖼 新品发布 的甘特图\n🖼 新品发布 的燃尽图"
+    assert text.endswith(pictures)
 
     # Feishu: the same card, signed in the body with the second timestamp.
     body = json.loads(setup.api["feishu"].calls[0].request.content)
@@ -181,6 +184,8 @@ async def test_each_webhook_gets_the_report_signed_once_a_day(setup: Setup) -> N
     assert body["sign"] == hmac_b64(f"{stamp}\n{FEISHU_SECRET}".encode(), b"")
     assert body["msg_type"] == "interactive" and body["card"]["header"]["title"]["content"] == title
     assert "王博" in body["card"]["body"]["elements"][0]["content"]
+    assert body["card"]["body"]["elements"][0]["content"].endswith(pictures)
+    assert [element["tag"] for element in body["card"]["body"]["elements"]] == ["markdown"]
 
     await run_weekly(setup)  # an operator's rerun the same day posts nothing again
     assert len(await webhook_rows(setup)) == 2

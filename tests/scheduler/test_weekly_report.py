@@ -6,8 +6,10 @@ The job runs at Friday 2026-11-27 17:00 in Shanghai; the week is 11-23 .. 11-29.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -16,13 +18,15 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from sqlalchemy import func, select
+from PIL import Image as PILImage
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.base import TableWriter
 from adapters.feishu.bitable import FeishuBitable
 from adapters.feishu.client import FeishuClient
-from bot.services import reports
+from bot.render import burndown, charts, gantt
+from bot.services import pictures, reports
 from scheduler.jobs import JOBS_BY_NAME
 from scheduler.runner import JobRunner
 from storage.models import (
@@ -43,8 +47,9 @@ from storage.models import (
     TableSyncRecord,
     Task,
 )
-from tests.harness import Chat, Sent, api_call, card_text, chat_runtime
+from tests.harness import Chat, Sent, alternating, api_call, card_text, chat_runtime
 from tests.samples import load
+from tests.scenario.feishu import TENANT_TOKEN
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # Friday 17:00 in Shanghai
 D = date.fromisoformat
@@ -77,8 +82,12 @@ class FakeBitable:
 def feishu() -> Iterator[tuple[respx.MockRouter, FakeBitable]]:
     fake = FakeBitable()
     with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        # The scenario tenant's token: the fake picture upload, behind this router, checks it.
         router.post("/open-apis/auth/v3/tenant_access_token/internal", name="token").respond(
-            json=load("feishu", "tenant_access_token_internal_response")
+            json={
+                **load("feishu", "tenant_access_token_internal_response"),
+                "tenant_access_token": TENANT_TOKEN,
+            }
         )
         router.post(f"{RECORDS}/batch_create", name="create").mock(side_effect=fake.create)
         router.post(f"{RECORDS}/batch_update", name="update").respond(
@@ -256,7 +265,7 @@ async def add_plan(setup: Setup) -> None:
         )
 
 
-async def add_many_tasks(setup: Setup, count: int) -> None:
+async def add_many_tasks(setup: Setup, count: int, due: date | None = date(2026, 12, 31)) -> None:
     async with setup.chat.runtime.factory() as s, s.begin():
         phase = Task(project_id=setup.project_id, code="1", title="批量", created_at=NOW, updated_at=NOW)
         s.add(phase)
@@ -267,7 +276,7 @@ async def add_many_tasks(setup: Setup, count: int) -> None:
                 code=f"1.{n}",
                 parent_id=phase.id,
                 title=f"任务 {n}",
-                due_date=D("2026-12-31"),
+                due_date=due,
                 created_at=NOW,
                 updated_at=NOW,
             )
@@ -304,9 +313,14 @@ def records_sent(call: Any) -> list[dict[str, Any]]:
 # --- posting and the snapshot ------------------------------------------------------------------------
 
 
+def cards(sent: list[Sent]) -> list[Sent]:
+    """The report itself, without the DingTalk image messages that follow it (see "the pictures")."""
+    return [m for m in sent if m.image is None]
+
+
 async def test_the_report_goes_to_every_bound_chat_once_and_is_kept(setup: Setup) -> None:
     await add_plan(setup)
-    sent = await run(setup)
+    sent = cards(await run(setup))
 
     assert sorted((m.kind, m.target) for m in sent) == [("chat", "ops"), ("chat", "team")]
     assert sorted(api_call(m) for m in sent) == (
@@ -365,7 +379,7 @@ async def test_a_project_without_a_table_is_not_synced(setup: Setup) -> None:
         assert project is not None
         project.bitable_app_token = None
     await add_plan(setup)
-    assert len(await run(setup)) == 2
+    assert len(cards(await run(setup))) == 2
     assert not setup.api["create"].called and not setup.api["update"].called
     (stored,) = await snapshots(setup)
     assert "table_sync" not in stored.content
@@ -457,7 +471,7 @@ async def test_a_failed_sync_keeps_the_report_tells_the_pm_and_is_retried_next_w
     ]
     sent = await run(setup)
 
-    assert sorted(m.target for m in sent if m.kind == "chat") == ["ops", "team"]
+    assert sorted(m.target for m in cards(sent) if m.kind == "chat") == ["ops", "team"]
     (alert,) = [m for m in sent if m.kind == "user"]
     assert alert.target == "alice" and not alert.card
     assert "同步到多维表格失败" in alert.text and "1254045" in alert.text
@@ -499,3 +513,148 @@ async def test_the_scheduler_tick_runs_it_at_the_report_time_once(setup: Setup) 
     assert [o.status for o in await weekly_only.tick(at("2026-11-27T17:01"))] == ["skipped"]
     async with setup.chat.runtime.factory() as s:
         assert await s.scalar(select(func.count()).select_from(ReportSnapshot)) == 1
+
+
+# --- the pictures ------------------------------------------------------------------------------------------
+
+TITLE = "📅 周报 · 新品发布 · 11-23～11-29"
+ALTS = ["新品发布 的甘特图", "新品发布 的燃尽图"]
+
+
+def by_chat(sent: list[Sent]) -> dict[str, list[Sent]]:
+    """What each chat got, in the order it got it."""
+    return {chat: [m for m in sent if m.target == chat] for chat in sorted({m.target for m in sent})}
+
+
+def check_pictures(pngs: list[bytes | None] | tuple[bytes, ...]) -> None:
+    """The Gantt chart (phase 1 and its two tasks: three rows) then the burndown, phone-wide PNGs."""
+    decoded = []
+    for png in pngs:
+        assert png is not None
+        picture = PILImage.open(io.BytesIO(png))
+        assert picture.format == "PNG"
+        picture.load()  # the whole image decodes, not just its header
+        decoded.append(picture)
+    gantt_picture, burndown_picture = decoded
+    rows_px = (gantt.HEADER_INCHES + gantt.FOOTER_INCHES + 3 * gantt.ROW_INCHES) * charts.DPI
+    assert gantt_picture.width == charts.WIDTH_PX and abs(gantt_picture.height - rows_px) <= 2
+    assert burndown_picture.size == (charts.WIDTH_PX, round(burndown.HEIGHT_INCHES * charts.DPI))
+
+
+async def test_the_report_carries_the_gantt_chart_and_the_burndown(setup: Setup) -> None:
+    await add_plan(setup)
+    sent = by_chat(await run(setup))
+    (stored,) = await snapshots(setup)
+    api = setup.chat.platform_api()
+
+    assert list(sent) == ["ops", "team"]
+    if setup.chat.platform == "feishu":
+        # Inside the card, under the text: `img` elements naming the uploads (one per picture for both
+        # chats: the same keys twice).
+        keys = []
+        for (card,) in sent.values():
+            assert card.card and card.text == card_text(TITLE, stored.markdown)
+            elements = json.loads(card.request["content"])["body"]["elements"]
+            assert [e["tag"] for e in elements] == ["markdown", "img", "img"]
+            assert [e["alt"]["content"] for e in elements[1:]] == ALTS
+            keys.append([e["img_key"] for e in elements[1:]])
+            check_pictures(card.card_images)
+        assert keys[0] == keys[1] and sorted(keys[0]) == sorted(api.images)
+    else:
+        # The markdown, then each picture as an image message naming its upload.
+        media = []
+        for report, *pictures_sent in sent.values():
+            assert report.card and report.text == card_text(TITLE, stored.markdown)
+            assert report.request["msgKey"] == "sampleMarkdown"
+            assert [m.request["msgKey"] for m in pictures_sent] == ["sampleImageMsg", "sampleImageMsg"]
+            media.append([json.loads(m.request["msgParam"])["photoURL"] for m in pictures_sent])
+            check_pictures([m.image for m in pictures_sent])
+        assert media[0] == media[1] and sorted(media[0]) == sorted(api.images)
+
+    # Re-running posts nothing and uploads nothing.
+    assert await run(setup, NOW + timedelta(hours=1)) == []
+    assert len(api.images) == 2
+
+
+async def test_a_picture_the_platform_refuses_goes_in_words(setup: Setup) -> None:
+    """An upload refused for good (not worth retrying) costs the picture, not the report: its line of
+    words stands in for it."""
+    await add_plan(setup)
+    api = setup.chat.platform_api()
+    upload = api.router.routes[-1]  # the picture upload, last registered
+    if setup.chat.platform == "feishu":
+        assert "im/v1/images" in repr(upload.pattern)
+        refusal = httpx.Response(400, json={"code": 234006, "msg": "The file size exceed the max value."})
+    else:
+        assert "media/upload" in repr(upload.pattern)
+        refusal = httpx.Response(200, json={"errcode": 40006, "errmsg": "不合法的文件大小"})
+    upload.side_effect = lambda request: refusal
+
+    sent = by_chat(await run(setup))
+    (stored,) = await snapshots(setup)
+    words = [f"🖼 {alt}" for alt in ALTS]
+    assert list(sent) == ["ops", "team"] and api.images == {}
+    for got in sent.values():
+        if setup.chat.platform == "feishu":
+            (card,) = got
+            assert card.text == card_text(TITLE, "\n".join([stored.markdown, "", *words]))
+            assert not card.card_images
+        else:
+            assert [m.text for m in got] == [card_text(TITLE, stored.markdown), *words]
+
+
+@pytest.mark.parametrize("platform", ["dingtalk"])
+async def test_a_picture_that_failed_is_sent_again_without_the_report_text(setup: Setup) -> None:
+    """DingTalk robot messages have no dedupe key: when a chat's first picture cannot be uploaded, the
+    retry of that outbox row sends the pictures only, after the markdown that already went out."""
+    await add_plan(setup)
+    api = setup.chat.platform_api()
+    upload = api.router.routes[-1]  # the media upload, last registered
+    assert "media/upload" in repr(upload.pattern)
+    answer, calls = upload.side_effect, itertools.count()
+    busy = httpx.Response(500, json={"errcode": -1, "errmsg": "系统繁忙"})
+    upload.side_effect = lambda request: busy if next(calls) == 0 else answer(request)
+
+    first = by_chat(await run(setup))
+    (failed,) = [chat for chat, got in first.items() if len(got) == 1]
+    assert first[failed][0].request["msgKey"] == "sampleMarkdown"
+    # Past the backoff.
+    async with setup.chat.runtime.factory() as s, s.begin():
+        await s.execute(
+            update(OutboxMessage).where(OutboxMessage.status == "pending").values(next_attempt_at=NOW)
+        )
+    await setup.chat.runtime.settle()
+    again = setup.chat.sent()
+
+    assert [(m.target, m.request["msgKey"]) for m in again] == [(failed, "sampleImageMsg")] * 2
+    check_pictures([m.image for m in again])
+    for got in by_chat([m for chat in first.values() for m in chat] + again).values():
+        assert [m.request["msgKey"] for m in got] == ["sampleMarkdown", "sampleImageMsg", "sampleImageMsg"]
+
+
+@pytest.mark.parametrize(("case", "platform"), alternating([("undated",), ("broken",)]))
+async def test_without_pictures_the_report_still_goes_out(
+    setup: Setup, case: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing dated to draw, or drawing that fails: the report goes without pictures (and says
+    nothing of them); a failure is logged."""
+    if case == "undated":
+        await add_many_tasks(setup, 3, due=None)
+    else:
+        await add_plan(setup)
+        monkeypatch.setattr(pictures, "_cache", OrderedDict())  # drawn now, not taken from another test
+
+        def broken(*args: object) -> object:
+            raise RuntimeError("the font is gone")
+
+        monkeypatch.setattr(gantt, "png", broken)
+        monkeypatch.setattr(burndown, "png", broken)
+    sent = await run(setup)
+
+    (stored,) = await snapshots(setup)
+    assert sorted(m.target for m in sent) == ["ops", "team"]
+    assert all(m.card and not m.card_images for m in sent)
+    assert all(m.text == card_text(TITLE, stored.markdown) for m in sent)
+    assert setup.chat.platform_api().images == {}
+    drawing_failed = [r.getMessage() for r in caplog.records if "could not be drawn" in r.getMessage()]
+    assert len(drawing_failed) == (2 if case == "broken" else 0)

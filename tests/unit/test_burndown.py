@@ -60,31 +60,60 @@ def test_planned_actual_and_baseline_work_left() -> None:
     assert [p.baseline for p in chart(later).points][-5:] == [50, 50, 50, 50, 50]
 
 
-def test_the_picture_draws_the_lines_where_the_numbers_are() -> None:
-    picture = drawing.png(chart(), "zh")
-    image = Image.open(io.BytesIO(picture.data)).convert("RGB")
-    assert image.width == 1080
-    left, top, right, bottom = picture.area
-    points = chart().points
+class Drawn:
+    """A burndown drawn and decoded, with its points mapped to pixels of the plot area."""
 
-    def at(index: int, left_share: int) -> tuple[int, int]:
-        x = left + (right - left) * index / (len(points) - 1)
+    def __init__(self, result: drawing.Burndown) -> None:
+        self.picture = drawing.png(result, "zh")
+        self.image = Image.open(io.BytesIO(self.picture.data)).convert("RGB")
+        self.points = len(result.points)
+
+    def at(self, index: float, left_share: float) -> tuple[int, int]:
+        """The pixel of point `index` (fractions fall between points) at `left_share` % of work left."""
+        left, top, right, bottom = self.picture.area
+        x = left + (right - left) * index / (self.points - 1)
         y = top + (bottom - top) * (100 - left_share) / 100
         return round(x), round(y)
 
-    def near(xy: tuple[int, int], color: str) -> bool:
+    def near(self, xy: tuple[int, int], color: str) -> bool:
+        """Whether `color` is drawn within 2 pixels of `xy`."""
         want = tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
         x, y = xy
         return any(
-            all(abs(a - b) <= 30 for a, b in zip(image.getpixel((x + dx, y + dy)), want, strict=True))  # type: ignore[arg-type]
+            all(abs(a - b) <= 30 for a, b in zip(self.image.getpixel((x + dx, y + dy)), want, strict=True))  # type: ignore[arg-type]
             for dx in range(-2, 3)
             for dy in range(-2, 3)
         )
 
-    assert near(at(2, 80), drawing.COLORS["actual"])  # the flat stretch after the 8th
-    assert near(at(6, 30), drawing.COLORS["actual"])
-    assert not near(at(8, 30), drawing.COLORS["actual"])  # no actual line after today
+    def along(self, start: tuple[float, float], end: tuple[float, float], color: str) -> int:
+        """How many of 9 points spaced between `start` and `end` (index, % left) have `color` near."""
+        (i0, p0), (i1, p1) = start, end
+        steps = [(i0 + (i1 - i0) * k / 10, p0 + (p1 - p0) * k / 10) for k in range(1, 10)]
+        return sum(self.near(self.at(index, share), color) for index, share in steps)
+
+
+def test_the_picture_draws_the_lines_where_the_numbers_are() -> None:
+    drawn = Drawn(chart())
+    assert drawn.image.width == 1080
+    actual = drawing.COLORS["actual"]
+    assert drawn.near(drawn.at(2, 80), actual)  # the flat stretch after the 8th
+    assert drawn.near(drawn.at(6, 30), actual)
+    assert not drawn.near(drawn.at(8, 30), actual)  # no actual line after today
     # The planned line (dashed) runs from 20 % left on the 16th to 10 % on the 17th.
-    (x0, y0), (x1, y1) = at(7, 20), at(8, 10)
-    along = [(round(x0 + (x1 - x0) * k / 10), round(y0 + (y1 - y0) * k / 10)) for k in range(1, 10)]
-    assert sum(near(xy, drawing.COLORS["planned"]) for xy in along) >= 4
+    assert drawn.along((7, 20), (8, 10), drawing.COLORS["planned"]) >= 4
+
+
+def test_the_baseline_line_is_drawn_where_the_baseline_plan_says() -> None:
+    # The baseline planned 1.2 a week later: 50 % left through the second week, where neither the
+    # plan (40 % to 0) nor the actual line (30 %, none after today, the 16th) is.
+    later = [NODES[0], NODES[1], wbs.Node("1.2", date(2026, 12, 21), date(2026, 12, 25), 0, "not_started")]
+    grey = drawing.COLORS["baseline"]
+    with_baseline, without = Drawn(chart(later)), Drawn(chart())
+    assert with_baseline.along((7.2, 50), (8.8, 50), grey) >= 8
+    assert with_baseline.along((5.2, 50), (6.8, 50), grey) >= 8  # under no other line either
+    # Flat at 50 %: nothing grey 15 points above or below it.
+    assert with_baseline.along((7.2, 65), (8.8, 65), grey) == 0
+    assert with_baseline.along((7.2, 35), (8.8, 35), grey) == 0
+    # Without a baseline, no grey line at all where it would be.
+    assert without.along((7.2, 50), (8.8, 50), grey) == 0
+    assert without.along((5.2, 50), (6.8, 50), grey) == 0

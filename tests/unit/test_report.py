@@ -20,11 +20,10 @@ from bot.domain.report import (
     UpdateIn,
     build,
     from_content,
-    render_card,
-    table_rows,
     to_content,
     week_of,
 )
+from bot.render.report import render_card, table_rows
 
 D = date.fromisoformat
 TODAY = D("2026-11-27")  # a Friday; the week is 11-23 .. 11-29, next week 11-30 .. 12-06

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain import report
 from bot.domain.participation import DepartmentRates, Rates
+from bot.render import report as report_render
 from storage.models import Department, Member, ProgressUpdate, Project, Task
 from tests.harness import Chat, chat_runtime
 from tests.services.test_participation import prompted, standup
@@ -135,5 +136,5 @@ def test_the_stored_report_keeps_the_department_lines_and_older_ones_still_load(
     assert report.from_content(content) == built
     older = {key: value for key, value in content.items() if key != "participation"}
     assert report.from_content(older).participation == ()
-    card = report.render_card(built, "zh").body
+    card = report_render.render_card(built, "zh").body
     assert "· 研发：站会 1/2（50%） · 回复中位 10 分钟 · 按时完成 0/1（0%） · 平均延误 1.5 个工作日" in card

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -13,9 +14,10 @@ from urllib.parse import quote
 import httpx
 import lark_oapi as lark
 
-from adapters.base import SendError
+from adapters.base import DownloadError, SendError
+from adapters.downloads import capped_get
 from adapters.feishu.cards import render_parts, serialize
-from adapters.models import Image, OutboundMessage
+from adapters.models import File, Image, InboundMessage, OutboundMessage
 from adapters.ratelimit import Limit, RateLimiter
 from adapters.token_cache import CachedToken
 from adapters.uploads import UploadCache
@@ -33,6 +35,7 @@ _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "crosstrack:feishu:message")
 # Feishu's send limits: 50 messages a second and 1000 a minute per app, 5 a second per chat or user.
 APP_SEND_LIMITS = (Limit(50, 1.0), Limit(1000, 60.0))
 RECEIVER_SEND_LIMITS = (Limit(5, 1.0),)
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def send_limiter(**kwargs: Any) -> RateLimiter:
@@ -93,6 +96,7 @@ class FeishuClient:
         self._bot_info_retry_at = 0.0
         # Feishu keeps an uploaded image: the same picture to many chats is uploaded once.
         self._images = UploadCache(ttl_seconds=None, clock=clock)
+        self._files = UploadCache(ttl_seconds=None, clock=clock)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -123,6 +127,11 @@ class FeishuClient:
             image_key = await self._images.get(message.content.png, self._upload_image)
             content = serialize({"image_key": image_key})
             return await self._send_part(message, "image", content, message_uuid(message.idempotency_key))
+        if isinstance(message.content, File):
+            file = message.content
+            file_key = await self._files.get(file.data, lambda data: self._upload_file(data, file.name))
+            content = serialize({"file_key": file_key})
+            return await self._send_part(message, "file", content, message_uuid(message.idempotency_key))
         try:
             msg_type, contents = render_parts(message.content)
         except ValueError as exc:
@@ -174,6 +183,49 @@ class FeishuClient:
         if not isinstance(image_key, str) or not image_key:
             raise SendError("upload image: response without image_key", retryable=False)
         return image_key
+
+    async def _upload_file(self, data: bytes, name: str) -> str:
+        """`im/v1/files`; Feishu's file types know no xlsx: a workbook is an `xls`."""
+        token = await self._tenant_token()
+        answer = await self._request(
+            "POST",
+            "/open-apis/im/v1/files",
+            what="upload file",
+            form={"file_type": "xls", "file_name": name},
+            files={"file": (name, data, XLSX_TYPE)},
+            headers={"Authorization": f"Bearer {token}"},
+            token=token,
+        )
+        file_key = (answer.get("data") or {}).get("file_key")
+        if not isinstance(file_key, str) or not file_key:
+            raise SendError("upload file: response without file_key", retryable=False)
+        return file_key
+
+    async def download(self, message: InboundMessage, *, max_bytes: int) -> bytes:
+        """The file of a file message: `im/v1/messages/{message_id}/resources/{file_key}?type=file`."""
+        if message.file is None:
+            raise DownloadError("not a file message")
+        try:
+            token = await self._tenant_token()
+        except SendError as exc:
+            raise DownloadError(f"download: {exc}") from exc
+        path = (
+            f"/open-apis/im/v1/messages/{quote(message.message_id, safe='')}"
+            f"/resources/{quote(message.file.key, safe='')}?type=file"
+        )
+        status, body = await capped_get(
+            self._http,
+            path,
+            max_bytes=max_bytes,
+            what="download",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        if status != 200:
+            # An error is JSON with a code; a token Feishu rejects is fetched anew next time.
+            with contextlib.suppress(SendError):
+                self._check("download", status, {}, body, token)
+            raise DownloadError(f"download: HTTP {status}")
+        return body
 
     async def _tenant_token(self) -> str:
         return await self._token.get()

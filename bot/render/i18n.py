@@ -23,6 +23,7 @@ from bot.render.catalog import (
     tracking,
     undo,
     views,
+    workbook,
     xlsx,
 )
 from bot.render.safe import inert
@@ -58,6 +59,7 @@ CATALOG = _merge(
     undo.STRINGS,
     needs.STRINGS,
     pictures.STRINGS,
+    workbook.STRINGS,
     views.STRINGS,
     xlsx.STRINGS,
 )

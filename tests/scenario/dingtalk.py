@@ -140,7 +140,9 @@ async def dingtalk_api() -> AsyncIterator[DingTalkApi]:
         router.post(f"{API_DOMAIN}/v1.0/robot/messageFiles/download").mock(
             side_effect=lambda request: _file_download(api, request)
         )
-        router.get(url__startswith=FILES_HOST).mock(side_effect=lambda request: _stored_file(api, request))
+        router.get(url__startswith=FILES_HOST, name="stored_file").mock(
+            side_effect=lambda request: _stored_file(api, request)
+        )
         yield api
 
 

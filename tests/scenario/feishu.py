@@ -131,9 +131,9 @@ async def feishu_api(domain: str = DOMAIN) -> AsyncIterator[FeishuApi]:
         router.post("/open-apis/im/v1/messages").mock(side_effect=lambda request: _record(api, request, None))
         router.post("/open-apis/im/v1/images").mock(side_effect=lambda request: _upload_image(api, request))
         router.post("/open-apis/im/v1/files").mock(side_effect=lambda request: _upload_file(api, request))
-        router.get(path__regex=r"/open-apis/im/v1/messages/(?P<mid>[^/]+)/resources/(?P<key>[^/]+)").mock(
-            side_effect=lambda request, mid, key: _resource(api, request, mid, key)
-        )
+        router.get(
+            path__regex=r"/open-apis/im/v1/messages/(?P<mid>[^/]+)/resources/(?P<key>[^/]+)", name="resource"
+        ).mock(side_effect=lambda request, mid, key: _resource(api, request, mid, key))
         yield api
 
 

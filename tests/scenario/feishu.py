@@ -129,7 +129,9 @@ async def feishu_api(domain: str = DOMAIN) -> AsyncIterator[FeishuApi]:
             side_effect=lambda request, mid: _record(api, request, mid)
         )
         router.post("/open-apis/im/v1/messages").mock(side_effect=lambda request: _record(api, request, None))
-        router.post("/open-apis/im/v1/images").mock(side_effect=lambda request: _upload_image(api, request))
+        router.post("/open-apis/im/v1/images", name="upload_image").mock(
+            side_effect=lambda request: _upload_image(api, request)
+        )
         router.post("/open-apis/im/v1/files").mock(side_effect=lambda request: _upload_file(api, request))
         router.get(
             path__regex=r"/open-apis/im/v1/messages/(?P<mid>[^/]+)/resources/(?P<key>[^/]+)", name="resource"

@@ -169,37 +169,33 @@ class FeishuClient:
         return message_id
 
     async def _upload_image(self, png: bytes) -> str:
-        token = await self._tenant_token()
-        answer = await self._request(
-            "POST",
-            "/open-apis/im/v1/images",
-            what="upload image",
-            form={"image_type": "message"},
-            files={"image": ("chart.png", png, "image/png")},
-            headers={"Authorization": f"Bearer {token}"},
-            token=token,
-        )
-        image_key = (answer.get("data") or {}).get("image_key")
-        if not isinstance(image_key, str) or not image_key:
-            raise SendError("upload image: response without image_key", retryable=False)
-        return image_key
+        files = {"image": ("chart.png", png, "image/png")}
+        return await self._upload("images", {"image_type": "message"}, files, key="image_key")
 
     async def _upload_file(self, data: bytes, name: str) -> str:
-        """`im/v1/files`; Feishu's file types know no xlsx: a workbook is an `xls`."""
+        """Feishu's file types know no xlsx: a workbook is an `xls`."""
+        files = {"file": (name, data, XLSX_TYPE)}
+        return await self._upload("files", {"file_type": "xls", "file_name": name}, files, key="file_key")
+
+    async def _upload(
+        self, kind: str, form: dict[str, str], files: dict[str, tuple[str, bytes, str]], *, key: str
+    ) -> str:
+        """`im/v1/images` or `im/v1/files`: the key a message then names."""
         token = await self._tenant_token()
+        what = f"upload {kind}"
         answer = await self._request(
             "POST",
-            "/open-apis/im/v1/files",
-            what="upload file",
-            form={"file_type": "xls", "file_name": name},
-            files={"file": (name, data, XLSX_TYPE)},
+            f"/open-apis/im/v1/{kind}",
+            what=what,
+            form=form,
+            files=files,
             headers={"Authorization": f"Bearer {token}"},
             token=token,
         )
-        file_key = (answer.get("data") or {}).get("file_key")
-        if not isinstance(file_key, str) or not file_key:
-            raise SendError("upload file: response without file_key", retryable=False)
-        return file_key
+        uploaded = (answer.get("data") or {}).get(key)
+        if not isinstance(uploaded, str) or not uploaded:
+            raise SendError(f"{what}: response without {key}", retryable=False)
+        return uploaded
 
     async def download(self, message: InboundMessage, *, max_bytes: int) -> bytes:
         """The file of a file message: `im/v1/messages/{message_id}/resources/{file_key}?type=file`."""

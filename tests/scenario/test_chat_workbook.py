@@ -110,10 +110,37 @@ async def test_a_pm_imports_a_workbook_maps_a_name_confirms_and_re_imports(
             "~ 1.1 接口：截止 2026-12-10 → 2026-12-12",
         ]
         assert (await tasks(chat))["1.1"][2] == "2026-12-10"
+        # The plan moves on before the PM confirms: /import shows what it would do now, and waits.
+        assert await chat.say("alice", "/任务 修改 1.2 截止=12-22")
+        [moved] = await chat.say("alice", "/导入")
+        assert moved.splitlines()[:3] == [
+            f"📥 {name}：预览之后项目计划有了变动，现在导入将修改 2 项（还没改）：",
+            "~ 1.1 接口：截止 2026-12-10 → 2026-12-12",
+            "~ 1.2 联调：截止 2026-12-22 → 2026-12-20",
+        ]
+        assert [due for _, _, due in (await tasks(chat)).values()] == [
+            "2026-12-31",
+            "2026-12-10",
+            "2026-12-22",
+        ]
         await chat.say("alice", "/导入")
-        assert (await tasks(chat))["1.1"][2] == "2026-12-12"
+        assert [due for _, _, due in (await tasks(chat)).values()] == [
+            "2026-12-31",
+            "2026-12-12",
+            "2026-12-20",
+        ]
         # The import was one change: /undo takes it back whole.
         assert "撤销" in (await chat.say("alice", "/撤销"))[0]
+        assert [due for _, _, due in (await tasks(chat)).values()] == [
+            "2026-12-31",
+            "2026-12-10",
+            "2026-12-22",
+        ]
+
+        # A pending import can be dropped.
+        await chat.send_file("alice", name, edited(data, {("1.1", 7): "2026-12-12"}))
+        assert await chat.say("alice", "/导入 取消") == [f"已放弃导入 {name}，什么都没改。"]
+        assert "没有待导入的计划表" in (await chat.say("alice", "/导入"))[0]
         assert (await tasks(chat))["1.1"][2] == "2026-12-10"
 
 

@@ -215,7 +215,9 @@ def only_reported_mentions(message: InboundMessage) -> InboundMessage:
     `<at:ID>` (`<at:all>`, or someone not mentioned) stays text, and no reserved id (`all`) is kept."""
     reported = tuple(user for user in message.mentions if plausible_user_id(user.user_id))
     text = unreported_mentions_as_text(message.text, {user.user_id for user in reported})
-    return replace(message, text=text, mentions=reported)
+    # A file's name is shown in replies: a token in it is no mention either.
+    file = message.file and replace(message.file, name=unreported_mentions_as_text(message.file.name, set()))
+    return replace(message, text=text, mentions=reported, file=file)
 
 
 def _headed(reply: Reply, project: Project | None) -> Reply:

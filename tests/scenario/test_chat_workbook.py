@@ -203,6 +203,11 @@ async def test_only_a_pms_workbook_is_downloaded_and_only_up_to_the_cap(
         assert "大.xlsx 太大：最多 5 MB" in big
         assert len(chat.downloads()) == 2 and await pending_count(chat) == 0
         assert list(await tasks(chat)) == ["1"]
+        # In the PM's 1:1 chat, about the project it is about; confirmed there as well.
+        [preview] = await chat.send_file("alice", "计划.xlsx", workbook, chat="p2p-alice", chat_type="p2p")
+        assert "新品发布" in preview.splitlines()[0] and "导入将修改 1 项" in preview
+        [applied] = await chat.say("alice", "/导入", chat="p2p-alice", chat_type="p2p")
+        assert "✅ 已导入 计划.xlsx：1 项修改" in applied and list(await tasks(chat)) == ["1", "1.1"]
 
 
 def test_a_file_and_a_file_message_survive_the_codec() -> None:

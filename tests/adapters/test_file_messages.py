@@ -1,10 +1,11 @@
 """File messages at the edge: the documented DingTalk file message and Feishu file content read into
 InboundMessage.file; downloads through the real clients against fake platform APIs refuse what is
 too large while it streams (with or without a declared length), a DingTalk URL that is not https,
-and a redirect, which is never followed."""
+and a redirect, which is never followed; a download that trickles is given up at its deadline."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from adapters import downloads
 from adapters.base import DownloadError
 from adapters.dingtalk.client import DingTalkClient
 from adapters.dingtalk.events import parse_message
@@ -101,3 +103,25 @@ async def test_dingtalk_fetches_only_an_https_url_and_follows_no_redirect(
             await client.aclose()
     assert not refused.value.too_large and api.downloads == ["code1"]
     assert fetched.call_count == (0 if answer is None else 1)  # the redirect is not followed
+
+
+async def test_a_download_that_trickles_past_the_deadline_is_given_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def trickle() -> AsyncIterator[bytes]:
+        while True:
+            yield b"\0"
+            await asyncio.sleep(0.05)
+
+    monkeypatch.setattr(downloads, "TIMEOUT_SECONDS", 0.3)
+    async with feishu.feishu_api() as api:
+        api.router.routes["resource"].mock(
+            side_effect=lambda request, **_: httpx.Response(200, content=trickle())
+        )
+        client = FeishuClient(feishu.DOMAIN, "cli_app", "app-secret")
+        try:
+            with pytest.raises(DownloadError, match="seconds") as refused:
+                await client.download(file_message("feishu", "k"), max_bytes=1024)
+        finally:
+            await client.aclose()
+    assert not refused.value.too_large

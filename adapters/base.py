@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from adapters.models import InboundEvent, OutboundMessage
+from adapters.models import InboundEvent, InboundMessage, OutboundMessage
 
 # Hands verified inbound events to the core (Runtime.accept), which claims each one durably.
 Accept = Callable[[Sequence[InboundEvent]], Awaitable[None]]
@@ -84,6 +84,26 @@ class Sender(Protocol):
 
     async def send(self, message: OutboundMessage) -> str:
         """Deliver one message and return the platform's message id; raise SendError on failure."""
+        ...
+
+
+class DownloadError(Exception):
+    """A file that could not be fetched: `too_large` when it is over the cap (nothing of it kept),
+    else the platform refused or could not be reached."""
+
+    def __init__(self, message: str, *, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.too_large = too_large
+
+
+@runtime_checkable
+class Downloader(Protocol):
+    """A platform client that can fetch the file of a file message (InboundMessage.file)."""
+
+    platform: str
+
+    async def download(self, message: InboundMessage, *, max_bytes: int) -> bytes:
+        """The file's bytes, at most `max_bytes` (DownloadError past that, checked while reading)."""
         ...
 
 

@@ -14,6 +14,8 @@ from adapters.models import (
     Card,
     ChatRef,
     Field,
+    File,
+    FileRef,
     Image,
     InboundEvent,
     InboundMessage,
@@ -39,6 +41,8 @@ def event_from_json(data: dict[str, Any]) -> InboundEvent:
         fields["sender"] = UserRef(**fields["sender"])
         fields["mentions"] = tuple(UserRef(**user) for user in fields["mentions"])
         fields["sent_at"] = datetime.fromisoformat(fields["sent_at"])
+        # Rows stored before file messages were read have no "file" key.
+        fields["file"] = FileRef(**fields["file"]) if fields.get("file") else None
         return InboundMessage(**fields)
     fields["operator"] = UserRef(**fields["operator"]) if fields["operator"] else None
     fields["occurred_at"] = datetime.fromisoformat(fields["occurred_at"])
@@ -48,6 +52,9 @@ def event_from_json(data: dict[str, Any]) -> InboundEvent:
 def reply_to_json(reply: Reply) -> dict[str, Any]:
     if isinstance(reply, Image):
         return {"kind": "image", **_image_to_json(reply)}
+    if isinstance(reply, File):
+        data = base64.b64encode(reply.data).decode("ascii")
+        return {"kind": "file", "data": data, "name": reply.name, "alt": reply.alt}
     if isinstance(reply, Text):
         return {"kind": "text", **asdict(reply)}
     return {"kind": "card", **asdict(reply), "images": [_image_to_json(image) for image in reply.images]}
@@ -65,6 +72,8 @@ def reply_from_json(data: dict[str, Any]) -> Reply:
     fields = {key: value for key, value in data.items() if key != "kind"}
     if data["kind"] == "image":
         return _image_from_json(fields)
+    if data["kind"] == "file":
+        return File(base64.b64decode(fields["data"]), fields["name"], fields["alt"])
     if data["kind"] == "text":
         fields["mentions"] = tuple(UserRef(**user) for user in fields.get("mentions", ()))
         return Text(**fields)

@@ -47,6 +47,15 @@ class ChatRef:
 
 
 @dataclass(frozen=True)
+class FileRef:
+    """A file sent in a message, as the platform names it for a download: Feishu's `file_key` (with
+    the message id), DingTalk's `downloadCode`; `name` is the file name the sender's client gave."""
+
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     """A chat message after verification and normalisation at the edge."""
 
@@ -62,6 +71,7 @@ class InboundMessage:
     to_bot: bool = True
     sender_is_bot: bool = False
     reply_to: str | None = None
+    file: FileRef | None = None  # a file message's file (message_type "file")
 
     def mentioned(self, user_id: str) -> UserRef | None:
         return next((user for user in self.mentions if user.user_id == user_id), None)
@@ -169,14 +179,27 @@ class Image:
     alt: str
 
 
+@dataclass(frozen=True)
+class File:
+    """A file (an .xlsx workbook), uploaded to the platform before it is sent as a file message;
+    `alt` says in words what it is and where else to get it, for wherever a file cannot go."""
+
+    data: bytes
+    name: str
+    alt: str
+
+
 Message = Text | Card  # what is written, and so rendered and split by each platform
-Reply = Message | Image
+Reply = Message | Image | File
 
 
 def in_words(reply: Reply) -> Message:
-    """What a sender that cannot post pictures (a custom group robot, the console) sends instead."""
+    """What a sender that cannot post pictures or files (a custom group robot, the console) sends
+    instead."""
     if isinstance(reply, Image):
         return Text(picture_words(reply))
+    if isinstance(reply, File):
+        return Text(f"📎 {reply.alt}")
     return card_in_words(reply) if isinstance(reply, Card) else reply
 
 

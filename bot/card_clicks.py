@@ -31,6 +31,7 @@ from adapters.models import (
     Card,
     CardClick,
     ChatRef,
+    File,
     Image,
     InboundMessage,
     Reply,
@@ -120,7 +121,11 @@ def _toast(replies: list[Reply]) -> str:
 
 def _flat(replies: list[Reply]) -> str:
     texts = [
-        reply.text if isinstance(reply, Text) else reply.alt if isinstance(reply, Image) else reply.title
+        reply.text
+        if isinstance(reply, Text)
+        else reply.alt
+        if isinstance(reply, Image | File)
+        else reply.title
         for reply in replies
     ]
     return _short(" ".join(texts))

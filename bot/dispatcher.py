@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from adapters.base import Downloader
 from adapters.models import (
     BotAddedToChat,
     Card,
+    File,
     Image,
     InboundEvent,
     InboundMessage,
@@ -35,6 +38,10 @@ from storage.secretbox import SecretBox
 
 log = logging.getLogger(__name__)
 
+# The command a file message is handed to (`/import` reads the workbook), and the files it takes.
+FILE_COMMAND = "import"
+FILE_SUFFIX = ".xlsx"
+
 
 @dataclass(frozen=True)
 class Dispatched:
@@ -54,6 +61,8 @@ class Defaults:
     webhook_hosts: WebhookHosts = field(default_factory=WebhookHosts)
     secret_box: SecretBox | None = None
     command_rate_limit: int = 20  # per user, platform and minute
+    # The platform clients that fetch the files people send (a workbook to import), by platform.
+    downloaders: Mapping[str, Downloader] = field(default_factory=dict)
 
 
 def usage_line(locale: str, spec: CommandSpec) -> str:
@@ -122,16 +131,25 @@ async def dispatch_message(
             [Text(t(locale, "error.slow_down", limit=defaults.command_rate_limit))] if first else []
         )
         return Dispatched(reply, applied=False)
-    if message.message_type != "text":
+    if message.file is not None:
+        # A group's other files are not for us (on Feishu the bot may read every group message).
+        if message.chat.chat_type == "group" and not message.file.name.lower().endswith(FILE_SUFFIX):
+            return Dispatched([], applied=False)
+        # A file is offered to the command that takes files, which reads it from the message.
+        text, match = "", registry.match(FILE_COMMAND)
+        if match is None:
+            return Dispatched([Text(t(locale, "error.not_text"))], applied=False)
+    elif message.message_type != "text":
         return Dispatched([Text(t(locale, "error.not_text"))], applied=False)
-    text = normalize(message.text)
-    if not text or text == "/":
-        return Dispatched([Text(t(locale, "error.empty"))], applied=False)
-    match = registry.match(text)
-    if match is not None and _label_not_command(text, match, message):
-        match = None
-    if match is None and registry.fallback is not None:
-        match = Match(registry.fallback, "", text)
+    else:
+        text = normalize(message.text)
+        if not text or text == "/":
+            return Dispatched([Text(t(locale, "error.empty"))], applied=False)
+        match = registry.match(text)
+        if match is not None and _label_not_command(text, match, message):
+            match = None
+        if match is None and registry.fallback is not None:
+            match = Match(registry.fallback, "", text)
     in_group = message.chat.chat_type != "p2p"
     if match is None:
         return Dispatched([Text(not_understood(registry, locale, text, in_group=in_group))], applied=False)
@@ -159,6 +177,7 @@ async def dispatch_message(
         default_timezone=defaults.timezone,
         webhook_hosts=defaults.webhook_hosts,
         secret_box=defaults.secret_box,
+        downloader=defaults.downloaders.get(message.platform),
     )
     try:
         # A refused command changes nothing: its writes live and die in this savepoint.
@@ -196,7 +215,9 @@ def only_reported_mentions(message: InboundMessage) -> InboundMessage:
     `<at:ID>` (`<at:all>`, or someone not mentioned) stays text, and no reserved id (`all`) is kept."""
     reported = tuple(user for user in message.mentions if plausible_user_id(user.user_id))
     text = unreported_mentions_as_text(message.text, {user.user_id for user in reported})
-    return replace(message, text=text, mentions=reported)
+    # A file's name is shown in replies: a token in it is no mention either.
+    file = message.file and replace(message.file, name=unreported_mentions_as_text(message.file.name, set()))
+    return replace(message, text=text, mentions=reported, file=file)
 
 
 def _headed(reply: Reply, project: Project | None) -> Reply:
@@ -206,7 +227,7 @@ def _headed(reply: Reply, project: Project | None) -> Reply:
     header = t(project.locale, "project.p2p_header", name=project.name, id=project.id)
     if isinstance(reply, Text):
         return replace(reply, text=f"{header}{reply.text}")
-    if isinstance(reply, Image):
+    if isinstance(reply, Image | File):
         return replace(reply, alt=f"{header}{reply.alt}")
     return replace(reply, title=f"{header}{reply.title}")
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.base import RequestNonce, Sender, WebhookRejected
+from adapters.base import Downloader, RequestNonce, Sender, WebhookRejected
 from adapters.codec import event_from_json, event_to_json, reply_to_json
 from adapters.models import InboundEvent, InboundMessage, Reply, Text
 from bot.commands.registry import Registry
@@ -75,6 +75,7 @@ class Runtime:
                 dingtalk_oapi=settings.dingtalk_oapi_domain, feishu=settings.feishu_domain
             ),
             secret_box=settings.secret_box(),
+            downloaders={name: s for name, s in self.senders.items() if isinstance(s, Downloader)},
         )
         self.metrics = Metrics()
         self.outbox = OutboxWorker(self.factory, self.senders, clock, metrics=self.metrics)

@@ -623,6 +623,28 @@ class UserContext(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
 
 
+class PendingImport(Base):
+    """A workbook a PM sent in chat, read and previewed, waiting for their `/import` (one per PM and
+    project: a newer file replaces it). The plan is kept as read (plan_sheet.plan_to_json), with the
+    names the PM mapped to members; it expires unconfirmed."""
+
+    __tablename__ = "pending_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(128))
+    file_name: Mapped[str] = mapped_column(String(200))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    plan: Mapped[dict[str, Any]]
+    mapping: Mapped[dict[str, Any]]  # a name in the sheet -> the member's platform user id
+    shown: Mapped[str] = mapped_column(String(64))  # digest of the preview the PM last saw
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("project_id", "platform", "user_id"),)
+
+
 class InboundEventRecord(Base):
     """Claimed inbound events: the unique keys make redeliveries no-ops; `status` makes work resumable."""
 

@@ -43,6 +43,7 @@ _FEISHU_TEXT_AT = re.compile(r'<at user_id="([^"]+)">[^<]*</at>')
 _FEISHU_CARD_AT = re.compile(r"<at id=([^>\s]+)></at>")
 _BASE_URL = "http://crosstrack.test"
 IMAGE_TEXT = "🖼"  # what a decoded picture says (`Sent.image` holds the PNG)
+FILE_TEXT = "📎"  # what a decoded file message says (`Sent.file` holds its name and bytes)
 
 Kind = Literal["reply", "chat", "user"]
 
@@ -59,6 +60,7 @@ class Sent:
     color: str | None = None  # a card's colour, on a platform that shows one (Feishu)
     image: bytes | None = None  # a picture: the PNG the platform received by upload
     card_images: tuple[bytes, ...] = ()  # pictures in a card (Feishu): the uploads its `img`s name
+    file: tuple[str, bytes] | None = None  # a file message: the (name, file) the platform received
     request: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     message_id: str = ""  # the platform's id of the message, where a click names it (Feishu)
 
@@ -86,9 +88,13 @@ def api_call(sent: Sent) -> str:
 class _Room(Protocol):
     async def post(self, user: str, line: str, chat: str, chat_type: str, reply_to: str | None) -> None: ...
 
+    async def post_file(self, user: str, name: str, data: bytes, chat: str, chat_type: str) -> None: ...
+
     async def click(self, user: str, card: Sent, group: int, button: int) -> str: ...
 
     def take(self) -> list[Sent]: ...
+
+    def downloads(self) -> list[str]: ...
 
 
 class Chat:
@@ -110,6 +116,15 @@ class Chat:
     ) -> None:
         """Deliver one message (`reply_to`: the platform id of the message it answers)."""
         await self._room.post(user, line, chat, chat_type, reply_to)
+
+    async def send_file(
+        self, user: str, name: str, data: bytes, *, chat: str = "team", chat_type: str = "group"
+    ) -> list[str]:
+        """`user` sends a file (as the platform's file message; the fake API serves its download);
+        the bot's decoded replies."""
+        await self._room.post_file(user, name, data, chat, chat_type)
+        await self.runtime.settle()
+        return self.take()
 
     async def say(
         self,
@@ -153,6 +168,10 @@ class Chat:
     def take(self) -> list[str]:
         return [sent.text for sent in self.sent()]
 
+    def downloads(self) -> list[str]:
+        """The keys of the files the app fetched from the platform so far."""
+        return self._room.downloads()
+
 
 # --- Feishu ---------------------------------------------------------------------------------------------
 
@@ -176,6 +195,12 @@ class _FeishuRoom:
         response = await self.tenant.deliver(event)
         assert response.status_code == 200, response.text
 
+    async def post_file(self, user: str, name: str, data: bytes, chat: str, chat_type: str) -> None:
+        event = self.tenant.file_event(user, name, data, chat=chat, chat_type=chat_type)
+        self.chat_of_message[event["event"]["message"]["message_id"]] = chat
+        response = await self.tenant.deliver(event)
+        assert response.status_code == 200, response.text
+
     async def click(self, user: str, card: Sent, group: int, button: int) -> str:
         chat = f"p2p-{user}"
         self.chat_of_message[card.message_id] = chat  # the answers reply to the card
@@ -185,6 +210,9 @@ class _FeishuRoom:
         assert response.status_code == 200, response.text
         return str(response.json()["toast"]["content"])
 
+    def downloads(self) -> list[str]:
+        return list(self.tenant.api.downloads)
+
     def take(self) -> list[Sent]:
         taken = [self._decode(body) for body in self.tenant.api.sent]
         self.tenant.api.sent.clear()
@@ -192,10 +220,12 @@ class _FeishuRoom:
 
     def _decode(self, body: dict[str, Any]) -> Sent:
         content = json.loads(body["content"])
-        color, image = None, None
+        color, image, file = None, None, None
         card_images: tuple[bytes, ...] = ()
         if body["msg_type"] == "image":
             image, text, mentions = self.tenant.api.images[content["image_key"]], IMAGE_TEXT, []
+        elif body["msg_type"] == "file":
+            file, text, mentions = self.tenant.api.files[content["file_key"]], FILE_TEXT, []
         elif body["msg_type"] == "text":
             raw = content["text"]
             mentions = _FEISHU_TEXT_AT.findall(raw)
@@ -226,6 +256,7 @@ class _FeishuRoom:
             color=color,
             image=image,
             card_images=card_images,
+            file=file,
             request=body,
             message_id=body["_message_id"],
         )
@@ -250,6 +281,12 @@ class _DingTalkRoom:
         response = await self.organisation.deliver(payload)
         assert response.status_code == 200, response.text
 
+    async def post_file(self, user: str, name: str, data: bytes, chat: str, chat_type: str) -> None:
+        payload = self.organisation.file_message(user, name, data, conversation=chat, chat_type=chat_type)
+        self.chat_of_session[payload["sessionWebhook"]] = chat
+        response = await self.organisation.deliver(payload)
+        assert response.status_code == 200, response.text
+
     async def click(self, user: str, card: Sent, group: int, button: int) -> str:
         # A private card's buttons are dtmd links (one: singleURL; more: actionURL1..n).
         param = json.loads(card.request["msgParam"])
@@ -257,6 +294,9 @@ class _DingTalkRoom:
         [command] = parse_qs(urlsplit(url).query)["content"]
         await self.post(user, command, f"p2p-{user}", "p2p", None)
         return ""
+
+    def downloads(self) -> list[str]:
+        return list(self.organisation.api.downloads)
 
     def take(self) -> list[Sent]:
         taken = [self._decode(body) for body in self.organisation.api.sent]
@@ -281,6 +321,10 @@ class _DingTalkRoom:
         if msg_type == "sampleImageMsg":
             image = self.organisation.api.images[fields["photoURL"]]
             return Sent(kind, target, IMAGE_TEXT, mentions=tuple(mentions), image=image, request=body)
+        if msg_type == "sampleFile":
+            file = self.organisation.api.files[fields["mediaId"]]
+            assert fields["fileName"] == file[0] and fields["fileType"] == "xlsx"
+            return Sent(kind, target, FILE_TEXT, file=file, request=body)
         card = msg_type not in ("text", "sampleText")
         if card:  # markdown or an action card: our renderer heads the text with the title
             title = fields["title"]
@@ -302,6 +346,12 @@ class _ShellRoom:
     async def post(self, user: str, line: str, chat: str, chat_type: str, reply_to: str | None) -> None:
         message = shell.message(line, user=user, chat=chat, now=self.runtime.clock(), chat_type=chat_type)
         await self.runtime.accept([dataclasses.replace(message, reply_to=reply_to)])
+
+    async def post_file(self, user: str, name: str, data: bytes, chat: str, chat_type: str) -> None:
+        raise NotImplementedError("the shell sends no files")
+
+    def downloads(self) -> list[str]:
+        return []
 
     async def click(self, user: str, card: Sent, group: int, button: int) -> str:
         raise NotImplementedError("the shell has no buttons")

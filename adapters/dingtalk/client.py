@@ -12,17 +12,20 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from adapters.base import SendError
+from adapters.base import DownloadError, SendError
 from adapters.dingtalk.cards import action_card, hint_lines
 from adapters.dingtalk.events import PLATFORM, ReplyRoute, longest_first
+from adapters.downloads import capped_get
 from adapters.models import (
     MENTION_TOKEN,
     Card,
+    File,
     Image,
+    InboundMessage,
     Message,
     OutboundMessage,
     Text,
@@ -60,6 +63,8 @@ _NAME_CACHE_LIMIT = 4096
 _GROUP_SEND = "/v1.0/robot/groupMessages/send"
 _USER_SEND = "/v1.0/robot/oToMessages/batchSend"
 _MSG_KEYS = {"text": "sampleText", "markdown": "sampleMarkdown"}
+_FILE_DOWNLOAD = "/v1.0/robot/messageFiles/download"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def send_limiter(**kwargs: Any) -> RateLimiter:
@@ -165,6 +170,7 @@ class DingTalkClient:
         self.directory = Directory(self)
         # DingTalk keeps an uploaded media file 3 days: reuse it for 2.
         self._images = UploadCache(ttl_seconds=2 * 86400, clock=clock)
+        self._files = UploadCache(ttl_seconds=2 * 86400, clock=clock)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -187,6 +193,16 @@ class DingTalkClient:
         went out are remembered and a retry after a failed part sends only the rest."""
         if isinstance(message.content, Image):
             return await self._send_image(message, message.content)
+        if isinstance(message.content, File):
+            # A file too (a session webhook cannot carry one): sampleFile names an uploaded mediaId.
+            file = message.content
+            media_id = await self._files.get(
+                file.data,
+                lambda data: self._upload_media(data, kind="file", name=file.name, content_type=XLSX_TYPE),
+            )
+            kind = file.name.rsplit(".", 1)[-1]
+            fields = {"mediaId": media_id, "fileName": file.name, "fileType": kind}
+            return await self._send_by_openapi(message, "sampleFile", fields)
         rendered = render_parts(message.content, buttons=message.extra.get("to") == "user")
         parts: list[Callable[[], Awaitable[str]]] = [
             partial(self._send_part, message, msg_type, fields, at_ids)
@@ -212,7 +228,10 @@ class DingTalkClient:
         one DingTalk refuses to take for good (too large, say) goes as its line of words, so the
         card's other parts still go."""
         try:
-            media_id = await self._images.get(picture.png, self._upload_image)
+            media_id = await self._images.get(
+                picture.png,
+                lambda png: self._upload_media(png, kind="image", name="chart.png", content_type="image/png"),
+            )
         except SendError as exc:
             if exc.retryable or not in_card:
                 raise
@@ -286,21 +305,40 @@ class DingTalkClient:
         key = answer.get("processQueryKey")
         return key if isinstance(key, str) else ""
 
-    async def _upload_image(self, png: bytes) -> str:
+    async def _upload_media(self, data: bytes, *, kind: str, name: str, content_type: str) -> str:
+        """oapi `media/upload?type=image|file`: the mediaId a robot message names."""
         token = await self._access_token()
-        url = f"{self._oapi_domain}/media/upload?{urlencode({'access_token': token, 'type': 'image'})}"
+        url = f"{self._oapi_domain}/media/upload?{urlencode({'access_token': token, 'type': kind})}"
         async with self._limiter.call("media upload"):
             answer = await self._request(
-                "POST",
-                url,
-                what="upload image",
-                files={"media": ("chart.png", png, "image/png")},
-                token=token,
+                "POST", url, what=f"upload {kind}", files={"media": (name, data, content_type)}, token=token
             )
         media_id = answer.get("media_id")
         if not isinstance(media_id, str) or not media_id:
-            raise SendError("upload image: response without media_id", retryable=False)
+            raise SendError(f"upload {kind}: response without media_id", retryable=False)
         return media_id
+
+    async def download(self, message: InboundMessage, *, max_bytes: int) -> bytes:
+        """The file of a file message: `robot/messageFiles/download` swaps its downloadCode for a
+        short-lived URL on some storage host, which is fetched only over https, without the token."""
+        if message.file is None:
+            raise DownloadError("not a file message")
+        try:
+            answer = await self.call_api(
+                "POST",
+                _FILE_DOWNLOAD,
+                what="file download",
+                payload={"downloadCode": message.file.key, "robotCode": self._robot_code},
+            )
+        except SendError as exc:
+            raise DownloadError(str(exc)) from exc
+        url = answer.get("downloadUrl")
+        if not isinstance(url, str) or len(url) > 4096 or urlsplit(url).scheme != "https":
+            raise DownloadError("file download: no https downloadUrl in the answer")
+        status, body = await capped_get(self._http, url, max_bytes=max_bytes, what="file download")
+        if status != 200:
+            raise DownloadError(f"file download: HTTP {status}")
+        return body
 
     async def _access_token(self) -> str:
         return await self._token.get()

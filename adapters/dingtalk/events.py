@@ -38,7 +38,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from adapters.base import WebhookRejected
-from adapters.models import ChatRef, ChatType, InboundMessage, UserRef, mention_token
+from adapters.models import ChatRef, ChatType, FileRef, InboundMessage, UserRef, mention_token
 
 PLATFORM = "dingtalk"
 _CHAT_TYPES: dict[str, ChatType] = {"1": "p2p", "2": "group"}
@@ -55,6 +55,7 @@ MAX_NAME_LENGTH = 128
 MAX_TEXT_LENGTH = 5_000
 MAX_MENTIONS = 100
 MAX_RICH_TEXT_PARTS = 100
+MAX_DOWNLOAD_CODE = 2_048
 _MAX_URL_LENGTH = 1_024
 _MAX_MILLIS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant a datetime holds
 # The session webhook is the one DingTalk hands out for replies, on the oapi domain; it lives about
@@ -112,6 +113,21 @@ class RichTextContent(_Model):
         return self
 
 
+_DownloadCode = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_DOWNLOAD_CODE), AfterValidator(_storable)
+]
+
+
+class FileContent(_Model):
+    """A file message's `content`: the code the robot downloads it by, and its name (the space and
+    file ids name it in the sender's DingTalk drive and are not read)."""
+
+    download_code: _DownloadCode
+    file_name: Annotated[
+        str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_storable)
+    ]
+
+
 class RobotMessage(_Model):
     """The fields of a robot message (HTTP callback body or Stream `data`) that we read, typed and
     bounded; `from_json` / `from_payload` raise WebhookRejected (400) for anything else."""
@@ -130,6 +146,7 @@ class RobotMessage(_Model):
     at_users: list[AtUser] = Field(default_factory=list, max_length=MAX_MENTIONS)
     text: TextContent | None = None
     content: RichTextContent | None = None
+    file_content: FileContent | None = None  # a file message's `content`
     create_at: _Millis | None = None
     session_webhook: _Url | None = None
     session_webhook_expired_time: _Millis | None = None
@@ -137,11 +154,14 @@ class RobotMessage(_Model):
     @model_validator(mode="before")
     @classmethod
     def _rich_text_content_only(cls, data: Any) -> Any:
-        # Only a rich text's `content` is read; other types carry their own shapes there (a picture's
-        # download codes, an unsupported type's notice).
-        if isinstance(data, dict) and data.get("msgtype") != "richText":
-            return {key: value for key, value in data.items() if key != "content"}
-        return data
+        # Only a rich text's and a file's `content` are read; other types carry their own shapes
+        # there (a picture's download codes, an unsupported type's notice).
+        if not isinstance(data, dict) or data.get("msgtype") == "richText":
+            return data
+        kept = {key: value for key, value in data.items() if key != "content"}
+        if data.get("msgtype") == "file":
+            kept["fileContent"] = data.get("content")
+        return kept
 
     @model_validator(mode="after")
     def _has_sender(self) -> RobotMessage:
@@ -218,6 +238,7 @@ def parse_message(
         text = _tidy("\n".join(part.text for part in message.content.rich_text if part.text is not None))
     else:
         text = ""
+    file = message.file_content
     return (
         InboundMessage(
             platform=PLATFORM,
@@ -229,7 +250,9 @@ def parse_message(
             sent_at=_from_millis(message.create_at) if message.create_at is not None else now,
             message_type=message.msgtype,
             mentions=_mentions(others, names),
-            to_bot=chat_type == "p2p" or bool(bot_mentioned),
+            # A file cannot @ the robot: one that reaches it is for it.
+            to_bot=chat_type == "p2p" or bool(bot_mentioned) or file is not None,
+            file=FileRef(file.download_code, file.file_name) if file is not None else None,
         ),
         _reply_route(message, oapi_domain.rstrip("/"), now),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -14,9 +15,10 @@ from urllib.parse import quote
 import httpx
 import lark_oapi as lark
 
-from adapters.base import SendError
+from adapters.base import DownloadError, SendError
+from adapters.downloads import capped_get
 from adapters.feishu.cards import render_parts, serialize
-from adapters.models import Card, Image, Message, OutboundMessage, card_in_words
+from adapters.models import Card, File, Image, InboundMessage, Message, OutboundMessage, card_in_words
 from adapters.ratelimit import Limit, RateLimiter
 from adapters.token_cache import CachedToken
 from adapters.uploads import UploadCache
@@ -34,6 +36,7 @@ _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "crosstrack:feishu:message")
 # Feishu's send limits: 50 messages a second and 1000 a minute per app, 5 a second per chat or user.
 APP_SEND_LIMITS = (Limit(50, 1.0), Limit(1000, 60.0))
 RECEIVER_SEND_LIMITS = (Limit(5, 1.0),)
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def send_limiter(**kwargs: Any) -> RateLimiter:
@@ -94,6 +97,7 @@ class FeishuClient:
         self._bot_info_retry_at = 0.0
         # Feishu keeps an uploaded image: the same picture to many chats is uploaded once.
         self._images = UploadCache(ttl_seconds=None, clock=clock)
+        self._files = UploadCache(ttl_seconds=None, clock=clock)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -125,6 +129,11 @@ class FeishuClient:
             image_key = await self._images.get(message.content.png, self._upload_image)
             content = serialize({"image_key": image_key})
             return await self._send_part(message, "image", content, message_uuid(message.idempotency_key))
+        if isinstance(message.content, File):
+            file = message.content
+            file_key = await self._files.get(file.data, lambda data: self._upload_file(data, file.name))
+            content = serialize({"file_key": file_key})
+            return await self._send_part(message, "file", content, message_uuid(message.idempotency_key))
         reply: Message = message.content
         image_keys: list[str] = []
         if isinstance(reply, Card) and reply.images:
@@ -185,20 +194,59 @@ class FeishuClient:
         return message_id
 
     async def _upload_image(self, png: bytes) -> str:
+        files = {"image": ("chart.png", png, "image/png")}
+        return await self._upload("images", {"image_type": "message"}, files, key="image_key")
+
+    async def _upload_file(self, data: bytes, name: str) -> str:
+        """Feishu's file types know no xlsx: a workbook is an `xls`."""
+        files = {"file": (name, data, XLSX_TYPE)}
+        return await self._upload("files", {"file_type": "xls", "file_name": name}, files, key="file_key")
+
+    async def _upload(
+        self, kind: str, form: dict[str, str], files: dict[str, tuple[str, bytes, str]], *, key: str
+    ) -> str:
+        """`im/v1/images` or `im/v1/files`: the key a message then names."""
         token = await self._tenant_token()
+        what = f"upload {kind}"
         answer = await self._request(
             "POST",
-            "/open-apis/im/v1/images",
-            what="upload image",
-            form={"image_type": "message"},
-            files={"image": ("chart.png", png, "image/png")},
+            f"/open-apis/im/v1/{kind}",
+            what=what,
+            form=form,
+            files=files,
             headers={"Authorization": f"Bearer {token}"},
             token=token,
         )
-        image_key = (answer.get("data") or {}).get("image_key")
-        if not isinstance(image_key, str) or not image_key:
-            raise SendError("upload image: response without image_key", retryable=False)
-        return image_key
+        uploaded = (answer.get("data") or {}).get(key)
+        if not isinstance(uploaded, str) or not uploaded:
+            raise SendError(f"{what}: response without {key}", retryable=False)
+        return uploaded
+
+    async def download(self, message: InboundMessage, *, max_bytes: int) -> bytes:
+        """The file of a file message: `im/v1/messages/{message_id}/resources/{file_key}?type=file`."""
+        if message.file is None:
+            raise DownloadError("not a file message")
+        try:
+            token = await self._tenant_token()
+        except SendError as exc:
+            raise DownloadError(f"download: {exc}") from exc
+        path = (
+            f"/open-apis/im/v1/messages/{quote(message.message_id, safe='')}"
+            f"/resources/{quote(message.file.key, safe='')}?type=file"
+        )
+        status, body = await capped_get(
+            self._http,
+            path,
+            max_bytes=max_bytes,
+            what="download",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        if status != 200:
+            # An error is JSON with a code; a token Feishu rejects is fetched anew next time.
+            with contextlib.suppress(SendError):
+                self._check("download", status, {}, body, token)
+            raise DownloadError(f"download: HTTP {status}")
+        return body
 
     async def _tenant_token(self) -> str:
         return await self._token.get()

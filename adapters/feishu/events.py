@@ -21,6 +21,7 @@ from adapters.feishu.payloads import (
     BotAdded,
     Envelope,
     EventHeader,
+    FileContent,
     Mention,
     MessageReceived,
     TextContent,
@@ -31,6 +32,7 @@ from adapters.models import (
     BotAddedToChat,
     ChatRef,
     ChatType,
+    FileRef,
     InboundEvent,
     InboundMessage,
     UserRef,
@@ -201,6 +203,10 @@ def _message(header: EventHeader, event: MessageReceived, bot_open_id: str | Non
     message = event.message
     chat_type: ChatType = "p2p" if message.chat_type == "p2p" else "group"
     mentions = message.mentions or []
+    file = None
+    if message.message_type == "file":
+        content = FileContent.model_validate_json(message.content)
+        file = FileRef(content.file_key, content.file_name)
     if message.message_type == "text":
         text, users, bot_mentioned = _normalise_text(
             TextContent.model_validate_json(message.content).text,
@@ -222,9 +228,12 @@ def _message(header: EventHeader, event: MessageReceived, bot_open_id: str | Non
         sent_at=message.create_time,
         message_type=message.message_type,
         mentions=users,
-        to_bot=chat_type == "p2p" or bot_open_id is None or bot_mentioned,
+        # A file cannot @ the bot: Feishu pushes a group's files only to an app that reads all of
+        # its messages, and the bot then reads them all (and answers only the PM's workbooks).
+        to_bot=chat_type == "p2p" or bot_open_id is None or bot_mentioned or file is not None,
         sender_is_bot=event.sender.sender_type != "user",
         reply_to=message.parent_id or None,
+        file=file,
     )
 
 

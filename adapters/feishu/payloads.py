@@ -138,6 +138,13 @@ class TextContent(_Model):
     text: Annotated[str, StringConstraints(max_length=MAX_TEXT), _Storable] = ""
 
 
+class FileContent(_Model):
+    """The content of a file message: the key to download it by (with the message id), its name."""
+
+    file_key: Id
+    file_name: Name
+
+
 # --- im.chat.member.bot.added_v1 ---------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from bot.commands import (
     standup,
     tracking,
     undo,
+    workbook,
 )
 from bot.commands.registry import Registry
 from bot.permissions import undeclared
@@ -36,6 +37,7 @@ def build_registry() -> Registry:
         overview.router,
         report.router,
         pictures.router,
+        workbook.router,
         rhythm.router,
         undo.router,
     )

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from adapters.base import Downloader
 from adapters.models import InboundMessage
 from bot.commands.parsing import normalize, tidy
 from bot.commands.registry import CommandSpec, Registry
@@ -33,6 +34,8 @@ class CommandContext:
     webhook_hosts: WebhookHosts = field(default_factory=WebhookHosts)
     # Encrypts integration secrets (CROSSTRACK_SECRET_KEY); None when unset.
     secret_box: SecretBox | None = None
+    # Fetches the file of a file message on this platform (None where files cannot be read).
+    downloader: Downloader | None = None
     # Said after the handler's replies, e.g. that the sender was just added to the project.
     notices: list[str] = field(default_factory=list)
 

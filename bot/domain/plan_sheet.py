@@ -11,9 +11,9 @@ what a command does.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from bot.domain import wbs
 from bot.domain.text import ArgError, clean, parse_date, parse_wbs_code
@@ -114,6 +114,48 @@ class Plan:
             for title in row.milestones:
                 links.setdefault(title, []).append(row.code)
         return links
+
+    def with_owners(self, names: Mapping[str, str]) -> Plan:
+        """The plan with each owner written as one of `names` (a name -> the name to use instead)."""
+        rows = tuple(replace(row, owner=names.get(row.owner or "", row.owner)) for row in self.rows)
+        return Plan(rows, sheet=self.sheet)
+
+    def to_json(self) -> dict[str, object]:
+        """The plan as plain JSON (dates as ISO strings), for keeping a previewed import."""
+        return {
+            "sheet": self.sheet,
+            "rows": [
+                {
+                    **{name: getattr(row, name) for name in ("code", "title", "owner", "department", "row")},
+                    "start": row.start.isoformat() if row.start else None,
+                    "due": row.due.isoformat() if row.due else None,
+                    "after": list(row.after),
+                    "milestones": list(row.milestones),
+                }
+                for row in self.rows
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Plan:
+        def day(value: str | None) -> date | None:
+            return date.fromisoformat(value) if value else None
+
+        rows = tuple(
+            PlanRow(
+                code=row["code"],
+                title=row["title"],
+                owner=row["owner"],
+                department=row["department"],
+                start=day(row["start"]),
+                due=day(row["due"]),
+                after=tuple(row["after"]),
+                milestones=tuple(row["milestones"]),
+                row=row["row"],
+            )
+            for row in data["rows"]
+        )
+        return cls(rows, sheet=data["sheet"])
 
     def due_of(self, codes: Sequence[str]) -> date | None:
         """The latest effective due date of `codes` (a parent's spans its children)."""

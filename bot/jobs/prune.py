@@ -20,7 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.services import integrations
 from bot.settings import Settings
 from storage.db import unit_of_work
-from storage.models import InboundEventRecord, JobRun, OutboxMessage, RateCounter, RequestNonce
+from storage.models import (
+    InboundEventRecord,
+    JobRun,
+    OutboxMessage,
+    PendingImport,
+    RateCounter,
+    RequestNonce,
+)
 from storage.secretbox import SecretBox
 
 # The longest window of any shared rate counter: a window that started before this is over.
@@ -68,6 +75,9 @@ async def prune(
         "job_runs": await _delete(factory, (JobRun.id,), JobRun.started_at < cutoff, batch=batch),
         "request_nonces": await _delete(
             factory, (RequestNonce.scope, RequestNonce.nonce), RequestNonce.expires_at < now, batch=batch
+        ),
+        "pending_imports": await _delete(
+            factory, (PendingImport.id,), PendingImport.expires_at < now, batch=batch
         ),
         "rate_counters": await _delete(
             factory,

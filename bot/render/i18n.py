@@ -24,6 +24,7 @@ from bot.render.catalog import (
     tracking,
     undo,
     views,
+    workbook,
     xlsx,
 )
 from bot.render.safe import inert
@@ -60,6 +61,7 @@ CATALOG = _merge(
     needs.STRINGS,
     participation.STRINGS,
     pictures.STRINGS,
+    workbook.STRINGS,
     views.STRINGS,
     xlsx.STRINGS,
 )

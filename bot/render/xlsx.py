@@ -349,11 +349,12 @@ def _value(value: object, locale: Locale) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
-def change_lines(preview: Preview, locale: Locale) -> list[str]:
-    """One line per task added, edited, kept or deleted and per milestone added or relinked."""
+def change_lines(preview: Preview, locale: Locale, *, chat: bool = False) -> list[str]:
+    """One line per task added, edited, kept or deleted and per milestone added or relinked (a
+    kept task's line says how to delete it: in `chat`, there is no way)."""
     lines = []
     for change in preview.tasks:
-        key = f"xlsx.change_{change.kind}"
+        key = f"xlsx.change_{change.kind}" + ("_chat" if chat and change.kind == "missing" else "")
         if change.kind != "edit":
             lines.append(t(locale, key, code=change.code, title=change.title))
             continue

@@ -91,7 +91,7 @@ async def test_dingtalk_uploads_media_then_sends_sample_image_msg(engine: AsyncE
 async def test_a_failed_upload_is_retried_and_nothing_is_posted_meanwhile(engine: AsyncEngine) -> None:
     picture = Image(png("black"), "甘特图")
     async with feishu.feishu_api() as api:
-        route = api.router.routes[-1]  # the upload route, last registered
+        route = api.router.routes["upload_image"]
         side_effect = route.side_effect
         route.side_effect = [httpx.Response(500, json={"code": 1, "msg": "busy"}), side_effect]
         client = FeishuClient(feishu.DOMAIN, "cli_app", "app-secret")

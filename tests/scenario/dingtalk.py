@@ -23,7 +23,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.samples import load
 from tests.scenario import SECRET_KEY
-from tests.scenario.multipart import PNG_SIGNATURE, form_parts
+from tests.scenario.multipart import PNG_SIGNATURE, ZIP_SIGNATURE, form_parts
 
 API_DOMAIN = "https://dingtalk-api.test"
 OAPI_DOMAIN = "https://dingtalk-oapi.test"
@@ -31,6 +31,7 @@ APP_KEY = "ding-scenario-key"
 APP_SECRET = "ding-scenario-secret-0123456789"
 ROBOT_CODE = "ding-scenario-robot"
 ACCESS_TOKEN = "dt-scenario-token"
+FILES_HOST = "https://dingtalk-files.test"  # where a robot file download URL points
 
 
 @dataclass
@@ -41,6 +42,11 @@ class DingTalkApi:
     sent: list[dict[str, Any]] = field(default_factory=list)
     looked_up: list[str] = field(default_factory=list)  # staffIds whose names the app asked for
     images: dict[str, bytes] = field(default_factory=dict)  # uploaded pictures by media_id
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # uploaded (name, file) by media_id
+    inbox: dict[str, bytes] = field(default_factory=dict)  # files users sent, by downloadCode
+    downloads: list[str] = field(default_factory=list)  # the downloadCodes the app asked for
+    # What messageFiles/download answers as the URL of a code (default: the files host).
+    download_urls: dict[str, str] = field(default_factory=dict)
 
     def texts(self) -> list[str]:
         """What each sent message says (text content or markdown text), whichever way it went."""
@@ -73,21 +79,41 @@ def _user(api: DingTalkApi, request: httpx.Request) -> httpx.Response:
 
 
 def _upload_media(api: DingTalkApi, request: httpx.Request) -> httpx.Response:
-    """oapi `media/upload?type=image`: the file in the `media` field. No stored sample holds its
+    """oapi `media/upload?type=image|file`: the file in the `media` field. No stored sample holds its
     answer; it is the documented one (errcode, errmsg, type, media_id, created_at)."""
-    assert request.url.params["access_token"] == ACCESS_TOKEN and request.url.params["type"] == "image"
+    kind = request.url.params["type"]
+    assert request.url.params["access_token"] == ACCESS_TOKEN and kind in ("image", "file")
     media = form_parts(request)["media"]
-    assert media.value.startswith(PNG_SIGNATURE) and media.filename and media.content_type == "image/png"
-    media_id = f"@lADPmedia{len(api.images) + 1}"
-    api.images[media_id] = media.value
-    answer = {
-        "errcode": 0,
-        "errmsg": "ok",
-        "type": "image",
-        "media_id": media_id,
-        "created_at": 1765000000000,
-    }
+    assert media.filename
+    if kind == "image":
+        assert media.value.startswith(PNG_SIGNATURE) and media.content_type == "image/png"
+        media_id = f"@lADPmedia{len(api.images) + 1}"
+        api.images[media_id] = media.value
+    else:
+        assert media.value.startswith(ZIP_SIGNATURE)
+        media_id = f"@lAzPfile{len(api.files) + 1}"
+        api.files[media_id] = (media.filename, media.value)
+    answer = {"errcode": 0, "errmsg": "ok", "type": kind, "media_id": media_id, "created_at": 1765000000000}
     return httpx.Response(200, json=answer)
+
+
+def _file_download(api: DingTalkApi, request: httpx.Request) -> httpx.Response:
+    """robot `messageFiles/download`: a short-lived URL for the file of a downloadCode."""
+    assert request.headers["x-acs-dingtalk-access-token"] == ACCESS_TOKEN
+    body = json.loads(request.content)
+    assert body["robotCode"] == ROBOT_CODE
+    code = body["downloadCode"]
+    api.downloads.append(code)
+    if code not in api.inbox:
+        return httpx.Response(400, json={"code": "invalidParameter", "message": "downloadCode is invalid"})
+    url = api.download_urls.get(code, f"{FILES_HOST}/{code}.file")
+    return httpx.Response(200, json={"downloadUrl": url})
+
+
+def _stored_file(api: DingTalkApi, request: httpx.Request) -> httpx.Response:
+    assert "x-acs-dingtalk-access-token" not in request.headers  # the token stays with DingTalk
+    code = request.url.path.removeprefix("/").removesuffix(".file")
+    return httpx.Response(200, content=api.inbox[code])
 
 
 @asynccontextmanager
@@ -110,6 +136,12 @@ async def dingtalk_api() -> AsyncIterator[DingTalkApi]:
         router.post(f"{OAPI_DOMAIN}/topapi/v2/user/get").mock(side_effect=lambda request: _user(api, request))
         router.post(url__startswith=f"{OAPI_DOMAIN}/media/upload").mock(
             side_effect=lambda request: _upload_media(api, request)
+        )
+        router.post(f"{API_DOMAIN}/v1.0/robot/messageFiles/download").mock(
+            side_effect=lambda request: _file_download(api, request)
+        )
+        router.get(url__startswith=FILES_HOST, name="stored_file").mock(
+            side_effect=lambda request: _stored_file(api, request)
         )
         yield api
 
@@ -175,6 +207,21 @@ class Organisation:
             else now + 5_400_000,
             text={"content": content},
         )
+        return payload
+
+    def file_message(
+        self, sender: str, name: str, data: bytes, *, conversation: str = "cid-team", chat_type: str = "group"
+    ) -> dict[str, Any]:
+        """A file message built on the documented 1:1 file message (a group one says so and names its
+        conversation); the file is put where the fake download serves it."""
+        payload = self.message(sender, "", conversation=conversation, chat_type=chat_type)
+        sample = load("dingtalk", "robot_msg_single_chat_file.developerpedia")
+        code = f"LJYY{uuid.uuid4().hex}bw=="
+        self.api.inbox[code] = data
+        del payload["text"]
+        payload.update(msgtype="file", content={**sample["content"], "fileName": name, "downloadCode": code})
+        if chat_type == "group":
+            payload.update(atUsers=[], isInAtList=False)  # a file cannot @ the robot
         return payload
 
     def signed_headers(self, *, timestamp_ms: int | None = None, secret: str = APP_SECRET) -> dict[str, str]:

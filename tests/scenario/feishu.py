@@ -24,7 +24,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.samples import load
 from tests.scenario import SECRET_KEY
-from tests.scenario.multipart import PNG_SIGNATURE, form_parts
+from tests.scenario.multipart import PNG_SIGNATURE, ZIP_SIGNATURE, form_parts
 
 DOMAIN = "https://feishu.test"
 VERIFICATION_TOKEN = "vt-scenario-0123456789"
@@ -40,6 +40,9 @@ class FeishuApi:
     router: respx.MockRouter
     sent: list[dict[str, Any]] = field(default_factory=list)
     images: dict[str, bytes] = field(default_factory=dict)  # uploaded pictures by image_key
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # uploaded (name, file) by file_key
+    inbox: dict[str, bytes] = field(default_factory=dict)  # files users sent, by file_key
+    downloads: list[str] = field(default_factory=list)  # the file_keys the app downloaded
     count: int = 0  # messages sent in all: ids stay unique when `sent` is cleared
 
     def texts(self) -> list[str]:
@@ -86,6 +89,29 @@ def _upload_image(api: FeishuApi, request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json={**answer, "data": {"image_key": image_key}})
 
 
+def _upload_file(api: FeishuApi, request: httpx.Request) -> httpx.Response:
+    """`im/v1/files`: file_type, file_name and the file; answers as documented."""
+    assert request.headers["authorization"] == f"Bearer {TENANT_TOKEN}"
+    form = form_parts(request)
+    assert form["file_type"].value == b"xls" and form["file"].value.startswith(ZIP_SIGNATURE)
+    name = form["file_name"].value.decode()
+    assert form["file"].filename == name
+    answer = load("feishu", "upload_file_response")
+    file_key = f"file_v2_{len(api.files) + 1}"
+    api.files[file_key] = (name, form["file"].value)
+    return httpx.Response(200, json={**answer, "data": {"file_key": file_key}})
+
+
+def _resource(api: FeishuApi, request: httpx.Request, mid: str, key: str) -> httpx.Response:
+    """`im/v1/messages/{message_id}/resources/{file_key}?type=file`: the file's bytes."""
+    assert request.headers["authorization"] == f"Bearer {TENANT_TOKEN}"
+    assert request.url.params["type"] == "file" and mid.startswith("om_")
+    api.downloads.append(key)
+    if key not in api.inbox:
+        return httpx.Response(400, json={"code": 234003, "msg": "File not in msg."})
+    return httpx.Response(200, content=api.inbox[key], headers={"content-type": "application/octet-stream"})
+
+
 @asynccontextmanager
 async def feishu_api(domain: str = DOMAIN) -> AsyncIterator[FeishuApi]:
     with respx.mock(base_url=domain, assert_all_called=False) as router:
@@ -103,7 +129,13 @@ async def feishu_api(domain: str = DOMAIN) -> AsyncIterator[FeishuApi]:
             side_effect=lambda request, mid: _record(api, request, mid)
         )
         router.post("/open-apis/im/v1/messages").mock(side_effect=lambda request: _record(api, request, None))
-        router.post("/open-apis/im/v1/images").mock(side_effect=lambda request: _upload_image(api, request))
+        router.post("/open-apis/im/v1/images", name="upload_image").mock(
+            side_effect=lambda request: _upload_image(api, request)
+        )
+        router.post("/open-apis/im/v1/files").mock(side_effect=lambda request: _upload_file(api, request))
+        router.get(
+            path__regex=r"/open-apis/im/v1/messages/(?P<mid>[^/]+)/resources/(?P<key>[^/]+)", name="resource"
+        ).mock(side_effect=lambda request, mid, key: _resource(api, request, mid, key))
         yield api
 
 
@@ -171,6 +203,19 @@ class Tenant:
             message.pop(key, None)
         if parent_id is not None:
             message.update(root_id=parent_id, parent_id=parent_id)
+        return event
+
+    def file_event(
+        self, sender: str, name: str, data: bytes, *, chat: str = "oc_team", chat_type: str = "group"
+    ) -> dict[str, Any]:
+        """A file message (no mention: a file cannot @ anyone), its content shaped as the documented
+        received file content; the file is put where the fake API serves its download."""
+        event = self.message_event(sender, "", chat=chat, chat_type=chat_type)
+        content = load("feishu", "received_message_content_file")
+        content.update(file_key=f"file_v2_{uuid.uuid4().hex}", file_name=name)
+        self.api.inbox[content["file_key"]] = data
+        message = event["event"]["message"]
+        message.update(message_type="file", content=json.dumps(content, ensure_ascii=False), mentions=[])
         return event
 
     def signed(

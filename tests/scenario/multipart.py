@@ -1,5 +1,5 @@
 """Read a multipart/form-data upload the way a platform's file API does: the fake servers check that
-a picture arrives as the named form field, with its file name and type."""
+a picture or a workbook arrives as the named form field, with its file name and type."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from email.policy import HTTP
 import httpx
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+ZIP_SIGNATURE = b"PK\x03\x04"  # an .xlsx workbook
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,7 @@ async def dingtalk_api() -> AsyncIterator[DingTalkApi]:
             side_effect=lambda request: _record(api, request, ok)
         )
         router.post(f"{OAPI_DOMAIN}/topapi/v2/user/get").mock(side_effect=lambda request: _user(api, request))
-        router.post(url__startswith=f"{OAPI_DOMAIN}/media/upload").mock(
+        router.post(url__startswith=f"{OAPI_DOMAIN}/media/upload", name="upload_media").mock(
             side_effect=lambda request: _upload_media(api, request)
         )
         router.post(f"{API_DOMAIN}/v1.0/robot/messageFiles/download").mock(

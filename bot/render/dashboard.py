@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from bot.domain import gantt
 from bot.domain.snapshot import MemberRec, ProjectSnapshot, TaskRec
 from bot.render import gantt_svg
+from bot.render.changes import describe_request
 from bot.render.i18n import t
 from bot.services import plan
 from bot.services.dashboard import Board
@@ -88,15 +89,17 @@ class _Page:
 
     # --- filters --------------------------------------------------------------------------------
 
+    @cached_property
+    def _departments(self) -> dict[int, int | None]:
+        """Task id -> its department, else its nearest ancestor's (parents come first in WBS order)."""
+        found: dict[int, int | None] = {}
+        for task in self.snap.tasks:
+            inherited = found.get(task.parent_id) if task.parent_id is not None else None
+            found[task.id] = task.department_id if task.department_id is not None else inherited
+        return found
+
     def department_of(self, task: TaskRec) -> int | None:
-        """The task's department, else its nearest ancestor's."""
-        by_id = {t.id: t for t in self.snap.tasks}
-        node: TaskRec | None = task
-        while node is not None:
-            if node.department_id is not None:
-                return node.department_id
-            node = by_id.get(node.parent_id) if node.parent_id is not None else None
-        return None
+        return self._departments[task.id]
 
     def owners_of(self, task: TaskRec) -> list[MemberRec]:
         return list(self.snap.responsible(task))
@@ -161,6 +164,155 @@ class _Page:
         ]
         return {"fields": fields, "sign_offs": sign_offs}
 
+    def tasks(self) -> dict[str, Any]:
+        """The task table with its RACI matrix: a column for each person or department the
+        project's RACI names (departments first), a row for each task shown."""
+        snap = self.snap
+        shown = [task for task in snap.tasks if self.shown(task)]
+        named = {(e.department_id, e.member_id) for e in snap.raci}
+        columns = [("d", d.id, d.name) for d in snap.departments if (d.id, None) in named]
+        columns += [
+            ("m", m.id, m.name) for m in (*snap.members, *snap.removed_members) if (None, m.id) in named
+        ]
+        roles: dict[tuple[int, str, int], list[str]] = {}
+        for entry in snap.raci:
+            key = (entry.task_id, "d", entry.department_id) if entry.department_id else None
+            if entry.member_id is not None:
+                key = (entry.task_id, "m", entry.member_id)
+            if key is not None:
+                roles.setdefault(key, []).append(entry.role)
+        departments = snap.department_by_id
+        rows = []
+        for task in shown:
+            rolled = snap.rolled[task.code]
+            department = self.department_of(task)
+            rows.append(
+                {
+                    "code": task.code,
+                    "depth": task.code.count("."),
+                    "title": task.title,
+                    "owners": ", ".join(m.name for m in self.owners_of(task)),
+                    "department": departments[department].name if department in departments else "",
+                    "start": self.day(rolled.start),
+                    "due": self.day(rolled.due),
+                    "progress": rolled.progress,
+                    "status": self.t(f"track.task_status.{rolled.status}"),
+                    "late": rolled.due is not None and rolled.due < self.today and rolled.status != "done",
+                    "cells": ["/".join(roles.get((task.id, kind, ref), [])) for kind, ref, _ in columns],
+                }
+            )
+        return {"columns": [name for _, _, name in columns], "rows": rows}
+
+    def risks(self) -> list[dict[str, Any]]:
+        snap = self.snap
+        people = snap.member_by_id
+        shown = []
+        for risk in snap.risks:
+            owner = people.get(risk.owner_member_id) if risk.owner_member_id is not None else None
+            if self.filters.owner is not None and risk.owner_member_id != self.filters.owner:
+                continue
+            if self.filters.department is not None and (
+                owner is None or owner.department_id != self.filters.department
+            ):
+                continue
+            history = [
+                {
+                    "at": self.when(event.created_at),
+                    "move": " → ".join(
+                        self.t(f"track.risk_status.{status}")
+                        for status in (event.from_status, event.to_status)
+                        if status
+                    ),
+                    "note": event.note,
+                    "by": _name(people.get(event.author_member_id)) if event.author_member_id else "",
+                }
+                for event in self.board.risk_history.get(risk.id, [])
+            ]
+            shown.append(
+                {
+                    "number": risk.number,
+                    "level": risk.level,
+                    "level_text": self.t(f"track.level.{risk.level}"),
+                    "description": risk.description,
+                    "owner": _name(owner),
+                    "status": self.t(f"track.risk_status.{risk.status}"),
+                    "closed": risk.status in ("mitigated", "closed"),
+                    "mitigation": risk.mitigation,
+                    "created": self.when(risk.created_at),
+                    "history": history,
+                }
+            )
+        return shown
+
+    def milestones(self) -> list[dict[str, Any]]:
+        snap = self.snap
+        codes = {task.id: task.code for task in snap.tasks}
+        then = snap.slips.then if snap.slips else {}
+        rows = []
+        for milestone in snap.milestones:
+            baseline = then.get(("milestone", milestone.id))
+            done = milestone.status == "done"
+            rows.append(
+                {
+                    "number": milestone.number,
+                    "title": milestone.title,
+                    "due": self.day(milestone.due_date),
+                    "baseline": self.day(baseline.due) if baseline else "–",
+                    "moved": baseline is not None
+                    and baseline.due is not None
+                    and baseline.due != milestone.due_date,
+                    "late": not done and milestone.due_date < self.today,
+                    "status": self.t("dashboard.milestone.done" if done else "dashboard.milestone.open"),
+                    "done_at": self.when(milestone.done_at) if milestone.done_at else "",
+                    "tasks": ", ".join(codes[i] for i in milestone.task_ids if i in codes),
+                }
+            )
+        return rows
+
+    def changes(self) -> list[dict[str, Any]]:
+        people = self.snap.member_by_id
+        rows = []
+        for cr in self.board.changes:
+            status = "discussing" if cr.status == "open" and cr.discussing else cr.status
+            rows.append(
+                {
+                    "number": cr.number,
+                    "what": describe_request(self.locale, cr, self.today),
+                    "reason": cr.reason,
+                    "status": self.t(f"change.status.{status}"),
+                    "status_class": {"approved": "ok", "rejected": "bad"}.get(cr.status, "warn"),
+                    "by": _name(people.get(cr.requester_member_id)) if cr.requester_member_id else "",
+                    "at": self.when(cr.created_at),
+                    "decided_by": _name(people.get(cr.decided_by_member_id))
+                    if cr.decided_by_member_id
+                    else "",
+                    "decided_at": self.when(cr.decided_at) if cr.decided_at else "",
+                    "note": cr.decision_note,
+                }
+            )
+        return rows
+
+    def reports(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "week": f"{self.day(entry.report.week_start)} – {self.day(entry.report.week_end)}",
+                "report": entry.report,
+                "state": self.t(f"overview.state.{entry.report.state}"),
+            }
+            for entry in self.board.reports
+        ]
+
+    def audit(self) -> list[dict[str, str]]:
+        return [
+            {
+                "at": self.when(entry.created_at),
+                "who": entry.actor_name or entry.actor_user_id,
+                "action": entry.action,
+                "what": f"{entry.entity} {entry.entity_id}".strip(),
+            }
+            for entry in self.board.audit
+        ]
+
     def render(self, template: str, **extra: Any) -> str:
         snap = self.snap
         return (
@@ -177,6 +329,13 @@ class _Page:
                 members=snap.members,
                 charter=self.charter(),
                 gantt=self.gantt(),
+                tasks=self.tasks(),
+                risks=self.risks(),
+                milestones=self.milestones(),
+                changes=self.changes(),
+                reports=self.reports(),
+                audit=self.audit(),
+                audit_total=self.board.audit_total,
                 **extra,
             )
         )

@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache, cached_property
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from bot.domain import gantt
+from bot.domain.participation import DayMark
 from bot.domain.snapshot import MemberRec, ProjectSnapshot, TaskRec
 from bot.render import gantt_svg
 from bot.render.changes import describe_request
@@ -302,6 +303,34 @@ class _Page:
             for entry in self.board.reports
         ]
 
+    def participation(self) -> dict[str, Any]:
+        """The heatmap: a row per member, a cell per day, coloured by what the day was for them."""
+        seen = self.board.participation
+        days = [
+            {
+                "label": day.strftime("%m-%d") if day.day == 1 or n == 0 else str(day.day),
+                "iso": day.isoformat(),
+            }
+            for n, day in enumerate(seen.days)
+        ]
+        rows = []
+        for member in seen.members:
+            cells = []
+            for day in seen.days:
+                mark = seen.marks[(member.member_id, day)]
+                label = self.t(f"dashboard.heat.{mark}")
+                cells.append({"mark": mark, "title": f"{member.name} · {day.isoformat()} · {label}"})
+            rate = member.rates.response_rate
+            rows.append(
+                {
+                    "name": member.name,
+                    "department": member.department or "",
+                    "rate": f"{round(rate * 100)}%" if rate is not None else "–",
+                    "cells": cells,
+                }
+            )
+        return {"days": days, "rows": rows, "marks": get_args(DayMark)}
+
     def audit(self) -> list[dict[str, str]]:
         return [
             {
@@ -335,6 +364,7 @@ class _Page:
                 changes=self.changes(),
                 reports=self.reports(),
                 audit=self.audit(),
+                participation=self.participation(),
                 audit_total=self.board.audit_total,
                 **extra,
             )

@@ -5,20 +5,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import dashboard_link
+from bot.domain.participation import Participation
 from bot.domain.report import WeeklyReport, from_content
 from bot.domain.snapshot import ProjectSnapshot
-from bot.services import audit, signoff
+from bot.services import audit, participation, signoff
 from bot.services import snapshot as snapshot_service
 from bot.services.audit import Actor
 from bot.settings import Settings
 from storage.models import AuditEntry, ChangeRequest, Member, Project, ReportSnapshot, Risk, RiskEvent
 
 AUDIT_SHOWN = 100  # the newest entries of the audit trail on the page
+HEATMAP_DAYS = 28  # the standup heatmap's window, ending today
 REPORTS_SHOWN = 12  # weekly reports, newest first
 
 
@@ -98,10 +101,13 @@ class Board:
     reports: list[Report]  # newest first
     audit: list[AuditEntry]  # newest first, at most AUDIT_SHOWN
     audit_total: int
+    participation: Participation  # the last HEATMAP_DAYS days
 
 
 async def gather(session: AsyncSession, project: Project, viewer: Member, now: datetime) -> Board:
     pid = project.id
+    today = now.astimezone(ZoneInfo(project.timezone)).date()
+    since = today - timedelta(days=HEATMAP_DAYS - 1)
     history: dict[int, list[RiskEvent]] = {}
     for event in await session.scalars(
         select(RiskEvent)
@@ -146,4 +152,12 @@ async def gather(session: AsyncSession, project: Project, viewer: Member, now: d
         reports=reports,
         audit=entries,
         audit_total=total or 0,
+        participation=await participation.load(
+            session,
+            project,
+            since=since,
+            until=today,
+            today=today,
+            now=now,
+        ),
     )

@@ -31,6 +31,7 @@ from bot.permissions import RULES
 from bot.render import views
 from bot.render.i18n import t
 from bot.services import members, projects
+from bot.services.dashboard import Links
 from bot.services.integrations import WebhookHosts
 from storage.counters import count_hit
 from storage.models import Project
@@ -63,6 +64,7 @@ class Defaults:
     command_rate_limit: int = 20  # per user, platform and minute
     # The platform clients that fetch the files people send (a workbook to import), by platform.
     downloaders: Mapping[str, Downloader] = field(default_factory=dict)
+    dashboard: Links | None = None  # signs /dashboard links; None while the dashboard is off
 
 
 def usage_line(locale: str, spec: CommandSpec) -> str:
@@ -178,6 +180,7 @@ async def dispatch_message(
         webhook_hosts=defaults.webhook_hosts,
         secret_box=defaults.secret_box,
         downloader=defaults.downloaders.get(message.platform),
+        dashboard=defaults.dashboard,
     )
     try:
         # A refused command changes nothing: its writes live and die in this savepoint.

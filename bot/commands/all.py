@@ -6,6 +6,7 @@ from bot.commands import (
     baseline,
     changes,
     charter,
+    dashboard,
     help,
     needs,
     overview,
@@ -38,6 +39,7 @@ def build_registry() -> Registry:
         report.router,
         pictures.router,
         workbook.router,
+        dashboard.router,
         rhythm.router,
         undo.router,
     )

@@ -13,6 +13,7 @@ from adapters.models import InboundMessage
 from bot.commands.parsing import normalize, tidy
 from bot.commands.registry import CommandSpec, Registry
 from bot.render.i18n import t
+from bot.services.dashboard import Links
 from bot.services.integrations import WebhookHosts
 from storage.models import Member, Project
 from storage.secretbox import SecretBox
@@ -36,6 +37,8 @@ class CommandContext:
     secret_box: SecretBox | None = None
     # Fetches the file of a file message on this platform (None where files cannot be read).
     downloader: Downloader | None = None
+    # Signs /dashboard links (CROSSTRACK_PUBLIC_URL and CROSSTRACK_DASHBOARD_SECRET); None when unset.
+    dashboard: Links | None = None
     # Said after the handler's replies, e.g. that the sender was just added to the project.
     notices: list[str] = field(default_factory=list)
 

@@ -12,6 +12,7 @@ from bot.render.catalog import (
     cards,
     changes,
     core,
+    dashboard,
     integrations,
     needs,
     participation,
@@ -62,6 +63,7 @@ CATALOG = _merge(
     participation.STRINGS,
     pictures.STRINGS,
     workbook.STRINGS,
+    dashboard.STRINGS,
     views.STRINGS,
     xlsx.STRINGS,
 )

@@ -169,11 +169,11 @@ async def _rows(database_url: str, table: str) -> list[dict[str, Any]]:
     engine = create_engine(database_url)
     try:
         async with engine.connect() as connection:
-            # report_webhooks and projects by their columns in the database (the model's are the
+            # report_webhooks, projects and members by their columns in the database (the model's are the
             # head's); JSON decoded.
             query = (
                 sa.text(f"SELECT * FROM {table}")
-                if table in ("report_webhooks", "projects")
+                if table in ("report_webhooks", "projects", "members")
                 else sa.select(Base.metadata.tables[table])
             )
             result = await connection.execute(query)
@@ -251,17 +251,20 @@ def _dump_0005(database_url: str) -> str:
 # --- 0007: projects.join_policy -----------------------------------------------------------------------
 
 
-def test_0007_existing_projects_join_automatically_and_round_trip(scratch_url: str) -> None:
-    async def seed() -> None:
-        engine = create_engine(scratch_url)
-        try:
-            async with engine.begin() as connection:
-                await connection.execute(_A_0005_PROJECT)
-        finally:
-            await engine.dispose()
+async def _seed(database_url: str, *statements: sa.Executable) -> None:
+    """Rows written as an older schema has them, in one transaction."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            for statement in statements:
+                await connection.execute(statement)
+    finally:
+        await engine.dispose()
 
+
+def test_0007_existing_projects_join_automatically_and_round_trip(scratch_url: str) -> None:
     migrate.upgrade(scratch_url, "0006")
-    asyncio.run(seed())
+    asyncio.run(_seed(scratch_url, _A_0005_PROJECT))
     migrate.upgrade(scratch_url, "head")
     migrate.check(scratch_url)
     [project] = asyncio.run(_rows(scratch_url, "projects"))
@@ -269,5 +272,38 @@ def test_0007_existing_projects_join_automatically_and_round_trip(scratch_url: s
     migrate.downgrade(scratch_url, "0006")
     [project] = asyncio.run(_rows(scratch_url, "projects"))
     assert "join_policy" not in project and project["name"] == "p"
+    migrate.upgrade(scratch_url, "head")
+    migrate.check(scratch_url)
+
+
+# --- 0015: members.dashboard_generation ---------------------------------------------------------------
+
+_MEMBERS_0014 = sa.table(
+    "members",
+    *(
+        sa.column(name)
+        for name in ("project_id", "platform", "platform_user_id", "display_name", "role", "created_at")
+    ),
+)
+
+
+def test_0015_existing_members_start_at_generation_0_and_round_trip(scratch_url: str) -> None:
+    wang = insert(_MEMBERS_0014).values(
+        project_id=sa.select(_PROJECTS_0005.c.id).scalar_subquery(),
+        platform="feishu",
+        platform_user_id="ou_1",
+        display_name="Wang",
+        role="pm",
+        created_at=AT,
+    )
+    migrate.upgrade(scratch_url, "0014")
+    asyncio.run(_seed(scratch_url, _A_0005_PROJECT, wang))
+    migrate.upgrade(scratch_url, "head")
+    migrate.check(scratch_url)
+    [member] = asyncio.run(_rows(scratch_url, "members"))
+    assert member["dashboard_generation"] == 0  # links issued from now on open until revoked
+    migrate.downgrade(scratch_url, "0014")
+    [member] = asyncio.run(_rows(scratch_url, "members"))
+    assert "dashboard_generation" not in member and member["display_name"] == "Wang"
     migrate.upgrade(scratch_url, "head")
     migrate.check(scratch_url)

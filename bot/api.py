@@ -5,7 +5,7 @@
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable, Coroutine
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -19,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.commands.parsing import YEARS_AWAY, ArgError, check_near
 from bot.domain.baseline import Kind, slip_workdays
+from bot.domain.participation import DayMark, Participation, Rates
 from bot.domain.report import week_of
 from bot.domain.snapshot import ProjectSnapshot
 from bot.domain.wbs import code_key
 from bot.render.i18n import LOCALES, Locale
 from bot.render.xlsx import MEDIA_TYPE, write_export
-from bot.services import pictures, plan_import, snapshot
+from bot.services import participation, pictures, plan_import, snapshot
 from bot.services import reports as report_service
 from bot.settings import Settings
 from storage.models import (
@@ -37,6 +38,8 @@ from storage.models import (
 
 DISABLED = "JSON API disabled: set CROSSTRACK_API_TOKEN"
 RACI_ROLES = ("R", "A", "C", "I")
+PARTICIPATION_WEEKS = 4  # the default window, ending today
+MAX_PARTICIPATION_DAYS = 366
 
 # -- response models (they are also the OpenAPI schema at /docs) ------------------------------------
 
@@ -191,6 +194,75 @@ class ReportSummaryOut(BaseModel):
 class ReportOut(ReportSummaryOut):
     markdown: str  # the card as posted; mentions as <at:USER_ID>
     content: dict[str, Any]  # every section, and each task's row
+
+
+class RatesOut(BaseModel):
+    asked: int  # standups they were expected to give (prompted, not on leave, with open work)
+    answered: int
+    response_rate: float | None  # answered / asked; null when never asked
+    median_reply_minutes: int | None  # after that day's prompt
+    due: int  # leaf tasks due in the window that finished or are past due
+    on_time: int  # finished on or before their due date
+    on_time_rate: float | None
+    late_days_avg: float | None  # mean workdays late over the late ones (open ones counted to today)
+    streak: int  # answered standups in a row, up to the last one asked
+
+
+class MemberParticipationOut(BaseModel):
+    id: int
+    name: str
+    department: str | None
+    rates: RatesOut
+    marks: list[DayMark]  # one per day of `days`: answered, missed, leave or off
+
+
+class DepartmentParticipationOut(BaseModel):
+    name: str  # "" for the members without a department
+    rates: RatesOut  # its members' together; streak: days in a row on which all those asked answered
+
+
+class ParticipationOut(BaseModel):
+    since: date
+    until: date
+    days: list[date]
+    members: list[MemberParticipationOut]
+    departments: list[DepartmentParticipationOut]
+
+
+def _rates_out(rates: Rates) -> RatesOut:
+    return RatesOut(
+        asked=rates.asked,
+        answered=rates.answered,
+        response_rate=rates.response_rate,
+        median_reply_minutes=rates.median_reply_minutes,
+        due=rates.due,
+        on_time=rates.on_time,
+        on_time_rate=rates.on_time_rate,
+        late_days_avg=rates.late_days_avg,
+        streak=rates.streak,
+    )
+
+
+def _participation_out(found: Participation) -> ParticipationOut:
+    return ParticipationOut(
+        since=found.since,
+        until=found.until,
+        days=list(found.days),
+        members=[
+            MemberParticipationOut(
+                id=m.member_id,
+                name=m.name,
+                department=m.department,
+                rates=_rates_out(m.rates),
+                marks=[found.marks[(m.member_id, day)] for day in found.days],
+            )
+            for m in found.members
+        ],
+        departments=[
+            DepartmentParticipationOut(name=d.department, rates=_rates_out(d.rates))
+            for d in found.departments
+        ],
+    )
 
 
 def _report_summary(snapshot: ReportSnapshot) -> ReportSummaryOut:
@@ -501,6 +573,41 @@ def build_router(
         return ReportOut(
             **_report_summary(snapshot).model_dump(), markdown=snapshot.markdown, content=snapshot.content
         )
+
+    @api.get(
+        "/projects/{project_id}/participation",
+        responses={
+            **not_found,
+            422: {
+                "model": ErrorOut,
+                "description": "since after until, too long a window, or a far date",
+            },
+        },
+    )
+    async def project_participation(
+        session: Session,
+        project_id: ProjectId,
+        since: Annotated[date | None, Query(description="First day; default: 4 weeks to `until`.")] = None,
+        until: Annotated[date | None, Query(description="Last day; default: today.")] = None,
+    ) -> ParticipationOut:
+        """Standup participation and task timeliness per member and department over a window of at
+        most 366 days, with each member's day-by-day marks for a heatmap."""
+        project = await get_project(session, project_id)
+        now = clock()
+        today = now.astimezone(ZoneInfo(project.timezone)).date()
+        last = until or today
+        first = since or last - timedelta(days=7 * PARTICIPATION_WEEKS - 1)
+        for day in (first, last):
+            try:
+                check_near(day, today=today, value=day.isoformat())
+            except ArgError:
+                raise ApiError(422, f"{day.isoformat()} is more than {YEARS_AWAY} years from today") from None
+        if first > last:
+            raise ApiError(422, f"since {first.isoformat()} is after until {last.isoformat()}")
+        if (last - first).days + 1 > MAX_PARTICIPATION_DAYS:
+            raise ApiError(422, f"at most {MAX_PARTICIPATION_DAYS} days at a time")
+        found = await participation.load(session, project, since=first, until=last, today=today, now=now)
+        return _participation_out(found)
 
     @api.get(
         "/projects/{project_id}/export.xlsx",

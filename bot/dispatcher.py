@@ -28,6 +28,7 @@ from bot.permissions import RULES
 from bot.render import views
 from bot.render.i18n import t
 from bot.services import members, projects
+from bot.services.dashboard import Links
 from bot.services.integrations import WebhookHosts
 from storage.counters import count_hit
 from storage.models import Project
@@ -54,6 +55,7 @@ class Defaults:
     webhook_hosts: WebhookHosts = field(default_factory=WebhookHosts)
     secret_box: SecretBox | None = None
     command_rate_limit: int = 20  # per user, platform and minute
+    dashboard: Links | None = None  # signs /dashboard links; None while the dashboard is off
 
 
 def usage_line(locale: str, spec: CommandSpec) -> str:
@@ -159,6 +161,7 @@ async def dispatch_message(
         default_timezone=defaults.timezone,
         webhook_hosts=defaults.webhook_hosts,
         secret_box=defaults.secret_box,
+        dashboard=defaults.dashboard,
     )
     try:
         # A refused command changes nothing: its writes live and die in this savepoint.

@@ -32,7 +32,7 @@ from adapters.feishu.bot_webhook import FeishuBotWebhook
 from adapters.feishu.client import FeishuClient
 from adapters.listeners import Listeners, build_listeners
 from adapters.ratelimit import CounterStore, SharedBudget
-from bot import api, docs, health, metrics
+from bot import api, dashboard, docs, health, metrics
 from bot.card_clicks import CardClicks
 from bot.commands.all import build_registry
 from bot.http_limits import HttpLimits, RequestLimits
@@ -278,6 +278,7 @@ def create_app(
     app.state.scheduler = service
     app.state.listeners = listeners
     app.include_router(api.build_router(settings, runtime.factory, clock))
+    app.include_router(dashboard.build_router(settings, runtime.factory, clock))
     app.include_router(health.build_router(readiness_checks(engine, listeners, service)))
     limits = HttpLimits(
         settings.max_body_bytes, settings.max_concurrent_requests, settings.body_timeout_seconds

@@ -200,6 +200,8 @@ RULES: dict[str, Rule] = {
     "who.leave": Rule(_anyone, denied="who.pm_or_their_head"),
     "who.pm_or_their_head_view": Rule(_anyone, denied="who.pm_or_their_head"),
     "who.undo": Rule(_member, denied="who.pm"),
+    # One's own links for any member; another's (checked in the handler) for a PM.
+    "who.dashboard_revoke": Rule(_known_member),
 }
 
 

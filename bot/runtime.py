@@ -25,6 +25,7 @@ from bot.commands.registry import Registry
 from bot.dispatcher import Defaults, dispatch, redacted
 from bot.metrics import Metrics, start_trace
 from bot.render.i18n import t
+from bot.services.dashboard import Links
 from bot.services.integrations import WebhookHosts
 from bot.settings import Settings
 from scheduler.outbox import OutboxWorker
@@ -75,6 +76,7 @@ class Runtime:
                 dingtalk_oapi=settings.dingtalk_oapi_domain, feishu=settings.feishu_domain
             ),
             secret_box=settings.secret_box(),
+            dashboard=Links.from_settings(settings),
         )
         self.metrics = Metrics()
         self.outbox = OutboxWorker(self.factory, self.senders, clock, metrics=self.metrics)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -80,6 +81,12 @@ class Settings(BaseSettings):
     # Processed inbound events, delivered outbox rows, job runs ... older than this are deleted daily.
     retention_days: Annotated[int, Field(ge=1)] = 30
 
+    # The web dashboard (`/dashboard`): the base URL people open (e.g. https://crosstrack.example.com),
+    # how long a link stays valid, and the key its links are signed with. Off while public_url is unset.
+    public_url: str | None = None
+    dashboard_link_days: int = Field(default=7, ge=1, le=90)
+    dashboard_secret: SecretStr | None = None
+
     @field_validator("secret_keys_old", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -98,6 +105,18 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            example = "https://crosstrack.example.com"
+            raise ValueError(f"CROSSTRACK_PUBLIC_URL must be an http(s) URL like {example}; got {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
@@ -133,6 +152,15 @@ class Settings(BaseSettings):
                     "DingTalk is enabled (CROSSTRACK_DINGTALK_APP_KEY is set) but these are empty "
                     f"or placeholders: {', '.join(missing)}"
                 )
+        if self.public_url is not None and (
+            _is_placeholder(self.dashboard_secret)
+            or len(self.dashboard_secret.get_secret_value() if self.dashboard_secret else "") < 32
+        ):
+            raise ValueError(
+                "CROSSTRACK_PUBLIC_URL is set, so dashboard links are signed: set "
+                "CROSSTRACK_DASHBOARD_SECRET to a random value of at least 32 characters, e.g. from "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
         if self.api_token is not None and _is_placeholder(self.api_token):
             raise ValueError("CROSSTRACK_API_TOKEN is a placeholder; set a real token or unset it")
         keys = [(KEY_SETTING, self.secret_key)] if self.secret_key is not None else []
@@ -154,6 +182,10 @@ class Settings(BaseSettings):
     def feishu_accepts_unsigned(self) -> bool:
         """Feishu webhooks that only a static token in the body vouches for (see above)."""
         return self.feishu_enabled and self.feishu_mode == "http" and self.feishu_encrypt_key is None
+
+    @property
+    def dashboard_enabled(self) -> bool:
+        return self.public_url is not None
 
     @property
     def dingtalk_enabled(self) -> bool:

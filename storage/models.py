@@ -163,6 +163,9 @@ class Member(Base):
     # Removed from the project: the row stays for history, the audit log and /undo, and a person
     # added again gets it back; nothing else counts it as a member.
     removed_at: Mapped[datetime | None]
+    # Their dashboard links carry the generation they were made in; `/dashboard revoke` raises it,
+    # so every link made before no longer opens.
+    dashboard_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     __table_args__ = (
         UniqueConstraint("project_id", "platform", "platform_user_id"),

@@ -93,10 +93,20 @@ class _Room(Protocol):
 class Chat:
     """Chats on one platform; `say` returns the bot's decoded replies."""
 
-    def __init__(self, platform: str, runtime: Runtime, room: _Room) -> None:
+    def __init__(
+        self, platform: str, runtime: Runtime, room: _Room, http: httpx.AsyncClient | None = None
+    ) -> None:
         self.platform = platform
         self.runtime = runtime
         self._room = room
+        self._http = http
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """A client of the app's HTTP routes (its web pages), on Feishu and DingTalk."""
+        if self._http is None:
+            raise NotImplementedError("the shell serves no HTTP")
+        return self._http
 
     async def post(
         self,
@@ -399,7 +409,7 @@ async def _feishu_runtime(
     ):
         await sender.bot_open_id()  # as the app's start-up does: group messages @ the bot
         tenant = feishu.Tenant(http, runtime, api, feishu.ENCRYPT_KEY, clock)
-        yield Chat("feishu", runtime, _FeishuRoom(tenant))
+        yield Chat("feishu", runtime, _FeishuRoom(tenant), http)
 
 
 @asynccontextmanager
@@ -422,7 +432,7 @@ async def _dingtalk_runtime(
         dingtalk.dingtalk_api() as api,
         _serving(create_app(settings, senders={"dingtalk": sender}, clock=clock)) as (runtime, http),
     ):
-        yield Chat("dingtalk", runtime, _DingTalkRoom(dingtalk.Organisation(http, runtime, api, clock)))
+        yield Chat("dingtalk", runtime, _DingTalkRoom(dingtalk.Organisation(http, runtime, api, clock)), http)
 
 
 @asynccontextmanager

@@ -6,6 +6,7 @@ from bot.commands import (
     baseline,
     changes,
     charter,
+    dashboard,
     help,
     needs,
     overview,
@@ -36,6 +37,7 @@ def build_registry() -> Registry:
         overview.router,
         report.router,
         pictures.router,
+        dashboard.router,
         rhythm.router,
         undo.router,
     )

@@ -12,6 +12,7 @@ from adapters.models import InboundMessage
 from bot.commands.parsing import normalize, tidy
 from bot.commands.registry import CommandSpec, Registry
 from bot.render.i18n import t
+from bot.services.dashboard import Links
 from bot.services.integrations import WebhookHosts
 from storage.models import Member, Project
 from storage.secretbox import SecretBox
@@ -33,6 +34,8 @@ class CommandContext:
     webhook_hosts: WebhookHosts = field(default_factory=WebhookHosts)
     # Encrypts integration secrets (CROSSTRACK_SECRET_KEY); None when unset.
     secret_box: SecretBox | None = None
+    # Signs /dashboard links (CROSSTRACK_PUBLIC_URL and CROSSTRACK_DASHBOARD_SECRET); None when unset.
+    dashboard: Links | None = None
     # Said after the handler's replies, e.g. that the sender was just added to the project.
     notices: list[str] = field(default_factory=list)
 

@@ -7,8 +7,8 @@ phases alone (with the milestones), and each phase is a chart of its own (`/gant
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from bot.domain.snapshot import ProjectSnapshot
@@ -95,10 +95,12 @@ def chart(
     today: date,
     is_workday: Callable[[date], bool],
     phase: str | None = None,
+    whole: bool = False,
 ) -> Chart:
-    """The chart of the whole plan, or of one phase (`phase`, a top-level code that exists)."""
+    """The chart of the whole plan, or of one phase (`phase`, a top-level code that exists);
+    `whole`: every row however many (a page that scrolls, not a picture), never cut into pages."""
     ordered = sorted(bars, key=lambda bar: code_key(bar.code))
-    paged = tuple(pages(ordered)) if phase is None else ()
+    paged = tuple(pages(ordered)) if phase is None and not whole else ()
     if phase is not None:
         rows = [bar for bar in ordered if bar.code.split(".")[0] == phase]
     elif paged:
@@ -138,12 +140,31 @@ def chart(
     )
 
 
+def narrowed(chart: Chart, codes: Collection[str]) -> Chart:
+    """The chart with only the rows of `codes` (a filter), the arrows between them and the milestones
+    linked to them, over the same days: narrowing never moves a bar."""
+    keep = [row for row, bar in enumerate(chart.rows) if bar.code in codes]
+    index = {old: new for new, old in enumerate(keep)}
+    return replace(
+        chart,
+        rows=tuple(chart.rows[row] for row in keep),
+        arrows=tuple(
+            Arrow(index[arrow.source], index[arrow.target])
+            for arrow in chart.arrows
+            if arrow.source in index and arrow.target in index
+        ),
+        milestones=tuple(mark for mark in chart.milestones if any(code in codes for code in mark.tasks)),
+    )
+
+
 def _belongs(mark: Diamond, shown: set[str], phase: str | None) -> bool:
     """The whole plan shows every milestone; a phase those linked to its tasks."""
     return phase is None or any(code in shown for code in mark.tasks)
 
 
-def of_plan(snapshot: ProjectSnapshot, *, title: str, today: date, phase: str | None = None) -> Chart:
+def of_plan(
+    snapshot: ProjectSnapshot, *, title: str, today: date, phase: str | None = None, whole: bool = False
+) -> Chart:
     """The chart of a project as read: effective dates and % (a parent spans its children), the
     baseline in force, the critical path, late work and milestones missed or pushed past their
     baseline date."""
@@ -187,4 +208,5 @@ def of_plan(snapshot: ProjectSnapshot, *, title: str, today: date, phase: str | 
         today=today,
         is_workday=snapshot.calendar,
         phase=phase,
+        whole=whole,
     )

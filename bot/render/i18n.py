@@ -12,6 +12,7 @@ from bot.render.catalog import (
     cards,
     changes,
     core,
+    dashboard,
     integrations,
     needs,
     pictures,
@@ -58,6 +59,7 @@ CATALOG = _merge(
     undo.STRINGS,
     needs.STRINGS,
     pictures.STRINGS,
+    dashboard.STRINGS,
     views.STRINGS,
     xlsx.STRINGS,
 )

@@ -169,11 +169,11 @@ async def _rows(database_url: str, table: str) -> list[dict[str, Any]]:
     engine = create_engine(database_url)
     try:
         async with engine.connect() as connection:
-            # report_webhooks and projects by their columns in the database (the model's are the
+            # report_webhooks, projects and members by their columns in the database (the model's are the
             # head's); JSON decoded.
             query = (
                 sa.text(f"SELECT * FROM {table}")
-                if table in ("report_webhooks", "projects")
+                if table in ("report_webhooks", "projects", "members")
                 else sa.select(Base.metadata.tables[table])
             )
             result = await connection.execute(query)
@@ -269,5 +269,49 @@ def test_0007_existing_projects_join_automatically_and_round_trip(scratch_url: s
     migrate.downgrade(scratch_url, "0006")
     [project] = asyncio.run(_rows(scratch_url, "projects"))
     assert "join_policy" not in project and project["name"] == "p"
+    migrate.upgrade(scratch_url, "head")
+    migrate.check(scratch_url)
+
+
+# --- 0014: members.dashboard_generation ---------------------------------------------------------------
+
+_MEMBERS_0013 = sa.table(
+    "members",
+    *(
+        sa.column(name)
+        for name in ("project_id", "platform", "platform_user_id", "display_name", "role", "created_at")
+    ),
+)
+
+
+def test_0014_existing_members_start_at_generation_0_and_round_trip(scratch_url: str) -> None:
+    async def seed() -> None:
+        engine = create_engine(scratch_url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(_A_0005_PROJECT)
+                project_id = await connection.scalar(sa.text("SELECT id FROM projects"))
+                await connection.execute(
+                    insert(_MEMBERS_0013).values(
+                        project_id=project_id,
+                        platform="feishu",
+                        platform_user_id="ou_1",
+                        display_name="Wang",
+                        role="pm",
+                        created_at=AT,
+                    )
+                )
+        finally:
+            await engine.dispose()
+
+    migrate.upgrade(scratch_url, "0013")
+    asyncio.run(seed())
+    migrate.upgrade(scratch_url, "head")
+    migrate.check(scratch_url)
+    [member] = asyncio.run(_rows(scratch_url, "members"))
+    assert member["dashboard_generation"] == 0  # links issued from now on open until revoked
+    migrate.downgrade(scratch_url, "0013")
+    [member] = asyncio.run(_rows(scratch_url, "members"))
+    assert "dashboard_generation" not in member and member["display_name"] == "Wang"
     migrate.upgrade(scratch_url, "head")
     migrate.check(scratch_url)

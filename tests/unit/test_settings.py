@@ -126,3 +126,31 @@ def test_secret_keys_come_from_the_environment_old_ones_comma_separated(
 def test_a_malformed_secret_key_stops_the_start_naming_it(values: dict[str, str], named: str) -> None:
     with pytest.raises(ValidationError, match=named):
         make(**values)
+
+
+DASHBOARD_SECRET = "a-real-dashboard-secret-0123456789abcdef"
+
+
+def test_the_dashboard_is_off_until_its_public_url_is_set() -> None:
+    assert not make().dashboard_enabled
+    settings = make(public_url="https://crosstrack.example.com/", dashboard_secret=DASHBOARD_SECRET)
+    assert settings.dashboard_enabled and settings.public_url == "https://crosstrack.example.com"
+    assert settings.dashboard_link_days == 7
+    assert DASHBOARD_SECRET not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"public_url": "https://crosstrack.example.com"},  # no secret
+        {"public_url": "https://crosstrack.example.com", "dashboard_secret": "changeme"},
+        {"public_url": "https://crosstrack.example.com", "dashboard_secret": "short-secret"},
+        {"public_url": "crosstrack.example.com", "dashboard_secret": DASHBOARD_SECRET},
+        {"public_url": "ftp://crosstrack.example.com", "dashboard_secret": DASHBOARD_SECRET},
+        {"public_url": "https://crosstrack.example.com/?x=1", "dashboard_secret": DASHBOARD_SECRET},
+        {"public_url": "https://x.example", "dashboard_secret": DASHBOARD_SECRET, "dashboard_link_days": 0},
+    ],
+)
+def test_dashboard_settings_are_refused_when_unusable(values: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        make(**values)

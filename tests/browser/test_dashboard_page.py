@@ -217,10 +217,10 @@ async def test_a_bad_link_gets_the_refusal_and_no_project_data(
             assert watched.page_errors == []
     finally:
         board.clock.now = NOW
-    # The same page still opens bob's good link: the refusal was the link's, not the server's.
-    async with watched_page(browser, board.link) as watched:
-        response = await watched.page.goto(board.link)
-        assert response is not None and response.status == 200
+    if case == "expired":  # it was the time: back to today, the same link opens again
+        async with watched_page(browser, board.link) as watched:
+            response = await watched.page.goto(board.link)
+            assert response is not None and response.status == 200
 
 
 async def test_a_phone_scrolls_only_the_gantt_sideways(browser: Browser, board: Board) -> None:

@@ -8,7 +8,7 @@ goes to the template as it is, never through `t`, whose chat escaping would chan
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache, cached_property
 from typing import Any, get_args
 from zoneinfo import ZoneInfo
@@ -294,14 +294,19 @@ class _Page:
         return rows
 
     def reports(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "week": f"{self.day(entry.report.week_start)} – {self.day(entry.report.week_end)}",
-                "report": entry.report,
-                "state": self.t(f"overview.state.{entry.report.state}"),
-            }
-            for entry in self.board.reports
-        ]
+        shown = []
+        for entry in self.board.reports:
+            report = entry.report
+            end = report.week_end if report else entry.week_start + timedelta(days=6)
+            shown.append(
+                {
+                    "week": f"{self.day(entry.week_start)} – {self.day(end)}",
+                    "report": report,
+                    "state": self.t(f"overview.state.{report.state}") if report else "",
+                    "markdown": entry.markdown,
+                }
+            )
+        return shown
 
     def participation(self) -> dict[str, Any]:
         """The heatmap: a row per member, a cell per day, coloured by what the day was for them."""

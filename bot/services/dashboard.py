@@ -84,7 +84,16 @@ async def revoke(*, session: AsyncSession, member: Member, actor: Actor, now: da
 @dataclass(frozen=True)
 class Report:
     week_start: date
-    report: WeeklyReport
+    report: WeeklyReport | None  # None: stored in a form this version cannot read
+    markdown: str  # the report as posted, shown when `report` is None
+
+
+def _report(row: ReportSnapshot) -> Report:
+    try:
+        report: WeeklyReport | None = from_content(row.content)
+    except (TypeError, KeyError, ValueError, AssertionError):
+        report = None
+    return Report(row.week_start, report, row.markdown)
 
 
 @dataclass(frozen=True)
@@ -122,7 +131,7 @@ async def gather(session: AsyncSession, project: Project, viewer: Member, now: d
         )
     )
     reports = [
-        Report(row.week_start, from_content(row.content))
+        _report(row)
         for row in await session.scalars(
             select(ReportSnapshot)
             .where(ReportSnapshot.project_id == pid)

@@ -178,6 +178,20 @@ async def test_choosing_a_department_narrows_the_gantt(browser: Browser, board: 
         watched.assert_clean()
 
 
+async def test_choosing_an_owner_narrows_the_gantt_to_their_tasks(browser: Browser, board: Board) -> None:
+    frank = {code for code, facts in board.tasks.items() if facts.owner == "frank"}
+    assert frank == {"2.1", "2.1.1"}  # the plan's
+    async with watched_page(browser, board.link) as watched:
+        page = watched.page
+        await page.goto(board.link)
+        await page.select_option("select[name=owner]", label="frank")
+        async with page.expect_navigation():
+            await page.locator("form.filters button[type=submit]").click()
+        codes = await task_codes(page)
+        assert set(codes) == frank and len(codes) == len(frank), codes
+        watched.assert_clean()
+
+
 def _forged_with_another_key(board: Board) -> str:
     link = dashboard_link.Link(board.project_id, board.bob_id, NOW + timedelta(days=7), 0)
     token = dashboard_link.sign(b"not-the-server-key-0123456789abcdef", link)

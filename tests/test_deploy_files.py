@@ -26,6 +26,7 @@ SECRETS = {
     "dingtalk_robot_code",
     "secret_key",
     "secret_keys_old",
+    "dashboard_secret",
 }
 # `${VAR:-default}`, as compose interpolates it.
 INTERPOLATION = re.compile(r"\$\{(\w+):-([^}]*)\}")

@@ -7,8 +7,9 @@ from datetime import date
 
 from adapters.models import UserRef
 from bot.commands.context import CommandContext
-from bot.commands.parsing import MAX_ID_DIGITS, Args, normalize, parse_date
+from bot.commands.parsing import MAX_ID_DIGITS, Args, normalize, parse_args, parse_date
 from bot.errors import UsageError
+from bot.permissions import acting, deny, is_pm
 from bot.services.audit import Actor
 
 
@@ -16,6 +17,19 @@ def actor_of(ctx: CommandContext) -> Actor:
     """The verified sender, as recorded in the audit log."""
     sender = ctx.message.sender
     return Actor(sender.platform, sender.user_id, sender.name, ctx.message.event_id)
+
+
+def self_or_pm_named(ctx: CommandContext, args: str) -> str:
+    """The user id of a command about one's own things or, for a PM, someone else's (`/undo
+    [@someone]`): the one mention, else the sender. Anyone else naming someone is refused."""
+    me = acting(ctx)
+    parsed = parse_args(args, options=(), max_positional=0)
+    if parsed.rest or len(parsed.mentions) > 1:
+        raise UsageError()
+    whose = parsed.mentions[0] if parsed.mentions else me.platform_user_id
+    if whose != me.platform_user_id and not is_pm(me):
+        raise deny(ctx)
+    return whose
 
 
 def mentioned_user(ctx: CommandContext, user_id: str) -> UserRef:

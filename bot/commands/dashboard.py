@@ -4,12 +4,12 @@ revoke makes a member's links stop opening."""
 from __future__ import annotations
 
 from adapters.models import Reply, Text
-from bot.commands.common import actor_of
+from bot.commands.common import actor_of, self_or_pm_named
 from bot.commands.context import CommandContext
-from bot.commands.parsing import normalize, parse_args
+from bot.commands.parsing import normalize
 from bot.commands.registry import Router
 from bot.errors import UsageError, UserFacingError
-from bot.permissions import acting, deny, is_pm, require_member
+from bot.permissions import acting, require_member
 from bot.services import dashboard, members, notify
 from bot.services.dashboard import Links
 
@@ -56,15 +56,9 @@ async def revoke(ctx: CommandContext, args: str) -> list[Reply]:
     _links(ctx)
     project = ctx.require_project()
     me = acting(ctx)
-    parsed = parse_args(args, options=(), max_positional=0)
-    if parsed.rest or len(parsed.mentions) > 1:
-        raise UsageError()
-    whose = parsed.mentions[0] if parsed.mentions else me.platform_user_id
-    if whose == me.platform_user_id:
-        member = me
-    elif not is_pm(me):
-        raise deny(ctx)
-    else:
+    whose = self_or_pm_named(ctx, args)
+    member = me
+    if whose != me.platform_user_id:
         found = await members.by_user(ctx.session, project.id, ctx.message.platform, whose)
         if found is None:
             raise UserFacingError("dashboard.not_member", who=f"<at:{whose}>")

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from adapters.models import Reply, Text
-from bot.commands.common import actor_of
+from bot.commands.common import actor_of, self_or_pm_named
 from bot.commands.context import CommandContext
-from bot.commands.parsing import parse_args
 from bot.commands.registry import Router
-from bot.errors import UsageError
-from bot.permissions import acting, deny, is_pm
 from bot.services import undo as undo_service
 
 router = Router("undo", title="help.section.undo")
@@ -17,13 +14,7 @@ router = Router("undo", title="help.section.undo")
 @router.command("undo", "撤销", "撤回", usage="usage.undo", summary="summary.undo", who="who.undo")
 async def undo(ctx: CommandContext, args: str) -> list[Reply]:
     project = ctx.require_project()
-    me = acting(ctx)
-    parsed = parse_args(args, options=(), max_positional=0)
-    if parsed.rest or len(parsed.mentions) > 1:
-        raise UsageError()
-    whose = parsed.mentions[0] if parsed.mentions else me.platform_user_id
-    if whose != me.platform_user_id and not is_pm(me):
-        raise deny(ctx)
+    whose = self_or_pm_named(ctx, args)
     made, restored = await undo_service.undo(
         session=ctx.session,
         project=project,

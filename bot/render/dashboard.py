@@ -62,6 +62,9 @@ class Filters:
         return self.department is not None or self.owner is not None
 
 
+_LANG = {"zh": "zh-CN", "en": "en"}  # the page's `lang`, by locale
+
+
 def _name(member: MemberRec | None) -> str:
     return member.name if member is not None else ""
 
@@ -354,7 +357,7 @@ class _Page:
             .get_template(template)
             .render(
                 t=self.t,
-                lang="zh-CN" if self.locale == "zh" else "en",
+                lang=_LANG.get(self.locale, self.locale),
                 project=self.board.project,
                 viewer=_name(snap.member_by_id.get(self.board.viewer.id)),
                 today=self.today.isoformat(),
@@ -386,5 +389,5 @@ def refused(locale: str, *, nonce: str) -> str:
     return (
         _environment()
         .get_template("refused.html")
-        .render(t=lambda key, **params: t(locale, key, **params), lang=locale, nonce=nonce)
+        .render(t=lambda key, **params: t(locale, key, **params), lang=_LANG.get(locale, locale), nonce=nonce)
     )

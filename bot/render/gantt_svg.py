@@ -20,6 +20,7 @@ ROW = 26
 HEAD = 34  # the date ruler
 BAR = 14
 TITLE_CHARS = 16
+INDENT = 10  # a level of the WBS in the left column
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Box:
 class TaskRow:
     code: str
     label: str
+    label_x: float  # indented by depth
     label_y: float
     bar: Box | None  # None: the task has no dates
     done: Box | None  # the share done
@@ -112,7 +114,8 @@ def _row(chart: Chart, row: int, bar: Bar, info: RowInfo) -> TaskRow:
         baseline = Box(_x(chart, start), top + ROW - 7, (due - start).days * DAY + DAY, 3)
     return TaskRow(
         code=bar.code,
-        label=("  " * bar.depth) + _label(bar),
+        label=_label(bar),
+        label_x=4 + INDENT * bar.depth,
         label_y=top + ROW / 2 + 4,
         bar=box,
         done=done,

@@ -251,17 +251,20 @@ def _dump_0005(database_url: str) -> str:
 # --- 0007: projects.join_policy -----------------------------------------------------------------------
 
 
-def test_0007_existing_projects_join_automatically_and_round_trip(scratch_url: str) -> None:
-    async def seed() -> None:
-        engine = create_engine(scratch_url)
-        try:
-            async with engine.begin() as connection:
-                await connection.execute(_A_0005_PROJECT)
-        finally:
-            await engine.dispose()
+async def _seed(database_url: str, *statements: sa.Executable) -> None:
+    """Rows written as an older schema has them, in one transaction."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            for statement in statements:
+                await connection.execute(statement)
+    finally:
+        await engine.dispose()
 
+
+def test_0007_existing_projects_join_automatically_and_round_trip(scratch_url: str) -> None:
     migrate.upgrade(scratch_url, "0006")
-    asyncio.run(seed())
+    asyncio.run(_seed(scratch_url, _A_0005_PROJECT))
     migrate.upgrade(scratch_url, "head")
     migrate.check(scratch_url)
     [project] = asyncio.run(_rows(scratch_url, "projects"))
@@ -285,27 +288,16 @@ _MEMBERS_0013 = sa.table(
 
 
 def test_0014_existing_members_start_at_generation_0_and_round_trip(scratch_url: str) -> None:
-    async def seed() -> None:
-        engine = create_engine(scratch_url)
-        try:
-            async with engine.begin() as connection:
-                await connection.execute(_A_0005_PROJECT)
-                project_id = await connection.scalar(sa.text("SELECT id FROM projects"))
-                await connection.execute(
-                    insert(_MEMBERS_0013).values(
-                        project_id=project_id,
-                        platform="feishu",
-                        platform_user_id="ou_1",
-                        display_name="Wang",
-                        role="pm",
-                        created_at=AT,
-                    )
-                )
-        finally:
-            await engine.dispose()
-
+    wang = insert(_MEMBERS_0013).values(
+        project_id=sa.select(_PROJECTS_0005.c.id).scalar_subquery(),
+        platform="feishu",
+        platform_user_id="ou_1",
+        display_name="Wang",
+        role="pm",
+        created_at=AT,
+    )
     migrate.upgrade(scratch_url, "0013")
-    asyncio.run(seed())
+    asyncio.run(_seed(scratch_url, _A_0005_PROJECT, wang))
     migrate.upgrade(scratch_url, "head")
     migrate.check(scratch_url)
     [member] = asyncio.run(_rows(scratch_url, "members"))

@@ -56,6 +56,11 @@ def gantt_codes(html: str) -> set[str]:
     return set(_GANTT_ROW.findall(html))
 
 
+def table_codes(html: str) -> set[str]:
+    """The rows of the task table (with its RACI matrix)."""
+    return set(re.findall(r'<tr data-code="([^"]+)"', html))
+
+
 def refusal(response: httpx.Response) -> str:
     """A refused link's page, the same whatever the reason (but for its nonce)."""
     assert response.status_code == 403, response.status_code
@@ -173,7 +178,8 @@ async def test_the_page_shows_the_plan_filters_it_and_is_locked_down(
 
         page = await chat.http.get(path)
         html = page.text
-        assert gantt_codes(html) == {"1", "1.1", "1.2", "2", "2.1", "2.1.1", "2.1.2", "2.2"}
+        every = {"1", "1.1", "1.2", "2", "2.1", "2.1.1", "2.1.2", "2.2"}
+        assert gantt_codes(html) == table_codes(html) == every
         assert "◆ 设计评审通过" in html and "<b>R1</b>" in html
         # Typed text shows as typed, never as markup.
         assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;粗体&lt;/b&gt;" in html
@@ -195,9 +201,12 @@ async def test_the_page_shows_the_plan_filters_it_and_is_locked_down(
 
         research = await chat.http.get(path, params={"dept": departments["研发"]})
         assert gantt_codes(research.text) == {"1.2", "2.1", "2.1.1", "2.1.2"}
+        assert table_codes(research.text) == {"1.2", "2.1", "2.1.1", "2.1.2"}
         assert f'<option value="{departments["研发"]}" selected>研发</option>' in research.text
+        assert "容量不足" in research.text  # bob's risk: bob is in 研发
         ginas = await chat.http.get(path, params={"owner": people["gina"].id})
-        assert gantt_codes(ginas.text) == {"2.2"}
+        assert gantt_codes(ginas.text) == table_codes(ginas.text) == {"2.2"}
+        assert "容量不足" not in ginas.text
         # Not a department of this project (nor a number): the whole plan, not a guess.
         for junk in ("999999", "-1", "1e3", "研发", "9" * 40):
             unfiltered = await chat.http.get(path, params={"dept": junk})

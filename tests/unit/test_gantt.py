@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.domain.gantt import MAX_ROWS, Arrow, Bar, Diamond, chart, pages
+from bot.domain.gantt import MAX_ROWS, Arrow, Bar, Diamond, chart, narrowed, pages
 from bot.domain.workdays import WorkCalendar
 
 TODAY = date(2026, 12, 9)
@@ -89,3 +89,29 @@ def test_a_long_plan_pages_by_phase() -> None:
     assert [bar.code for bar in second.rows] == ["2", *(f"2.{n}" for n in range(1, 12))]
     assert [m.title for m in second.milestones] == ["M"]  # linked to one of its tasks
     assert second.arrows == (Arrow(1, 2),)  # 3.1 after 2.11 leaves the page
+
+
+def test_the_whole_plan_on_one_page_when_asked_and_narrowed_to_a_filter() -> None:
+    many = [Bar("1", "p", date(2026, 12, 1), date(2026, 12, 30), 0)]
+    many += [Bar(f"1.{n}", "t", date(2026, 12, 1), date(2026, 12, 2), 0) for n in range(1, MAX_ROWS + 5)]
+    whole = chart(
+        title="t",
+        bars=many,
+        milestones=[],
+        dependencies=[],
+        today=TODAY,
+        is_workday=WorkCalendar(),
+        whole=True,
+    )
+    assert len(whole.rows) == MAX_ROWS + 5 and whole.pages == ()
+
+    full = chart(
+        title="t", bars=BARS, milestones=MARKS, dependencies=DEPENDS, today=TODAY, is_workday=WorkCalendar()
+    )
+    shown = narrowed(full, {"1.2", "2.1", "2.2"})
+    assert [bar.code for bar in shown.rows] == ["1.2", "2.1", "2.2"]
+    assert shown.arrows == (Arrow(0, 1),)  # 2.1 after 1.2, re-indexed; none into undated 2.2
+    assert [m.title for m in shown.milestones] == ["设计评审", "上线"]
+    assert (shown.first, shown.last) == (full.first, full.last)  # no bar moves
+    alone = narrowed(full, {"1.1"})
+    assert [bar.code for bar in alone.rows] == ["1.1"] and alone.arrows == () and alone.milestones == ()

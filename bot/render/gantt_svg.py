@@ -21,6 +21,7 @@ HEAD = 34  # the date ruler
 BAR = 14
 TITLE_CHARS = 16
 INDENT = 10  # a level of the WBS in the left column
+STUB = 6  # an arrow's short legs out of a bar and into the next
 
 
 @dataclass(frozen=True)
@@ -128,13 +129,17 @@ def _row(chart: Chart, row: int, bar: Bar, info: RowInfo) -> TaskRow:
 
 
 def _arrow(rows: tuple[TaskRow, ...], source: int, target: int) -> str | None:
+    """Out of the end of the bar waited for, into the start of the waiting one from the left: along
+    the row when there is room, else down between the rows and back."""
     before, after = rows[source].bar, rows[target].bar
     if before is None or after is None:
         return None
     x1, y1 = before.x + before.width, before.y + before.height / 2
-    x2, y2 = after.x, after.y + after.height / 2
-    bend = x1 + 6  # out of the bar's end, down (or up) to the row, into the start
-    return f"M{x1:g},{y1:g} H{bend:g} V{y2:g} H{x2 - 1:g}"
+    x2, y2 = after.x - 1, after.y + after.height / 2
+    if x2 - x1 >= 2 * STUB:
+        return f"M{x1:g},{y1:g} H{x2 - STUB:g} V{y2:g} H{x2:g}"
+    between = y2 - ROW / 2 if y2 > y1 else y2 + ROW / 2
+    return f"M{x1:g},{y1:g} H{x1 + STUB:g} V{between:g} H{x2 - STUB:g} V{y2:g} H{x2:g}"
 
 
 def _ticks(chart: Chart) -> list[Tick]:

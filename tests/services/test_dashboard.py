@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.render.charts import FONT_FILE
 from bot.services import calendar as calendar_service
 from bot.services import reports
 from storage.models import AuditEntry, Department, Member, Project, ReportSnapshot
@@ -195,7 +196,12 @@ async def test_the_page_shows_the_plan_filters_it_and_is_locked_down(
         assert nonce is not None
         assert html.count("<script") == 1 and f'<script nonce="{nonce[1]}">' in html
         assert html.count("<style") == 1 and f'<style nonce="{nonce[1]}">' in html
-        assert _URL.findall(html) == []  # no CDN, no font, no address at all
+        assert _URL.findall(html) == []  # no CDN, no web font service, no address at all
+        # Chinese in the device's own font, else the bundled one, served by the app itself.
+        assert 'url("assets/cjk.otf")' in html and "font-src 'self'" in policy
+        font = await chat.http.get(path.rsplit("/", 1)[0] + "/assets/cjk.otf")
+        assert font.status_code == 200 and font.headers["content-type"] == "font/otf"
+        assert font.content == FONT_FILE.read_bytes()
         assert set(re.findall(r'\bhref="([^"]*)"', html)) <= {f"#{s}" for s in _SECTIONS}
         assert re.search(r"\b(?:src|action)=", html) is None and " style=" not in html
 

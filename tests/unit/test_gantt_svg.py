@@ -8,7 +8,7 @@ from datetime import date
 
 from bot.domain.gantt import Bar, Diamond, chart
 from bot.domain.workdays import WorkCalendar
-from bot.render.gantt_svg import DAY, HEAD, LABEL, ROW, RowInfo, drawing
+from bot.render.gantt_svg import DAY, HEAD, LABEL, ROW, STUB, RowInfo, drawing
 
 TODAY = date(2026, 12, 9)  # a Wednesday
 BARS = [
@@ -59,13 +59,39 @@ def test_bars_sit_on_their_days_with_the_done_share_and_the_baseline() -> None:
     assert rows["1.2"].label_x > rows["1"].label_x  # indented by level
 
 
+def test_an_arrow_with_no_room_goes_down_between_the_rows_and_comes_in_from_the_left() -> None:
+    touching = chart(
+        title="t",
+        bars=[
+            Bar("1", "a", date(2026, 12, 1), date(2026, 12, 3), 0),
+            Bar("2", "b", date(2026, 12, 4), date(2026, 12, 5), 0),
+        ],
+        milestones=[],
+        dependencies=[("2", "1")],
+        today=TODAY,
+        is_workday=WorkCalendar(),
+    )
+    drawn = drawing(touching, info, lambda n: "")
+    first, second = drawn.rows[0].bar, drawn.rows[1].bar
+    assert first is not None and second is not None
+    [arrow] = drawn.arrows
+    x1, x2 = first.x + first.width, second.x - 1
+    into = second.y + second.height / 2
+    between = into - ROW / 2  # half a row above the bar it goes into
+    assert arrow.endswith(f"H{x1 + STUB:g} V{between:g} H{x2 - STUB:g} V{into:g} H{x2:g}")
+
+
 def test_arrows_milestones_days_off_and_today() -> None:
     drawn = drawing(PLAN, info, lambda n: f"mark {n}")
     research = drawn.rows[1].bar
     assert research is not None
     [arrow] = drawn.arrows
-    assert arrow.startswith(f"M{research.x + research.width:g},")
-    assert arrow.endswith(f"H{x(date(2026, 12, 7)) - 1:g}")
+    # 1.2 starts the Monday after 1.1 ends: out of 1.1's end, down between the rows, into 1.2's start.
+    end, start = research.x + research.width, x(date(2026, 12, 7)) - 1
+    assert arrow.startswith(f"M{end:g},")
+    assert arrow.endswith(
+        f"H{start - STUB:g} V{drawn.rows[2].bar.y + drawn.rows[2].bar.height / 2:g} H{start:g}"
+    )
     [mark] = drawn.marks
     assert mark.classes == "milestone open" and mark.tooltip == "mark 0"
     centre = x(date(2026, 12, 15)) + DAY / 2

@@ -32,7 +32,7 @@ from adapters.feishu.bot_webhook import FeishuBotWebhook
 from adapters.feishu.client import FeishuClient
 from adapters.listeners import Listeners, build_listeners
 from adapters.ratelimit import CounterStore, SharedBudget
-from bot import api, dashboard, health, metrics
+from bot import api, dashboard, docs, health, metrics
 from bot.card_clicks import CardClicks
 from bot.commands.all import build_registry
 from bot.http_limits import HttpLimits, RequestLimits
@@ -271,7 +271,9 @@ def create_app(
             await runtime.stop()
             await engine.dispose()
 
-    app = FastAPI(title="crosstrack", version="0.1.0", lifespan=lifespan)
+    # /docs is served from local files (bot/docs.py); FastAPI's own pages load them from CDNs.
+    app = FastAPI(title="crosstrack", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    docs.install(app)
     app.state.runtime = runtime
     app.state.scheduler = service
     app.state.listeners = listeners

@@ -8,12 +8,12 @@ version field"), and FastAPI writes 3.1. So the page reads the same document wri
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import FileResponse, HTMLResponse
 from swagger_ui_bundle import swagger_ui_path
 
 DOCS_PATH = "/docs"
@@ -21,9 +21,23 @@ ASSETS_PATH = "/docs/assets"
 OPENAPI_30_PATH = "/docs/openapi-3.0.json"
 
 
+# Only the files the page uses: the package also holds an index.html that loads an example API from
+# the internet.
+ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "favicon-32x32.png": "image/png",
+}
+
+
 def install(app: FastAPI) -> None:
     """Serve /docs and its files; `app` must be made with `docs_url=None, redoc_url=None`."""
-    app.mount(ASSETS_PATH, StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+
+    @app.get(f"{ASSETS_PATH}/{{name}}", include_in_schema=False)
+    async def asset(name: str) -> FileResponse:
+        if name not in ASSETS:
+            raise HTTPException(status_code=404)
+        return FileResponse(Path(swagger_ui_path) / name, media_type=ASSETS[name])
 
     @app.get(DOCS_PATH, include_in_schema=False)
     async def docs() -> HTMLResponse:

@@ -68,6 +68,9 @@ async def test_docs_page_names_only_local_files_with_their_types(client: httpx.A
         assert asset.content == (Path(swagger_ui_path) / Path(url).name).read_bytes(), url
         seen.add(suffix)
     assert seen == {".js", ".css", ".png"}  # Swagger UI's script, its style sheet and the favicon
+    # The package's other files are not served: its index.html loads an example API from the internet.
+    for other in ("index.html", "swagger-ui-bundle.js.map", "../__init__.py"):
+        assert (await client.get(f"/docs/assets/{other}")).status_code == 404, other
 
     [document_url] = re.findall(r"url: '([^']+)'", " ".join(references.scripts))
     assert document_url.startswith("/"), document_url

@@ -8,6 +8,7 @@ other sheets' labels are here. Every sheet has a frozen header row and set colum
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -303,11 +304,20 @@ def _plain(value: object) -> bool:
     return isinstance(value, str | int | float | date | datetime) and not isinstance(value, bool)
 
 
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024  # a 2,000-row plan unpacks to a few MB
+
+
 def read_workbook(data: bytes, *, max_rows: int) -> dict[str, list[tuple[Cell, ...]]]:
     """Each sheet's rows of plain cell values (a formula as the value Excel last computed): the
     header and at most `max_rows` rows under it, so a huge sheet costs no more than one row too
-    many. ValueError when `data` is not a readable xlsx workbook."""
+    many. ValueError when `data` is not a readable xlsx workbook, or would unpack to more than
+    MAX_UNPACKED_BYTES."""
     try:
+        # openpyxl reads a sheet's shared strings whole, so a small file that unpacks to gigabytes
+        # (a zip bomb) is refused by its declared sizes first; zipfile never unpacks past them.
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if sum(entry.file_size for entry in archive.infolist()) > MAX_UNPACKED_BYTES:
+                raise ValueError("the workbook unpacks too large")
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # a broken file fails in many ways (zip, XML, openpyxl's own)
         raise ValueError("not an xlsx workbook") from error

@@ -5,6 +5,7 @@ deleted tasks, and the problems that change nothing."""
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -14,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.plan_sheet import MAX_ROWS, Cell, Plan, read_plan
 from bot.errors import UserFacingError
-from bot.render.xlsx import MEDIA_TYPE, change_lines, error_lines, read_workbook, write_template
+from bot.render.xlsx import (
+    MAX_UNPACKED_BYTES,
+    MEDIA_TYPE,
+    change_lines,
+    error_lines,
+    read_workbook,
+    write_template,
+)
 from bot.services import plan_import, snapshot
 from bot.services.audit import Actor
 from scheduler.jobs import JOBS_BY_NAME
@@ -260,3 +268,21 @@ async def test_problems_in_the_sheet_change_nothing(engine: AsyncEngine) -> None
         assert tasks["1.4"].owner_member_id is None
         assert tasks["1.1"].owner_member_id == (await members_by_user(chat))["carol"].id
         assert tasks["1.4"].due_date == TODAY + timedelta(days=13)
+
+
+def test_a_workbook_that_would_unpack_too_large_is_refused_unread() -> None:
+    """A zip bomb: a few hundred KB that would unpack past the bound is no workbook; the same
+    template with a small extra part still reads."""
+    template = write_template("zh", ["研发"])
+
+    def with_part(size: int) -> bytes:
+        out = io.BytesIO(template)
+        with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("xl/padding.bin", bytes(size))
+        return out.getvalue()
+
+    bomb = with_part(MAX_UNPACKED_BYTES)
+    assert len(bomb) < 200_000
+    with pytest.raises(ValueError, match="not an xlsx workbook"):
+        read_workbook(bomb, max_rows=10)
+    assert "项目计划" in read_workbook(with_part(1000), max_rows=10)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -21,6 +22,45 @@ POSTGRES_URL = os.environ.get("CROSSTRACK_TEST_POSTGRES_URL")
 # Under pytest-xdist each worker gets a database of its own (`<name>_gw0`, ...), made on first use.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 SKIP_POSTGRES = "PostgreSQL tests need CROSSTRACK_TEST_POSTGRES_URL (see README); .ci/run sets it"
+
+
+ALL_COMBINATIONS = os.environ.get("CROSSTRACK_TEST_ALL_COMBINATIONS") == "1"
+_PAIRED_IDS = frozenset({"sqlite", "postgres", "feishu", "dingtalk"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With PostgreSQL on, a test that takes a platform and a database does not run on all four
+    pairs. A plain scenario runs twice: each platform on one database, the pairing alternating from
+    test to test. A table test's row (its other parameters; the platform may be one of them, see
+    tests.harness.alternating) runs once, the rows taking the pairs in turn. So every test and every
+    table still covers both platforms and both databases. Neither platform code nor SQL depends on
+    the other, and all four runs of everything kept the suite well over its 10-minute budget;
+    CROSSTRACK_TEST_ALL_COMBINATIONS=1 runs them all."""
+    if not POSTGRES_URL or ALL_COMBINATIONS:
+        return
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        platform = params.get("platform", params.get("on"))
+        if platform not in ("feishu", "dingtalk") or "database_url" not in params:
+            kept.append(item)
+            continue
+        # The row as pytest names it (ids are the same in every xdist worker; reprs may not be).
+        row = [part for part in item.name.partition("[")[2][:-1].split("-") if part not in _PAIRED_IDS]
+        turn = zlib.crc32(f"{item.path}::{item.originalname}{row}".encode())  # type: ignore[attr-defined]
+        on_sqlite = params["database_url"] == "sqlite"
+        if "platform" in params and not row:
+            # A plain scenario: Feishu on one database, DingTalk on the other.
+            keep = on_sqlite == ((platform == "feishu") != bool(turn % 2))
+        else:
+            # A table row: one platform (its own, or the one its turn gives) on one database.
+            by_turn = ("feishu", "dingtalk")[turn // 2 % 2]
+            keep = on_sqlite == bool(turn % 2) and ("platform" not in params or platform == by_turn)
+        (kept if keep else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")

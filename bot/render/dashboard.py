@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from bot.domain import gantt
-from bot.domain.participation import DayMark
+from bot.domain.participation import DayMark, Rates
 from bot.domain.snapshot import MemberRec, ProjectSnapshot, TaskRec
 from bot.render import gantt_svg
 from bot.render.changes import describe_request
 from bot.render.i18n import t
+from bot.render.participation import reply_time
 from bot.services import plan
 from bot.services.dashboard import Board
 
@@ -328,16 +329,26 @@ class _Page:
                 mark = seen.marks[(member.member_id, day)]
                 label = self.t(f"dashboard.heat.{mark}")
                 cells.append({"mark": mark, "title": f"{member.name} · {day.isoformat()} · {label}"})
-            rate = member.rates.response_rate
+            name, department = member.name, member.department or ""
             rows.append(
-                {
-                    "name": member.name,
-                    "department": member.department or "",
-                    "rate": f"{round(rate * 100)}%" if rate is not None else "–",
-                    "cells": cells,
-                }
+                {"name": name, "department": department, "cells": cells, **self._figures(member.rates)}
             )
-        return {"days": days, "rows": rows, "marks": get_args(DayMark)}
+        departments = [
+            {"name": d.department or self.t("report.no_department"), **self._figures(d.rates)}
+            for d in seen.departments
+        ]
+        return {"days": days, "rows": rows, "marks": get_args(DayMark), "departments": departments}
+
+    def _figures(self, rates: Rates) -> dict[str, str]:
+        """A member's or a department's figures as the heatmap's columns show them."""
+        minutes = rates.median_reply_minutes
+        return {
+            "rate": _share(rates.answered, rates.asked),
+            "streak": str(rates.streak) if rates.asked else "–",
+            "reply": "–" if minutes is None else reply_time(self.locale, minutes),
+            "on_time": _share(rates.on_time, rates.due),
+            "late": "–" if rates.late_days_avg is None else f"{rates.late_days_avg:.1f}",
+        }
 
     def audit(self) -> list[dict[str, str]]:
         return [
@@ -391,3 +402,8 @@ def refused(locale: str, *, nonce: str) -> str:
         .get_template("refused.html")
         .render(t=lambda key, **params: t(locale, key, **params), lang=_LANG.get(locale, locale), nonce=nonce)
     )
+
+
+def _share(part: int, whole: int) -> str:
+    """`3/4 (75%)`, or a dash when there was nothing to count."""
+    return f"{part}/{whole} ({part * 100 // whole}%)" if whole else "–"

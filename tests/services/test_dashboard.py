@@ -9,7 +9,7 @@ The plan is tests/services/test_plan_commands.py's: 研发 (bob) has 1.2, 2.1, 2
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import httpx
 import pytest
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.render.charts import FONT_FILE
 from bot.services import calendar as calendar_service
 from bot.services import reports
-from storage.models import AuditEntry, Department, Member, Project, ReportSnapshot
+from storage.models import AuditEntry, Department, JobRun, Member, Project, ReportSnapshot, StandupReport
 from tests.harness import Chat, chat_runtime
 from tests.services.test_plan_commands import build_plan, members_by_user, said
 
@@ -267,3 +267,57 @@ async def test_changes_reports_and_the_projects_language(engine: AsyncEngine, pl
         html = (await chat.http.get(path)).text
         assert '<html lang="en">' in html and "Risk register" in html and "Change requests" in html
         assert "风险登记册" not in html
+
+
+async def test_the_heatmap_shows_each_members_standups_and_figures(
+    engine: AsyncEngine, platform: str
+) -> None:
+    """bob answered Monday's standup 12 minutes after the prompt and was not asked on Tuesday (his
+    work did not exist yet): his row and 研发's say so, and carol, never asked, has dashes."""
+    async with chat_runtime(engine, platform=platform, now=NOW) as chat:
+        await build_plan(chat)
+        monday, tuesday = date(2026, 11, 23), date(2026, 11, 24)
+        bob = (await members_by_user(chat))["bob"]
+        async with chat.runtime.factory() as session, session.begin():
+            project = await session.scalar(select(Project))
+            assert project is not None
+            for day in (monday, tuesday):
+                prompt = datetime.combine(day, time(1, 0), tzinfo=UTC)  # 09:00 in Shanghai
+                session.add(
+                    JobRun(
+                        job="standup-prompt",
+                        project_id=project.id,
+                        business_date=day,
+                        status="done",
+                        started_at=prompt,
+                    )
+                )
+            replied = datetime(2026, 11, 23, 1, 12, tzinfo=UTC)
+            session.add(
+                StandupReport(
+                    project_id=project.id,
+                    member_id=bob.id,
+                    business_date=monday,
+                    text="昨天：设计 今天：评审",
+                    parsed={},
+                    created_at=replied,
+                    updated_at=replied,
+                )
+            )
+        html = (await chat.http.get(await link_of(chat, "dan"))).text
+
+    section = html[html.index('<table class="heat">') :]
+    section = section[: section.index("</table>")]
+    rows = {
+        row[0]: row[1:]
+        for row in (
+            re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row)
+            for row in re.findall(r"<tr>(.*?)</tr>", section, flags=re.S)
+        )
+    }
+    bob_row = next(cells for name, cells in rows.items() if name.startswith(bob.display_name))
+    assert bob_row[:5] == ["1/1 (100%)", "1", "12 分钟", "–", "–"], bob_row
+    assert 'title="' + f"{bob.display_name} · 2026-11-23 · 已交站会" + '"' in section
+    assert rows["研发"][:5] == ["1/1 (100%)", "1", "12 分钟", "–", "–"], rows
+    carol_row = next(cells for name, cells in rows.items() if name.startswith("carol"))
+    assert carol_row[:2] == ["–", "–"], carol_row

@@ -4,7 +4,7 @@ everything the read-only page shows, gathered in a fixed number of queries."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -115,16 +115,24 @@ class Board:
 
 async def gather(session: AsyncSession, project: Project, viewer: Member, now: datetime) -> Board:
     pid = project.id
-    today = now.astimezone(ZoneInfo(project.timezone)).date()
+    tz = ZoneInfo(project.timezone)
+    today = now.astimezone(tz).date()
     since = today - timedelta(days=HEATMAP_DAYS - 1)
-    history: dict[int, list[RiskEvent]] = {}
+    # One read of the project serves the page and the heatmap (whose rates need the progress
+    # history of its window, for the day each task finished).
+    history = (
+        datetime.combine(since, time(), tzinfo=tz),
+        datetime.combine(today + timedelta(days=1), time(), tzinfo=tz),
+    )
+    snap = await snapshot_service.load(session, project, history=history)
+    risk_history: dict[int, list[RiskEvent]] = {}
     for event in await session.scalars(
         select(RiskEvent)
         .join(Risk, Risk.id == RiskEvent.risk_id)
         .where(Risk.project_id == pid)
         .order_by(RiskEvent.created_at, RiskEvent.id)
     ):
-        history.setdefault(event.risk_id, []).append(event)
+        risk_history.setdefault(event.risk_id, []).append(event)
     changes = list(
         await session.scalars(
             select(ChangeRequest).where(ChangeRequest.project_id == pid).order_by(ChangeRequest.number)
@@ -154,19 +162,14 @@ async def gather(session: AsyncSession, project: Project, viewer: Member, now: d
         project=project,
         viewer=viewer,
         now=now,
-        snapshot=await snapshot_service.load(session, project),
+        snapshot=snap,
         sign_offs=await signoff.sign_offs(session, pid),
-        risk_history=history,
+        risk_history=risk_history,
         changes=changes,
         reports=reports,
         audit=entries,
         audit_total=total or 0,
-        participation=await participation.load(
-            session,
-            project,
-            since=since,
-            until=today,
-            today=today,
-            now=now,
+        participation=await participation.of_snapshot(
+            session, project, snap, since=since, until=today, today=today, now=now
         ),
     )

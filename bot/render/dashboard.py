@@ -21,7 +21,7 @@ from bot.domain.snapshot import MemberRec, ProjectSnapshot, TaskRec
 from bot.render import gantt_svg
 from bot.render.changes import describe_request
 from bot.render.i18n import t
-from bot.render.participation import reply_time
+from bot.render.participation import percent, reply_time
 from bot.services import plan
 from bot.services.dashboard import Board
 
@@ -406,4 +406,4 @@ def refused(locale: str, *, nonce: str) -> str:
 
 def _share(part: int, whole: int) -> str:
     """`3/4 (75%)`, or a dash when there was nothing to count."""
-    return f"{part}/{whole} ({part * 100 // whole}%)" if whole else "–"
+    return f"{part}/{whole} ({percent(part, whole)}%)" if whole else "–"

@@ -8,12 +8,12 @@ from bot.domain.participation import DepartmentRates, Rates
 from bot.render.i18n import t
 
 
-def _percent(part: int, whole: int) -> int:
+def percent(part: int, whole: int) -> int:
     return part * 100 // whole
 
 
 def _share(locale: str, key: str, part: int, whole: int) -> str:
-    return t(locale, key, part=part, whole=whole, rate=_percent(part, whole))
+    return t(locale, key, part=part, whole=whole, rate=percent(part, whole))
 
 
 def reply_time(locale: str, minutes: int) -> str:
@@ -46,7 +46,7 @@ def report_section(
     lines are left out: the standup line covers everyone, and late tasks are listed by name above."""
     lines = []
     if expected:
-        rate = _percent(reported, expected)
+        rate = percent(reported, expected)
         lines.append(
             t(locale, "report.standups", reported=reported, expected=expected, rate=rate, missing=missing)
         )
